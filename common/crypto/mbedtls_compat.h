@@ -1,0 +1,23 @@
+/* The one place that knows mbedTLS 2.28 (Debian 12) from 3.x. Everything else calls these names. */
+#ifndef DARTDUP_MBEDTLS_COMPAT_H
+#define DARTDUP_MBEDTLS_COMPAT_H
+
+#include <mbedtls/version.h>
+#include <mbedtls/sha256.h>
+
+/* 3.x hides struct members behind MBEDTLS_PRIVATE(); 2.28 has plain names. */
+#ifndef MBEDTLS_PRIVATE
+#define MBEDTLS_PRIVATE(member) member
+#endif
+
+#if MBEDTLS_VERSION_MAJOR >= 3
+#define dd_mbedtls_sha256_starts(ctx, is224) mbedtls_sha256_starts((ctx), (is224))
+#define dd_mbedtls_sha256_update(ctx, p, n) mbedtls_sha256_update((ctx), (p), (n))
+#define dd_mbedtls_sha256_finish(ctx, out) mbedtls_sha256_finish((ctx), (out))
+#else
+#define dd_mbedtls_sha256_starts(ctx, is224) mbedtls_sha256_starts_ret((ctx), (is224))
+#define dd_mbedtls_sha256_update(ctx, p, n) mbedtls_sha256_update_ret((ctx), (p), (n))
+#define dd_mbedtls_sha256_finish(ctx, out) mbedtls_sha256_finish_ret((ctx), (out))
+#endif
+
+#endif

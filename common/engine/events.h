@@ -1,0 +1,66 @@
+/* events: what the engine tells the world. The engine formats nothing; sinks (terminal view,
+ * JSON lines, audit log, board lights) subscribe through one callback. */
+#ifndef DARTDUP_EVENTS_H
+#define DARTDUP_EVENTS_H
+
+#include <stdint.h>
+
+#include "target/target.h"
+
+enum dd_event_type {
+	DD_EV_JOB_START,   /* once, before any I/O */
+	DD_EV_PHASE,       /* a target entered a new phase */
+	DD_EV_PROGRESS,    /* a target moved (rate-limited by the engine, at most every 500 ms per target) */
+	DD_EV_TARGET_DONE, /* a target finished: result set */
+	DD_EV_JOB_DONE,    /* once, at the end: summary */
+};
+
+enum dd_phase {
+	DD_PHASE_QUEUED,
+	DD_PHASE_PROBE,     /* counterfeit-capacity probe */
+	DD_PHASE_WRITE,
+	DD_PHASE_VERIFY,
+	DD_PHASE_BOOT,      /* writing the first block last */
+	DD_PHASE_DONE,
+};
+
+enum dd_result {
+	DD_RESULT_NONE,        /* still running */
+	DD_RESULT_PASS,        /* every block written and verified */
+	DD_RESULT_FAIL,        /* an error or a verification failure */
+	DD_RESULT_INCOMPLETE,  /* interrupted before the end */
+};
+
+struct dd_target_status {
+	enum dd_phase phase;
+	enum dd_result result;
+	uint64_t bytes_written;
+	uint64_t bytes_verified;
+	uint64_t bytes_total;      /* bytes this target must write (skipped zero blocks excluded) */
+	double rate;               /* bytes per second, current phase */
+	double eta;                /* seconds, < 0 unknown */
+	int64_t first_bad_offset;  /* -1 none */
+	double write_seconds, verify_seconds;
+	double t_start, t_end;     /* seconds since job start */
+	char error[256];           /* "" when none */
+};
+
+struct dd_event {
+	enum dd_event_type type;
+	double t;                  /* seconds since the job started (monotonic) */
+	int target;                /* index, -1 for job events */
+	const struct dd_target_identity *id;   /* NULL for job events */
+	const struct dd_target_status *status; /* NULL for job events */
+	/* job events */
+	unsigned n_targets, n_pass, n_fail, n_incomplete;
+};
+
+struct dd_event_sink {
+	void (*emit)(void *ctx, const struct dd_event *ev);
+	void *ctx;
+};
+
+const char *dd_phase_name(enum dd_phase p);
+const char *dd_result_name(enum dd_result r);
+
+#endif

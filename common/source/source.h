@@ -1,0 +1,82 @@
+/* source: where the image comes from. One small table of functions; backends for .dfi packages,
+ * raw images and plain .zst streams (and .iso through the builder, host side).
+ *
+ * After dd_source_open() returns DD_OK the source is fully validated (MCUboot-style: bounds,
+ * hashes, signature when a key was given) and info.block_hash[] can be trusted. */
+#ifndef DARTDUP_SOURCE_H
+#define DARTDUP_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash/sha256.h"
+#include "util/err.h"
+
+enum dd_sig_state {
+	DD_SIG_NONE,       /* not signed */
+	DD_SIG_UNCHECKED,  /* signed, but no public key was given */
+	DD_SIG_VERIFIED,   /* signed and verified against the given public key */
+};
+
+struct dd_image_info {
+	uint64_t image_size;        /* bytes */
+	uint32_t block_size;        /* bytes, power of two >= 4096 */
+	uint64_t block_count;       /* ceil(image_size / block_size) */
+	const uint8_t (*block_hash)[DD_SHA256_LEN]; /* SHA-256 of each block (last one: its real length) */
+	const uint8_t *zero_map;    /* bit i (byte i/8, bit i%8) set: block i is all zeros */
+	uint8_t image_id[DD_SHA256_LEN]; /* SHA-256 of the manifest (for raw sources: of the synthesized one) */
+	char name[128];
+	enum dd_sig_state sig;
+	const char *format;         /* "dfi", "raw", "zst", "iso" */
+};
+
+static inline bool dd_block_is_zero(const struct dd_image_info *info, uint64_t i)
+{
+	return info->zero_map && (info->zero_map[i / 8] >> (i % 8)) & 1;
+}
+
+/* Length of block i (the last block may be short). */
+static inline uint32_t dd_block_len(const struct dd_image_info *info, uint64_t i)
+{
+	uint64_t off = i * (uint64_t)info->block_size;
+	uint64_t left = info->image_size - off;
+	return left < info->block_size ? (uint32_t)left : info->block_size;
+}
+
+struct dd_source;
+
+struct dd_source_ops {
+	/* Decode block i into buf (block_size bytes; only dd_block_len() are meaningful).
+	 * Thread-safe: the engine's decoder and lagging targets call it concurrently.
+	 * Does not check the hash; the engine does (so a damaged frame is caught the same way
+	 * whatever the backend). */
+	int (*read_block)(struct dd_source *src, uint64_t i, uint8_t *buf, struct dd_err *err);
+	void (*close)(struct dd_source *src);
+};
+
+struct dd_source {
+	const struct dd_source_ops *ops;
+	struct dd_image_info info;
+	void *priv;
+};
+
+struct dd_source_opts {
+	const char *const *pubkeys;  /* PEM public key files; when any is given the package must be
+	                                signed by one of them (else DD_EINPUT) */
+	size_t n_pubkeys;
+	uint32_t block_size;         /* for raw/zst sources; 0 = default 1 MiB */
+};
+
+/* Open by content (zstd magic / skippable dfi header / raw). */
+int dd_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		   struct dd_err *err);
+
+static inline int dd_source_read_block(struct dd_source *src, uint64_t i, uint8_t *buf, struct dd_err *err)
+{
+	return src->ops->read_block(src, i, buf, err);
+}
+
+void dd_source_close(struct dd_source *src);
+
+#endif

@@ -1,0 +1,42 @@
+/* target: where the image goes. The engine never knows which backend it drives: a regular file,
+ * a block device (O_DIRECT, O_EXCL, several requests in flight), a port of a board. */
+#ifndef DARTDUP_TARGET_H
+#define DARTDUP_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct dd_target_identity {
+	char path[256];    /* /dev/sdX, a file path, or "port N" */
+	char port[128];    /* physical USB port path (udev ID_PATH), "" if none */
+	char vendor[64];
+	char model[64];
+	char serial[128];
+	uint64_t capacity; /* bytes */
+};
+
+struct dd_target;
+
+struct dd_target_ops {
+	/* Positional I/O; buf is aligned to t->align, len and off are multiples of t->align except
+	 * for the tail of the image. Thread-safe for non-overlapping ranges. */
+	int (*write_at)(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err);
+	int (*read_at)(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err);
+	/* Make written data durable and make the next reads come from the medium, not a cache. */
+	int (*flush)(struct dd_target *t, struct dd_err *err);
+	void (*close)(struct dd_target *t);
+};
+
+struct dd_target {
+	const struct dd_target_ops *ops;
+	struct dd_target_identity id;
+	size_t align;        /* buffer/offset alignment the backend needs (1 for files, 4096 for O_DIRECT) */
+	unsigned queue_depth; /* requests the engine may keep in flight */
+	void *priv;
+};
+
+void dd_target_close(struct dd_target *t);
+
+#endif

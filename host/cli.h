@@ -1,0 +1,24 @@
+/* The dartdup CLI: one function per command, each in host/cmd_<name>.c.
+ * A command returns a process exit status: 0 ok, 1 a check failed, 2 bad usage or bad input. */
+#ifndef DARTDUP_HOST_CLI_H
+#define DARTDUP_HOST_CLI_H
+
+typedef int (*dd_cmd_fn)(int argc, char **argv);
+
+/* Commands are declared weak so the dispatcher links before every command exists. */
+#define DD_COMMAND(name) int cmd_##name(int argc, char **argv) __attribute__((weak))
+DD_COMMAND(pack);
+DD_COMMAND(inspect);
+DD_COMMAND(keygen);
+DD_COMMAND(list);
+DD_COMMAND(write);
+DD_COMMAND(verify);
+DD_COMMAND(build);
+DD_COMMAND(station);
+DD_COMMAND(board);
+#undef DD_COMMAND
+
+/* "dartdup: " + message on stderr, one line. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

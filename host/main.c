@@ -1,0 +1,71 @@
+/* dartdup: the host CLI. A thin dispatcher; every command lives in host/cmd_<name>.c. */
+#include "host/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	dd_cmd_fn fn;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "build", cmd_build, "turn a DaRT recovery ISO into a bootable stick image (.dfi)" },
+	{ "pack", cmd_pack, "pack a raw or .zst disk image into a signed .dfi package" },
+	{ "inspect", cmd_inspect, "show a .dfi package; check its signature and every block" },
+	{ "keygen", cmd_keygen, "make an ECDSA P-256 signing key pair" },
+	{ "list", cmd_list, "list disks and whether each may be written" },
+	{ "write", cmd_write, "write and verify an image onto many sticks at once" },
+	{ "verify", cmd_verify, "re-verify sticks against an image, read-only" },
+	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
+	{ "board", cmd_board, "drive a dartdup duplicator board" },
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dartdup: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].fn)
+			fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nexit status: 0 ok, 1 a check failed, 2 bad usage or bad input\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("dartdup %s\n", DARTDUP_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		if (!commands[i].fn) {
+			cli_error("%s: not available in this build", argv[1]);
+			return 2;
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
+	cli_error("%s: unknown command (try dartdup --help)", argv[1]);
+	return 2;
+}

@@ -1,0 +1,34 @@
+# Shared helpers for the CLI test scripts (sourced). Each check prints one TAP line.
+set -u
+: "${DARTDUP:=$PWD/build/bin/dartdup}"
+: "${DARTDUPD:=$PWD/build/bin/dartdupd}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/dartdup-cli-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+ok()     { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; }
+# check NAME CMD...: passes when CMD succeeds
+check()  { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+# expect_rc NAME RC CMD...: runs CMD (stdout+stderr in $T/out), passes when its exit status is RC
+expect_rc() {
+	local n=$1 want=$2 rc; shift 2
+	"$@" >"$T/out" 2>&1; rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$n"; else not_ok "$n: exit $rc, expected $want: $(head -c 300 "$T/out")"; fi
+}
+# out_has NAME TEXT: the last expect_rc output contains TEXT
+out_has() { if grep -qF -- "$2" "$T/out"; then ok "$1"; else not_ok "$1: output lacks '$2': $(head -c 300 "$T/out")"; fi; }
+# make_image PATH SIZE_BYTES SEED: a deterministic sample image with some zero runs
+make_image() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys, random
+path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+with open(path, "wb") as f:
+    left = size
+    while left > 0:
+        n = min(left, 1 << 20)
+        kind = r.random()
+        f.write(bytes(n) if kind < 0.3 else r.randbytes(n) if kind < 0.7 else (b"DaRT" * (n // 4 + 1))[:n])
+        left -= n
+PY
+}
