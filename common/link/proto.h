@@ -1,0 +1,262 @@
+/* link protocol: the messages between the PC (`dartdup board`) and a duplicator board (`dartdupd`),
+ * specified in docs/PROTOCOL.md. Written once, above the transports (Unix socket, libusb, FunctionFS).
+ *
+ * A frame is a 16-byte header, a payload of `length` bytes and `pad` zero bytes:
+ *
+ *   magic "DDLK" | version u8 | type u8 | flags u8 | pad u8 | tag u32 | length u32   (little-endian)
+ *
+ * dd_link_encode() builds a whole frame from a struct dd_link_msg; dd_link_parse_header() checks a
+ * header on its own (so a receiver knows how many bytes follow before it reads them) and
+ * dd_link_decode() checks a payload against its message type: every length and field, and that
+ * nothing is left over. Decoding never allocates: strings are copied into fixed fields, bulk data
+ * (load chunks, log records) points into the frame buffer. */
+#ifndef DARTDUP_LINK_PROTO_H
+#define DARTDUP_LINK_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash/sha256.h"
+#include "util/err.h"
+
+#define DD_LINK_MAGIC "DDLK"
+#define DD_LINK_HDR_LEN 16
+#define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
+#define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
+#define DD_LINK_PROTO_MAX 1
+#define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
+#define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
+#define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
+#define DD_LINK_MAX_PORTS 32
+#define DD_LINK_MAX_KEYS 8
+#define DD_LINK_STR_MAX 255          /* longest string field, bytes */
+
+enum dd_link_type {
+	DD_MSG_HELLO = 0x01,
+	DD_MSG_INFO = 0x02,
+	DD_MSG_LOAD_BEGIN = 0x10,
+	DD_MSG_LOAD_DATA = 0x11,
+	DD_MSG_LOAD_END = 0x12,
+	DD_MSG_LOAD_CANCEL = 0x13,
+	DD_MSG_START = 0x20,
+	DD_MSG_ABORT = 0x21,
+	DD_MSG_STATUS = 0x22,
+	DD_MSG_LOG = 0x23,
+};
+/* An error reply keeps the request's type (even an unknown one) and sets REPLY|ERROR. */
+
+enum dd_link_flag {
+	DD_LINK_F_REPLY = 0x01,
+	DD_LINK_F_ERROR = 0x02,
+};
+
+/* Error codes carried in an ERROR reply (docs/PROTOCOL.md "Errors"). */
+enum dd_link_errcode {
+	DD_LERR_FRAME = 1,      /* bad magic or a length over the limit: the receiver resets the link */
+	DD_LERR_VERSION = 2,    /* frame or protocol version not spoken */
+	DD_LERR_TYPE = 3,       /* unknown message type */
+	DD_LERR_LENGTH = 4,     /* payload too short or too long for its type */
+	DD_LERR_FIELD = 5,      /* a field out of range */
+	DD_LERR_STATE = 6,      /* not now: a job is running, no transfer open, ... */
+	DD_LERR_OFFSET = 7,     /* load data not at the expected offset; `value` = expected offset */
+	DD_LERR_REFUSED = 8,    /* package unsigned, unknown key, bad hash, wrong kind */
+	DD_LERR_NO_IMAGE = 9,   /* start without a stored image */
+	DD_LERR_NO_STICKS = 10, /* start with no stick in any port */
+	DD_LERR_IO = 11,        /* storage error on the board */
+	DD_LERR_INTERNAL = 12,
+};
+
+/* What a transfer carries. */
+enum dd_link_kind {
+	DD_KIND_IMAGE = 1,     /* a .dfi package: becomes the stored image */
+	DD_KIND_FIRMWARE = 2,  /* a firmware bundle (docs/PROTOCOL.md "Firmware bundle") */
+};
+
+/* A port's state as the board shows it (also its light). */
+enum dd_port_state {
+	DD_PORT_EMPTY = 0,     /* no stick: light off */
+	DD_PORT_READY = 1,     /* stick present, no result: light off */
+	DD_PORT_BUSY = 2,      /* writing */
+	DD_PORT_VERIFYING = 3,
+	DD_PORT_PASS = 4,
+	DD_PORT_FAIL = 5,
+	DD_PORT_ATTENTION = 6, /* stick present but unusable (too small, unreadable) */
+};
+#define DD_PORT_STATE_MAX DD_PORT_ATTENTION
+
+enum dd_job_state {
+	DD_JOB_IDLE = 0,    /* no job since the board started */
+	DD_JOB_RUNNING = 1,
+	DD_JOB_DONE = 2,    /* the last job ended; results in the ports */
+};
+
+struct dd_link_hello {
+	uint16_t min_version, max_version;
+	char name[DD_LINK_STR_MAX + 1];        /* who is calling ("dartdup 0.1.0") */
+};
+
+struct dd_link_hello_reply {
+	uint16_t version;                      /* chosen protocol version */
+	uint32_t max_payload;                  /* largest payload the board accepts */
+	uint16_t window;                       /* LOAD_DATA requests the board accepts in flight */
+	char board[DD_LINK_STR_MAX + 1];       /* board type ("sim", "linux-gadget") */
+	char firmware[DD_LINK_STR_MAX + 1];    /* firmware version */
+};
+
+struct dd_link_info_reply {
+	char board[DD_LINK_STR_MAX + 1];
+	char firmware[DD_LINK_STR_MAX + 1];
+	char serial[DD_LINK_STR_MAX + 1];
+	uint8_t n_ports;
+	bool has_image;
+	uint8_t image_id[DD_SHA256_LEN];
+	uint64_t image_size;
+	char image_name[DD_LINK_STR_MAX + 1];
+	uint8_t n_keys;
+	uint8_t key_id[DD_LINK_MAX_KEYS][DD_SHA256_LEN]; /* SHA-256 of each provisioned public key file */
+	char pending_firmware[DD_LINK_STR_MAX + 1]; /* bundle stored by `update`, "" if none */
+};
+
+struct dd_link_load_begin {
+	uint8_t kind;                          /* enum dd_link_kind */
+	uint64_t size;                         /* package bytes */
+	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package: names the transfer */
+};
+
+struct dd_link_load_begin_reply {
+	uint32_t xfer;                         /* transfer handle for LOAD_DATA/END/CANCEL */
+	uint64_t offset;                       /* bytes the board already holds: resume here */
+	uint32_t chunk;                        /* preferred chunk size */
+};
+
+struct dd_link_load_data {
+	uint32_t xfer;
+	uint64_t offset;
+	const uint8_t *data;                   /* points into the frame */
+	uint32_t len;
+};
+
+struct dd_link_load_data_reply {
+	uint64_t offset;                       /* bytes held after this chunk */
+};
+
+struct dd_link_xfer {                          /* LOAD_END and LOAD_CANCEL requests */
+	uint32_t xfer;
+};
+
+struct dd_link_load_end_reply {
+	uint8_t kind;
+	uint8_t id[DD_SHA256_LEN];             /* image id (manifest hash) or bundle id */
+	uint64_t size;                         /* image bytes (unpacked) or bundle payload bytes */
+	char name[DD_LINK_STR_MAX + 1];
+};
+
+struct dd_link_start_reply {
+	uint32_t job;                          /* job number (counts up) */
+	uint8_t n_ports;                       /* ports in the job */
+};
+
+struct dd_link_port_status {
+	uint8_t state;                         /* enum dd_port_state */
+	uint8_t phase;                         /* enum dd_phase */
+	uint8_t result;                        /* enum dd_result */
+	uint64_t done;                         /* bytes written + verified */
+	uint64_t total;                        /* bytes to write + verify */
+	uint64_t capacity;
+	uint32_t rate;                         /* bytes per second */
+	char serial[DD_LINK_STR_MAX + 1];
+	char error[DD_LINK_STR_MAX + 1];
+};
+
+struct dd_link_status_reply {
+	uint8_t job_state;                     /* enum dd_job_state */
+	uint32_t job;
+	uint8_t n_ports;
+	struct dd_link_port_status port[DD_LINK_MAX_PORTS];
+};
+
+struct dd_link_log {
+	uint64_t since;                        /* first sequence number wanted */
+	uint16_t max;                          /* at most this many records */
+};
+
+struct dd_link_log_reply {
+	uint64_t first;                        /* sequence number of the first record returned */
+	uint64_t next;                         /* ask for this next */
+	uint16_t count;
+	const uint8_t *records;                /* count x (u16 length + JSON text), in the frame */
+	uint32_t records_len;
+};
+
+struct dd_link_error {
+	uint16_t code;                         /* enum dd_link_errcode */
+	uint64_t value;                        /* code-specific (expected offset, supported versions) */
+	char msg[DD_LINK_STR_MAX + 1];
+};
+
+struct dd_link_msg {
+	uint8_t type;
+	uint8_t flags;
+	uint32_t tag;
+	union {
+		struct dd_link_hello hello;
+		struct dd_link_hello_reply hello_r;
+		struct dd_link_info_reply info_r;
+		struct dd_link_load_begin load_begin;
+		struct dd_link_load_begin_reply load_begin_r;
+		struct dd_link_load_data load_data;
+		struct dd_link_load_data_reply load_data_r;
+		struct dd_link_xfer xfer;         /* LOAD_END, LOAD_CANCEL */
+		struct dd_link_load_end_reply load_end_r;
+		struct dd_link_start_reply start_r;
+		struct dd_link_status_reply status_r;
+		struct dd_link_log log;
+		struct dd_link_log_reply log_r;
+		struct dd_link_error error;
+	} u;
+};
+
+struct dd_link_header {
+	uint8_t version, type, flags, pad;
+	uint32_t tag;
+	uint32_t length;
+};
+
+static inline bool dd_link_is_reply(const struct dd_link_msg *m)
+{
+	return m->flags & DD_LINK_F_REPLY;
+}
+
+/* Bytes a frame carrying `payload` bytes occupies on the link (header + payload + pad). */
+size_t dd_link_frame_size(size_t payload);
+
+/* Encode m into buf (cap bytes, at most DD_LINK_HDR_LEN + DD_LINK_MAX_PAYLOAD + pad is ever needed).
+ * Fields are checked as the decoder would check them, so a board never sends what a PC refuses. */
+int dd_link_encode(const struct dd_link_msg *m, uint8_t *buf, size_t cap, size_t *len, struct dd_err *err);
+
+/* Check a 16-byte header: magic (DD_LERR_FRAME), length <= max_payload (DD_LERR_FRAME), pad < 64.
+ * Version and type are NOT judged here: the receiver still knows the length and can skip the
+ * payload and answer with DD_LERR_VERSION or DD_LERR_TYPE. On error *code gets the DD_LERR_*. */
+int dd_link_parse_header(const uint8_t hdr[DD_LINK_HDR_LEN], uint32_t max_payload,
+			 struct dd_link_header *h, int *code, struct dd_err *err);
+
+/* Decode a payload whose header was accepted. Checks version, type, flags and every field;
+ * on failure returns DD_EINPUT with *code = the DD_LERR_* to send back. */
+int dd_link_decode(const struct dd_link_header *h, const uint8_t *payload, struct dd_link_msg *m,
+		   int *code, struct dd_err *err);
+
+/* Iterate the records of a LOG reply: *pos starts at 0; returns 1 and sets text/len per record,
+ * 0 at the end (records were validated by dd_link_decode). */
+int dd_link_log_next(const struct dd_link_log_reply *r, uint32_t *pos, const char **text, uint16_t *len);
+
+/* Append one record to a LOG reply being built (buf/cap/len of the records area).
+ * Returns false when it does not fit. */
+bool dd_link_log_append(uint8_t *buf, uint32_t cap, uint32_t *len, const char *text, size_t text_len);
+
+const char *dd_link_type_name(int type);
+const char *dd_link_errcode_name(int code);
+const char *dd_port_state_name(int state);
+const char *dd_job_state_name(int state);
+
+#endif

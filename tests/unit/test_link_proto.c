@@ -1,0 +1,457 @@
+/* link protocol: every message round-trips; malformed variants of each (short, long, wrong version,
+ * wrong lengths, bad flags, unknown type, garbage) are refused with the right error code; frames
+ * are reassembled from a byte stream cut anywhere. */
+#include "check.h"
+#include "engine/events.h"
+#include "link/link.h"
+
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint8_t chunk_data[300];
+static uint8_t log_records[512];
+static uint32_t log_records_len;
+
+/* One sample of every request and every reply. */
+static size_t samples(struct dd_link_msg *out, size_t cap)
+{
+	size_t n = 0;
+	struct dd_link_msg *m;
+
+#define ADD(t, f) (m = &out[n++], memset(m, 0, sizeof(*m)), m->type = (t), m->flags = (f), m->tag = 1000 + (uint32_t)n)
+	if (cap < 32)
+		abort();
+	check_fill_random(chunk_data, sizeof(chunk_data), 3);
+	log_records_len = 0;
+	dd_link_log_append(log_records, sizeof(log_records), &log_records_len, "{\"result\":\"pass\"}", 17);
+	dd_link_log_append(log_records, sizeof(log_records), &log_records_len, "{\"result\":\"fail\"}", 17);
+
+	ADD(DD_MSG_HELLO, 0);
+	m->u.hello.min_version = 1, m->u.hello.max_version = 3;
+	strcpy(m->u.hello.name, "dartdup test");
+	ADD(DD_MSG_HELLO, DD_LINK_F_REPLY);
+	m->u.hello_r.version = 1, m->u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD, m->u.hello_r.window = 4;
+	strcpy(m->u.hello_r.board, "sim");
+	strcpy(m->u.hello_r.firmware, "0.1.0");
+	ADD(DD_MSG_INFO, 0);
+	ADD(DD_MSG_INFO, DD_LINK_F_REPLY);
+	strcpy(m->u.info_r.board, "sim");
+	strcpy(m->u.info_r.firmware, "0.1.0");
+	strcpy(m->u.info_r.serial, "SIM-1");
+	m->u.info_r.n_ports = 4;
+	m->u.info_r.has_image = true;
+	memset(m->u.info_r.image_id, 0xab, DD_SHA256_LEN);
+	m->u.info_r.image_size = 123456789;
+	strcpy(m->u.info_r.image_name, "DaRT 10 x64");
+	m->u.info_r.n_keys = 2;
+	memset(m->u.info_r.key_id[0], 1, DD_SHA256_LEN);
+	memset(m->u.info_r.key_id[1], 2, DD_SHA256_LEN);
+	strcpy(m->u.info_r.pending_firmware, "dartdupd 0.2.0");
+	ADD(DD_MSG_LOAD_BEGIN, 0);
+	m->u.load_begin.kind = DD_KIND_IMAGE, m->u.load_begin.size = 5000000;
+	memset(m->u.load_begin.sha256, 0x5a, DD_SHA256_LEN);
+	ADD(DD_MSG_LOAD_BEGIN, DD_LINK_F_REPLY);
+	m->u.load_begin_r.xfer = 7, m->u.load_begin_r.offset = 262144, m->u.load_begin_r.chunk = 262144;
+	ADD(DD_MSG_LOAD_DATA, 0);
+	m->u.load_data.xfer = 7, m->u.load_data.offset = 262144;
+	m->u.load_data.data = chunk_data, m->u.load_data.len = sizeof(chunk_data);
+	ADD(DD_MSG_LOAD_DATA, DD_LINK_F_REPLY);
+	m->u.load_data_r.offset = 262444;
+	ADD(DD_MSG_LOAD_END, 0);
+	m->u.xfer.xfer = 7;
+	ADD(DD_MSG_LOAD_END, DD_LINK_F_REPLY);
+	m->u.load_end_r.kind = DD_KIND_IMAGE, m->u.load_end_r.size = 1 << 30;
+	memset(m->u.load_end_r.id, 0x33, DD_SHA256_LEN);
+	strcpy(m->u.load_end_r.name, "image");
+	ADD(DD_MSG_LOAD_CANCEL, 0);
+	m->u.xfer.xfer = 7;
+	ADD(DD_MSG_LOAD_CANCEL, DD_LINK_F_REPLY);
+	ADD(DD_MSG_START, 0);
+	ADD(DD_MSG_START, DD_LINK_F_REPLY);
+	m->u.start_r.job = 3, m->u.start_r.n_ports = 4;
+	ADD(DD_MSG_ABORT, 0);
+	ADD(DD_MSG_ABORT, DD_LINK_F_REPLY);
+	ADD(DD_MSG_STATUS, 0);
+	ADD(DD_MSG_STATUS, DD_LINK_F_REPLY);
+	m->u.status_r.job_state = DD_JOB_RUNNING, m->u.status_r.job = 3, m->u.status_r.n_ports = 3;
+	for (int i = 0; i < 3; i++) {
+		struct dd_link_port_status *p = &m->u.status_r.port[i];
+
+		p->state = (uint8_t)(DD_PORT_BUSY + i), p->phase = DD_PHASE_WRITE, p->result = DD_RESULT_NONE;
+		p->done = 100u * (unsigned)i, p->total = 1000, p->capacity = 8000000000ull, p->rate = 30000000;
+		snprintf(p->serial, sizeof(p->serial), "SER%d", i);
+		if (i == 2)
+			strcpy(p->error, "write at 4096: No space left on device");
+	}
+	ADD(DD_MSG_LOG, 0);
+	m->u.log.since = 5, m->u.log.max = 100;
+	ADD(DD_MSG_LOG, DD_LINK_F_REPLY);
+	m->u.log_r.first = 5, m->u.log_r.next = 7, m->u.log_r.count = 2;
+	m->u.log_r.records = log_records, m->u.log_r.records_len = log_records_len;
+	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
+	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
+	strcpy(m->u.error.msg, "no image stored");
+#undef ADD
+	return n;
+}
+
+static uint8_t frame[DD_LINK_TX_CAP];
+
+/* Decode a whole frame; returns the DD_LERR_* code (0 when accepted). */
+static int decode_frame(const uint8_t *f, size_t len, struct dd_link_msg *m)
+{
+	struct dd_link_header h;
+	struct dd_err err;
+	int code;
+
+	if (len < DD_LINK_HDR_LEN)
+		return -1;
+	if (dd_link_parse_header(f, DD_LINK_MAX_PAYLOAD, &h, &code, &err))
+		return code;
+	if ((size_t)DD_LINK_HDR_LEN + h.length + h.pad != len)
+		return -2;
+	if (dd_link_decode(&h, f + DD_LINK_HDR_LEN, m, &code, &err))
+		return code;
+	return 0;
+}
+
+static void set_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static size_t encode(const struct dd_link_msg *m)
+{
+	struct dd_err err;
+	size_t len = 0;
+
+	if (dd_link_encode(m, frame, sizeof(frame), &len, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 0;
+	}
+	return len;
+}
+
+TEST(every_message_round_trips)
+{
+	static struct dd_link_msg s[32], d;
+	size_t n = samples(s, 32);
+	static uint8_t again[DD_LINK_TX_CAP];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = encode(&s[i]), len2;
+
+		CHECK(len > 0);
+		CHECK((len % DD_LINK_PAD_UNIT) != 0);
+		CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+		CHECK_EQ_INT(d.type, s[i].type);
+		CHECK_EQ_INT(d.flags, s[i].flags);
+		CHECK_EQ_U64(d.tag, s[i].tag);
+		/* the decoded message encodes to the same bytes: nothing lost */
+		CHECK(!dd_link_encode(&d, again, sizeof(again), &len2, NULL));
+		CHECK_EQ_U64(len2, len);
+		CHECK_MEM_EQ(again, frame, len);
+	}
+}
+
+TEST(fields_survive)
+{
+	static struct dd_link_msg s[32], d;
+	size_t n = samples(s, 32);
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t tl;
+
+	CHECK_EQ_INT(decode_frame(frame, encode(&s[3]), &d), 0); /* INFO reply */
+	CHECK(!strcmp(d.u.info_r.image_name, "DaRT 10 x64"));
+	CHECK_EQ_U64(d.u.info_r.image_size, 123456789);
+	CHECK_EQ_INT(d.u.info_r.n_keys, 2);
+	CHECK_EQ_INT(d.u.info_r.key_id[1][31], 2);
+	CHECK(d.u.info_r.has_image);
+	CHECK_EQ_INT(decode_frame(frame, encode(&s[6]), &d), 0); /* LOAD_DATA */
+	CHECK_EQ_U64(d.u.load_data.len, sizeof(chunk_data));
+	CHECK_EQ_U64(d.u.load_data.offset, 262144);
+	CHECK_MEM_EQ(d.u.load_data.data, chunk_data, sizeof(chunk_data));
+	for (size_t i = 0; i < n; i++)
+		if (s[i].type == DD_MSG_LOG && dd_link_is_reply(&s[i]))
+			CHECK_EQ_INT(decode_frame(frame, encode(&s[i]), &d), 0);
+	CHECK_EQ_INT(d.u.log_r.count, 2);
+	CHECK(dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
+	CHECK(tl == 17 && !memcmp(text, "{\"result\":\"pass\"}", 17));
+	CHECK(dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
+	CHECK(tl == 17 && !memcmp(text, "{\"result\":\"fail\"}", 17));
+	CHECK(!dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
+	CHECK_EQ_INT(decode_frame(frame, encode(&s[n - 1]), &d), 0); /* error reply */
+	CHECK_EQ_INT(d.u.error.code, DD_LERR_NO_IMAGE);
+	CHECK(!strcmp(d.u.error.msg, "no image stored"));
+}
+
+/* Rewrite the header length (and pad) to payload bytes; buf holds the frame. */
+static size_t reframe(uint8_t *f, uint32_t payload)
+{
+	uint8_t pad = (DD_LINK_HDR_LEN + payload) % DD_LINK_PAD_UNIT ? 0 : 1;
+
+	set_le32(f + 12, payload);
+	f[7] = pad;
+	memset(f + DD_LINK_HDR_LEN + payload, 0, pad);
+	return DD_LINK_HDR_LEN + payload + pad;
+}
+
+TEST(short_payloads_refused)
+{
+	static struct dd_link_msg s[32], d;
+	size_t n = samples(s, 32);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = encode(&s[i]);
+		uint32_t payload = (uint32_t)(len - DD_LINK_HDR_LEN - frame[7]);
+
+		if (!payload)
+			continue;
+		/* every shorter payload is refused, as too short or (a string cut) out of range */
+		for (uint32_t cut = 1; cut <= payload && cut < 64; cut++) {
+			int code = decode_frame(frame, reframe(frame, payload - cut), &d);
+
+			if (s[i].type == DD_MSG_LOAD_DATA && !dd_link_is_reply(&s[i]) && payload - cut >= 17)
+				continue; /* a shorter chunk is still a chunk */
+			if (code != DD_LERR_LENGTH && code != DD_LERR_FIELD)
+				CHECK_FAIL_("%s%s cut by %u: code %d", dd_link_type_name(s[i].type),
+					    dd_link_is_reply(&s[i]) ? " reply" : "", cut, code);
+		}
+	}
+}
+
+TEST(long_payloads_refused)
+{
+	static struct dd_link_msg s[32], d;
+	size_t n = samples(s, 32);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = encode(&s[i]);
+		uint32_t payload = (uint32_t)(len - DD_LINK_HDR_LEN - frame[7]);
+
+		if (s[i].type == DD_MSG_LOAD_DATA && !dd_link_is_reply(&s[i]))
+			continue; /* its payload ends with the data: longer is just more data */
+		frame[DD_LINK_HDR_LEN + payload] = 0x41;
+		if (decode_frame(frame, reframe(frame, payload + 1), &d) != DD_LERR_LENGTH)
+			CHECK_FAIL_("%s%s one byte long: accepted", dd_link_type_name(s[i].type),
+				    dd_link_is_reply(&s[i]) ? " reply" : "");
+	}
+}
+
+TEST(wrong_version_type_flags_magic)
+{
+	static struct dd_link_msg s[32], d;
+	size_t n = samples(s, 32);
+	struct dd_link_header h;
+	int code;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = encode(&s[i]);
+
+		frame[4] = 2;
+		CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_VERSION);
+		frame[4] = DD_LINK_FRAME_VERSION;
+		frame[6] ^= 0x80; /* undefined flag */
+		CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+		frame[6] ^= 0x80;
+		CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	}
+	{
+		size_t len = encode(&s[0]);
+
+		frame[5] = 0x55;
+		CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_TYPE);
+		frame[5] = DD_MSG_HELLO;
+		frame[6] = DD_LINK_F_ERROR; /* an error that is not a reply */
+		CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+		frame[6] = 0;
+		frame[0] = 'X';
+		CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FRAME);
+		frame[0] = 'D';
+		set_le32(frame + 12, DD_LINK_MAX_PAYLOAD + 1);
+		CHECK(dd_link_parse_header(frame, DD_LINK_MAX_PAYLOAD, &h, &code, NULL) == DD_EINPUT);
+		CHECK_EQ_INT(code, DD_LERR_FRAME);
+		set_le32(frame + 12, 100);
+		CHECK(dd_link_parse_header(frame, 99, &h, &code, NULL) == DD_EINPUT);
+		frame[7] = DD_LINK_PAD_UNIT;
+		CHECK(dd_link_parse_header(frame, DD_LINK_MAX_PAYLOAD, &h, &code, NULL) == DD_EINPUT);
+	}
+}
+
+TEST(fields_out_of_range_refused)
+{
+	struct dd_link_msg m, d;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_LOAD_BEGIN;
+	m.u.load_begin.kind = DD_KIND_IMAGE;
+	m.u.load_begin.size = 10;
+	len = encode(&m);
+	CHECK(len);
+	frame[DD_LINK_HDR_LEN] = 9; /* unknown kind */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN] = DD_KIND_IMAGE;
+	frame[DD_LINK_HDR_LEN + 1] = 1; /* reserved byte set */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN + 1] = 0;
+	memset(frame + DD_LINK_HDR_LEN + 4, 0, 8); /* size 0 */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_HELLO;
+	m.u.hello.min_version = 1, m.u.hello.max_version = 1;
+	strcpy(m.u.hello.name, "abc");
+	len = encode(&m);
+	frame[DD_LINK_HDR_LEN] = 5; /* min > max */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN] = 1;
+	frame[len - 2] = 0; /* NUL inside a string */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[len - 2] = 'b';
+	frame[DD_LINK_HDR_LEN + 4] = 200; /* string length past the end */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_LENGTH);
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_STATUS;
+	m.flags = DD_LINK_F_REPLY;
+	m.u.status_r.n_ports = 1;
+	m.u.status_r.port[0].total = 10;
+	len = encode(&m);
+	frame[DD_LINK_HDR_LEN + 5] = DD_LINK_MAX_PORTS + 1; /* too many ports */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN + 5] = 1;
+	frame[DD_LINK_HDR_LEN + 6] = 77; /* port state unknown */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+
+	/* the encoder refuses what the decoder would refuse */
+	m.u.status_r.port[0].state = 77;
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) == DD_EINTERNAL);
+	m.u.status_r.port[0].state = 0;
+	CHECK(dd_link_encode(&m, frame, 20, &len, NULL) == DD_EINTERNAL); /* buffer too small */
+}
+
+TEST(log_reply_count_must_match_records)
+{
+	struct dd_link_msg m, d;
+	uint8_t rec[64];
+	uint32_t rl = 0;
+	size_t len;
+
+	CHECK(dd_link_log_append(rec, sizeof(rec), &rl, "{}", 2));
+	CHECK(!dd_link_log_append(rec, sizeof(rec), &rl, (const char *)frame, 100)); /* does not fit */
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_LOG;
+	m.flags = DD_LINK_F_REPLY;
+	m.u.log_r.first = 1, m.u.log_r.next = 2, m.u.log_r.count = 1;
+	m.u.log_r.records = rec, m.u.log_r.records_len = rl;
+	len = encode(&m);
+	CHECK(len);
+	frame[DD_LINK_HDR_LEN + 16] = 2; /* count 2, one record */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_LENGTH);
+	frame[DD_LINK_HDR_LEN + 16] = 0; /* count 0, one record left over */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_LENGTH);
+	frame[DD_LINK_HDR_LEN + 16] = 1;
+	frame[DD_LINK_HDR_LEN + 18] = 3; /* record length past the end */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_LENGTH);
+}
+
+TEST(garbage_never_crashes)
+{
+	static uint8_t buf[4096];
+	struct dd_link_msg d;
+	struct dd_link_header h;
+	int code, accepted = 0;
+
+	for (uint64_t seed = 1; seed < 20000; seed++) {
+		size_t len = DD_LINK_HDR_LEN + seed % 200;
+
+		check_fill_random(buf, len, seed);
+		if (seed % 2) { /* a valid-looking header over garbage */
+			memcpy(buf, DD_LINK_MAGIC, 4);
+			buf[4] = 1;
+			buf[5] = (uint8_t)(seed % 0x30);
+			buf[6] = (uint8_t)(seed % 4);
+			buf[7] = 0;
+			set_le32(buf + 12, (uint32_t)(len - DD_LINK_HDR_LEN));
+		}
+		if (dd_link_parse_header(buf, DD_LINK_MAX_PAYLOAD, &h, &code, NULL))
+			continue;
+		if (h.length + h.pad > len - DD_LINK_HDR_LEN)
+			continue;
+		if (!dd_link_decode(&h, buf + DD_LINK_HDR_LEN, &d, &code, NULL))
+			accepted++;
+		else
+			CHECK(code >= DD_LERR_FRAME && code <= DD_LERR_INTERNAL);
+	}
+	/* some garbage happens to be a well-formed empty request; most is refused */
+	CHECK(accepted < 5000);
+}
+
+TEST(stream_reassembly)
+{
+	static struct dd_link_msg s[32];
+	struct dd_link_msg d;
+	size_t n = samples(s, 32), total = 0, got;
+	static uint8_t stream[64 * 1024];
+	struct dd_link_transport *rt, *wt;
+	struct dd_link_rx rx;
+	struct dd_link_header h;
+	const uint8_t *payload;
+	int sv[2], code, frames = 0, rc;
+	struct dd_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = encode(&s[i]);
+
+		memcpy(stream + total, frame, len);
+		total += len;
+	}
+	CHECK(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	CHECK(!dd_link_unix_wrap(sv[0], "test-r", &rt, &err));
+	CHECK(!dd_link_unix_wrap(sv[1], "test-w", &wt, &err));
+	CHECK(!dd_link_rx_init(&rx, DD_LINK_MAX_PAYLOAD, &err));
+	/* send in pieces of odd sizes; read back frame by frame */
+	for (size_t off = 0, step = 1; off < total; off += step, step = step * 7 % 97 + 1) {
+		size_t k = off + step > total ? total - off : step;
+
+		CHECK(!wt->ops->send(wt, stream + off, k, &err));
+		CHECK(!dd_link_rx_fill(&rx, rt, 1000, &got, &err));
+		while ((rc = dd_link_rx_next(&rx, &h, &payload, &code, &err)) == 1) {
+			CHECK(!dd_link_decode(&h, payload, &d, &code, &err));
+			CHECK_EQ_INT(d.type, s[frames].type);
+			CHECK_EQ_U64(d.tag, s[frames].tag);
+			frames++;
+		}
+		CHECK_EQ_INT(rc, 0);
+	}
+	CHECK_EQ_U64(frames, n);
+	/* bad magic in the stream: a frame error, not a hang */
+	CHECK(!wt->ops->send(wt, "XXXXXXXXXXXXXXXXXXXX", 20, &err));
+	CHECK(!dd_link_rx_fill(&rx, rt, 1000, &got, &err));
+	CHECK_EQ_INT(dd_link_rx_next(&rx, &h, &payload, &code, &err), DD_EINPUT);
+	CHECK_EQ_INT(code, DD_LERR_FRAME);
+	/* the peer gone: an I/O error, not a hang */
+	dd_link_transport_close(wt);
+	rc = dd_link_rx_fill(&rx, rt, 1000, &got, &err);
+	CHECK_EQ_INT(rc, DD_EIO);
+	dd_link_rx_free(&rx);
+	dd_link_transport_close(rt);
+}
+
+int main(void)
+{
+	RUN(every_message_round_trips);
+	RUN(fields_survive);
+	RUN(short_payloads_refused);
+	RUN(long_payloads_refused);
+	RUN(wrong_version_type_flags_magic);
+	RUN(fields_out_of_range_refused);
+	RUN(log_reply_count_must_match_records);
+	RUN(garbage_never_crashes);
+	RUN(stream_reassembly);
+	return check_done();
+}
