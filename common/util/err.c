@@ -54,8 +54,9 @@ void dd_err_prefix(struct dd_err *err, const char *fmt, ...)
 		return;
 	memcpy(err->msg + n, ": ", 2);
 	/* keep the end of the old message if it does not fit: truncation, never overflow */
-	strncpy(err->msg + n + 2, old, sizeof(err->msg) - (size_t)n - 3);
-	err->msg[sizeof(err->msg) - 1] = '\0';
+	size_t room = sizeof(err->msg) - (size_t)n - 3, len = strnlen(old, sizeof(old));
+	memcpy(err->msg + n + 2, old, len < room ? len : room);
+	err->msg[n + 2 + (len < room ? len : room)] = '\0';
 }
 
 void dd_err_clear(struct dd_err *err)

@@ -1,0 +1,36 @@
+/* Keys and signatures: ECDSA P-256 over a SHA-256 digest (the .dfi image id), with mbedTLS.
+ * Key files are PEM: NAME.key (private, mode 0600) and NAME.pub (SubjectPublicKeyInfo).
+ * A key id is the SHA-256 of the public key's DER encoding; it names a key in messages and in
+ * the signature frame, but trust always comes from verifying, never from the id. */
+#ifndef DARTDUP_SIGN_H
+#define DARTDUP_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash/sha256.h"
+#include "util/err.h"
+
+#define DD_SIG_MAX 72 /* largest DER ECDSA P-256 signature */
+
+/* Write base.key (0600, refused if it exists) and base.pub. */
+int dd_keygen(const char *base, struct dd_err *err);
+
+struct dd_signer;
+/* Load a PEM private key; it must be an EC P-256 key. */
+int dd_signer_open(const char *key_path, struct dd_signer **out, struct dd_err *err);
+/* Sign a 32-byte digest; deterministic (RFC 6979), so equal inputs give equal packages. */
+int dd_signer_sign(struct dd_signer *s, const uint8_t digest[DD_SHA256_LEN], uint8_t sig[DD_SIG_MAX],
+		   size_t *sig_len, struct dd_err *err);
+const uint8_t *dd_signer_key_id(const struct dd_signer *s);
+void dd_signer_close(struct dd_signer *s);
+
+/* Verify sig over digest against each public key file in turn. DD_OK when one verifies
+ * (*which = its index, may be NULL); DD_EINPUT when none does or a key file is unusable. */
+int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t digest[DD_SHA256_LEN],
+		  const uint8_t *sig, size_t sig_len, size_t *which, struct dd_err *err);
+
+/* Key id of a PEM public key file. */
+int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err *err);
+
+#endif

@@ -1,0 +1,583 @@
+/* .dfi reader: validate everything, then serve blocks (see dfi_reader.h, docs/FORMAT.md). */
+#include "format/dfi_reader.h"
+#include "format/dfi_format.h"
+#include "crypto/sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+/* ---- pooled decoders: read_block is called from many threads ------------------------------ */
+
+struct dctx_item {
+	ZSTD_DCtx *dctx;
+	uint8_t *fbuf;               /* compressed frame buffer, frame_cap bytes */
+	struct dctx_item *next;
+};
+
+struct dctx_pool {
+	pthread_mutex_t mu;
+	struct dctx_item *free;
+	size_t frame_cap;
+	unsigned window_log;
+};
+
+static struct dctx_item *pool_get(struct dctx_pool *p)
+{
+	struct dctx_item *it;
+
+	pthread_mutex_lock(&p->mu);
+	it = p->free;
+	if (it)
+		p->free = it->next;
+	pthread_mutex_unlock(&p->mu);
+	if (it)
+		return it;
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return NULL;
+	it->dctx = ZSTD_createDCtx();
+	it->fbuf = malloc(p->frame_cap);
+	if (!it->dctx || !it->fbuf ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(it->dctx, ZSTD_d_windowLogMax, (int)p->window_log))) {
+		ZSTD_freeDCtx(it->dctx);
+		free(it->fbuf);
+		free(it);
+		return NULL;
+	}
+	return it;
+}
+
+static void pool_put(struct dctx_pool *p, struct dctx_item *it)
+{
+	pthread_mutex_lock(&p->mu);
+	it->next = p->free;
+	p->free = it;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_free(struct dctx_pool *p)
+{
+	if (!p)
+		return;
+	while (p->free) {
+		struct dctx_item *it = p->free;
+		p->free = it->next;
+		ZSTD_freeDCtx(it->dctx);
+		free(it->fbuf);
+		free(it);
+	}
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* ---- file access ----------------------------------------------------------------------------- */
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO; /* the file shrank under us */
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int read_at(struct dfi_reader *r, void *buf, size_t len, uint64_t off, const char *what,
+		   struct dd_err *err)
+{
+	int e = pread_full(r->fd, buf, len, off);
+
+	if (e)
+		return dd_fail_errno(err, DD_EIO, -e, "%s: reading %s at byte %llu", r->path, what,
+				     (unsigned long long)off);
+	return DD_OK;
+}
+
+bool dfi_probe(const uint8_t *head, size_t n)
+{
+	return n >= 12 && dfi_get32(head) == DFI_SKIPPABLE_MAGIC && !memcmp(head + 8, DFI_TAG_HEADER, 4);
+}
+
+/* ---- header and trailer ---------------------------------------------------------------------- */
+
+static int check_header(struct dfi_reader *r, struct dd_err *err)
+{
+	uint8_t h[DFI_HEADER_FRAME];
+	size_t n = r->file_size < sizeof(h) ? (size_t)r->file_size : sizeof(h);
+	int rc = read_at(r, h, n, 0, "header", err);
+
+	if (rc)
+		return rc;
+	if (!dfi_probe(h, n))
+		return dd_fail(err, DD_EINPUT, "%s: not a .dfi package", r->path);
+	if (n < sizeof(h))
+		return dd_fail(err, DD_EINPUT, "%s: truncated in the header (%llu bytes)", r->path,
+			       (unsigned long long)r->file_size);
+	if (dfi_get32(h + 4) != DFI_HEADER_PAYLOAD)
+		return dd_fail(err, DD_EINPUT, "%s: header damaged (size %u)", r->path, dfi_get32(h + 4));
+	if (dfi_get16(h + 12) != DFI_VERSION)
+		return dd_fail(err, DD_EINPUT, "%s: unsupported format version %u (this dartdup reads %u)",
+			       r->path, dfi_get16(h + 12), DFI_VERSION);
+	for (size_t i = 14; i < sizeof(h); i++)
+		if (h[i])
+			return dd_fail(err, DD_EINPUT, "%s: header damaged (reserved byte %zu is not zero)",
+				       r->path, i);
+	return DD_OK;
+}
+
+static int check_trailer(struct dfi_reader *r, struct dd_err *err)
+{
+	uint8_t t[DFI_TRAILER_FRAME];
+	uint64_t min = DFI_HEADER_FRAME + DFI_FRAME_HDR + DFI_MANIFEST_FIXED + DFI_TRAILER_FRAME;
+	uint64_t mo, end;
+	int rc;
+
+	if (r->file_size < min)
+		return dd_fail(err, DD_EINPUT, "%s: truncated (%llu bytes, a package has at least %llu)",
+			       r->path, (unsigned long long)r->file_size, (unsigned long long)min);
+	rc = read_at(r, t, sizeof(t), r->file_size - sizeof(t), "trailer", err);
+	if (rc)
+		return rc;
+	if (dfi_get32(t) != DFI_SKIPPABLE_MAGIC || dfi_get32(t + 4) != DFI_TRAILER_PAYLOAD ||
+	    memcmp(t + 8, DFI_TAG_TRAILER, 4))
+		return dd_fail(err, DD_EINPUT, "%s: truncated or damaged: no trailer at the end (%llu bytes)",
+			       r->path, (unsigned long long)r->file_size);
+	if (dfi_get16(t + 12) != DFI_VERSION || dfi_get16(t + 14))
+		return dd_fail(err, DD_EINPUT, "%s: trailer damaged (version %u)", r->path, dfi_get16(t + 12));
+	if (dfi_get64(t + 32) != r->file_size)
+		return dd_fail(err, DD_EINPUT, "%s: truncated or extended: %llu bytes, the trailer says %llu",
+			       r->path, (unsigned long long)r->file_size, (unsigned long long)dfi_get64(t + 32));
+	mo = dfi_get64(t + 16);
+	r->manifest_frame_size = dfi_get32(t + 24);
+	r->sig_frame_size = dfi_get32(t + 28);
+	memcpy(r->image_id, t + 40, DD_SHA256_LEN);
+	/* Everything between the data and the end is accounted for, with no overflow:
+	 * manifest frame, optional signature frame, trailer. */
+	end = r->file_size - DFI_TRAILER_FRAME;
+	if (r->manifest_frame_size < DFI_FRAME_HDR + DFI_MANIFEST_FIXED ||
+	    (r->sig_frame_size && (r->sig_frame_size < DFI_FRAME_HDR + DFI_SIG_FIXED + DFI_SIG_DER_MIN ||
+				   r->sig_frame_size > DFI_FRAME_HDR + DFI_SIG_FIXED + DFI_SIG_DER_MAX)) ||
+	    mo < DFI_HEADER_FRAME || mo > end ||
+	    (uint64_t)r->manifest_frame_size + r->sig_frame_size != end - mo)
+		return dd_fail(err, DD_EINPUT, "%s: trailer damaged (manifest at %llu, %u bytes; signature %u bytes)",
+			       r->path, (unsigned long long)mo, r->manifest_frame_size, r->sig_frame_size);
+	r->manifest_offset = mo;
+	return DD_OK;
+}
+
+/* ---- signature ----------------------------------------------------------------------------- */
+
+static int read_signature(struct dfi_reader *r, const struct dfi_open_opts *o, struct dd_err *err)
+{
+	uint8_t s[DFI_FRAME_HDR + DFI_SIG_FIXED + DFI_SIG_DER_MAX];
+	uint64_t off = r->manifest_offset + r->manifest_frame_size;
+	int rc;
+
+	if (!r->sig_frame_size) {
+		if (o && o->n_pubkeys)
+			return dd_fail(err, DD_EINPUT, "%s: not signed (a public key was given)", r->path);
+		r->sig.state = DD_SIG_NONE;
+		return DD_OK;
+	}
+	rc = read_at(r, s, r->sig_frame_size, off, "signature", err);
+	if (rc)
+		return rc;
+	r->sig.der_len = dfi_get16(s + DFI_FRAME_HDR + 40);
+	if (dfi_get32(s) != DFI_SKIPPABLE_MAGIC || dfi_get32(s + 4) != r->sig_frame_size - DFI_FRAME_HDR ||
+	    memcmp(s + 8, DFI_TAG_SIGNATURE, 4) || dfi_get16(s + 12) != DFI_VERSION ||
+	    dfi_get16(s + 14) != DFI_SIG_ECDSA_P256_SHA256 ||
+	    r->sig.der_len != r->sig_frame_size - DFI_FRAME_HDR - DFI_SIG_FIXED)
+		return dd_fail(err, DD_EINPUT, "%s: signature frame damaged (at byte %llu)", r->path,
+			       (unsigned long long)off);
+	r->sig.present = true;
+	r->sig.alg = DFI_SIG_ECDSA_P256_SHA256;
+	memcpy(r->sig.key_id, s + 16, DD_SHA256_LEN);
+	memcpy(r->sig.der, s + DFI_FRAME_HDR + DFI_SIG_FIXED, r->sig.der_len);
+	r->sig.state = DD_SIG_UNCHECKED;
+	if (!o || !o->n_pubkeys)
+		return DD_OK;
+	rc = dd_verify_any(o->pubkeys, o->n_pubkeys, r->image_id, r->sig.der, r->sig.der_len,
+			   &r->sig.key_index, err);
+	if (rc) {
+		dd_err_prefix(err, "%s", r->path);
+		return DD_EINPUT;
+	}
+	r->sig.state = DD_SIG_VERIFIED;
+	return DD_OK;
+}
+
+/* ---- manifest ------------------------------------------------------------------------------- */
+
+static int mf_fail(struct dfi_reader *r, struct dd_err *err, const char *what)
+{
+	return dd_fail(err, DD_EINPUT, "%s: manifest damaged: %s", r->path, what);
+}
+
+static bool text_ok(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struct dd_err *err)
+{
+	struct dfi_manifest *mf = &r->m;
+	uint32_t bs = dfi_get32(m + 8);
+	size_t nl = dfi_get16(m + 80), tl = dfi_get16(m + 82);
+	uint64_t need;
+
+	if (memcmp(m, DFI_TAG_MANIFEST, 4))
+		return mf_fail(r, err, "bad tag");
+	mf->version = dfi_get16(m + 4);
+	if (mf->version != DFI_VERSION)
+		return dd_fail(err, DD_EINPUT, "%s: unsupported manifest version %u", r->path, mf->version);
+	if (dfi_get16(m + 6) & ~DFI_MF_SOURCE_SHA)
+		return mf_fail(r, err, "unknown flags");
+	if (bs < (1u << DFI_BLOCK_LOG_MIN) || bs > (1u << DFI_BLOCK_LOG_MAX) || (bs & (bs - 1)))
+		return mf_fail(r, err, "block size out of range");
+	mf->block_size = bs;
+	mf->window_log = m[12];
+	if (mf->window_log < DFI_WINDOW_LOG_MIN || mf->window_log > DFI_WINDOW_LOG_MAX)
+		return mf_fail(r, err, "window log out of range");
+	if (m[13] != DFI_HASH_SHA256 || dfi_get16(m + 14))
+		return mf_fail(r, err, "unknown hash algorithm");
+	mf->image_size = dfi_get64(m + 16);
+	mf->block_count = dfi_get64(m + 24);
+	mf->data_offset = dfi_get64(m + 32);
+	mf->created = dfi_get64(m + 40);
+	if (mf->image_size > DFI_MAX_IMAGE_SIZE ||
+	    mf->block_count != mf->image_size / bs + (mf->image_size % bs != 0) ||
+	    mf->block_count > DFI_MAX_BLOCKS)
+		return mf_fail(r, err, "image size and block count disagree or are too large");
+	if (mf->data_offset != DFI_HEADER_FRAME)
+		return mf_fail(r, err, "data offset");
+	mf->has_source_sha256 = dfi_get16(m + 6) & DFI_MF_SOURCE_SHA;
+	memcpy(mf->source_sha256, m + 48, DD_SHA256_LEN);
+	if (!mf->has_source_sha256)
+		for (int i = 0; i < DD_SHA256_LEN; i++)
+			if (mf->source_sha256[i])
+				return mf_fail(r, err, "source hash without its flag");
+	need = DFI_MANIFEST_FIXED + nl + tl + mf->block_count * DFI_ENTRY_SIZE;
+	if (nl > DFI_NAME_MAX || tl > DFI_TOOL_MAX || need != len)
+		return mf_fail(r, err, "length does not match its contents");
+	if (!text_ok(m + 84, nl) || !text_ok(m + 84 + nl, tl))
+		return mf_fail(r, err, "control characters in the name");
+	memcpy(mf->name, m + 84, nl);
+	mf->name[nl] = 0;
+	memcpy(mf->tool, m + 84 + nl, tl);
+	mf->tool[tl] = 0;
+	return DD_OK;
+}
+
+static int parse_entries(struct dfi_reader *r, const uint8_t *p, struct dd_err *err)
+{
+	struct dfi_manifest *mf = &r->m;
+	uint64_t off = mf->data_offset, frame_max = DFI_FRAME_BOUND(mf->block_size);
+	uint8_t zero_full[DD_SHA256_LEN], zero_last[DD_SHA256_LEN];
+	uint8_t *zeros = calloc(1, mf->block_size);
+	uint64_t n = mf->block_count;
+
+	mf->hash = malloc(n ? n * DD_SHA256_LEN : 1);
+	mf->frame = malloc(n ? n * sizeof(*mf->frame) : 1);
+	mf->zero_map = calloc(1, n / 8 + 1);
+	if (!zeros || !mf->hash || !mf->frame || !mf->zero_map) {
+		free(zeros);
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory for %llu blocks", r->path, (unsigned long long)n);
+	}
+	/* Zero blocks are served without decoding: their hash must be the hash of zeros. */
+	dd_sha256(zeros, mf->block_size, zero_full);
+	if (n)
+		dd_sha256(zeros, mf->image_size - (n - 1) * mf->block_size, zero_last);
+	free(zeros);
+	for (uint64_t i = 0; i < n; i++, p += DFI_ENTRY_SIZE) {
+		struct dfi_frame *f = &mf->frame[i];
+		uint32_t flags = dfi_get32(p + 44);
+
+		memcpy(mf->hash[i], p, DD_SHA256_LEN);
+		f->offset = dfi_get64(p + 32);
+		f->size = dfi_get32(p + 40);
+		f->zero = flags & DFI_ENTRY_ZERO;
+		if (f->offset != off || f->size < DFI_FRAME_MIN || f->size > frame_max || (flags & ~DFI_ENTRY_ZERO))
+			return dd_fail(err, DD_EINPUT, "%s: manifest damaged: frame of block %llu (at byte %llu, %u bytes)",
+				       r->path, (unsigned long long)i, (unsigned long long)f->offset, f->size);
+		off += f->size;
+		if (off > r->manifest_offset)
+			return dd_fail(err, DD_EINPUT, "%s: manifest damaged: frame of block %llu runs past the data",
+				       r->path, (unsigned long long)i);
+		if (f->zero) {
+			mf->zero_map[i / 8] |= (uint8_t)(1u << (i % 8));
+			mf->zero_blocks++;
+			if (memcmp(mf->hash[i], i + 1 == n ? zero_last : zero_full, DD_SHA256_LEN))
+				return dd_fail(err, DD_EINPUT, "%s: manifest damaged: block %llu marked zero, hash is not",
+					       r->path, (unsigned long long)i);
+		}
+	}
+	if (off != r->manifest_offset)
+		return dd_fail(err, DD_EINPUT, "%s: damaged: %llu bytes between the last frame and the manifest",
+			       r->path, (unsigned long long)(r->manifest_offset - off));
+	return DD_OK;
+}
+
+static int read_manifest(struct dfi_reader *r, const struct dfi_open_opts *o, struct dd_err *err)
+{
+	uint8_t hdr[DFI_FRAME_HDR], id[DD_SHA256_LEN];
+	size_t len = r->manifest_frame_size - DFI_FRAME_HDR;
+	uint8_t *m;
+	int rc;
+
+	rc = read_at(r, hdr, sizeof(hdr), r->manifest_offset, "manifest", err);
+	if (rc)
+		return rc;
+	if (dfi_get32(hdr) != DFI_SKIPPABLE_MAGIC || dfi_get32(hdr + 4) != len)
+		return dd_fail(err, DD_EINPUT, "%s: manifest damaged: no manifest frame at byte %llu", r->path,
+			       (unsigned long long)r->manifest_offset);
+	m = malloc(len);
+	if (!m)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory for a %zu-byte manifest", r->path, len);
+	rc = read_at(r, m, len, r->manifest_offset + DFI_FRAME_HDR, "manifest", err);
+	if (rc)
+		goto out;
+	dd_sha256(m, len, id);
+	if (memcmp(id, r->image_id, DD_SHA256_LEN)) {
+		rc = dd_fail(err, DD_EINPUT, "%s: manifest damaged (its SHA-256 does not match the image id)", r->path);
+		goto out;
+	}
+	/* The signature is checked before anything in the manifest is used. */
+	rc = read_signature(r, o, err);
+	if (!rc)
+		rc = parse_fixed(r, m, len, err);
+	if (!rc)
+		rc = parse_entries(r, m + DFI_MANIFEST_FIXED + strlen(r->m.name) + strlen(r->m.tool), err);
+out:
+	free(m);
+	return rc;
+}
+
+/* ---- open / close --------------------------------------------------------------------------- */
+
+int dfi_open(const char *path, const struct dfi_open_opts *opts, struct dfi_reader **out, struct dd_err *err)
+{
+	struct dfi_reader *r = calloc(1, sizeof(*r));
+	struct dctx_pool *pool;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	r->fd = -1;
+	r->path = strdup(path);
+	if (!r->path) {
+		rc = dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+		goto fail;
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0 || fstat(r->fd, &st)) {
+		rc = dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = dd_fail(err, DD_EINPUT, "%s: not a regular file", path);
+		goto fail;
+	}
+	r->file_size = (uint64_t)st.st_size;
+	rc = check_header(r, err);
+	if (!rc)
+		rc = check_trailer(r, err);
+	if (!rc)
+		rc = read_manifest(r, opts, err);
+	if (rc)
+		goto fail;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool) {
+		rc = dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+		goto fail;
+	}
+	pthread_mutex_init(&pool->mu, NULL);
+	pool->frame_cap = (size_t)DFI_FRAME_BOUND(r->m.block_size);
+	pool->window_log = r->m.window_log;
+	r->dctx_pool = pool;
+	*out = r;
+	return DD_OK;
+fail:
+	dfi_close(r);
+	return rc;
+}
+
+void dfi_close(struct dfi_reader *r)
+{
+	if (!r)
+		return;
+	pool_free(r->dctx_pool);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->m.hash);
+	free(r->m.frame);
+	free(r->m.zero_map);
+	free(r->path);
+	free(r);
+}
+
+/* ---- blocks -------------------------------------------------------------------------------- */
+
+static uint32_t block_len(const struct dfi_manifest *m, uint64_t i)
+{
+	uint64_t left = m->image_size - i * m->block_size;
+
+	return left < m->block_size ? (uint32_t)left : m->block_size;
+}
+
+/* Parse a zstd frame header (RFC 8878 3.1.1.1) ourselves, so the window and content-size rules
+ * of docs/FORMAT.md hold without zstd's experimental API. Returns false when the frame breaks them. */
+static bool frame_header_ok(const uint8_t *p, size_t n, uint32_t len, unsigned window_log)
+{
+	static const unsigned fcs_size[4] = { 0, 2, 4, 8 };
+	unsigned fhd, fcs_flag, single, dict_flag;
+	uint64_t window = UINT64_MAX, fcs = 0;
+	size_t pos = 5, fs;
+
+	if (n < 6 || dfi_get32(p) != DFI_ZSTD_MAGIC)
+		return false;
+	fhd = p[4];
+	fcs_flag = fhd >> 6;
+	single = (fhd >> 5) & 1;
+	dict_flag = fhd & 3;
+	if ((fhd & 0x08) || !(fhd & 0x04) || dict_flag)   /* reserved bit, checksum required, no dictionary */
+		return false;
+	if (!single) {
+		unsigned wd = p[pos++];
+		uint64_t base = 1ull << (10 + (wd >> 3));
+		window = base + (base / 8) * (wd & 7);
+	}
+	fs = fcs_flag ? fcs_size[fcs_flag] : single;
+	if (!fs || pos + fs > n)
+		return false;                               /* content size is required */
+	for (size_t i = 0; i < fs; i++)
+		fcs |= (uint64_t)p[pos + i] << (8 * i);
+	if (fs == 2)
+		fcs += 256;
+	if (single)
+		window = fcs;
+	return fcs == len && window <= (1ull << window_log);
+}
+
+static int decode_frame(struct dfi_reader *r, uint64_t i, struct dctx_item *it, uint8_t *buf, struct dd_err *err)
+{
+	const struct dfi_frame *f = &r->m.frame[i];
+	uint32_t len = block_len(&r->m, i);
+	unsigned long long at = (unsigned long long)(i * r->m.block_size);
+	size_t n;
+	int e;
+
+	e = pread_full(r->fd, it->fbuf, f->size, f->offset);
+	if (e)
+		return dd_fail_errno(err, DD_EIO, -e, "%s: block %llu (image offset %llu): read failed", r->path,
+				     (unsigned long long)i, at);
+	if (!frame_header_ok(it->fbuf, f->size, len, r->m.window_log))
+		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (header)",
+			       r->path, (unsigned long long)i, at);
+	n = ZSTD_findFrameCompressedSize(it->fbuf, f->size);
+	if (ZSTD_isError(n) || n != f->size)
+		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (length)",
+			       r->path, (unsigned long long)i, at);
+	n = ZSTD_decompressDCtx(it->dctx, buf, r->m.block_size, it->fbuf, f->size);
+	if (ZSTD_isError(n) || n != len)
+		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (%s)",
+			       r->path, (unsigned long long)i, at,
+			       ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+	return DD_OK;
+}
+
+int dfi_read_block(struct dfi_reader *r, uint64_t i, uint8_t *buf, struct dd_err *err)
+{
+	struct dctx_item *it;
+	int rc;
+
+	if (i >= r->m.block_count)
+		return dd_fail(err, DD_EINTERNAL, "%s: block %llu out of range", r->path, (unsigned long long)i);
+	it = pool_get(r->dctx_pool);
+	if (!it)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory for a decoder", r->path);
+	rc = decode_frame(r, i, it, buf, err);
+	pool_put(r->dctx_pool, it);
+	return rc;
+}
+
+/* ---- the dd_source backend ------------------------------------------------------------------ */
+
+static int src_read_block(struct dd_source *src, uint64_t i, uint8_t *buf, struct dd_err *err)
+{
+	struct dfi_reader *r = src->priv;
+
+	if (i < r->m.block_count && r->m.frame[i].zero) {
+		memset(buf, 0, block_len(&r->m, i));
+		return DD_OK;
+	}
+	return dfi_read_block(r, i, buf, err);
+}
+
+static void src_close(struct dd_source *src)
+{
+	dfi_close(src->priv);
+	free(src);
+}
+
+static const struct dd_source_ops dfi_source_ops = {
+	.read_block = src_read_block,
+	.close = src_close,
+};
+
+int dfi_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		    struct dd_err *err)
+{
+	struct dfi_open_opts o = { 0 };
+	struct dfi_reader *r;
+	struct dd_source *src;
+	int rc;
+
+	*out = NULL;
+	if (opts) {
+		o.pubkeys = opts->pubkeys;
+		o.n_pubkeys = opts->n_pubkeys;
+	}
+	rc = dfi_open(path, &o, &r, err);
+	if (rc)
+		return rc;
+	src = calloc(1, sizeof(*src));
+	if (!src) {
+		dfi_close(r);
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	}
+	src->ops = &dfi_source_ops;
+	src->priv = r;
+	src->info.image_size = r->m.image_size;
+	src->info.block_size = r->m.block_size;
+	src->info.block_count = r->m.block_count;
+	src->info.block_hash = (const uint8_t(*)[DD_SHA256_LEN])r->m.hash;
+	src->info.zero_map = r->m.zero_map;
+	memcpy(src->info.image_id, r->image_id, DD_SHA256_LEN);
+	snprintf(src->info.name, sizeof(src->info.name), "%s", r->m.name);
+	src->info.sig = r->sig.state;
+	src->info.format = "dfi";
+	*out = src;
+	return DD_OK;
+}

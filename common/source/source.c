@@ -1,0 +1,57 @@
+/* dd_source_open(): pick a backend by the file's content. */
+#include "source/source.h"
+#include "format/dfi_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+struct source_backend {
+	const char *name;
+	/* true when this backend reads a file starting with head[0..n) */
+	bool (*probe)(const uint8_t *head, size_t n);
+	int (*open)(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		    struct dd_err *err);
+};
+
+/* Tried in order; the first whose probe accepts the head opens the file. A .dfi starts with a
+ * skippable frame, so it must come before a plain .zst backend; a raw backend (accepts
+ * anything) goes last. */
+static const struct source_backend backends[] = {
+	{ "dfi", dfi_probe, dfi_source_open },
+	/* engine: { "zst", zst_probe, zst_source_open }, { "raw", raw_probe, raw_source_open } */
+};
+
+#define PROBE_LEN 64
+
+int dd_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		   struct dd_err *err)
+{
+	uint8_t head[PROBE_LEN];
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	do
+		n = pread(fd, head, sizeof(head), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+		close(fd);
+		return dd_fail_errno(err, DD_EINPUT, e, "%s: read failed", path);
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i].probe(head, (size_t)n))
+			return backends[i].open(path, opts, out, err);
+	return dd_fail(err, DD_EINPUT, "%s: not a .dfi package", path);
+}
+
+void dd_source_close(struct dd_source *src)
+{
+	if (src && src->ops && src->ops->close)
+		src->ops->close(src);
+}

@@ -1,0 +1,253 @@
+/* .dfi round trips: dfi_pack() then dd_source_open()/dfi_open() give back the image, hashes,
+ * zero map and metadata; packing is reproducible; .zst input gives the same package. */
+#include "check.h"
+#include "format/dfi_reader.h"
+#include "format/dfi_writer.h"
+#include "source/source.h"
+
+#include <stdlib.h>
+#include <zstd.h>
+
+static char *tmp(const char *name)
+{
+	static char paths[8][512];
+	static int n;
+	char *p = paths[n++ % 8];
+
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
+	return p;
+}
+
+/* An image of len bytes: random, with a zero run in the second block when it has one. */
+static uint8_t *make_image(const char *path, size_t len, uint64_t seed, uint32_t bs)
+{
+	uint8_t *img = malloc(len ? len : 1);
+
+	check_fill_random(img, len, seed);
+	if (len > 2 * (size_t)bs)
+		memset(img + bs, 0, bs);
+	if (check_write_file(path, img, len)) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+/* Open img.dfi through the source seam and compare every block and hash with img. */
+static void check_source(const char *dfi, const uint8_t *img, size_t len, uint32_t bs)
+{
+	struct dd_source *src;
+	struct dd_err err = { 0 };
+	uint8_t *buf = malloc(bs), h[DD_SHA256_LEN];
+	int rc = dd_source_open(dfi, NULL, &src, &err);
+
+	if (rc)
+		free(buf);
+	CHECK_EQ_INT(rc, DD_OK);
+	CHECK_EQ_U64(src->info.image_size, len);
+	CHECK_EQ_U64(src->info.block_size, bs);
+	CHECK_EQ_U64(src->info.block_count, (len + bs - 1) / bs);
+	CHECK(!strcmp(src->info.format, "dfi"));
+	CHECK_EQ_INT(src->info.sig, DD_SIG_NONE);
+	for (uint64_t i = 0; i < src->info.block_count; i++) {
+		uint32_t n = dd_block_len(&src->info, i);
+		bool zero = true;
+		for (uint32_t k = 0; k < n; k++)
+			zero = zero && !img[i * bs + k];
+		rc = dd_source_read_block(src, i, buf, &err);
+		if (!rc)
+			dd_sha256(buf, n, h);
+		if (rc || memcmp(buf, img + i * bs, n) || memcmp(h, src->info.block_hash[i], 32) ||
+		    zero != dd_block_is_zero(&src->info, i)) {
+			dd_source_close(src);
+			free(buf);
+			CHECK_FAIL_("block %llu differs (rc %d)", (unsigned long long)i, rc);
+		}
+	}
+	dd_source_close(src);
+	free(buf);
+}
+
+static void roundtrip(size_t len, uint32_t bs, uint64_t seed)
+{
+	const char *in = tmp("rt.img"), *out = tmp("rt.dfi");
+	struct dfi_pack_opts o = { .block_size = bs, .threads = 2, .created = 1 };
+	struct dd_err err = { 0 };
+	uint8_t *img = make_image(in, len, seed, bs);
+	int rc;
+
+	CHECK(img);
+	rc = dfi_pack(in, out, &o, &err);
+	if (rc) {
+		free(img);
+		CHECK_FAIL_("dfi_pack: %s", err.msg);
+	}
+	if (setjmp(check_state.jump) == 0) {
+		check_source(out, img, len, bs);
+		free(img);
+	} else {
+		free(img);
+		longjmp(check_state.jump, 1);
+	}
+}
+
+TEST(roundtrip_empty) { roundtrip(0, 4096, 1); }
+TEST(roundtrip_one_byte) { roundtrip(1, 4096, 2); }
+TEST(roundtrip_not_multiple) { roundtrip(5 * 4096 + 123, 4096, 3); }
+TEST(roundtrip_exact_multiple) { roundtrip(8 * 4096, 4096, 4); }
+TEST(roundtrip_default_block_size) { roundtrip(3 * (1 << 20) + 7, 1 << 20, 5); }
+
+TEST(roundtrip_all_zeros)
+{
+	const char *in = tmp("z.img"), *out = tmp("z.dfi");
+	size_t len = 10 * 4096 + 5;
+	uint8_t *img = calloc(1, len);
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+
+	CHECK(img && !check_write_file(in, img, len));
+	free(img);
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_OK);
+	CHECK_EQ_INT(dfi_open(out, NULL, &r, &err), DD_OK);
+	uint64_t zb = r->m.zero_blocks, n = r->m.block_count;
+	dfi_close(r);
+	CHECK_EQ_U64(n, 11);
+	CHECK_EQ_U64(zb, 11);
+}
+
+/* The standard zstd decoder sees one stream whose content is the image. */
+TEST(zstd_decodes_to_image)
+{
+	const char *in = tmp("zs.img"), *out = tmp("zs.dfi");
+	size_t len = 3 * 4096 + 99, dlen, got;
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
+	struct dd_err err = { 0 };
+	uint8_t *img = make_image(in, len, 9, 4096), *pkg, *dec = malloc(len + 1);
+	int ok;
+
+	CHECK(img && dec);
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_OK);
+	pkg = check_read_file(out, &dlen);
+	CHECK(pkg);
+	got = ZSTD_decompress(dec, len + 1, pkg, dlen);
+	ok = !ZSTD_isError(got) && got == len && !memcmp(dec, img, len);
+	free(pkg);
+	free(dec);
+	free(img);
+	CHECK(ok);
+}
+
+TEST(reproducible)
+{
+	const char *in = tmp("rp.img"), *a = tmp("rp1.dfi"), *b = tmp("rp2.dfi");
+	struct dfi_pack_opts o1 = { .block_size = 4096, .threads = 1, .created = 1234, .name = "x" };
+	struct dfi_pack_opts o2 = o1;
+	struct dd_err err = { 0 };
+	uint8_t *img = make_image(in, 9 * 4096 + 1, 11, 4096), *pa, *pb;
+	size_t la, lb;
+	int same;
+
+	free(img);
+	o2.threads = 3;
+	CHECK_EQ_INT(dfi_pack(in, a, &o1, &err), DD_OK);
+	CHECK_EQ_INT(dfi_pack(in, b, &o2, &err), DD_OK);
+	pa = check_read_file(a, &la);
+	pb = check_read_file(b, &lb);
+	same = pa && pb && la == lb && !memcmp(pa, pb, la);
+	free(pa);
+	free(pb);
+	CHECK(same);
+}
+
+/* A .zst of the image packs to the very same package as the raw image. */
+TEST(zst_input_same_package)
+{
+	const char *in = tmp("zi.img"), *zin = tmp("zi.img.zst"), *a = tmp("zi1.dfi"), *b = tmp("zi2.dfi");
+	size_t len = 6 * 4096 + 17, la, lb, zcap = ZSTD_compressBound(len);
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 5, .name = "n" };
+	struct dd_err err = { 0 };
+	uint8_t *img = make_image(in, len, 12, 4096), *z = malloc(zcap), *pa, *pb;
+	size_t zl = ZSTD_compress(z, zcap, img, len, 3);
+	int same;
+
+	free(img);
+	CHECK(!ZSTD_isError(zl) && !check_write_file(zin, z, zl));
+	free(z);
+	CHECK_EQ_INT(dfi_pack(in, a, &o, &err), DD_OK);
+	CHECK_EQ_INT(dfi_pack(zin, b, &o, &err), DD_OK);
+	pa = check_read_file(a, &la);
+	pb = check_read_file(b, &lb);
+	same = pa && pb && la == lb && !memcmp(pa, pb, la);
+	free(pa);
+	free(pb);
+	CHECK(same);
+}
+
+TEST(metadata)
+{
+	const char *in = tmp("md.img"), *out = tmp("md.dfi");
+	uint8_t src_sha[32];
+	struct dfi_pack_opts o = { .block_size = 8192, .created = 1700000000, .name = "DaRT 7 x64",
+				   .source_sha256 = src_sha, .level = 5 };
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	uint8_t *img = make_image(in, 100000, 13, 8192);
+	int ok;
+
+	free(img);
+	memset(src_sha, 0xab, 32);
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_OK);
+	CHECK_EQ_INT(dfi_open(out, NULL, &r, &err), DD_OK);
+	ok = !strcmp(r->m.name, "DaRT 7 x64") && r->m.created == 1700000000 && r->m.has_source_sha256 &&
+	     !memcmp(r->m.source_sha256, src_sha, 32) && r->m.window_log == 13 && r->m.block_size == 8192 &&
+	     !strncmp(r->m.tool, "dartdup ", 8) && !r->sig.present;
+	dfi_close(r);
+	CHECK(ok);
+}
+
+TEST(bad_options)
+{
+	struct dfi_pack_opts o = { .block_size = 5000 };
+	struct dd_err err = { 0 };
+	const char *in = tmp("bo.img");
+
+	CHECK(!check_write_file(in, "x", 1));
+	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	o.block_size = 2048;
+	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	o.block_size = 0;
+	o.level = 99;
+	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	o.level = 0;
+	CHECK_EQ_INT(dfi_pack(tmp("missing.img"), tmp("bo.dfi"), &o, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "missing.img");
+}
+
+TEST(not_a_dfi)
+{
+	struct dd_source *src;
+	struct dd_err err = { 0 };
+	const char *p = tmp("plain.img");
+
+	CHECK(!check_write_file(p, "hello world, not a package", 26));
+	CHECK_EQ_INT(dd_source_open(p, NULL, &src, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "plain.img: not a .dfi package");
+}
+
+int main(void)
+{
+	RUN(roundtrip_empty);
+	RUN(roundtrip_one_byte);
+	RUN(roundtrip_not_multiple);
+	RUN(roundtrip_exact_multiple);
+	RUN(roundtrip_default_block_size);
+	RUN(roundtrip_all_zeros);
+	RUN(zstd_decodes_to_image);
+	RUN(reproducible);
+	RUN(zst_input_same_package);
+	RUN(metadata);
+	RUN(bad_options);
+	RUN(not_a_dfi);
+	return check_done();
+}
