@@ -81,7 +81,9 @@ $(BUILD)/asan/lib/libdartdup.a: $(call obj,$(BUILD)/asan,$(COMMON_SRC)) ; $(arch
 $(BUILD)/asan/lib/libdartdup-host.a: $(call obj,$(BUILD)/asan,$(HOST_SRC)) ; $(archive)
 $(BUILD)/asan/lib/libdartdup-fw.a: $(call obj,$(BUILD)/asan,$(FW_SRC)) ; $(archive)
 
-$(BUILD)/bin/dartdup: $(BUILD)/obj/host/main.o $(LIB_HOST) $(LIB_CORE)
+# Host objects are linked directly, not from an archive: commands are weak symbols in cli.h, and a
+# weak reference never pulls a member out of an archive.
+$(BUILD)/bin/dartdup: $(BUILD)/obj/host/main.o $(call obj,$(BUILD),$(HOST_SRC)) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 

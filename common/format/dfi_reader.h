@@ -88,4 +88,18 @@ int dfi_read_block(struct dfi_reader *r, uint64_t i, uint8_t *buf, struct dd_err
 int dfi_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		    struct dd_err *err);
 
+
+
+/* Decode every block (zero blocks too) with several threads and compare its SHA-256 with the
+ * manifest. DD_OK when all match; DD_ECHECK naming the lowest bad block and its image offset
+ * (*bad_block = its index, may be NULL). progress(ctx, blocks done, block count) is called from
+ * the worker threads, one at a time. */
+struct dfi_check_opts {
+	unsigned threads;  /* 0 = one per online CPU */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+int dfi_check(struct dfi_reader *r, const struct dfi_check_opts *opts, uint64_t *bad_block,
+	      struct dd_err *err);
+
 #endif
