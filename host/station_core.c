@@ -1,0 +1,184 @@
+/* station_core: slots, counters and decisions of `dartdup station` (see station_core.h). */
+#include "host/station_core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BY_PATH "/dev/disk/by-path/"
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+void station_init(struct station *s, const char *const *ports, unsigned n_ports)
+{
+	memset(s, 0, sizeof(*s));
+	s->fixed = n_ports > 0;
+	for (unsigned i = 0; i < n_ports && i < STATION_MAX_SLOTS; i++) {
+		const char *p = ports[i];
+
+		if (!strncmp(p, BY_PATH, strlen(BY_PATH)))
+			p += strlen(BY_PATH);
+		s->slot[i].number = i + 1;
+		copy(s->slot[i].port, sizeof(s->slot[i].port), p);
+		s->n_slots++;
+	}
+}
+
+bool station_port_matches(const char *pattern, const char *id_path)
+{
+	size_t n;
+
+	if (!strncmp(pattern, BY_PATH, strlen(BY_PATH)))
+		pattern += strlen(BY_PATH);
+	n = strlen(pattern);
+	if (!n || strncmp(pattern, id_path, n))
+		return false;
+	return id_path[n] == '\0' || strchr("-:.", id_path[n]);
+}
+
+struct station_slot *station_slot_for_port(struct station *s, const char *id_path)
+{
+	struct station_slot *slot;
+
+	if (!id_path || !id_path[0])
+		return NULL;
+	for (unsigned i = 0; i < s->n_slots; i++) {
+		slot = &s->slot[i];
+		if (s->fixed ? station_port_matches(slot->port, id_path) : !strcmp(slot->port, id_path))
+			return slot;
+	}
+	if (s->fixed || s->n_slots == STATION_MAX_SLOTS)
+		return NULL;
+	slot = &s->slot[s->n_slots];
+	slot->number = ++s->n_slots;
+	copy(slot->port, sizeof(slot->port), id_path);
+	return slot;
+}
+
+struct station_slot *station_slot_of_dev(struct station *s, const char *devnode)
+{
+	for (unsigned i = 0; i < s->n_slots; i++)
+		if (s->slot[i].state != SLOT_EMPTY && !strcmp(s->slot[i].devnode, devnode))
+			return &s->slot[i];
+	return NULL;
+}
+
+bool station_stick_arrived(struct station *s, struct station_slot *slot, const char *devnode,
+			   const char *serial, const char *model, uint64_t capacity, double now)
+{
+	(void)s;
+	if (slot->state == SLOT_BUSY)
+		return false;
+	slot->state = SLOT_BUSY;
+	copy(slot->devnode, sizeof(slot->devnode), devnode);
+	copy(slot->serial, sizeof(slot->serial), serial);
+	copy(slot->model, sizeof(slot->model), model);
+	slot->capacity = capacity;
+	slot->pulled = false;
+	slot->phase = DD_PHASE_QUEUED;
+	slot->progress = 0;
+	slot->rate = 0;
+	slot->t_start = now;
+	slot->t_end = 0;
+	slot->outcome = OUT_NONE;
+	slot->detail[0] = '\0';
+	return true;
+}
+
+struct station_slot *station_stick_left(struct station *s, const char *devnode)
+{
+	struct station_slot *slot = station_slot_of_dev(s, devnode);
+
+	if (!slot)
+		return NULL;
+	if (slot->state == SLOT_BUSY)
+		slot->pulled = true;
+	else
+		slot->state = SLOT_EMPTY;
+	return slot;
+}
+
+static void count(struct station_counters *c, enum station_outcome out)
+{
+	switch (out) {
+	case OUT_PASS: c->passed++; break;
+	case OUT_ALREADY: c->already++; break;
+	case OUT_FAIL:
+	case OUT_COUNTERFEIT:
+	case OUT_PULLED: c->failed++; break;
+	case OUT_REFUSED: c->refused++; break;
+	case OUT_INCOMPLETE: c->incomplete++; break;
+	case OUT_NONE: break;
+	}
+}
+
+void station_job_done(struct station *s, struct station_slot *slot, enum station_outcome out,
+		      const char *detail, double now)
+{
+	if (slot->pulled && out != OUT_REFUSED && out != OUT_INCOMPLETE)
+		out = OUT_PULLED;
+	slot->outcome = out;
+	copy(slot->detail, sizeof(slot->detail), detail);
+	slot->t_end = now;
+	slot->phase = DD_PHASE_DONE;
+	slot->sticks++;
+	/* a pulled stick is gone: the slot is empty and ready; otherwise show the result until it leaves */
+	slot->state = slot->pulled ? SLOT_EMPTY : SLOT_DONE;
+	count(&s->c, out);
+}
+
+enum station_outcome station_outcome_of(enum dd_result r, bool pulled, bool counterfeit, bool interrupted)
+{
+	if (pulled)
+		return OUT_PULLED;
+	if (counterfeit)
+		return OUT_COUNTERFEIT;
+	switch (r) {
+	case DD_RESULT_PASS: return OUT_PASS;
+	case DD_RESULT_INCOMPLETE: return interrupted ? OUT_INCOMPLETE : OUT_FAIL;
+	default: return OUT_FAIL; /* FAIL, NONE, and anything not proven good */
+	}
+}
+
+double station_per_hour(const struct station_counters *c, double elapsed)
+{
+	unsigned n = c->passed + c->already + c->failed;
+
+	if (elapsed < 60)
+		return 0;
+	return n * 3600.0 / elapsed;
+}
+
+const char *station_outcome_name(enum station_outcome o)
+{
+	switch (o) {
+	case OUT_NONE: return "";
+	case OUT_PASS: return "pass";
+	case OUT_ALREADY: return "already";
+	case OUT_FAIL: return "fail";
+	case OUT_COUNTERFEIT: return "counterfeit";
+	case OUT_PULLED: return "pulled";
+	case OUT_REFUSED: return "refused";
+	case OUT_INCOMPLETE: return "incomplete";
+	}
+	return "?";
+}
+
+bool station_outcome_good(enum station_outcome o)
+{
+	return o == OUT_PASS || o == OUT_ALREADY;
+}
+
+enum station_action station_first_action(bool block0_matches, bool rewrite, bool probe)
+{
+	if (rewrite || probe || !block0_matches)
+		return ACT_WRITE;
+	return ACT_VERIFY;
+}
+
+enum station_action station_after_verify(enum dd_result verify_result)
+{
+	return verify_result == DD_RESULT_PASS ? ACT_KEEP : ACT_WRITE;
+}
