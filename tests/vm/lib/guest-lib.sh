@@ -1,0 +1,48 @@
+# Guest-side helpers for scenarios (sourced by guest.sh). Sticks are found by their serial, the way a depot
+# operator would recognise them, never by a guessed /dev/sdX name.
+
+# stick_dev SERIAL: print the whole-disk device node of the USB stick with that serial; status 1 if none
+stick_dev() {
+	local b
+	for b in /sys/block/sd*; do
+		[ -e "$b" ] || continue
+		if udevadm info --query=property --path="$b" 2>/dev/null | grep -qx "ID_SERIAL_SHORT=$1"; then
+			echo "/dev/${b##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# udev_prop DEV KEY: print one udev property of a device node
+udev_prop() {
+	udevadm info --query=property --name="$1" 2>/dev/null | sed -n "s/^$2=//p"
+}
+
+# wait_stick SERIAL [SECONDS]: wait until the stick shows up with its udev data complete
+wait_stick() {
+	local deadline=$((SECONDS + ${2:-60})) d
+	while :; do
+		d=$(stick_dev "$1") && [ -n "$(udev_prop "$d" ID_PATH)" ] && [ -b "$d" ] && return 0
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# wait_stick_gone SERIAL [SECONDS]: wait until no block device carries that serial any more
+wait_stick_gone() {
+	local deadline=$((SECONDS + ${2:-60}))
+	while stick_dev "$1" >/dev/null; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# stick_id_path ID: the udev ID_PATH a stick declared in the scenario must have in the guest
+stick_id_path() {
+	local v="VM_PORT_$1"
+	echo "pci-0000:00:05.0-usb-0:${!v}:1.0-scsi-0:0:0:0"
+}
+
+# stick_serial ID: the serial a stick declared in the scenario has
+stick_serial() { local v="VM_SERIAL_$1"; echo "${!v}"; }
