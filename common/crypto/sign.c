@@ -13,6 +13,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/platform_util.h>
 
 struct rng {
 	mbedtls_entropy_context entropy;
@@ -42,7 +43,7 @@ static int is_p256(mbedtls_pk_context *pk)
 	       mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp).id == MBEDTLS_ECP_DP_SECP256R1;
 }
 
-static int key_id(mbedtls_pk_context *pk, uint8_t id[DD_SHA256_LEN])
+static int compute_key_id(mbedtls_pk_context *pk, uint8_t id[DD_SHA256_LEN])
 {
 	unsigned char der[256];
 	int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof(der));
@@ -141,7 +142,7 @@ int dd_signer_open(const char *key_path, struct dd_signer **out, struct dd_err *
 		rc = dd_fail(err, DD_EINPUT, "%s: not a PEM private key", key_path);
 		goto fail;
 	}
-	if (!is_p256(&s->pk) || key_id(&s->pk, s->id)) {
+	if (!is_p256(&s->pk) || compute_key_id(&s->pk, s->id)) {
 		rc = dd_fail(err, DD_EINPUT, "%s: not an ECDSA P-256 key", key_path);
 		goto fail;
 	}
@@ -192,16 +193,25 @@ static int load_pub(const char *path, mbedtls_pk_context *pk, struct dd_err *err
 	return DD_OK;
 }
 
-int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t digest[DD_SHA256_LEN],
-		  const uint8_t *sig, size_t sig_len, size_t *which, struct dd_err *err)
+int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
+		  const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig, size_t sig_len, size_t *which,
+		  struct dd_err *err)
 {
+	size_t tried = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		mbedtls_pk_context pk;
-		int rc, ok;
+		uint8_t id[DD_SHA256_LEN];
+		int rc, ok = 0;
 
 		mbedtls_pk_init(&pk);
 		rc = load_pub(pub_paths[i], &pk, err);
-		ok = !rc && !mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, digest, DD_SHA256_LEN, sig, sig_len);
+		if (!rc && compute_key_id(&pk, id))
+			rc = dd_fail(err, DD_EINPUT, "%s: cannot encode the key", pub_paths[i]);
+		if (!rc && (!key_id || !memcmp(id, key_id, DD_SHA256_LEN))) {
+			tried++;
+			ok = !mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, digest, DD_SHA256_LEN, sig, sig_len);
+		}
 		mbedtls_pk_free(&pk);
 		if (rc)
 			return rc;
@@ -210,6 +220,13 @@ int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t digest[D
 				*which = i;
 			return DD_OK;
 		}
+	}
+	if (!tried) {
+		char hex[17] = "";
+		for (int i = 0; key_id && i < 8; i++)
+			snprintf(hex + 2 * i, 3, "%02x", key_id[i]);
+		return dd_fail(err, DD_EINPUT, "signed by another key (key id %s...), not by %s", hex,
+			       n == 1 ? pub_paths[0] : "any of the given keys");
 	}
 	if (n == 1)
 		return dd_fail(err, DD_EINPUT, "signature does not verify with %s", pub_paths[0]);
@@ -223,7 +240,7 @@ int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err 
 
 	mbedtls_pk_init(&pk);
 	rc = load_pub(pub_path, &pk, err);
-	if (!rc && key_id(&pk, id))
+	if (!rc && compute_key_id(&pk, id))
 		rc = dd_fail(err, DD_EINPUT, "%s: cannot encode the key", pub_path);
 	mbedtls_pk_free(&pk);
 	return rc;

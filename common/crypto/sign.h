@@ -25,10 +25,12 @@ int dd_signer_sign(struct dd_signer *s, const uint8_t digest[DD_SHA256_LEN], uin
 const uint8_t *dd_signer_key_id(const struct dd_signer *s);
 void dd_signer_close(struct dd_signer *s);
 
-/* Verify sig over digest against each public key file in turn. DD_OK when one verifies
- * (*which = its index, may be NULL); DD_EINPUT when none does or a key file is unusable. */
-int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t digest[DD_SHA256_LEN],
-		  const uint8_t *sig, size_t sig_len, size_t *which, struct dd_err *err);
+/* Verify sig over digest with the public key files whose key id equals key_id (any of them when
+ * key_id is NULL). DD_OK when one verifies (*which = its index, may be NULL); DD_EINPUT when
+ * none does, none has that id, or a key file is unusable. */
+int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
+		  const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig, size_t sig_len, size_t *which,
+		  struct dd_err *err);
 
 /* Key id of a PEM public key file. */
 int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err *err);

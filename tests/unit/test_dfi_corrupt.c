@@ -1,0 +1,284 @@
+/* Validation before trust: a flipped byte in every metadata region, damaged data frames,
+ * truncation at every length near the ends, and crafted manifests with absurd sizes all give
+ * one clear error naming the file, never a crash or a false "good". */
+#include "check.h"
+#include "crypto/sign.h"
+#include "format/dfi_format.h"
+#include "format/dfi_reader.h"
+#include "format/dfi_writer.h"
+
+#include <stdlib.h>
+
+#define BS 4096
+
+static const char *path(const char *name)
+{
+	static char paths[8][512];
+	static int n;
+	char *p = paths[n++ % 8];
+
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
+	return p;
+}
+
+static uint8_t *pkg;           /* the pristine signed package */
+static size_t pkg_len;
+static const char *pub;
+
+static void setup(void)
+{
+	const char *in = path("c.img"), *out = path("c.dfi");
+	static uint8_t img[5 * BS + 77];
+	struct dfi_pack_opts o = { .block_size = BS, .created = 1, .name = "corrupt-me" };
+	struct dd_err err = { 0 };
+	static char pubp[512], keyp[512];
+
+	snprintf(pubp, sizeof(pubp), "%s/k.pub", check_tmpdir());
+	snprintf(keyp, sizeof(keyp), "%s/k.key", check_tmpdir());
+	check_fill_random(img, sizeof(img), 5);
+	memset(img + 2 * BS, 0, BS);
+	if (dd_keygen(path("k"), &err) || check_write_file(in, img, sizeof(img))) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		exit(1);
+	}
+	o.key_path = keyp;
+	if (dfi_pack(in, out, &o, &err) || !(pkg = check_read_file(out, &pkg_len))) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		exit(1);
+	}
+	pub = pubp;
+}
+
+/* Regions of the pristine package, from its trailer. */
+static uint64_t manifest_off(void) { return dfi_get64(pkg + pkg_len - DFI_TRAILER_FRAME + 16); }
+static uint32_t manifest_size(void) { return dfi_get32(pkg + pkg_len - DFI_TRAILER_FRAME + 24); }
+
+/* Write buf as a package and open it (with the public key when keyed). */
+static int try_open(const uint8_t *buf, size_t len, bool keyed, struct dfi_reader **r, struct dd_err *err)
+{
+	const char *p = path("try.dfi");
+	struct dfi_open_opts o = { .pubkeys = &pub, .n_pubkeys = keyed ? 1 : 0 };
+
+	if (check_write_file(p, buf, len))
+		return 99;
+	return dfi_open(p, &o, r, err);
+}
+
+/* Flip each byte of [from, to) in turn: opening must fail with DD_EINPUT and a message naming
+ * the file. */
+static void flip_range(size_t from, size_t to, bool keyed)
+{
+	uint8_t *b = malloc(pkg_len);
+	struct dfi_reader *r;
+	struct dd_err err;
+
+	CHECK(b);
+	memcpy(b, pkg, pkg_len);
+	for (size_t i = from; i < to; i++) {
+		int rc;
+		b[i] ^= 0x10;
+		memset(&err, 0, sizeof(err));
+		rc = try_open(b, pkg_len, keyed, &r, &err);
+		b[i] ^= 0x10;
+		if (rc == DD_OK)
+			dfi_close(r);
+		if (rc != DD_EINPUT || !strstr(err.msg, "try.dfi: ")) {
+			free(b);
+			CHECK_FAIL_("byte %zu flipped: rc %d, \"%s\"", i, rc, err.msg);
+		}
+	}
+	free(b);
+}
+
+TEST(pristine_opens_verified)
+{
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	int rc = try_open(pkg, pkg_len, true, &r, &err);
+
+	CHECK_EQ_INT(rc, DD_OK);
+	rc = r->sig.state == DD_SIG_VERIFIED && dfi_check(r, NULL, NULL, &err) == DD_OK;
+	dfi_close(r);
+	CHECK(rc);
+}
+
+TEST(flip_header) { flip_range(0, DFI_HEADER_FRAME, false); }
+TEST(flip_manifest) { flip_range(manifest_off(), manifest_off() + manifest_size(), false); }
+TEST(flip_signature_keyed)
+{
+	flip_range(manifest_off() + manifest_size(), pkg_len - DFI_TRAILER_FRAME, true);
+}
+TEST(flip_trailer) { flip_range(pkg_len - DFI_TRAILER_FRAME, pkg_len, false); }
+
+/* A damaged data frame: the package opens, the check names the block and its image offset. */
+TEST(flip_data_frames)
+{
+	uint8_t *b = malloc(pkg_len);
+	struct dfi_reader *r;
+	struct dd_err err;
+	uint64_t bad;
+
+	CHECK(b);
+	memcpy(b, pkg, pkg_len);
+	for (size_t i = DFI_HEADER_FRAME; i < manifest_off(); i += 13) {
+		int rc, crc = -100;
+		char want[64];
+		b[i] ^= 0x01;
+		rc = try_open(b, pkg_len, true, &r, &err);
+		if (rc == DD_OK) {
+			crc = dfi_check(r, NULL, &bad, &err);
+			snprintf(want, sizeof(want), "(image offset %llu)", (unsigned long long)(bad * BS));
+			/* the reported block is the one whose frame holds byte i */
+			if (!crc || i < r->m.frame[bad].offset || i >= r->m.frame[bad].offset + r->m.frame[bad].size)
+				crc = -100;
+			dfi_close(r);
+		}
+		b[i] ^= 0x01;
+		if (rc != DD_OK || crc != DD_ECHECK || !strstr(err.msg, want)) {
+			free(b);
+			CHECK_FAIL_("data byte %zu flipped: open %d, check %d, \"%s\"", i, rc, crc, err.msg);
+		}
+	}
+	free(b);
+}
+
+/* Truncated anywhere (all lengths near both ends, a stride through the middle): refused. */
+TEST(truncation)
+{
+	struct dfi_reader *r;
+	struct dd_err err;
+
+	for (size_t len = 0; len < pkg_len; len += (len < 300 || len > pkg_len - 300) ? 1 : 97) {
+		int rc;
+		memset(&err, 0, sizeof(err));
+		rc = try_open(pkg, len, false, &r, &err);
+		if (rc == DD_OK)
+			dfi_close(r);
+		if (rc != DD_EINPUT || (len >= 12 && !strstr(err.msg, "try.dfi: ")))
+			CHECK_FAIL_("truncated to %zu: rc %d, \"%s\"", len, rc, err.msg);
+	}
+	/* bytes appended are refused too */
+	uint8_t *b = malloc(pkg_len + 1);
+	CHECK(b);
+	memcpy(b, pkg, pkg_len);
+	b[pkg_len] = 0;
+	int rc = try_open(b, pkg_len + 1, false, &r, &err);
+	free(b);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+}
+
+/* Rewrite a manifest field as an attacker of an unsigned package would (fixing the trailer's
+ * image id), then open. */
+static int open_crafted(size_t field, int width, uint64_t value, struct dfi_reader **r, struct dd_err *err)
+{
+	uint8_t *b = malloc(pkg_len);
+	size_t mo = manifest_off() + DFI_FRAME_HDR, ml = manifest_size() - DFI_FRAME_HDR;
+	uint8_t *t;
+	int rc;
+
+	if (!b)
+		return 99;
+	memcpy(b, pkg, pkg_len);
+	if (width == 1)
+		b[mo + field] = (uint8_t)value;
+	else if (width == 2)
+		dfi_put16(b + mo + field, (uint16_t)value);
+	else if (width == 4)
+		dfi_put32(b + mo + field, (uint32_t)value);
+	else
+		dfi_put64(b + mo + field, value);
+	t = b + pkg_len - DFI_TRAILER_FRAME;
+	dd_sha256(b + mo, ml, t + 40);
+	/* drop the signature: it no longer matches, and unsigned packages are what this tests */
+	memmove(b + mo + ml, t, DFI_TRAILER_FRAME);
+	t = b + mo + ml;
+	dfi_put32(t + 28, 0);
+	dfi_put64(t + 32, mo + ml + DFI_TRAILER_FRAME);
+	rc = try_open(b, mo + ml + DFI_TRAILER_FRAME, false, r, err);
+	free(b);
+	return rc;
+}
+
+TEST(crafted_absurd_sizes)
+{
+	static const struct { size_t field; int width; uint64_t value; const char *what; } cases[] = {
+		{ 8, 4, 1u << 31, "block size" },
+		{ 8, 4, 4097, "block size" },
+		{ 8, 4, 2048, "block size" },
+		{ 12, 1, 31, "window log" },
+		{ 12, 1, 0, "window log" },
+		{ 16, 8, UINT64_MAX, "image size" },
+		{ 24, 8, UINT64_MAX / 48 + 2, "block count" },
+		{ 16, 8, (1ull << 50) + 1, "image size" },
+		{ 24, 8, 7, "block count" },
+		{ 32, 8, 0, "data offset" },
+		{ 80, 2, 65535, "length" },
+		{ 82, 2, 200, "length" },
+		{ 84, 1, '\n', "control" },
+		{ 6, 2, 0x8000, "flags" },
+		{ 13, 1, 2, "hash" },
+		{ 4, 2, 2, "version" },
+	};
+	size_t entries = DFI_MANIFEST_FIXED + strlen("corrupt-me") + strlen("dartdup " DARTDUP_VERSION);
+	struct dfi_reader *r;
+	struct dd_err err;
+
+	/* the crafting itself is sound: an unchanged value opens */
+	CHECK_EQ_INT(open_crafted(8, 4, BS, &r, &err), DD_OK);
+	dfi_close(r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		int rc = open_crafted(cases[i].field, cases[i].width, cases[i].value, &r, &err);
+		if (rc == DD_OK)
+			dfi_close(r);
+		if (rc != DD_EINPUT || !strstr(err.msg, "try.dfi: "))
+			CHECK_FAIL_("case %zu (%s): rc %d, \"%s\"", i, cases[i].what, rc, err.msg);
+	}
+	/* frame table: size 0, huge size, offset outside the file, a non-zero block marked zero */
+	static const struct { size_t field; int width; uint64_t value; } fr[] = {
+		{ 40, 4, 0 }, { 40, 4, UINT32_MAX }, { 32, 8, UINT64_MAX - 5 }, { 44, 4, DFI_ENTRY_ZERO }, { 44, 4, 4 },
+	};
+	for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		int rc = open_crafted(entries + DFI_ENTRY_SIZE + fr[i].field, fr[i].width, fr[i].value, &r, &err);
+		if (rc == DD_OK)
+			dfi_close(r);
+		if (rc != DD_EINPUT || !strstr(err.msg, "try.dfi: "))
+			CHECK_FAIL_("frame case %zu: rc %d, \"%s\"", i, rc, err.msg);
+	}
+}
+
+/* A frame whose window is larger than the manifest pins is refused before decoding. */
+TEST(window_larger_than_pinned)
+{
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	uint8_t *buf = malloc(BS);
+	int rc = open_crafted(12, 1, 10, &r, &err), rrc = -100;
+
+	CHECK(buf);
+	if (rc == DD_OK) {
+		rrc = dfi_read_block(r, 0, buf, &err);
+		dfi_close(r);
+	}
+	free(buf);
+	CHECK_EQ_INT(rc, DD_OK);
+	CHECK_EQ_INT(rrc, DD_ECHECK);
+	CHECK_STR_CONTAINS(err.msg, "block 0 (image offset 0): data frame damaged (header)");
+}
+
+int main(void)
+{
+	setup();
+	RUN(pristine_opens_verified);
+	RUN(flip_header);
+	RUN(flip_manifest);
+	RUN(flip_signature_keyed);
+	RUN(flip_trailer);
+	RUN(flip_data_frames);
+	RUN(truncation);
+	RUN(crafted_absurd_sizes);
+	RUN(window_larger_than_pinned);
+	free(pkg);
+	return check_done();
+}

@@ -1,0 +1,201 @@
+/* Keys and signatures, alone and on packages: right, wrong, several and missing keys. */
+#include "check.h"
+#include "crypto/sign.h"
+#include "format/dfi_reader.h"
+#include "format/dfi_writer.h"
+#include "source/source.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *tmp(const char *name)
+{
+	static char paths[16][512];
+	static int n;
+	char *p = paths[n++ % 16];
+
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
+	return p;
+}
+
+/* Keys made once: a, b (and their .key/.pub paths). */
+static void keys(void)
+{
+	static int made;
+	struct dd_err err = { 0 };
+
+	if (made)
+		return;
+	if (dd_keygen(tmp("a"), &err) || dd_keygen(tmp("b"), &err)) {
+		fprintf(stderr, "keygen: %s\n", err.msg);
+		exit(1);
+	}
+	made = 1;
+}
+
+TEST(keygen_files_and_modes)
+{
+	struct stat st;
+	struct dd_err err = { 0 };
+
+	keys();
+	CHECK(!stat(tmp("a.key"), &st));
+	CHECK_EQ_INT(st.st_mode & 0777, 0600);
+	CHECK(!stat(tmp("a.pub"), &st));
+	CHECK_EQ_INT(dd_keygen(tmp("a"), &err), DD_EUSAGE); /* never overwrites */
+	CHECK_STR_CONTAINS(err.msg, "a.pub");
+}
+
+TEST(sign_verify)
+{
+	struct dd_signer *s;
+	struct dd_err err = { 0 };
+	uint8_t d[32], sig[DD_SIG_MAX], id[32];
+	size_t n, which = 9;
+	const char *a = tmp("a.pub"), *b = tmp("b.pub");
+	const char *both[] = { b, a }, *only_b[] = { b };
+
+	keys();
+	dd_sha256("hello", 5, d);
+	CHECK_EQ_INT(dd_signer_open(tmp("a.key"), &s, &err), DD_OK);
+	CHECK_EQ_INT(dd_signer_sign(s, d, sig, &n, &err), DD_OK);
+	CHECK_EQ_INT(dd_pubkey_id(a, id, &err), DD_OK);
+	CHECK_MEM_EQ(id, dd_signer_key_id(s), 32);
+	dd_signer_close(s);
+	CHECK_EQ_INT(dd_verify_any(&a, 1, id, d, sig, n, &which, &err), DD_OK);
+	CHECK_EQ_INT(which, 0);
+	CHECK_EQ_INT(dd_verify_any(both, 2, id, d, sig, n, &which, &err), DD_OK);
+	CHECK_EQ_INT(which, 1);
+	CHECK_EQ_INT(dd_verify_any(only_b, 1, id, d, sig, n, &which, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "signed by another key");
+	CHECK_EQ_INT(dd_verify_any(only_b, 1, NULL, d, sig, n, &which, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "does not verify");
+	d[0] ^= 1;
+	CHECK_EQ_INT(dd_verify_any(&a, 1, id, d, sig, n, &which, &err), DD_EINPUT);
+	d[0] ^= 1;
+	sig[n - 1] ^= 1;
+	CHECK_EQ_INT(dd_verify_any(&a, 1, id, d, sig, n, &which, &err), DD_EINPUT);
+}
+
+TEST(bad_key_files)
+{
+	struct dd_signer *s;
+	struct dd_err err = { 0 };
+	const char *junk = tmp("junk.pem"), *missing = tmp("missing.pub"), *priv = tmp("a.key");
+	uint8_t d[32] = { 0 }, sig[8] = { 0 };
+
+	keys();
+	CHECK(!check_write_file(junk, "-----BEGIN NOTHING-----\n", 24));
+	CHECK_EQ_INT(dd_signer_open(junk, &s, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "junk.pem: not a PEM private key");
+	CHECK_EQ_INT(dd_signer_open(tmp("nokey.key"), &s, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "nokey.key");
+	CHECK_EQ_INT(dd_signer_open(tmp("a.pub"), &s, &err), DD_EINPUT); /* a public key is no private key */
+	CHECK_EQ_INT(dd_verify_any(&missing, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "missing.pub");
+	CHECK_EQ_INT(dd_verify_any(&junk, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
+	(void)priv;
+}
+
+static void make_pkg(const char *out, const char *key)
+{
+	const char *in = tmp("s.img");
+	uint8_t img[3 * 4096 + 5];
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 7, .key_path = key };
+	struct dd_err err = { 0 };
+
+	check_fill_random(img, sizeof(img), 3);
+	CHECK(!check_write_file(in, img, sizeof(img)));
+	if (dfi_pack(in, out, &o, &err))
+		CHECK_FAIL_("dfi_pack: %s", err.msg);
+}
+
+static int open_with(const char *pkg, const char *const *pubs, size_t n, enum dd_sig_state *state,
+		     struct dd_err *err)
+{
+	struct dd_source_opts so = { .pubkeys = pubs, .n_pubkeys = n };
+	struct dd_source *src;
+	int rc = dd_source_open(pkg, &so, &src, err);
+
+	if (!rc) {
+		*state = src->info.sig;
+		dd_source_close(src);
+	}
+	return rc;
+}
+
+TEST(signed_package)
+{
+	const char *pkg = tmp("signed.dfi"), *a = tmp("a.pub"), *b = tmp("b.pub");
+	const char *ba[] = { b, a };
+	enum dd_sig_state st;
+	struct dd_err err = { 0 };
+
+	keys();
+	make_pkg(pkg, tmp("a.key"));
+	CHECK_EQ_INT(open_with(pkg, NULL, 0, &st, &err), DD_OK);
+	CHECK_EQ_INT(st, DD_SIG_UNCHECKED);
+	CHECK_EQ_INT(open_with(pkg, &a, 1, &st, &err), DD_OK);
+	CHECK_EQ_INT(st, DD_SIG_VERIFIED);
+	CHECK_EQ_INT(open_with(pkg, ba, 2, &st, &err), DD_OK); /* the board has several depot keys */
+	CHECK_EQ_INT(st, DD_SIG_VERIFIED);
+	CHECK_EQ_INT(open_with(pkg, &b, 1, &st, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "signed.dfi: signed by another key");
+}
+
+TEST(unsigned_package_with_key_refused)
+{
+	const char *pkg = tmp("unsigned.dfi"), *a = tmp("a.pub");
+	enum dd_sig_state st;
+	struct dd_err err = { 0 };
+
+	keys();
+	make_pkg(pkg, NULL);
+	CHECK_EQ_INT(open_with(pkg, NULL, 0, &st, &err), DD_OK);
+	CHECK_EQ_INT(st, DD_SIG_NONE);
+	CHECK_EQ_INT(open_with(pkg, &a, 1, &st, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "unsigned.dfi: not signed");
+}
+
+TEST(signed_packages_reproducible)
+{
+	const char *p1 = tmp("r1.dfi"), *p2 = tmp("r2.dfi");
+	size_t l1, l2;
+	uint8_t *a, *b;
+	int same;
+
+	keys();
+	make_pkg(p1, tmp("a.key"));
+	make_pkg(p2, tmp("a.key"));
+	a = check_read_file(p1, &l1);
+	b = check_read_file(p2, &l2);
+	same = a && b && l1 == l2 && !memcmp(a, b, l1);
+	free(a);
+	free(b);
+	CHECK(same);
+}
+
+TEST(pack_with_missing_key_writes_nothing)
+{
+	const char *in = tmp("m.img"), *out = tmp("m.dfi");
+	struct dfi_pack_opts o = { .key_path = tmp("absent.key") };
+	struct dd_err err = { 0 };
+
+	CHECK(!check_write_file(in, "abc", 3));
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "absent.key");
+	CHECK(access(out, F_OK) != 0);
+}
+
+int main(void)
+{
+	RUN(keygen_files_and_modes);
+	RUN(sign_verify);
+	RUN(bad_key_files);
+	RUN(signed_package);
+	RUN(unsigned_package_with_key_refused);
+	RUN(signed_packages_reproducible);
+	RUN(pack_with_missing_key_writes_nothing);
+	return check_done();
+}
