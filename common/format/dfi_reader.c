@@ -213,7 +213,7 @@ static int read_signature(struct dfi_reader *r, const struct dfi_open_opts *o, s
 	r->sig.state = DD_SIG_UNCHECKED;
 	if (!o || !o->n_pubkeys)
 		return DD_OK;
-	rc = dd_verify_any(o->pubkeys, o->n_pubkeys, r->image_id, r->sig.der, r->sig.der_len,
+	rc = dd_verify_any(o->pubkeys, o->n_pubkeys, r->sig.key_id, r->image_id, r->sig.der, r->sig.der_len,
 			   &r->sig.key_index, err);
 	if (rc) {
 		dd_err_prefix(err, "%s", r->path);
