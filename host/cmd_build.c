@@ -1,0 +1,213 @@
+/* dartdup build DART.iso -o OUT.dfi [--key KEY] [--name TEXT] [--size BYTES] [--format usb|partition|wds]
+ * A thin front end over host/iso/build.h and dfi_pack(). */
+#include "format/dfi_writer.h"
+#include "host/cli.h"
+#include "host/iso/build.h"
+#include "util/json.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct build_args {
+	const char *iso, *out, *key, *name;
+	struct dd_build_opts opts;
+	bool raw, json, quiet;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dartdup build DART.iso -o OUT [--key KEY.pem] [--name TEXT] [--size BYTES]\n"
+		"                     [--format usb|partition|wds] [--raw] [--json] [--quiet]\n"
+		"  --format usb        (default) a disk image: MBR, GRUB for BIOS boot, FAT32 partition at 1 MiB\n"
+		"  --format partition  the FAT32 volume alone (a recovery partition)\n"
+		"  --format wds        sources/boot.wim as is, plus OUT.sha256 (network boot)\n"
+		"  --size BYTES        image (usb) or volume (partition) size, suffixes K M G; default: content + headroom\n"
+		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
+		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct build_args *a)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "key", required_argument, NULL, 'k' },
+		{ "name", required_argument, NULL, 'n' },   { "size", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' }, { "raw", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },         { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },         { 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:k:n:s:f:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': a->out = optarg; break;
+		case 'k': a->key = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'r': a->raw = true; break;
+		case 'j': a->json = true; break;
+		case 'q': a->quiet = true; break;
+		case 's':
+			if (parse_size(optarg, &a->opts.size)) {
+				cli_error("--size %s: not a size in bytes", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			if (!strcmp(optarg, "usb"))
+				a->opts.format = DD_BUILD_USB;
+			else if (!strcmp(optarg, "partition"))
+				a->opts.format = DD_BUILD_PARTITION;
+			else if (!strcmp(optarg, "wds"))
+				a->opts.format = DD_BUILD_WDS;
+			else {
+				cli_error("--format %s: expected usb, partition or wds", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc || !a->out) {
+		usage(stderr);
+		return 2;
+	}
+	a->iso = argv[optind];
+	return -1;
+}
+
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	fprintf(stderr, "\rbuild: copying files %3u%%", total ? (unsigned)(done * 100 / total) : 100);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static void print_json(const struct build_args *a, const struct dd_build_report *rep)
+{
+	static const char *const fmt[] = { "usb", "partition", "wds" };
+	struct dd_json j;
+
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_str(&j, "event", "built");
+	dd_json_str(&j, "output", a->out);
+	dd_json_str(&j, "format", fmt[a->opts.format]);
+	dd_json_str(&j, "fs", rep->fs);
+	dd_json_str(&j, "volume_id", rep->volume_id);
+	dd_json_str(&j, "arch", rep->arch[0] ? rep->arch : NULL);
+	dd_json_str(&j, "winpe", rep->winpe[0] ? rep->winpe : NULL);
+	dd_json_str(&j, "wim_name", rep->wim_name[0] ? rep->wim_name : NULL);
+	dd_json_bool(&j, "bios", rep->bios);
+	dd_json_str(&j, "uefi", rep->uefi[0] ? rep->uefi : NULL);
+	dd_json_bool(&j, "cd_bios", rep->cd_bios);
+	dd_json_bool(&j, "cd_uefi", rep->cd_uefi);
+	dd_json_u64(&j, "files", rep->files);
+	dd_json_u64(&j, "dirs", rep->dirs);
+	dd_json_u64(&j, "bytes", rep->bytes);
+	dd_json_u64(&j, "image_size", rep->image_size);
+	dd_json_hex(&j, "iso_sha256", rep->iso_sha256, DD_SHA256_LEN);
+	if (a->opts.format == DD_BUILD_WDS)
+		dd_json_hex(&j, "wim_sha256", rep->out_sha256, DD_SHA256_LEN);
+	dd_json_end_obj(&j);
+	puts(dd_json_text(&j));
+	dd_json_free(&j);
+}
+
+/* boot.wim's SHA-256 beside it, in sha256sum's format. */
+static int write_sha256_file(const char *out, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
+{
+	char path[4096], hex[2 * DD_SHA256_LEN + 1];
+	const char *base = strrchr(out, '/');
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.sha256", out);
+	dd_hex(hex, sum, DD_SHA256_LEN);
+	f = fopen(path, "we");
+	if (!f)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	fprintf(f, "%s  %s\n", hex, base ? base + 1 : out);
+	if (fclose(f))
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	return DD_OK;
+}
+
+static int pack(const struct build_args *a, const char *raw, const struct dd_build_report *rep,
+		struct dd_err *err)
+{
+	struct dfi_pack_opts po = { 0 };
+
+	po.name = a->name ? a->name : rep->volume_id[0] ? rep->volume_id : "DaRT";
+	po.key_path = a->key;
+	po.source_sha256 = rep->iso_sha256;
+	/* the ISO's own date, so a rebuild gives the same package */
+	po.created = rep->created > 0 ? (uint64_t)rep->created : 1;
+	return dfi_pack(raw, a->out, &po, err);
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct build_args a = { 0 };
+	struct dd_build_report rep;
+	struct dd_err err = { 0 };
+	char tmp[4096];
+	const char *target;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	if (!a.quiet && !a.json && isatty(2))
+		a.opts.progress = show_progress;
+	if (a.opts.format == DD_BUILD_WDS)
+		a.raw = true; /* the WIM is the deliverable */
+	target = a.out;
+	if (!a.raw) {
+		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);
+		target = tmp;
+	}
+	rc = dd_build(a.iso, target, &a.opts, &rep, &err);
+	if (!rc && a.opts.format == DD_BUILD_WDS)
+		rc = write_sha256_file(a.out, rep.out_sha256, &err);
+	if (!rc && !a.raw) {
+		rc = pack(&a, target, &rep, &err);
+		unlink(target);
+	}
+	if (rc) {
+		cli_error("%s", err.msg);
+		return dd_exit_status(rc);
+	}
+	if (a.json)
+		print_json(&a, &rep);
+	else if (!a.quiet) {
+		dd_build_print_report(stdout, &rep);
+		printf("wrote %s (%llu bytes)\n", a.out, (unsigned long long)rep.image_size);
+	}
+	return 0;
+}

@@ -1,0 +1,294 @@
+/* dartdup build: ISO -> stick image. See build.h and docs/BUILD.md. */
+#include "host/iso/build.h"
+#include "host/iso/disk.h"
+#include "host/iso/fat32.h"
+#include "host/iso/iso.h"
+#include "host/iso/util.h"
+#include "host/iso/wim.h"
+#include "util/json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB (1ull << 20)
+
+/* The four files every Windows PE boot medium has; without them it is not one. */
+static const char *const winpe_files[] = { "bootmgr", "boot/bcd", "boot/boot.sdi", "sources/boot.wim" };
+
+static const char *tmp_base(const struct dd_build_opts *o)
+{
+	const char *t = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
+static int check_winpe(const struct iso_image *img, struct dd_err *err)
+{
+	for (size_t i = 0; i < sizeof(winpe_files) / sizeof(winpe_files[0]); i++) {
+		const struct iso_node *n = iso_lookup(img->root, winpe_files[i]);
+
+		if (!n || n->is_dir)
+			return dd_fail(err, DD_EINPUT, "%s: not a Windows PE / DaRT image (no %s)", img->path,
+				       winpe_files[i]);
+	}
+	return DD_OK;
+}
+
+/* SHA-256 of the whole ISO: the volume serial and disk signature derive from it, and the .dfi
+ * records it as the source. */
+static int hash_iso(const struct iso_image *img, uint8_t out[DD_SHA256_LEN], struct dd_err *err)
+{
+	const size_t chunk = 4 * MIB;
+	struct dd_sha256 h;
+	uint8_t *buf = malloc(chunk);
+	int rc = DD_OK;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	dd_sha256_init(&h);
+	for (uint64_t off = 0; off < img->size && !rc; off += chunk) {
+		size_t n = img->size - off < chunk ? (size_t)(img->size - off) : chunk;
+
+		rc = iso_pread(img, buf, n, off, err);
+		dd_sha256_update(&h, buf, n);
+	}
+	dd_sha256_final(&h, out);
+	free(buf);
+	return rc;
+}
+
+static struct iso_node *ensure_dir(struct iso_node *parent, const char *name, int64_t mtime, struct dd_err *err)
+{
+	struct iso_node *d = iso_lookup(parent, name);
+
+	if (d)
+		return d->is_dir ? d : NULL;
+	d = iso_node_new(name, true);
+	if (!d || iso_node_add(parent, d, err)) {
+		iso_node_free(d);
+		dd_fail(err, DD_ENOMEM, "out of memory");
+		return NULL;
+	}
+	d->mtime = mtime;
+	return d;
+}
+
+/* Windows 7-era x64 media boot UEFI from efi/microsoft/boot but have no efi/boot/bootx64.efi:
+ * take bootmgfw.efi out of boot.wim (as other tools do) and add it under the removable-media name. */
+static int add_bootmgfw(struct iso_image *img, const struct wim_info *wi, const char *tmpdir,
+			struct dd_build_report *rep, struct dd_err *err)
+{
+	struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim"), *efi, *boot, *f;
+	char wim_path[4096], efi_path[4096];
+	int rc;
+
+	snprintf(wim_path, sizeof(wim_path), "%s/boot.wim", tmpdir);
+	snprintf(efi_path, sizeof(efi_path), "%s/bootmgfw.efi", tmpdir);
+	if ((rc = iso_extract(img, wim, wim_path, err)))
+		return rc;
+	rc = wim_extract(wim_path, wi->boot_index ? wi->boot_index : 1, "/Windows/Boot/EFI/bootmgfw.efi",
+			 efi_path, err);
+	unlink(wim_path);
+	if (rc)
+		return rc;
+	efi = iso_lookup(img->root, "efi");
+	boot = efi ? ensure_dir(efi, "boot", efi->mtime, err) : NULL;
+	if (!boot)
+		return dd_fail(err, DD_EINPUT, "%s: efi/boot is not a directory", img->path);
+	f = iso_node_new("bootx64.efi", false);
+	if (!f || !(f->host_path = strdup(efi_path)) || iso_node_add(boot, f, err)) {
+		iso_node_free(f);
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	}
+	{
+		struct stat st;
+
+		f->size = stat(efi_path, &st) ? 0 : (uint64_t)st.st_size;
+	}
+	f->mtime = wim->mtime;
+	snprintf(rep->uefi, sizeof(rep->uefi), "efi/boot/bootx64.efi (bootmgfw.efi from sources/boot.wim)");
+	return iso_tree_finish(img->root, err);
+}
+
+static int examine(struct iso_image *img, const char *tmpdir, bool want_uefi, struct dd_build_report *rep,
+		   char *added, size_t added_len, struct dd_err *err)
+{
+	struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim");
+	struct wim_info wi;
+	int rc;
+
+	added[0] = '\0';
+	if ((rc = wim_read_info(img, wim, &wi, err)))
+		return rc;
+	snprintf(rep->arch, sizeof(rep->arch), "%s", wi.arch);
+	snprintf(rep->wim_name, sizeof(rep->wim_name), "%s", wi.name);
+	if (wi.version[0])
+		snprintf(rep->winpe, sizeof(rep->winpe), "Windows PE %s", wi.version);
+	rep->cd_bios = img->boot.bios;
+	rep->cd_uefi = img->boot.uefi;
+	rep->bios = true;
+	if (iso_lookup(img->root, "efi/boot/bootx64.efi")) {
+		snprintf(rep->uefi, sizeof(rep->uefi), "efi/boot/bootx64.efi");
+		if (!rep->arch[0])
+			snprintf(rep->arch, sizeof(rep->arch), "x64");
+	} else if (iso_lookup(img->root, "efi/boot/bootia32.efi")) {
+		snprintf(rep->uefi, sizeof(rep->uefi), "efi/boot/bootia32.efi");
+		if (!rep->arch[0])
+			snprintf(rep->arch, sizeof(rep->arch), "x86");
+	} else if (want_uefi && iso_lookup(img->root, "efi/microsoft/boot") && strcmp(rep->arch, "x86")) {
+		if ((rc = add_bootmgfw(img, &wi, tmpdir, rep, err)))
+			return rc;
+		snprintf(added, added_len, "%s/bootmgfw.efi", tmpdir);
+	}
+	return DD_OK;
+}
+
+static int make_tmpdir(const struct dd_build_opts *o, char *dir, size_t len, struct dd_err *err)
+{
+	snprintf(dir, len, "%s/dartdup-build-XXXXXX", tmp_base(o));
+	if (!mkdtemp(dir))
+		return dd_fail_errno(err, DD_EIO, errno, "%s", dir);
+	return DD_OK;
+}
+
+static int write_volume(const struct iso_image *img, const struct dd_build_opts *o, int fd, const char *tmpdir,
+			struct dd_build_report *rep, struct dd_err *err)
+{
+	bool usb = o->format == DD_BUILD_USB;
+	uint64_t head = usb ? DISK_PART_LBA * 512ull : 0, vol;
+	struct grub_images g = { 0 };
+	struct fat32_plan plan = { 0 };
+	int rc;
+
+	if (o->size && (o->size % 512 || o->size <= head))
+		return dd_fail(err, DD_EUSAGE, "--size %llu: must be a multiple of 512 above %llu",
+			       (unsigned long long)o->size, (unsigned long long)head);
+	vol = o->size ? o->size - head : fat32_auto_size(img->root);
+	if ((rc = fat32_plan(img->root, vol, &plan, err)))
+		return rc;
+	plan.hidden = head / 512;
+	plan.serial = get_le32(rep->iso_sha256);
+	fat32_label(img->volume_id, plan.label);
+	rep->image_size = head + plan.vol_sectors * 512;
+	if (ftruncate(fd, (off_t)rep->image_size))
+		return dd_fail_errno(err, DD_EIO, errno, "resize output");
+	if (usb) {
+		if ((rc = disk_grub_make(o->grub_dir, tmpdir, &g, err)))
+			return rc;
+		rc = disk_write_mbr(fd, &g, get_le32(rep->iso_sha256 + 4), plan.vol_sectors, err);
+		disk_grub_free(&g);
+		if (rc)
+			return rc;
+	}
+	return fat32_write(img, img->root, &plan, fd, head, o->progress, o->progress_ctx, err);
+}
+
+static int write_wds(const struct iso_image *img, int fd, struct dd_build_report *rep, struct dd_err *err)
+{
+	const struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim");
+	const size_t chunk = 4 * MIB;
+	struct dd_sha256 h;
+	uint8_t *buf = malloc(chunk);
+	int rc = DD_OK;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	dd_sha256_init(&h);
+	for (uint64_t off = 0; off < wim->size && !rc; off += chunk) {
+		size_t n = wim->size - off < chunk ? (size_t)(wim->size - off) : chunk;
+
+		rc = iso_read(img, wim, off, buf, n, err);
+		if (!rc && iso_write_all(fd, buf, n, off))
+			rc = dd_fail_errno(err, DD_EIO, errno, "write");
+		dd_sha256_update(&h, buf, n);
+	}
+	dd_sha256_final(&h, rep->out_sha256);
+	rep->image_size = wim->size;
+	free(buf);
+	return rc;
+}
+
+int dd_build(const char *iso_path, const char *out_path, const struct dd_build_opts *opts,
+	     struct dd_build_report *rep, struct dd_err *err)
+{
+	struct iso_image img;
+	char tmpdir[4096], added[4096];
+	int fd = -1, rc;
+
+	memset(rep, 0, sizeof(*rep));
+	tmpdir[0] = added[0] = '\0';
+	if ((rc = iso_open(iso_path, &img, err)))
+		return rc;
+	snprintf(rep->fs, sizeof(rep->fs), "%s", img.fs);
+	snprintf(rep->volume_id, sizeof(rep->volume_id), "%s", img.volume_id);
+	rep->created = img.created;
+	if ((rc = check_winpe(&img, err)) || (rc = hash_iso(&img, rep->iso_sha256, err)) ||
+	    (rc = make_tmpdir(opts, tmpdir, sizeof(tmpdir), err)))
+		goto out;
+	if ((rc = examine(&img, tmpdir, opts->format != DD_BUILD_WDS, rep, added, sizeof(added), err)))
+		goto out;
+	iso_tree_stats(img.root, &rep->files, &rep->dirs, &rep->bytes);
+	fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
+		goto out;
+	}
+	if (opts->format == DD_BUILD_WDS)
+		rc = write_wds(&img, fd, rep, err);
+	else
+		rc = write_volume(&img, opts, fd, tmpdir, rep, err);
+	if (!rc && fsync(fd))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
+	if (close(fd) && !rc)
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
+	if (rc)
+		unlink(out_path);
+out:
+	if (added[0])
+		unlink(added);
+	if (tmpdir[0])
+		rmdir(tmpdir);
+	iso_close(&img);
+	return rc;
+}
+
+int dd_build_temp(const char *iso_path, const struct dd_build_opts *opts, char *path, size_t len,
+		  struct dd_build_report *rep, struct dd_err *err)
+{
+	struct dd_build_opts o = *opts;
+	int fd, rc;
+
+	o.format = DD_BUILD_USB;
+	snprintf(path, len, "%s/dartdup-XXXXXX.img", tmp_base(opts));
+	fd = mkstemps(path, 4);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	close(fd);
+	rc = dd_build(iso_path, path, &o, rep, err);
+	if (rc)
+		unlink(path);
+	return rc;
+}
+
+void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
+{
+	char hex[2 * DD_SHA256_LEN + 1];
+
+	fprintf(f, "found: %s image \"%s\", %llu files in %llu folders, %llu MiB\n", rep->fs, rep->volume_id,
+		(unsigned long long)rep->files, (unsigned long long)rep->dirs,
+		(unsigned long long)(rep->bytes + MIB - 1) / MIB);
+	if (rep->winpe[0] || rep->wim_name[0])
+		fprintf(f, "found: %s%s%s%s%s\n", rep->winpe, rep->winpe[0] && rep->wim_name[0] ? " (" : "",
+			rep->wim_name, rep->winpe[0] && rep->wim_name[0] ? ")" : "",
+			rep->arch[0] ? "" : ", architecture unknown");
+	fprintf(f, "found: architecture %s; CD boot entries:%s%s%s\n", rep->arch[0] ? rep->arch : "unknown",
+		rep->cd_bios ? " BIOS" : "", rep->cd_uefi ? " UEFI" : "", rep->cd_bios || rep->cd_uefi ? "" : " none");
+	fprintf(f, "stick boots: BIOS (GRUB -> bootmgr)%s%s\n", rep->uefi[0] ? ", UEFI via " : "; BIOS only",
+		rep->uefi);
+	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
+	fprintf(f, "iso sha256: %s\n", hex);
+}

@@ -1,0 +1,62 @@
+/* dartdup build: a DaRT / Windows PE ISO -> a bootable stick image (raw), a FAT32 volume, or the
+ * boot.wim for network boot. Packing into a .dfi is the caller's step (cmd_build, cmd_write).
+ *
+ * For `dartdup write DART.iso`: dd_build_temp() builds the USB image into a temporary raw file the
+ * caller opens as a raw source and unlinks when done. */
+#ifndef DARTDUP_ISO_BUILD_H
+#define DARTDUP_ISO_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hash/sha256.h"
+#include "util/err.h"
+
+enum dd_build_format {
+	DD_BUILD_USB,        /* MBR + GRUB + FAT32 partition at 1 MiB */
+	DD_BUILD_PARTITION,  /* the FAT32 volume alone */
+	DD_BUILD_WDS,        /* sources/boot.wim as is */
+};
+
+struct dd_build_opts {
+	enum dd_build_format format;
+	uint64_t size;            /* bytes of the image (usb) or volume (partition); 0 = content + headroom */
+	const char *tmpdir;       /* for grub-mkimage and WIM extraction; NULL = $TMPDIR or /tmp */
+	const char *grub_dir;     /* NULL = /usr/lib/grub/i386-pc */
+	/* progress in bytes of file data copied */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+/* What the ISO holds, for the report. */
+struct dd_build_report {
+	char fs[48];              /* file system the names came from */
+	char volume_id[64];
+	bool bios;                /* the stick boots on BIOS (bootmgr present, GRUB embedded) */
+	bool cd_bios, cd_uefi;    /* El Torito entries of the ISO */
+	char uefi[96];            /* "efi/boot/bootx64.efi", "bootmgfw.efi from sources/boot.wim", "" = BIOS only */
+	char arch[16];            /* "x86", "x64", "arm64", "" unknown */
+	char winpe[96];           /* "Windows PE 6.1.7601" or "" */
+	char wim_name[128];       /* image name in boot.wim, e.g. "Microsoft Diagnostics and Recovery Toolset" */
+	uint64_t files, dirs, bytes;
+	uint64_t image_size;      /* bytes written to the output */
+	int64_t created;          /* ISO creation time (Unix seconds), 0 if none */
+	uint8_t iso_sha256[DD_SHA256_LEN];
+	uint8_t out_sha256[DD_SHA256_LEN]; /* wds: SHA-256 of boot.wim */
+};
+
+/* Build iso_path into out_path (created or replaced; raw image, volume or WIM by format). */
+int dd_build(const char *iso_path, const char *out_path, const struct dd_build_opts *opts,
+	     struct dd_build_report *rep, struct dd_err *err);
+
+/* Build the USB image into a new temporary file in opts->tmpdir (or $TMPDIR, /tmp); its path goes
+ * to path (len bytes). The caller unlinks it. */
+int dd_build_temp(const char *iso_path, const struct dd_build_opts *opts, char *path, size_t len,
+		  struct dd_build_report *rep, struct dd_err *err);
+
+/* Print the report as text lines ("found: ...") to f. */
+void dd_build_print_report(FILE *f, const struct dd_build_report *rep);
+
+#endif
