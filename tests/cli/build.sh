@@ -1,0 +1,125 @@
+# dartdup build: DaRT-style ISOs made here (scripts/make-sample-iso) -> images checked with the tools
+# users trust: fsck.fat, mtools (every file, same name and case, same bytes), cmp for reproducibility.
+. tests/lib.sh
+MKISO=$PWD/scripts/make-sample-iso
+
+# fat_of IMG OFFSET -> $T/mtoolsrc pointing drive x: at the volume
+fat_of() { printf 'mtools_skip_check=1\ndrive x: file="%s" offset=%s\n' "$1" "$2" >"$T/mtoolsrc"; }
+# same_tree NAME IMG OFFSET TREE: the FAT volume holds exactly TREE (names, case, bytes)
+same_tree() {
+	local out=$T/readback
+	rm -rf "$out"; mkdir -p "$out"
+	fat_of "$2" "$3"
+	# genisoimage shows its El Torito catalog as a file; the stick may carry it, the tree has none
+	if MTOOLSRC=$T/mtoolsrc mcopy -s -n -m -Q "x:/*" "$out/" >"$T/mcopy.log" 2>&1 && diff -r -x boot.catalog "$4" "$out" >"$T/diff" 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1: $(head -c 300 "$T/diff" "$T/mcopy.log" | tr '\n' ' ')"
+	fi
+}
+# fsck_clean NAME IMG OFFSET: fsck.fat -n finds nothing on the volume
+fsck_clean() {
+	dd if="$2" of="$T/vol" bs=1M skip=$(($3 / 1048576)) status=none
+	if fsck.fat -n "$T/vol" >"$T/fsck" 2>&1 && ! grep -qiE 'differ|wrong|invalid|fix|free cluster summary' "$T/fsck"; then
+		ok "$1"
+	else
+		not_ok "$1: $(tr '\n' ' ' <"$T/fsck" | head -c 300)"
+	fi
+	rm -f "$T/vol"
+}
+
+# --- Joliet (xorriso), the common case
+"$MKISO" "$T/j.iso" --fs joliet --wim-mb 40 --tree "$T/jtree"
+expect_rc "joliet: build raw image" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j.img" --raw
+out_has "joliet: reports Joliet" "Joliet image \"DART70\""
+out_has "joliet: reports Windows PE version and name" "Windows PE 6.1.7601.17514 (Microsoft Diagnostics and Recovery Toolset)"
+out_has "joliet: reports architecture and CD boot entries" "architecture x64; CD boot entries: BIOS UEFI"
+out_has "joliet: reports UEFI loader" "UEFI via efi/boot/bootx64.efi"
+fsck_clean "joliet: fsck.fat -n clean" "$T/j.img" 1048576
+same_tree "joliet: every file, name and case on FAT32" "$T/j.img" 1048576 "$T/jtree"
+check "joliet: MBR signature, partition active FAT32-LBA at 2048" python3 - "$T/j.img" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read(512)
+st, typ, lba = b[446], b[450], struct.unpack_from("<I", b, 454)[0]
+sys.exit(0 if b[510:512] == b"\x55\xaa" and st == 0x80 and typ == 0x0C and lba == 2048 and b[0x64] == 0xFF else 1)
+PY
+check "joliet: GRUB core.img from LBA 1" sh -c "dd if='$T/j.img' bs=512 skip=1 count=1 status=none | cmp -s -n 400 - /usr/lib/grub/i386-pc/diskboot.img"
+expect_rc "joliet: rebuild" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j2.img" --raw -q
+check "joliet: rebuild is byte-identical" cmp -s "$T/j.img" "$T/j2.img"
+rm -f "$T/j2.img"
+
+# --- .dfi output (the default) and JSON
+expect_rc "dfi: build .dfi" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j.dfi" --json
+out_has "dfi: JSON report" '"event":"built"'
+check "dfi: package written" test -s "$T/j.dfi"
+expect_rc "dfi: rebuild" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j2.dfi" -q
+check "dfi: rebuilt package is byte-identical" cmp -s "$T/j.dfi" "$T/j2.dfi"
+rm -f "$T/j.dfi" "$T/j2.dfi"
+
+# --- --size
+expect_rc "size: --size 64M" 0 "$DARTDUP" build "$T/j.iso" -o "$T/s.img" --raw --size 64M
+check "size: image is exactly 64 MiB" test "$(stat -c %s "$T/s.img")" -eq $((64 << 20))
+fsck_clean "size: fsck.fat -n clean" "$T/s.img" 1048576
+rm -f "$T/s.img"
+expect_rc "size: too small refused" 2 "$DARTDUP" build "$T/j.iso" -o "$T/s.img" --raw --size 40M
+out_has "size: says what does not fit" "the files need"
+check "size: no output left behind" test ! -e "$T/s.img"
+
+# --- --format partition and wds
+expect_rc "partition: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/p.img" --raw --format partition
+fsck_clean "partition: fsck.fat -n clean" "$T/p.img" 0
+same_tree "partition: every file on the volume" "$T/p.img" 0 "$T/jtree"
+rm -f "$T/p.img"
+expect_rc "wds: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/boot.wim" --format wds
+check "wds: boot.wim equals the ISO's" cmp -s "$T/boot.wim" "$T/jtree/sources/boot.wim"
+check "wds: SHA-256 file checks out" sh -c "cd '$T' && sha256sum -c --quiet boot.wim.sha256"
+rm -f "$T/boot.wim" "$T/boot.wim.sha256" "$T/j.img"
+
+# --- UDF + ISO 9660 bridge (genisoimage -udf): the ISO side has only 8.3 names, UDF the real ones
+"$MKISO" "$T/u.iso" --fs udf --tree "$T/utree"
+expect_rc "udf bridge: build" 0 "$DARTDUP" build "$T/u.iso" -o "$T/u.img" --raw
+out_has "udf bridge: names come from UDF" "UDF"
+fsck_clean "udf bridge: fsck.fat -n clean" "$T/u.img" 1048576
+same_tree "udf bridge: every file with its long name and case" "$T/u.img" 1048576 "$T/utree"
+rm -f "$T/u.img" "$T/u.iso"
+
+# --- Windows 7-era x64: only efi/microsoft/boot -> bootmgfw.efi from boot.wim
+"$MKISO" "$T/w7.iso" --no-bootx64 --tree "$T/w7tree"
+expect_rc "win7 x64: build" 0 "$DARTDUP" build "$T/w7.iso" -o "$T/w7.img" --raw
+out_has "win7 x64: reports bootmgfw.efi from boot.wim" "bootmgfw.efi from sources/boot.wim"
+fat_of "$T/w7.img" 1048576
+MTOOLSRC=$T/mtoolsrc mcopy -n "x:/efi/boot/bootx64.efi" "$T/bootx64.efi" 2>/dev/null
+wimextract "$T/w7tree/sources/boot.wim" 1 /Windows/Boot/EFI/bootmgfw.efi --dest-dir="$T" >/dev/null 2>&1
+check "win7 x64: efi/boot/bootx64.efi is boot.wim's bootmgfw.efi" cmp -s "$T/bootx64.efi" "$T/bootmgfw.efi"
+rm -f "$T/w7.img" "$T/w7.iso" "$T/bootx64.efi" "$T/bootmgfw.efi"
+"$MKISO" "$T/x86.iso" --no-bootx64 --arch x86
+expect_rc "win7 x86: build" 0 "$DARTDUP" build "$T/x86.iso" -o "$T/x86.img" --raw
+out_has "win7 x86: BIOS only" "BIOS only"
+rm -f "$T/x86.img" "$T/x86.iso"
+
+# --- bad input: one line, exit 2, nothing left behind
+head -c $((4 << 20)) "$T/j.iso" >"$T/trunc.iso"
+expect_rc "bad: truncated ISO" 2 "$DARTDUP" build "$T/trunc.iso" -o "$T/bad.img" --raw
+out_has "bad: truncated says so" "trunc.iso"
+check "bad: truncated message is one line" test "$(wc -l <"$T/out")" -eq 1
+head -c $((1 << 20)) /dev/urandom >"$T/noise.iso"
+expect_rc "bad: not an ISO" 2 "$DARTDUP" build "$T/noise.iso" -o "$T/bad.img" --raw
+out_has "bad: not an ISO says so" "not an ISO image"
+"$MKISO" "$T/nobm.iso" --no-bootmgr
+expect_rc "bad: no bootmgr" 2 "$DARTDUP" build "$T/nobm.iso" -o "$T/bad.img" --raw
+out_has "bad: no bootmgr says so" "not a Windows PE / DaRT image (no bootmgr)"
+# a Joliet name rewritten to "../../x" (same length as "lower.txt" is 9: "../../x.x")
+python3 - "$T/j.iso" "$T/trav.iso" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+old, new = "lower.txt".encode("utf-16-be"), "../../x.x".encode("utf-16-be")
+i = d.find(old)
+assert i > 0
+d[i:i + len(old)] = new
+open(sys.argv[2], "wb").write(d)
+PY
+expect_rc "bad: traversal name refused" 2 "$DARTDUP" build "$T/trav.iso" -o "$T/bad.img" --raw
+out_has "bad: traversal says unsafe name" "unsafe file name"
+check "bad: nothing left behind" test ! -e "$T/bad.img"
+expect_rc "usage: no -o" 2 "$DARTDUP" build "$T/j.iso"
+expect_rc "usage: bad --format" 2 "$DARTDUP" build "$T/j.iso" -o "$T/x" --format floppy
