@@ -25,4 +25,11 @@ void dd_sha256(const void *data, size_t len, uint8_t out[DD_SHA256_LEN]);
 /* Name of the implementation in use ("sha-ni", "armv8-ce", "portable"). */
 const char *dd_sha256_impl(void);
 
+/* For tests and benchmarks. The implementations this CPU can run ("portable" always last);
+ * returns how many, filling up to max names. */
+size_t dd_sha256_available(const char **names, size_t max);
+/* Use the named implementation from now on, process-wide: 0, or -1 when this CPU lacks it.
+ * The environment variable DARTDUP_SHA256=NAME makes the same choice at start-up. */
+int dd_sha256_force(const char *name);
+
 #endif
