@@ -5,6 +5,7 @@
 #include "format/dfi_writer.h"
 #include "source/source.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <zstd.h>
 
@@ -235,6 +236,60 @@ TEST(not_a_dfi)
 	CHECK_STR_CONTAINS(err.msg, "plain.img: not a .dfi package");
 }
 
+struct reader_arg {
+	struct dd_source *src;
+	unsigned seed;
+	int bad;
+};
+
+/* Read every block in a thread-specific order, checking each against the manifest hash. */
+static void *reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	const struct dd_image_info *info = &a->src->info;
+	uint8_t *buf = malloc(info->block_size), h[32];
+	struct dd_err err = { 0 };
+
+	for (uint64_t k = 0; buf && k < 3 * info->block_count; k++) {
+		uint64_t i = (k * (2 * a->seed + 1) + a->seed) % info->block_count;
+		if (dd_source_read_block(a->src, i, buf, &err)) {
+			a->bad++;
+			continue;
+		}
+		dd_sha256(buf, dd_block_len(info, i), h);
+		a->bad += memcmp(h, info->block_hash[i], 32) != 0;
+	}
+	a->bad += !buf;
+	free(buf);
+	return NULL;
+}
+
+/* read_block is called concurrently by the engine's decoder and lagging targets. */
+TEST(concurrent_reads)
+{
+	const char *in = tmp("cc.img"), *out = tmp("cc.dfi");
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
+	struct dd_err err = { 0 };
+	struct dd_source *src;
+	struct reader_arg args[4];
+	pthread_t t[4];
+	int bad = 0;
+
+	free(make_image(in, 37 * 4096 + 11, 21, 4096));
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_OK);
+	CHECK_EQ_INT(dd_source_open(out, NULL, &src, &err), DD_OK);
+	for (unsigned i = 0; i < 4; i++) {
+		args[i] = (struct reader_arg){ .src = src, .seed = i + 1 };
+		pthread_create(&t[i], NULL, reader_thread, &args[i]);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		bad += args[i].bad;
+	}
+	dd_source_close(src);
+	CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
 	RUN(roundtrip_empty);
@@ -249,5 +304,6 @@ int main(void)
 	RUN(metadata);
 	RUN(bad_options);
 	RUN(not_a_dfi);
+	RUN(concurrent_reads);
 	return check_done();
 }
