@@ -81,10 +81,13 @@ vm_prepare() {
 
 # --- declaring sticks (called from a scenario's sticks() function) ----------------------------------------
 # stick ID SIZE [serial=S] [hub] [port=P] [bps=N] [rbps=N] [wbps=N] [error=read:SECTOR|write:SECTOR] [later]
+#       [fake=wrap:REAL|drop:REAL]
 #   A usb-storage stick on the xHCI controller (or behind the emulated usb-hub), backed by a sparse file
 #   out/NAME/sticks/ID.img of SIZE (truncate syntax). bps/rbps/wbps throttle it (bytes per second). error=
 #   makes every read or write touching that 512-byte sector fail with EIO (QEMU blkdebug). later: not plugged at
-#   boot; plug it with `plug ID`.
+#   boot; plug it with `plug ID`. fake=: a counterfeit stick announcing SIZE but holding only REAL bytes (truncate
+#   syntax): past REAL its writes wrap around onto [0, REAL) or are lost (reads give zeros). Served by nbdkit
+#   (Debian nbdkit + nbdkit-plugin-python) with tests/vm/lib/counterfeit.py over a Unix socket.
 # disk ID SIZE: a non-USB (virtio-blk) disk, for the "other disks are excluded" checks.
 stick() {
 	local id=$1 size=$2 o
@@ -105,6 +108,7 @@ stick() {
 		wbps=*) VM_OPT[$id]+=",throttling.bps-write=${o#wbps=}" ;;
 		error=read:* | error=write:*) VM_ERROR[$id]=${o#error=} ;;
 		later) VM_LATER[$id]=1 ;;
+		fake=wrap:* | fake=drop:*) VM_FAKE[$id]=${o#fake=} ;;
 		*) vm_log "stick $id: unknown option $o"; return 1 ;;
 		esac
 	done
@@ -131,7 +135,9 @@ stick_serial() { echo "${VM_SERIAL[$1]}"; }
 vm_drive_arg() { # ID
 	local id=$1 f cfg
 	f=$(stick_file "$id")
-	if [ -n "${VM_ERROR[$id]:-}" ]; then
+	if [ -n "${VM_FAKE[$id]:-}" ]; then
+		echo "if=none,id=d-$id,driver=raw,file.driver=nbd,file.server.type=unix,file.server.path=$VM_OUT/nbd-$id.sock${VM_OPT[$id]}"
+	elif [ -n "${VM_ERROR[$id]:-}" ]; then
 		cfg=$VM_OUT/blkdebug-$id.conf
 		printf '[inject-error]\nevent = "%s_aio"\niotype = "%s"\nsector = "%s"\nerrno = "5"\nonce = "off"\n' \
 			"${VM_ERROR[$id]%%:*}" "${VM_ERROR[$id]%%:*}" "${VM_ERROR[$id]#*:}" >"$cfg"
@@ -139,6 +145,22 @@ vm_drive_arg() { # ID
 	else
 		echo "if=none,id=d-$id,file=$f,format=raw${VM_OPT[$id]}"
 	fi
+}
+
+# vm_fake_serve ID: starts nbdkit for a fake= stick; sets VM_FAKE_PID once its socket is up
+vm_fake_serve() {
+	local id=$1 sock=$VM_OUT/nbd-$1.sock bytes real deadline
+	bytes=$(stat -c %s "$(stick_file "$id")")
+	real=$(numfmt --from=iec "${VM_FAKE[$id]#*:}") || return 1
+	command -v nbdkit >/dev/null || { vm_log "nbdkit missing (scripts/install-deps)"; return 1; }
+	nbdkit -f -U "$sock" python "$VM_REPO/tests/vm/lib/counterfeit.py" file="$(stick_file "$id")" \
+		size="$bytes" real="$real" mode="${VM_FAKE[$id]%%:*}" >"$VM_OUT/nbd-$id.log" 2>&1 &
+	VM_FAKE_PID=$!
+	deadline=$((SECONDS + 20))
+	until [ -S "$sock" ]; do
+		kill -0 "$VM_FAKE_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
 }
 
 vm_device_arg() { # ID
@@ -172,7 +194,8 @@ vm_run_scenario() (
 	VM_SIDE=host
 	VM_TIMEOUT=240 VM_MEM=512 VM_SMP=2
 	VM_STICKS=() VM_DISKS=() VM_ROOT_USED=0 VM_HUB_USED=0 VM_NEED_HUB=0
-	declare -A VM_SIZE VM_SERIAL VM_OPT VM_LATER VM_PORT VM_ERROR
+	declare -A VM_SIZE VM_SERIAL VM_OPT VM_LATER VM_PORT VM_ERROR VM_FAKE
+	local nbd_pids=()
 	unset -f sticks host guest after
 	rm -rf "$VM_OUT"
 	mkdir -p "$VM_OUT/sticks" "$VM_SHARE/from-host" "$VM_SHARE/from-guest"
@@ -190,6 +213,10 @@ vm_run_scenario() (
 	[ "$VM_NEED_HUB" = 1 ] && args+=(-device "usb-hub,id=hub,bus=xhci.0,port=$VM_XHCI_PORTS,ports=$VM_HUB_PORTS")
 	for id in "${VM_STICKS[@]}"; do
 		truncate -s "${VM_SIZE[$id]}" "$(stick_file "$id")"
+		if [ -n "${VM_FAKE[$id]:-}" ]; then
+			vm_fake_serve "$id" || { not_ok "$name: cannot serve counterfeit stick $id (see $VM_OUT/nbd-$id.log)"; return; }
+			nbd_pids+=("$VM_FAKE_PID")
+		fi
 		args+=(-drive "$(vm_drive_arg "$id")")
 		if [ "${VM_LATER[$id]}" = 0 ]; then
 			args+=(-device "$(vm_device_arg "$id")")
@@ -224,6 +251,7 @@ vm_run_scenario() (
 	wait "$VM_PID"
 	rc=$?
 	VM_PID=
+	for id in "${nbd_pids[@]}"; do kill "$id" 2>/dev/null; wait "$id" 2>/dev/null; done
 	if declare -F after >/dev/null; then
 		(after) >"$VM_OUT/after.log" 2>&1
 	fi
