@@ -14,7 +14,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-for d in /run /tmp /dev/shm; do mount -t tmpfs tmpfs "$d"; done
+# No tmpfs on /tmp: the overlay already makes it writable, and a tmpfs would hide a checkout (and the
+# shared folder inside it) that lives under /tmp, as CI's fresh clones may.
+for d in /run /dev/shm; do mount -t tmpfs tmpfs "$d"; done
 
 # udevadm ignores trigger and settle in a chroot unless told this one is meant.
 export SYSTEMD_IGNORE_CHROOT=1
