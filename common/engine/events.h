@@ -29,6 +29,7 @@ enum dd_result {
 	DD_RESULT_PASS,        /* every block written and verified */
 	DD_RESULT_FAIL,        /* an error or a verification failure */
 	DD_RESULT_INCOMPLETE,  /* interrupted before the end */
+	DD_RESULT_WRITTEN,     /* written with verification turned off (--no-verify): not proven good */
 };
 
 struct dd_target_status {
@@ -37,6 +38,8 @@ struct dd_target_status {
 	uint64_t bytes_written;
 	uint64_t bytes_verified;
 	uint64_t bytes_total;      /* bytes this target must write (skipped zero blocks excluded) */
+	uint64_t bytes_to_verify;  /* bytes the verification reads back (0 with --no-verify) */
+	double progress;           /* 0..1 of this target's whole job (write + verify) */
 	double rate;               /* bytes per second, current phase */
 	double eta;                /* seconds, < 0 unknown */
 	int64_t first_bad_offset;  /* -1 none */
@@ -60,7 +63,9 @@ struct dd_event_sink {
 	void *ctx;
 };
 
+/* Lower-case names used in JSON lines and audit records ("write", "pass", ...). */
 const char *dd_phase_name(enum dd_phase p);
 const char *dd_result_name(enum dd_result r);
+const char *dd_event_type_name(enum dd_event_type t);
 
 #endif

@@ -21,7 +21,9 @@ struct dd_target;
 
 struct dd_target_ops {
 	/* Positional I/O; buf is aligned to t->align, len and off are multiples of t->align except
-	 * for the tail of the image. Thread-safe for non-overlapping ranges. */
+	 * for the tail of the image. Thread-safe for non-overlapping ranges.
+	 * buf always has room for len rounded up to t->align, and the engine zero-fills that slack,
+	 * so a backend that needs whole sectors may write or read the rounded length. */
 	int (*write_at)(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err);
 	int (*read_at)(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err);
 	/* Make written data durable and make the next reads come from the medium, not a cache. */
@@ -38,5 +40,22 @@ struct dd_target {
 };
 
 void dd_target_close(struct dd_target *t);
+
+/* Backends (common/target/target_*.c). need_size: bytes the image needs (a file target is
+ * extended to it on flush; capacity is checked by the engine before any write). */
+enum dd_target_mode {
+	DD_TARGET_WRITE,     /* read-write */
+	DD_TARGET_READONLY,  /* dartdup verify */
+};
+
+/* A regular file (created when missing in write mode). capacity = its size plus the free space
+ * of its file system. */
+int dd_target_file_open(const char *path, enum dd_target_mode mode, uint64_t need_size,
+			struct dd_target **out, struct dd_err *err);
+
+/* A block device, opened O_DIRECT | O_EXCL. Does NOT decide whether the device may be written:
+ * ask common/safety first. id->port/vendor/model/serial are left for the caller to fill. */
+int dd_target_blockdev_open(const char *path, enum dd_target_mode mode, struct dd_target **out,
+			    struct dd_err *err);
 
 #endif

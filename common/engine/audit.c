@@ -1,0 +1,93 @@
+/* Audit records (see audit.h). */
+#include "engine/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hash/sha256.h"
+
+#ifndef DARTDUP_VERSION
+#define DARTDUP_VERSION "0.0.0"
+#endif
+
+static void empty_as_null(struct dd_json *j, const char *key, const char *val)
+{
+	dd_json_str(j, key, val && val[0] ? val : NULL);
+}
+
+void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
+		     const struct dd_target_identity *id, const struct dd_target_status *st)
+{
+	char host[256] = "";
+	char when[32];
+	time_t t = job->time ? job->time : time(NULL);
+	struct tm tm;
+
+	if (job->host)
+		snprintf(host, sizeof(host), "%s", job->host);
+	else if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	dd_json_reset(j);
+	dd_json_begin_obj(j, NULL);
+	dd_json_str(j, "time", when);
+	empty_as_null(j, "host", host);
+	dd_json_str(j, "tool_version", job->tool_version ? job->tool_version : DARTDUP_VERSION);
+	if (job->image_id)
+		dd_json_hex(j, "image_id", job->image_id, DD_SHA256_LEN);
+	else
+		dd_json_null(j, "image_id");
+	empty_as_null(j, "image_name", job->image_name);
+	dd_json_str(j, "mode", job->mode ? job->mode : "write");
+	dd_json_str(j, "target", id->path);
+	empty_as_null(j, "port", id->port);
+	empty_as_null(j, "vendor", id->vendor);
+	empty_as_null(j, "model", id->model);
+	empty_as_null(j, "serial", id->serial);
+	dd_json_u64(j, "capacity", id->capacity);
+	dd_json_str(j, "result", dd_result_name(st->result));
+	dd_json_u64(j, "bytes_written", st->bytes_written);
+	dd_json_u64(j, "bytes_verified", st->bytes_verified);
+	if (st->first_bad_offset >= 0)
+		dd_json_i64(j, "first_bad_offset", st->first_bad_offset);
+	else
+		dd_json_null(j, "first_bad_offset");
+	dd_json_double(j, "write_seconds", st->write_seconds, 3);
+	dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
+	empty_as_null(j, "error", st->error);
+	dd_json_end_obj(j);
+}
+
+int dd_audit_append(const char *path, const char *text, struct dd_err *err)
+{
+	size_t len = strlen(text);
+	char *line = malloc(len + 2);
+	int fd, rc = DD_OK;
+	ssize_t n;
+
+	if (!line)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	memcpy(line, text, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s: cannot open the audit log", path);
+		goto out;
+	}
+	n = write(fd, line, len + 1);
+	if (n != (ssize_t)(len + 1))
+		rc = dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC, "%s: cannot append the audit record", path);
+	else if (fsync(fd))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s: fsync", path);
+	close(fd);
+out:
+	free(line);
+	return rc;
+}

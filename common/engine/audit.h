@@ -1,0 +1,32 @@
+/* Audit records: one JSON line per target and job, appended to a log (`dartdup write --log`,
+ * the board's persistent store). Shared so the PC tool and the board write the same records. */
+#ifndef DARTDUP_AUDIT_H
+#define DARTDUP_AUDIT_H
+
+#include <time.h>
+
+#include "engine/events.h"
+#include "util/err.h"
+#include "util/json.h"
+
+struct dd_audit_job {
+	time_t time;                 /* when the job ran; 0 = now */
+	const char *host;            /* NULL = this machine's host name */
+	const char *tool_version;    /* NULL = DARTDUP_VERSION */
+	const uint8_t *image_id;     /* DD_SHA256_LEN bytes, or NULL */
+	const char *image_name;
+	const char *mode;            /* "write" or "verify" */
+};
+
+/* Formats one record (a JSON object, no newline) into j (reset first): time, host, tool_version,
+ * image_id, image_name, mode, target, port, vendor, model, serial, capacity, result,
+ * bytes_written, bytes_verified, first_bad_offset (null if none), write_seconds, verify_seconds,
+ * error (null if none). */
+void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
+		     const struct dd_target_identity *id, const struct dd_target_status *st);
+
+/* Appends text + '\n' to path with one write() on an O_APPEND descriptor (records from
+ * concurrent writers never interleave) and fsyncs it. */
+int dd_audit_append(const char *path, const char *text, struct dd_err *err);
+
+#endif

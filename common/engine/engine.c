@@ -1,0 +1,884 @@
+/* The engine: one source, N targets, the ordering rules (see engine.h).
+ *
+ * Threads (only where I/O waits, see docs/ARCHITECTURE.md):
+ *  - one decoder: decodes block after block into shared, reference-counted buffers and publishes
+ *    them in a window (a ring of `window` slots covering positions [tail, head) of e->seq);
+ *  - per target, one thread running the phases (write, flush, verify, boot) plus queue_depth - 1
+ *    helpers during the write and verify phases, so that several requests are in flight per device
+ *    with plain blocking pread/pwrite (the backends stay simple and thread-safe);
+ *  - the caller's thread: supervisor (abort flag, progress events every 500 ms).
+ *
+ * Bounded memory: shared buffers never exceed max_bufs. The window's tail follows the slowest
+ * target still inside it; when the window is full and a faster target is starving, the tail is
+ * pushed on regardless and the laggard decodes what it needs itself (read_block is thread-safe,
+ * frames are independent) into one buffer per worker. A laggard that catches up uses the window
+ * again. So a slow stick never holds the others back and memory never grows.
+ *
+ * Locking: e->lock guards the window, every target's counters and status; e->emit_lock orders the
+ * events (a snapshot of the status is taken under e->lock and emitted under emit_lock only). */
+#include "engine/engine.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BUDGET (16u << 20)
+#define MIN_WINDOW 4u
+#define MAX_QUEUE_DEPTH 16u
+#define PROGRESS_INTERVAL 0.5
+#define TICK_NS 100000000L
+
+struct ebuf {
+	uint8_t *data;
+	unsigned refs;      /* window slot + workers using it */
+	struct ebuf *next;  /* free list */
+};
+
+enum tstage { TS_WRITE, TS_AFTER_WRITE };
+
+struct engine;
+struct tctx;
+
+struct worker {
+	struct tctx *tc;
+	uint8_t *own;       /* private block buffer: lagging decode, read-back, rewrite */
+	pthread_t thread;
+};
+
+struct tctx {
+	struct engine *e;
+	struct dd_target *t;
+	unsigned idx;
+	pthread_t thread;
+	bool started;
+	struct worker *w;
+	unsigned n_workers;
+	/* under e->lock */
+	enum tstage stage;
+	uint64_t cursor;    /* next position of e->seq to claim in the current phase */
+	bool failed;
+	bool finished;
+	double phase_t0, last_progress;
+	struct dd_target_status st;
+};
+
+struct engine {
+	struct dd_job *job;
+	const struct dd_image_info *info;
+	size_t block_size;
+	uint64_t *seq;      /* blocks the write/verify phases go through, in order (never block 0
+	                       when writing: it is written last) */
+	uint64_t n_seq;
+	bool write_block0;  /* block 0 is written in the boot phase */
+	uint8_t *block0;    /* block 0, decoded and checked before any I/O */
+	uint8_t *zeros;     /* a zero block: block 0 is cleared first */
+	struct timespec t0;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* every state change: broadcast (few dozen threads, 1 MiB steps) */
+	struct ebuf **slot;
+	unsigned window, n_bufs, max_bufs;
+	uint64_t head, tail;
+	struct ebuf *free_list;
+	unsigned starving;
+	unsigned writers;   /* targets still in the write phase */
+	bool decoder_done;
+	unsigned n_finished;
+
+	pthread_mutex_t emit_lock;
+	struct tctx *tc;
+	unsigned n;
+};
+
+static double now(const struct engine *e)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)(ts.tv_sec - e->t0.tv_sec) + (double)(ts.tv_nsec - e->t0.tv_nsec) / 1e9;
+}
+
+static bool aborted(const struct engine *e)
+{
+	return e->job->abort_flag && *e->job->abort_flag;
+}
+
+static bool stopping(const struct tctx *tc)
+{
+	return tc->failed || aborted(tc->e);
+}
+
+static uint8_t *alloc_block(const struct engine *e)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 4096, e->block_size))
+		return NULL;
+	memset(p, 0, e->block_size);
+	return p;
+}
+
+void dd_policy_default(struct dd_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->verify = true;
+	p->retries = 2;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* Under e->lock: rate, ETA and progress from the counters. */
+static void update_rates(struct engine *e, struct tctx *tc, double t)
+{
+	struct dd_target_status *st = &tc->st;
+	uint64_t total = st->bytes_total + st->bytes_to_verify;
+	uint64_t done = st->bytes_written + st->bytes_verified;
+	uint64_t phase_done = st->phase == DD_PHASE_VERIFY ? st->bytes_verified : st->bytes_written;
+	double dt = t - tc->phase_t0;
+
+	st->progress = total ? (double)done / (double)total : 1.0;
+	if (st->result != DD_RESULT_NONE) {
+		st->eta = 0;
+		return;
+	}
+	st->rate = dt > 0 ? (double)phase_done / dt : 0;
+	st->eta = st->rate > 0 ? (double)(total - done) / st->rate : -1;
+}
+
+static void emit_target(struct engine *e, struct tctx *tc, enum dd_event_type type)
+{
+	struct dd_target_status snap;
+	struct dd_event ev;
+	double t;
+
+	pthread_mutex_lock(&e->emit_lock);
+	pthread_mutex_lock(&e->lock);
+	t = now(e);
+	update_rates(e, tc, t);
+	if (type == DD_EV_PROGRESS)
+		tc->last_progress = t;
+	snap = tc->st;
+	pthread_mutex_unlock(&e->lock);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.t = t;
+	ev.target = (int)tc->idx;
+	ev.id = &tc->t->id;
+	ev.status = &snap;
+	ev.n_targets = e->n;
+	if (e->job->sink.emit)
+		e->job->sink.emit(e->job->sink.ctx, &ev);
+	pthread_mutex_unlock(&e->emit_lock);
+}
+
+static void emit_job(struct engine *e, enum dd_event_type type, const struct dd_target_status *status)
+{
+	struct dd_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.t = now(e);
+	ev.target = -1;
+	ev.n_targets = e->n;
+	for (unsigned i = 0; status && i < e->n; i++) {
+		ev.n_pass += status[i].result == DD_RESULT_PASS || status[i].result == DD_RESULT_WRITTEN;
+		ev.n_fail += status[i].result == DD_RESULT_FAIL;
+		ev.n_incomplete += status[i].result == DD_RESULT_INCOMPLETE;
+	}
+	pthread_mutex_lock(&e->emit_lock);
+	if (e->job->sink.emit)
+		e->job->sink.emit(e->job->sink.ctx, &ev);
+	pthread_mutex_unlock(&e->emit_lock);
+}
+
+static void set_phase(struct engine *e, struct tctx *tc, enum dd_phase phase)
+{
+	pthread_mutex_lock(&e->lock);
+	tc->st.phase = phase;
+	tc->phase_t0 = now(e);
+	pthread_mutex_unlock(&e->lock);
+	emit_target(e, tc, DD_EV_PHASE);
+}
+
+/* Under e->lock. The first failure names the target's error; the lowest offset wins. */
+static void target_fail(struct tctx *tc, int64_t off, const char *msg)
+{
+	if (!tc->failed) {
+		tc->failed = true;
+		size_t n = strnlen(msg, sizeof(tc->st.error) - 1);
+
+		memcpy(tc->st.error, msg, n); /* a longer message is cut, never overflows */
+		tc->st.error[n] = '\0';
+	}
+	if (off >= 0 && (tc->st.first_bad_offset < 0 || off < tc->st.first_bad_offset))
+		tc->st.first_bad_offset = off;
+	pthread_cond_broadcast(&tc->e->cond);
+}
+
+static void fail_locked(struct tctx *tc, int64_t off, const char *msg)
+{
+	pthread_mutex_lock(&tc->e->lock);
+	target_fail(tc, off, msg);
+	pthread_mutex_unlock(&tc->e->lock);
+}
+
+/* ---- the shared window (all under e->lock) ------------------------------------------------ */
+
+static void buf_put(struct engine *e, struct ebuf *b)
+{
+	if (--b->refs)
+		return;
+	b->next = e->free_list;
+	e->free_list = b;
+	pthread_cond_broadcast(&e->cond);
+}
+
+static void release_tail(struct engine *e)
+{
+	struct ebuf **s = &e->slot[e->tail % e->window];
+
+	buf_put(e, *s);
+	*s = NULL;
+	e->tail++;
+}
+
+/* The tail follows the slowest writer still inside the window (laggards below it read alone). */
+static void advance_tail(struct engine *e)
+{
+	uint64_t low = e->head;
+
+	for (unsigned i = 0; i < e->n; i++) {
+		const struct tctx *tc = &e->tc[i];
+
+		if (tc->stage == TS_WRITE && !tc->failed && tc->cursor >= e->tail && tc->cursor < low)
+			low = tc->cursor;
+	}
+	while (e->tail < low)
+		release_tail(e);
+}
+
+static struct ebuf *buf_get(struct engine *e)
+{
+	struct ebuf *b = e->free_list;
+
+	if (b) {
+		e->free_list = b->next;
+		return b;
+	}
+	if (e->n_bufs >= e->max_bufs)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (b && !(b->data = alloc_block(e))) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		e->n_bufs++;
+	return b;
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+/* Decode block i into buf and check it against the manifest; the slack after the block's length
+ * is zeroed (backends may write whole sectors). */
+static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_err *err)
+{
+	const struct dd_image_info *info = e->info;
+	uint32_t len = dd_block_len(info, i);
+	uint8_t h[DD_SHA256_LEN];
+	int rc;
+
+	rc = dd_source_read_block(e->job->src, i, buf, err);
+	if (rc)
+		return rc;
+	memset(buf + len, 0, e->block_size - len);
+	dd_sha256(buf, len, h);
+	if (memcmp(h, info->block_hash[i], DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " (offset %" PRIu64
+			       ") does not match the image's hash: the image is damaged or changed",
+			       info->name[0] ? info->name : "image", i, i * (uint64_t)info->block_size);
+	return DD_OK;
+}
+
+static void decoder_fail(struct engine *e, const char *msg)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		if (e->tc[i].stage == TS_WRITE)
+			target_fail(&e->tc[i], -1, msg);
+}
+
+static void *decoder_main(void *arg)
+{
+	struct engine *e = arg;
+	struct dd_err err;
+	struct ebuf *b;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		advance_tail(e);
+		if (e->head >= e->n_seq || !e->writers || aborted(e))
+			break;
+		if (e->head - e->tail >= e->window) {
+			if (e->starving) {
+				release_tail(e);
+				continue;
+			}
+			pthread_cond_wait(&e->cond, &e->lock);
+			continue;
+		}
+		b = buf_get(e);
+		if (!b && !e->n_bufs) {
+			decoder_fail(e, "out of memory for block buffers");
+			break;
+		}
+		if (!b) {
+			pthread_cond_wait(&e->cond, &e->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&e->lock);
+		dd_err_clear(&err);
+		rc = decode_block(e, e->seq[e->head], b->data, &err);
+		pthread_mutex_lock(&e->lock);
+		b->refs = 1;
+		if (rc) {
+			buf_put(e, b);
+			decoder_fail(e, err.msg);
+			break;
+		}
+		e->slot[e->head % e->window] = b;
+		e->head++;
+		pthread_cond_broadcast(&e->cond);
+	}
+	e->decoder_done = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- per-target work --------------------------------------------------------------------- */
+
+static int own_buffer(struct worker *w, struct dd_err *err)
+{
+	if (!w->own && !(w->own = alloc_block(w->tc->e)))
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", w->tc->t->id.path);
+	return DD_OK;
+}
+
+static int flush_target(struct tctx *tc, struct dd_err *err)
+{
+	return tc->t->ops->flush(tc->t, err);
+}
+
+/* Takes position s of the write phase: the window's buffer (a reference) or a private decode. */
+static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **shared, struct dd_err *err)
+{
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+
+	pthread_mutex_lock(&e->lock);
+	while (s >= e->head && !e->decoder_done && !stopping(tc)) {
+		e->starving++;
+		pthread_cond_broadcast(&e->cond);
+		pthread_cond_wait(&e->cond, &e->lock);
+		e->starving--;
+	}
+	*shared = NULL;
+	if (s >= e->tail && s < e->head) {
+		*shared = e->slot[s % e->window];
+		(*shared)->refs++;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (*shared)
+		return (*shared)->data;
+	if (stopping(tc))
+		return NULL;
+	if (own_buffer(w, err) || decode_block(e, e->seq[s], w->own, err))
+		return NULL;
+	return w->own;
+}
+
+static void *write_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+	const struct dd_image_info *info = e->info;
+
+	for (;;) {
+		struct dd_err err;
+		struct ebuf *shared;
+		const uint8_t *data;
+		uint64_t s, i, off;
+		uint32_t len;
+		int rc;
+
+		pthread_mutex_lock(&e->lock);
+		if (stopping(tc) || tc->cursor >= e->n_seq) {
+			pthread_mutex_unlock(&e->lock);
+			break;
+		}
+		s = tc->cursor++;
+		advance_tail(e);
+		pthread_mutex_unlock(&e->lock);
+
+		i = e->seq[s];
+		off = i * (uint64_t)info->block_size;
+		len = dd_block_len(info, i);
+		dd_err_clear(&err);
+		data = claim_block(w, s, &shared, &err);
+		rc = data ? tc->t->ops->write_at(tc->t, data, len, off, &err) : err.code;
+
+		pthread_mutex_lock(&e->lock);
+		if (shared)
+			buf_put(e, shared);
+		if (rc)
+			target_fail(tc, rc == DD_EIO ? (int64_t)off : -1, err.msg);
+		else if (data)
+			tc->st.bytes_written += len;
+		pthread_mutex_unlock(&e->lock);
+		if (!data && !rc)
+			break; /* stopping */
+	}
+	return NULL;
+}
+
+/* Read block i back from the medium and compare; on a mismatch rewrite it (from known, or decoded
+ * again) and read again, up to policy.retries times. */
+static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, struct dd_err *err)
+{
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+	const struct dd_policy *pol = &e->job->policy;
+	uint64_t off = i * (uint64_t)e->info->block_size;
+	uint32_t len = dd_block_len(e->info, i);
+	uint8_t h[DD_SHA256_LEN];
+	int rc;
+
+	if ((rc = own_buffer(w, err)))
+		return rc;
+	for (int attempt = 0;; attempt++) {
+		rc = tc->t->ops->read_at(tc->t, w->own, len, off, err);
+		if (rc)
+			return rc;
+		dd_sha256(w->own, len, h);
+		if (!memcmp(h, e->info->block_hash[i], DD_SHA256_LEN))
+			return DD_OK;
+		if (pol->verify_only || attempt >= pol->retries || stopping(tc))
+			break;
+		if (!known) {
+			if ((rc = decode_block(e, i, w->own, err)))
+				return rc;
+		}
+		rc = tc->t->ops->write_at(tc->t, known ? known : w->own, len, off, err);
+		if (!rc)
+			rc = flush_target(tc, err);
+		if (rc)
+			return rc;
+	}
+	if (pol->verify_only)
+		return dd_fail(err, DD_ECHECK, "%s: block at offset %" PRIu64 " does not match the image",
+			       tc->t->id.path, off);
+	return dd_fail(err, DD_ECHECK, "%s: block at offset %" PRIu64
+		       " does not match the image after %d rewrite(s)", tc->t->id.path, off, pol->retries);
+}
+
+static void *verify_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+
+	for (;;) {
+		struct dd_err err;
+		uint64_t s, i;
+		int rc;
+
+		pthread_mutex_lock(&e->lock);
+		if (stopping(tc) || tc->cursor >= e->n_seq) {
+			pthread_mutex_unlock(&e->lock);
+			break;
+		}
+		s = tc->cursor++;
+		pthread_mutex_unlock(&e->lock);
+
+		i = e->seq[s];
+		dd_err_clear(&err);
+		rc = verify_block(w, i, NULL, &err);
+		pthread_mutex_lock(&e->lock);
+		if (rc)
+			target_fail(tc, rc == DD_EIO || rc == DD_ECHECK ?
+					(int64_t)(i * (uint64_t)e->info->block_size) : -1, err.msg);
+		else
+			tc->st.bytes_verified += dd_block_len(e->info, i);
+		pthread_mutex_unlock(&e->lock);
+	}
+	return NULL;
+}
+
+/* Runs fn on n_workers threads (this one included) and waits for them all. */
+static void run_workers(struct tctx *tc, void *(*fn)(void *))
+{
+	unsigned started = 1;
+
+	pthread_mutex_lock(&tc->e->lock);
+	tc->cursor = 0;
+	pthread_mutex_unlock(&tc->e->lock);
+	for (unsigned k = 1; k < tc->n_workers; k++, started++)
+		if (pthread_create(&tc->w[k].thread, NULL, fn, &tc->w[k]))
+			break;
+	fn(&tc->w[0]);
+	for (unsigned k = 1; k < started; k++)
+		pthread_join(tc->w[k].thread, NULL);
+}
+
+/* Clear block 0 before anything else: a stick interrupted or failed later never looks bootable. */
+static int clear_block0(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+
+	if (!e->info->block_count)
+		return DD_OK;
+	return tc->t->ops->write_at(tc->t, e->zeros, dd_block_len(e->info, 0), 0, err);
+}
+
+/* Boot phase: block 0 last, then flush and verify it. */
+static int write_block0(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+	uint32_t len = dd_block_len(e->info, 0);
+	int rc;
+
+	rc = tc->t->ops->write_at(tc->t, e->block0, len, 0, err);
+	if (!rc)
+		rc = flush_target(tc, err);
+	if (!rc && e->job->policy.verify)
+		rc = verify_block(&tc->w[0], 0, e->block0, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&e->lock);
+	tc->st.bytes_written += len;
+	if (e->job->policy.verify)
+		tc->st.bytes_verified += len;
+	pthread_mutex_unlock(&e->lock);
+	return DD_OK;
+}
+
+static void leave_write_stage(struct tctx *tc)
+{
+	struct engine *e = tc->e;
+
+	pthread_mutex_lock(&e->lock);
+	if (tc->stage == TS_WRITE) {
+		tc->stage = TS_AFTER_WRITE;
+		e->writers--;
+		advance_tail(e);
+		pthread_cond_broadcast(&e->cond);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* The write phase of one target: clear block 0, every block of seq, flush. */
+static int write_phase(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+	double t0 = now(e);
+	int rc;
+
+	set_phase(e, tc, DD_PHASE_WRITE);
+	rc = clear_block0(tc, err);
+	if (rc) {
+		fail_locked(tc, 0, err->msg);
+	} else {
+		run_workers(tc, write_worker);
+		leave_write_stage(tc);
+		if (!stopping(tc) && (rc = flush_target(tc, err)))
+			fail_locked(tc, -1, err->msg);
+	}
+	leave_write_stage(tc);
+	pthread_mutex_lock(&e->lock);
+	tc->st.write_seconds = now(e) - t0;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+static void verify_phase(struct tctx *tc)
+{
+	struct engine *e = tc->e;
+	double t0;
+
+	set_phase(e, tc, DD_PHASE_VERIFY);
+	t0 = now(e);
+	run_workers(tc, verify_worker);
+	pthread_mutex_lock(&e->lock);
+	tc->st.verify_seconds = now(e) - t0;
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void finish_target(struct tctx *tc, bool complete)
+{
+	struct engine *e = tc->e;
+	const struct dd_policy *pol = &e->job->policy;
+
+	pthread_mutex_lock(&e->lock);
+	if (tc->failed)
+		tc->st.result = DD_RESULT_FAIL;
+	else if (!complete)
+		tc->st.result = DD_RESULT_INCOMPLETE;
+	else if (!pol->verify && !pol->verify_only)
+		tc->st.result = DD_RESULT_WRITTEN;
+	else
+		tc->st.result = DD_RESULT_PASS;
+	tc->st.phase = DD_PHASE_DONE;
+	tc->st.t_end = now(e);
+	pthread_mutex_unlock(&e->lock);
+	emit_target(e, tc, DD_EV_TARGET_DONE);
+	pthread_mutex_lock(&e->lock);
+	tc->finished = true;
+	e->n_finished++;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void *target_main(void *arg)
+{
+	struct tctx *tc = arg;
+	struct engine *e = tc->e;
+	const struct dd_policy *pol = &e->job->policy;
+	struct dd_err err;
+	int rc = DD_OK;
+
+	dd_err_clear(&err);
+	pthread_mutex_lock(&e->lock);
+	tc->st.t_start = now(e);
+	pthread_mutex_unlock(&e->lock);
+	if (!pol->verify_only)
+		rc = write_phase(tc, &err);
+	if (!rc && !stopping(tc) && (pol->verify || pol->verify_only))
+		verify_phase(tc);
+	if (!rc && !stopping(tc) && e->write_block0) {
+		set_phase(e, tc, DD_PHASE_BOOT);
+		if ((rc = write_block0(tc, &err)))
+			fail_locked(tc, rc == DD_EIO || rc == DD_ECHECK ? 0 : -1, err.msg);
+	}
+	finish_target(tc, !stopping(tc));
+	return NULL;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+static int build_seq(struct engine *e, struct dd_err *err)
+{
+	const struct dd_image_info *info = e->info;
+	const struct dd_policy *pol = &e->job->policy;
+	uint64_t first = pol->verify_only ? 0 : 1;
+
+	e->seq = calloc(info->block_count ? info->block_count : 1, sizeof(*e->seq));
+	if (!e->seq)
+		return dd_fail(err, DD_ENOMEM, "out of memory for the block list");
+	for (uint64_t i = first; i < info->block_count; i++)
+		if (pol->full || !dd_block_is_zero(info, i))
+			e->seq[e->n_seq++] = i;
+	e->write_block0 = !pol->verify_only && info->block_count &&
+			  (pol->full || !dd_block_is_zero(info, 0));
+	return DD_OK;
+}
+
+static int check_targets(struct engine *e, struct dd_err *err)
+{
+	const struct dd_image_info *info = e->info;
+
+	for (unsigned i = 0; i < e->n; i++) {
+		const struct dd_target *t = e->job->targets[i];
+		uint64_t need;
+
+		if (!t || !t->ops)
+			return dd_fail(err, DD_EINTERNAL, "target %u: not opened", i);
+		if (!t->align || (t->align & (t->align - 1)) || t->align > info->block_size)
+			return dd_fail(err, DD_EINTERNAL, "%s: unsupported alignment %zu", t->id.path, t->align);
+		need = (info->image_size + t->align - 1) / t->align * t->align;
+		if (t->id.capacity < need)
+			return dd_fail(err, DD_ESAFETY, "%s: too small: %" PRIu64 " bytes, the image needs %" PRIu64,
+				       t->id.path, t->id.capacity, need);
+	}
+	return DD_OK;
+}
+
+static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
+{
+	size_t budget = job->memory_budget ? job->memory_budget : DEFAULT_BUDGET;
+	uint64_t to_write = 0;
+	int rc;
+
+	e->job = job;
+	e->info = &job->src->info;
+	e->block_size = e->info->block_size;
+	e->n = job->n_targets;
+	clock_gettime(CLOCK_MONOTONIC, &e->t0);
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->emit_lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	if (e->block_size < 4096 || (e->block_size & (e->block_size - 1)))
+		return dd_fail(err, DD_EINPUT, "image: unsupported block size %zu", e->block_size);
+	if ((rc = check_targets(e, err)) || (rc = build_seq(e, err)))
+		return rc;
+
+	e->max_bufs = (unsigned)(budget / e->block_size);
+	if (e->max_bufs < MIN_WINDOW + 1)
+		e->max_bufs = MIN_WINDOW + 1;
+	e->window = e->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : e->max_bufs * 3 / 4;
+	e->slot = calloc(e->window, sizeof(*e->slot));
+	e->tc = calloc(e->n, sizeof(*e->tc));
+	e->zeros = alloc_block(e);
+	e->block0 = alloc_block(e);
+	if (!e->slot || !e->tc || !e->zeros || !e->block0)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	if (e->write_block0 && (rc = decode_block(e, 0, e->block0, err)))
+		return rc;
+
+	for (uint64_t s = 0; s < e->n_seq; s++)
+		to_write += dd_block_len(e->info, e->seq[s]);
+	if (e->write_block0)
+		to_write += dd_block_len(e->info, 0);
+	for (unsigned i = 0; i < e->n; i++) {
+		struct tctx *tc = &e->tc[i];
+
+		tc->e = e;
+		tc->t = job->targets[i];
+		tc->idx = i;
+		tc->n_workers = tc->t->queue_depth ? tc->t->queue_depth : 1;
+		if (tc->n_workers > MAX_QUEUE_DEPTH)
+			tc->n_workers = MAX_QUEUE_DEPTH;
+		tc->w = calloc(tc->n_workers, sizeof(*tc->w));
+		if (!tc->w)
+			return dd_fail(err, DD_ENOMEM, "out of memory");
+		for (unsigned k = 0; k < tc->n_workers; k++)
+			tc->w[k].tc = tc;
+		tc->stage = job->policy.verify_only ? TS_AFTER_WRITE : TS_WRITE;
+		e->writers += tc->stage == TS_WRITE;
+		tc->st.phase = DD_PHASE_QUEUED;
+		tc->st.first_bad_offset = -1;
+		tc->st.eta = -1;
+		tc->st.bytes_total = job->policy.verify_only ? 0 : to_write;
+		tc->st.bytes_to_verify = job->policy.verify_only || job->policy.verify ? to_write : 0;
+	}
+	return DD_OK;
+}
+
+static void engine_free(struct engine *e)
+{
+	for (unsigned i = 0; e->tc && i < e->n; i++) {
+		for (unsigned k = 0; e->tc[i].w && k < e->tc[i].n_workers; k++)
+			free(e->tc[i].w[k].own);
+		free(e->tc[i].w);
+	}
+	for (unsigned s = 0; e->slot && s < e->window; s++)
+		if (e->slot[s])
+			buf_put(e, e->slot[s]);
+	while (e->free_list) {
+		struct ebuf *b = e->free_list;
+
+		e->free_list = b->next;
+		free(b->data);
+		free(b);
+	}
+	free(e->slot);
+	free(e->tc);
+	free(e->seq);
+	free(e->zeros);
+	free(e->block0);
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->emit_lock);
+	pthread_mutex_destroy(&e->lock);
+}
+
+/* The caller's thread: waits for the targets, relays the abort flag, emits progress. */
+static void supervise(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	while (e->n_finished < e->n) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		if (aborted(e))
+			pthread_cond_broadcast(&e->cond); /* wake waiters so they see it */
+		for (unsigned i = 0; i < e->n; i++) {
+			struct tctx *tc = &e->tc[i];
+			double t = now(e);
+
+			if (tc->finished || tc->st.phase == DD_PHASE_QUEUED ||
+			    t - tc->last_progress < PROGRESS_INTERVAL)
+				continue;
+			pthread_mutex_unlock(&e->lock);
+			emit_target(e, tc, DD_EV_PROGRESS);
+			pthread_mutex_lock(&e->lock);
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd_err *err)
+{
+	struct engine e;
+	pthread_t decoder;
+	bool decoding = false;
+	unsigned n_fail = 0, n_incomplete = 0;
+	int rc;
+
+	if (!job || !job->src || !job->targets || !job->n_targets || !status)
+		return dd_fail(err, DD_EINTERNAL, "engine: empty job");
+	memset(&e, 0, sizeof(e));
+	rc = engine_init(&e, job, err);
+	if (rc)
+		goto out;
+	emit_job(&e, DD_EV_JOB_START, NULL);
+	if (e.writers && e.n_seq) {
+		if (pthread_create(&decoder, NULL, decoder_main, &e)) {
+			rc = dd_fail(err, DD_EINTERNAL, "engine: cannot start the decoder thread");
+			goto out;
+		}
+		decoding = true;
+	} else {
+		e.decoder_done = true;
+	}
+	for (unsigned i = 0; i < e.n; i++) {
+		struct tctx *tc = &e.tc[i];
+
+		if (!pthread_create(&tc->thread, NULL, target_main, tc)) {
+			tc->started = true;
+			continue;
+		}
+		fail_locked(tc, -1, "engine: cannot start a thread for this target");
+		leave_write_stage(tc);
+		finish_target(tc, false);
+	}
+	supervise(&e);
+	for (unsigned i = 0; i < e.n; i++)
+		if (e.tc[i].started)
+			pthread_join(e.tc[i].thread, NULL);
+	if (decoding)
+		pthread_join(decoder, NULL);
+
+	for (unsigned i = 0; i < e.n; i++) {
+		status[i] = e.tc[i].st;
+		n_fail += status[i].result == DD_RESULT_FAIL;
+		n_incomplete += status[i].result == DD_RESULT_INCOMPLETE;
+	}
+	emit_job(&e, DD_EV_JOB_DONE, status);
+	if (n_incomplete || aborted(&e))
+		rc = dd_fail(err, DD_EABORT, "interrupted: %u target(s) incomplete", n_incomplete);
+	else if (n_fail)
+		rc = dd_fail(err, DD_ECHECK, "%u of %u target(s) failed", n_fail, e.n);
+out:
+	engine_free(&e);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* Names of phases, results and event types: the words JSON lines and audit records use. */
+#include "engine/events.h"
+
+const char *dd_phase_name(enum dd_phase p)
+{
+	switch (p) {
+	case DD_PHASE_QUEUED: return "queued";
+	case DD_PHASE_PROBE: return "probe";
+	case DD_PHASE_WRITE: return "write";
+	case DD_PHASE_VERIFY: return "verify";
+	case DD_PHASE_BOOT: return "boot";
+	case DD_PHASE_DONE: return "done";
+	}
+	return "unknown";
+}
+
+const char *dd_result_name(enum dd_result r)
+{
+	switch (r) {
+	case DD_RESULT_NONE: return "running";
+	case DD_RESULT_PASS: return "pass";
+	case DD_RESULT_FAIL: return "fail";
+	case DD_RESULT_INCOMPLETE: return "incomplete";
+	case DD_RESULT_WRITTEN: return "written";
+	}
+	return "unknown";
+}
+
+const char *dd_event_type_name(enum dd_event_type t)
+{
+	switch (t) {
+	case DD_EV_JOB_START: return "start";
+	case DD_EV_PHASE: return "phase";
+	case DD_EV_PROGRESS: return "progress";
+	case DD_EV_TARGET_DONE: return "done";
+	case DD_EV_JOB_DONE: return "summary";
+	}
+	return "unknown";
+}

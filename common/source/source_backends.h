@@ -1,0 +1,17 @@
+/* The source backends behind dd_source_open() (the dispatcher in source.c picks one by content).
+ * Each opens one kind of image and returns a validated dd_source. */
+#ifndef DARTDUP_SOURCE_BACKENDS_H
+#define DARTDUP_SOURCE_BACKENDS_H
+
+#include "source/source.h"
+
+/* Raw disk image: scanned once on open (block hashes, zero map). */
+int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		       struct dd_err *err);
+
+/* Plain .zst stream (no manifest, no random access): decoded once on open into an unlinked
+ * temporary file (sparse: zero blocks are holes) while hashing; blocks are read from there. */
+int dd_source_open_zst(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		       struct dd_err *err);
+
+#endif

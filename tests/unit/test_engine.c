@@ -1,0 +1,822 @@
+/* The engine against file targets and a fake target backend that fails on purpose: errors at an
+ * offset, lies on read-back, disappears, is slow; interruption; bounded memory; verify-only. */
+#include "check.h"
+#include "engine/audit.h"
+#include "engine/engine.h"
+#include "source/source_backends.h"
+#include "source/source_scan.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <zstd.h>
+
+#define BS 4096u
+
+/* ---- a fake target in memory ---------------------------------------------------------------- */
+
+struct fake {
+	struct dd_target t;
+	uint8_t *mem;
+	size_t cap;
+	pthread_mutex_t lock;
+	int64_t fail_write_at;   /* write_at covering this offset fails (-1: never) */
+	int64_t lie_at;          /* read_at covering this offset flips a byte... */
+	int lie_times;           /* ...this many times (-1: always) */
+	int vanish_after;        /* after this many writes every call fails (-1: never) */
+	int writes;
+	int64_t order[4096];     /* offsets written, in order (first byte of data in order_b0) */
+	uint8_t order_b0[4096];
+	int n_order;
+	/* gate: write number gate_at blocks until *gate_open */
+	int gate_at;
+	pthread_cond_t gate_cond;
+	bool gate_open;
+	volatile sig_atomic_t *abort_at_write; /* set after abort_after writes */
+	int abort_after;
+};
+
+static bool covers(int64_t at, size_t len, uint64_t off)
+{
+	return at >= 0 && (uint64_t)at >= off && (uint64_t)at < off + len;
+}
+
+static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
+{
+	struct fake *f = t->priv;
+	int rc = DD_OK;
+
+	pthread_mutex_lock(&f->lock);
+	f->writes++;
+	if (f->gate_at && f->writes == f->gate_at) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
+		while (!f->gate_open)
+			if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
+				break;
+	}
+	if (f->vanish_after >= 0 && f->writes > f->vanish_after)
+		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
+	else if (covers(f->fail_write_at, len, off))
+		rc = dd_fail(err, DD_EIO, "%s: write error at %llu", t->id.path, (unsigned long long)off);
+	else if (off + len > f->cap)
+		rc = dd_fail(err, DD_EIO, "%s: past the end", t->id.path);
+	if (!rc) {
+		memcpy(f->mem + off, buf, len);
+		if (f->n_order < 4096) {
+			f->order_b0[f->n_order] = len ? ((const uint8_t *)buf)[0] : 0;
+			f->order[f->n_order++] = (int64_t)off;
+		}
+	}
+	if (f->abort_at_write && f->writes == f->abort_after)
+		*f->abort_at_write = 1;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err)
+{
+	struct fake *f = t->priv;
+	int rc = DD_OK;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->vanish_after >= 0 && f->writes >= f->vanish_after)
+		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
+	else if (off + len > f->cap)
+		rc = dd_fail(err, DD_EIO, "%s: past the end", t->id.path);
+	else
+		memcpy(buf, f->mem + off, len);
+	if (!rc && covers(f->lie_at, len, off) && f->lie_times) {
+		((uint8_t *)buf)[(uint64_t)f->lie_at - off] ^= 0x5a;
+		if (f->lie_times > 0)
+			f->lie_times--;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+static int fake_flush(struct dd_target *t, struct dd_err *err)
+{
+	return DD_OK;
+}
+
+static void fake_close(struct dd_target *t)
+{
+	struct fake *f = t->priv;
+
+	pthread_cond_destroy(&f->gate_cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f->mem);
+	free(f);
+}
+
+static const struct dd_target_ops fake_ops = { fake_write, fake_read, fake_flush, fake_close };
+
+static struct fake *fake_new(const char *name, size_t cap)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	f->mem = malloc(cap);
+	memset(f->mem, 0xee, cap); /* old content of the "stick" */
+	f->cap = cap;
+	f->fail_write_at = f->lie_at = -1;
+	f->vanish_after = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->gate_cond, NULL);
+	f->t.ops = &fake_ops;
+	f->t.priv = f;
+	f->t.align = 512;
+	f->t.queue_depth = 2;
+	snprintf(f->t.id.path, sizeof(f->t.id.path), "%s", name);
+	f->t.id.capacity = cap;
+	return f;
+}
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+/* (dd_source_close lives in the dispatcher, source.c; the backends are closed directly here) */
+static void src_close(struct dd_source *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+/* ---- more helpers --------------------------------------------------------------------------------- */
+
+/* An image of n_blocks blocks plus tail bytes: block 0 non-zero, every third block zero. */
+static uint8_t *make_image(const char *path, unsigned n_blocks, unsigned tail, size_t *len)
+{
+	size_t n = (size_t)n_blocks * BS + tail;
+	uint8_t *img = malloc(n ? n : 1);
+
+	check_fill_random(img, n, n_blocks * 31 + tail);
+	for (unsigned b = 1; b < n_blocks; b += 3)
+		memset(img + (size_t)b * BS, 0, BS);
+	if (check_write_file(path, img, n))
+		abort();
+	*len = n;
+	return img;
+}
+
+/* The written part matches: every non-zero block equals the image, zero blocks kept the stick's
+ * old content (0xee: skipped, not written). */
+static int written_ok(const uint8_t *mem, const uint8_t *img, size_t n)
+{
+	for (size_t off = 0; off < n; off += BS) {
+		size_t len = n - off < BS ? n - off : BS;
+		bool zero = true;
+
+		for (size_t k = 0; k < len && zero; k++)
+			zero = !img[off + k];
+		if (zero ? mem[off] != 0xee : memcmp(mem + off, img + off, len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static struct dd_source *open_raw(const char *path)
+{
+	struct dd_source_opts o = { .block_size = BS };
+	struct dd_source *src = NULL;
+	struct dd_err err;
+
+	if (dd_source_open_raw(path, &o, &src, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	return src;
+}
+
+struct recorder {
+	pthread_mutex_t lock;
+	int starts, dones, summaries, progress, boot_phases;
+	int last_type;
+	unsigned n_pass, n_fail, n_incomplete;
+	int done_before_gate;     /* TARGET_DONE count that opens the gate */
+	struct fake *gate;
+	volatile sig_atomic_t *abort_on_phase_write; /* set on the first write phase event */
+};
+
+static void rec_emit(void *ctx, const struct dd_event *ev)
+{
+	struct recorder *r = ctx;
+
+	pthread_mutex_lock(&r->lock);
+	r->last_type = ev->type;
+	switch (ev->type) {
+	case DD_EV_JOB_START: r->starts++; break;
+	case DD_EV_PROGRESS: r->progress++; break;
+	case DD_EV_PHASE:
+		r->boot_phases += ev->status->phase == DD_PHASE_BOOT;
+		if (r->abort_on_phase_write && ev->status->phase == DD_PHASE_WRITE)
+			*r->abort_on_phase_write = 1;
+		break;
+	case DD_EV_TARGET_DONE:
+		r->dones++;
+		if (r->gate && r->dones == r->done_before_gate) {
+			pthread_mutex_lock(&r->gate->lock);
+			r->gate->gate_open = true;
+			pthread_cond_broadcast(&r->gate->gate_cond);
+			pthread_mutex_unlock(&r->gate->lock);
+		}
+		break;
+	case DD_EV_JOB_DONE:
+		r->summaries++;
+		r->n_pass = ev->n_pass;
+		r->n_fail = ev->n_fail;
+		r->n_incomplete = ev->n_incomplete;
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void job_init(struct dd_job *job, struct dd_source *src, struct dd_target **t, unsigned n,
+		     struct recorder *r)
+{
+	memset(job, 0, sizeof(*job));
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	job->src = src;
+	job->targets = t;
+	job->n_targets = n;
+	dd_policy_default(&job->policy);
+	job->sink.emit = rec_emit;
+	job->sink.ctx = r;
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+TEST(three_file_targets_odd_size)
+{
+	char ip[512], tp[3][512];
+	size_t n, got;
+	uint8_t *img = NULL;
+	struct dd_source *src;
+	struct dd_target *t[3];
+	struct dd_target_status st[3];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/odd.img", check_tmpdir());
+	img = make_image(ip, 10, 777, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	CHECK_EQ_U64(src->info.block_count, 11);
+	CHECK(dd_block_is_zero(&src->info, 1) && dd_block_is_zero(&src->info, 7));
+	CHECK(!dd_block_is_zero(&src->info, 0) && !dd_block_is_zero(&src->info, 10));
+	for (int i = 0; i < 3; i++) {
+		snprintf(tp[i], sizeof(tp[i]), "%s/odd-t%d", check_tmpdir(), i);
+		CHECK(dd_target_file_open(tp[i], DD_TARGET_WRITE, n, &t[i], &err) == DD_OK);
+	}
+	job_init(&job, src, t, 3, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	for (int i = 0; i < 3; i++) {
+		uint8_t *back;
+
+		CHECK_EQ_INT(st[i].result, DD_RESULT_PASS);
+		CHECK(st[i].first_bad_offset == -1);
+		CHECK_EQ_U64(st[i].bytes_verified, st[i].bytes_total);
+		CHECK(st[i].bytes_total < n); /* zero blocks skipped */
+		dd_target_close(t[i]);
+		back = check_read_file(tp[i], &got);
+		CHECK(back);
+		CHECK_EQ_U64(got, n);
+		CHECK_MEM_EQ(back, img, n);
+		free(back);
+	}
+	CHECK_EQ_INT(r.starts, 1);
+	CHECK_EQ_INT(r.dones, 3);
+	CHECK_EQ_INT(r.summaries, 1);
+	CHECK_EQ_INT(r.n_pass, 3);
+	CHECK_EQ_INT(r.last_type, DD_EV_JOB_DONE);
+	src_close(src);
+	free(img);
+}
+
+TEST(first_block_cleared_first_written_last)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/order.img", check_tmpdir());
+	img = make_image(ip, 12, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("order", 1 << 20);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(f->n_order >= 3);
+	CHECK(f->order[0] == 0 && f->order_b0[0] == 0);          /* cleared first */
+	CHECK(f->order[f->n_order - 1] == 0 && f->order_b0[f->n_order - 1] == img[0]); /* written last */
+	for (int k = 1; k < f->n_order - 1; k++)
+		CHECK(f->order[k] != 0);
+	CHECK_EQ_INT(r.boot_phases, 1);
+	CHECK(written_ok(f->mem, img, n));
+	CHECK(f->mem[n] == 0xee); /* nothing past the image */
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+TEST(failing_targets_fail_alone)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *good, *werr, *liar, *gone, *once;
+	struct dd_target *t[5];
+	struct dd_target_status st[5];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/fail.img", check_tmpdir());
+	img = make_image(ip, 20, 100, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	good = fake_new("good", n + BS);
+	werr = fake_new("write-error", n + BS);
+	werr->fail_write_at = 8 * BS + 5;
+	liar = fake_new("liar", n + BS);
+	liar->lie_at = 5 * BS + 17;
+	liar->lie_times = -1;
+	gone = fake_new("gone", n + BS);
+	gone->vanish_after = 4;
+	once = fake_new("lies-once", n + BS);
+	once->lie_at = 14 * BS + 1;
+	once->lie_times = 1;
+	t[0] = &good->t, t[1] = &werr->t, t[2] = &liar->t, t[3] = &gone->t, t[4] = &once->t;
+	job_init(&job, src, t, 5, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(written_ok(good->mem, img, n));
+	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[1].first_bad_offset, 8 * BS);
+	CHECK_STR_CONTAINS(st[1].error, "write error");
+	CHECK_EQ_INT(st[2].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[2].first_bad_offset, 5 * BS);
+	CHECK_STR_CONTAINS(st[2].error, "after 2 rewrite(s)");
+	CHECK_EQ_INT(st[3].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[3].error, "vanished");
+	CHECK_EQ_INT(st[4].result, DD_RESULT_PASS); /* rewritten and re-read once */
+	CHECK_EQ_INT(r.n_pass, 2);
+	CHECK_EQ_INT(r.n_fail, 3);
+	/* a failed stick never got its first block: it does not look bootable */
+	for (int i = 1; i <= 3; i++)
+		CHECK(memcmp(((struct fake *)t[i]->priv)->mem, img, BS) != 0);
+	for (int i = 0; i < 5; i++)
+		dd_target_close(t[i]);
+	src_close(src);
+	free(img);
+}
+
+TEST(no_retries_fails_on_first_lie)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *once;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/noretry.img", check_tmpdir());
+	img = make_image(ip, 6, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	once = fake_new("lies-once", n);
+	once->lie_at = 0; /* block 0: the boot phase's verification */
+	once->lie_times = 1;
+	t[0] = &once->t;
+	job_init(&job, src, t, 1, &r);
+	job.policy.retries = 0;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[0].first_bad_offset, 0);
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+TEST(interrupted_targets_are_incomplete)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f[3];
+	struct dd_target *t[3];
+	struct dd_target_status st[3];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	volatile sig_atomic_t stop = 0;
+
+	snprintf(ip, sizeof(ip), "%s/intr.img", check_tmpdir());
+	img = make_image(ip, 40, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	for (int i = 0; i < 3; i++) {
+		f[i] = fake_new("t", n);
+		t[i] = &f[i]->t;
+	}
+	f[1]->abort_at_write = &stop;
+	f[1]->abort_after = 6;
+	job_init(&job, src, t, 3, &r);
+	job.abort_flag = &stop;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_EABORT);
+	for (int i = 0; i < 3; i++) {
+		CHECK(st[i].result == DD_RESULT_INCOMPLETE || st[i].result == DD_RESULT_PASS);
+		/* a target is good only with its first block written and verified */
+		if (st[i].result == DD_RESULT_PASS)
+			CHECK(written_ok(f[i]->mem, img, n));
+		else
+			CHECK(memcmp(f[i]->mem, img, BS) != 0);
+	}
+	CHECK_EQ_INT(st[1].result, DD_RESULT_INCOMPLETE);
+	CHECK_EQ_INT(r.n_incomplete + r.n_pass, 3);
+	CHECK(r.n_incomplete >= 1);
+	for (int i = 0; i < 3; i++)
+		dd_target_close(t[i]);
+	src_close(src);
+	free(img);
+}
+
+TEST(abort_before_any_write)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	volatile sig_atomic_t stop = 0;
+
+	snprintf(ip, sizeof(ip), "%s/intr0.img", check_tmpdir());
+	img = make_image(ip, 8, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("t", n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	r.abort_on_phase_write = &stop;
+	job.abort_flag = &stop;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_EABORT);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_INCOMPLETE);
+	CHECK(memcmp(f->mem, img, BS) != 0);
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+/* A source that counts decodes, to see lagging targets decode again. */
+struct counting {
+	struct dd_source src;
+	struct dd_source *inner;
+	pthread_mutex_t lock;
+	uint64_t reads;
+};
+
+static int counting_read(struct dd_source *s, uint64_t i, uint8_t *buf, struct dd_err *err)
+{
+	struct counting *c = s->priv;
+
+	pthread_mutex_lock(&c->lock);
+	c->reads++;
+	pthread_mutex_unlock(&c->lock);
+	return dd_source_read_block(c->inner, i, buf, err);
+}
+
+static void counting_close(struct dd_source *s)
+{
+}
+
+static const struct dd_source_ops counting_ops = { counting_read, counting_close };
+
+TEST(slow_target_holds_nobody_back_memory_bounded)
+{
+	enum { N = 16 };
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct counting c;
+	struct fake *f[N];
+	struct dd_target *t[N];
+	struct dd_target_status st[N];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/slow.img", check_tmpdir());
+	img = make_image(ip, 64, 0, &n);
+	memset(&c, 0, sizeof(c));
+	c.inner = open_raw(ip);
+	CHECK(c.inner);
+	pthread_mutex_init(&c.lock, NULL);
+	c.src.ops = &counting_ops;
+	c.src.info = c.inner->info;
+	c.src.priv = &c;
+	for (int i = 0; i < N; i++) {
+		f[i] = fake_new("t", n);
+		t[i] = &f[i]->t;
+	}
+	/* target 0 stalls on its 3rd write until every other target has finished: if a slow stick
+	 * held the others back, they could never finish and the gate would time out */
+	f[0]->gate_at = 3;
+	job_init(&job, &c.src, t, N, &r);
+	r.gate = f[0];
+	r.done_before_gate = N - 1;
+	job.memory_budget = 6 * BS; /* a window of 4 blocks for a 64-block image */
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK(f[0]->gate_open);
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_INT(st[i].result, DD_RESULT_PASS);
+		CHECK(written_ok(f[i]->mem, img, n));
+	}
+	/* the laggard decoded its blocks again instead of pinning buffers */
+	CHECK(c.reads > c.src.info.block_count);
+	for (int i = 0; i < N; i++)
+		dd_target_close(t[i]);
+	src_close(c.inner);
+	pthread_mutex_destroy(&c.lock);
+	free(img);
+}
+
+TEST(verify_only_catches_a_changed_byte)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/vo.img", check_tmpdir());
+	img = make_image(ip, 9, 300, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("shelf", n + BS);
+	memcpy(f->mem, img, n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_EQ_INT(f->writes, 0);
+	f->mem[6 * BS + 3] ^= 1;
+	f->mem[0] ^= 1; /* only the lowest bad offset is reported as first */
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[0].first_bad_offset, 0);
+	CHECK_EQ_INT(f->writes, 0);
+	f->mem[0] ^= 1;
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].first_bad_offset, 6 * BS);
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+TEST(full_writes_zero_blocks_and_too_small_refused)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f, *small;
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/full.img", check_tmpdir());
+	img = make_image(ip, 7, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("full", n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.policy.full = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_U64(st[0].bytes_written, n);
+	CHECK_MEM_EQ(f->mem, img, n); /* the 0xee of zero blocks is gone */
+
+	small = fake_new("small", n - 512);
+	memset(f->mem, 0xee, n);
+	f->writes = 0;
+	t[1] = &small->t;
+	job_init(&job, src, t, 2, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ESAFETY);
+	CHECK(strstr(err.msg, "small"));
+	CHECK_EQ_INT(f->writes, 0); /* nothing written anywhere */
+	CHECK_EQ_INT(small->writes, 0);
+	CHECK_EQ_INT(r.starts, 0);
+	dd_target_close(t[0]);
+	dd_target_close(t[1]);
+	src_close(src);
+	free(img);
+}
+
+TEST(empty_image_and_no_verify)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/empty.img", check_tmpdir());
+	img = make_image(ip, 0, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	CHECK_EQ_U64(src->info.block_count, 0);
+	f = fake_new("e", 4096);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_EQ_INT(f->writes, 0);
+	src_close(src);
+	free(img);
+
+	snprintf(ip, sizeof(ip), "%s/nv.img", check_tmpdir());
+	img = make_image(ip, 3, 5, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify = false;
+	f->cap = 4096 * 4;
+	f->t.id.capacity = f->cap;
+	free(f->mem);
+	f->mem = calloc(1, f->cap);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_WRITTEN);
+	CHECK_EQ_U64(st[0].bytes_verified, 0);
+	CHECK_MEM_EQ(f->mem, img, n);
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+TEST(damaged_source_fails_writers)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/changed.img", check_tmpdir());
+	img = make_image(ip, 8, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	img[5 * BS + 9] ^= 0xff; /* the file changes after it was scanned */
+	CHECK(check_write_file(ip, img, n) == 0);
+	f = fake_new("t", n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[0].error, "does not match the image's hash");
+	CHECK(memcmp(f->mem, img, BS) != 0);
+	dd_target_close(t[0]);
+	src_close(src);
+	free(img);
+}
+
+TEST(zst_source_matches_raw)
+{
+	char ip[512], zp[512];
+	size_t n, zn;
+	uint8_t *img, *z, *buf;
+	struct dd_source *raw, *zs = NULL;
+	struct dd_source_opts o = { .block_size = BS };
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/z.img", check_tmpdir());
+	snprintf(zp, sizeof(zp), "%s/z.img.zst", check_tmpdir());
+	img = make_image(ip, 13, 1234, &n);
+	zn = ZSTD_compressBound(n);
+	z = malloc(zn);
+	zn = ZSTD_compress(z, zn, img, n, 3);
+	CHECK(!ZSTD_isError(zn));
+	CHECK(check_write_file(zp, z, zn) == 0);
+	raw = open_raw(ip);
+	CHECK(raw);
+	CHECK_EQ_INT(dd_source_open_zst(zp, &o, &zs, &err), DD_OK);
+	CHECK_EQ_U64(zs->info.image_size, n);
+	CHECK_EQ_U64(zs->info.block_count, raw->info.block_count);
+	CHECK_MEM_EQ(zs->info.image_id, raw->info.image_id, DD_SHA256_LEN);
+	CHECK_MEM_EQ(zs->info.zero_map, raw->info.zero_map, (raw->info.block_count + 7) / 8);
+	buf = malloc(BS);
+	for (uint64_t i = 0; i < zs->info.block_count; i++) {
+		CHECK_EQ_INT(dd_source_read_block(zs, i, buf, &err), DD_OK);
+		CHECK_MEM_EQ(buf, img + i * BS, dd_block_len(&zs->info, i));
+	}
+	src_close(zs);
+	/* truncated stream: refused */
+	CHECK(check_write_file(zp, z, zn - 7) == 0);
+	CHECK_EQ_INT(dd_source_open_zst(zp, &o, &zs, &err), DD_EINPUT);
+	CHECK(strstr(err.msg, "truncated"));
+	/* garbage: refused */
+	CHECK(check_write_file(zp, img + 10, 100) == 0);
+	CHECK_EQ_INT(dd_source_open_zst(zp, &o, &zs, &err), DD_EINPUT);
+	src_close(raw);
+	free(buf);
+	free(z);
+	free(img);
+}
+
+TEST(audit_record_fields)
+{
+	struct dd_json j;
+	struct dd_target_identity id = { .path = "/dev/sdz", .port = "pci-0:1", .serial = "S\"1",
+					 .capacity = 1000 };
+	struct dd_target_status st = { .result = DD_RESULT_FAIL, .bytes_written = 42,
+				       .first_bad_offset = 4096, .error = "bad" };
+	uint8_t idb[DD_SHA256_LEN] = { 0xab };
+	struct dd_audit_job aj = { .time = 86400, .host = "depot1", .tool_version = "9.9",
+				   .image_id = idb, .image_name = "dart.dfi" };
+	char path[512];
+	size_t len;
+	char *text;
+	struct dd_err err;
+
+	dd_json_init(&j);
+	dd_audit_format(&j, &aj, &id, &st);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"time\":\"1970-01-02T00:00:00Z\"");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"host\":\"depot1\"");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"image_id\":\"ab00");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"serial\":\"S\\\"1\"");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"vendor\":null");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"result\":\"fail\"");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"first_bad_offset\":4096");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"error\":\"bad\"");
+	snprintf(path, sizeof(path), "%s/audit.log", check_tmpdir());
+	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);
+	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);
+	text = check_read_file(path, &len);
+	CHECK(text);
+	CHECK_EQ_U64(len, 2 * (strlen(dd_json_text(&j)) + 1));
+	free(text);
+	dd_json_free(&j);
+}
+
+int main(void)
+{
+	RUN(three_file_targets_odd_size);
+	RUN(first_block_cleared_first_written_last);
+	RUN(failing_targets_fail_alone);
+	RUN(no_retries_fails_on_first_lie);
+	RUN(interrupted_targets_are_incomplete);
+	RUN(abort_before_any_write);
+	RUN(slow_target_holds_nobody_back_memory_bounded);
+	RUN(verify_only_catches_a_changed_byte);
+	RUN(full_writes_zero_blocks_and_too_small_refused);
+	RUN(empty_image_and_no_verify);
+	RUN(damaged_source_fails_writers);
+	RUN(zst_source_matches_raw);
+	RUN(audit_record_fields);
+	return check_done();
+}
