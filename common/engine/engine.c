@@ -62,6 +62,7 @@ struct tctx {
 	bool failed;
 	bool finished;
 	double phase_t0, last_progress;
+	uint64_t phase_base;  /* the phase's byte counter when it began (for its rate) */
 	struct dd_target_status st;
 };
 
@@ -139,6 +140,8 @@ static void update_rates(struct engine *e, struct tctx *tc, double t)
 	uint64_t phase_done = st->phase == DD_PHASE_VERIFY ? st->bytes_verified : st->bytes_written;
 	double dt = t - tc->phase_t0;
 
+	phase_done -= tc->phase_base;
+
 	st->progress = total ? (double)done / (double)total : 1.0;
 	if (st->result != DD_RESULT_NONE) {
 		st->eta = 0;
@@ -199,6 +202,7 @@ static void set_phase(struct engine *e, struct tctx *tc, enum dd_phase phase)
 	pthread_mutex_lock(&e->lock);
 	tc->st.phase = phase;
 	tc->phase_t0 = now(e);
+	tc->phase_base = phase == DD_PHASE_VERIFY ? tc->st.bytes_verified : tc->st.bytes_written;
 	pthread_mutex_unlock(&e->lock);
 	emit_target(e, tc, DD_EV_PHASE);
 }

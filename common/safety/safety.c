@@ -516,6 +516,7 @@ int dd_safety_unmount(struct dd_disk *d, const struct dd_safety_opts *o, struct 
 {
 	struct dd_safety_opts again = o ? *o : (struct dd_safety_opts){ 0 };
 	struct uses u = { 0 };
+	char devnode[sizeof(d->devnode)];
 	int rc = DD_OK;
 
 	if (!d->eligible)
@@ -539,5 +540,6 @@ int dd_safety_unmount(struct dd_disk *d, const struct dd_safety_opts *o, struct 
 	if (rc)
 		return rc;
 	again.unmount = false;
-	return dd_safety_check(d->devnode, &again, d, err);
+	memcpy(devnode, d->devnode, sizeof(devnode)); /* d is rewritten by the check */
+	return dd_safety_check(devnode, &again, d, err);
 }

@@ -1,6 +1,7 @@
 /* dd_source_open(): pick a backend by the file's content. */
 #include "source/source.h"
 #include "format/dfi_reader.h"
+#include "source/source_backends.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,8 @@ struct source_backend {
  * anything) goes last. */
 static const struct source_backend backends[] = {
 	{ "dfi", dfi_probe, dfi_source_open },
-	/* engine: { "zst", zst_probe, zst_source_open }, { "raw", raw_probe, raw_source_open } */
+	{ "zst", dd_source_probe_zst, dd_source_open_zst },
+	{ "raw", dd_source_probe_raw, dd_source_open_raw },
 };
 
 #define PROBE_LEN 64

@@ -3,7 +3,15 @@
 #ifndef DARTDUP_SOURCE_BACKENDS_H
 #define DARTDUP_SOURCE_BACKENDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "source/source.h"
+
+/* Probes for the dispatcher: does a file starting with head[0..n) belong to this backend? */
+bool dd_source_probe_zst(const uint8_t *head, size_t n); /* zstd frame magic (after dfi's probe) */
+bool dd_source_probe_raw(const uint8_t *head, size_t n); /* anything: the last resort */
 
 /* Raw disk image: scanned once on open (block hashes, zero map). */
 int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, struct dd_source **out,

@@ -88,11 +88,16 @@ static int scan_file(struct raw_source *r, uint64_t size, struct dd_err *err)
 int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err)
 {
+	size_t plen = strlen(path);
 	struct raw_source *r;
 	struct stat st;
 	off_t size;
 	int rc;
 
+	if ((rc = dd_source_refuse_keys(opts, path, "raw", err)))
+		return rc;
+	if ((plen >= 4 && !strcmp(path + plen - 4, ".dfi")) || (plen >= 4 && !strcmp(path + plen - 4, ".zst")))
+		return dd_fail(err, DD_EINPUT, "%s: named like a package but its content is not one (damaged?)", path);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);

@@ -1,5 +1,6 @@
 /* See source_scan.h. */
 #include "source/source_scan.h"
+#include "source/source_backends.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +92,25 @@ void dd_scan_free(struct dd_scan *s)
 	free(s->hash);
 	free(s->zero_map);
 	memset(s, 0, sizeof(*s));
+}
+
+bool dd_source_probe_zst(const uint8_t *head, size_t n)
+{
+	return n >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD;
+}
+
+/* Anything else is a raw image, except what starts like a zstd skippable frame (a .dfi whose
+ * header is damaged must be refused, never written out as raw bytes). */
+bool dd_source_probe_raw(const uint8_t *head, size_t n)
+{
+	return !(n >= 4 && (head[0] & 0xF0) == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18);
+}
+
+int dd_source_refuse_keys(const struct dd_source_opts *opts, const char *path, const char *what,
+			  struct dd_err *err)
+{
+	if (opts && opts->n_pubkeys)
+		return dd_fail(err, DD_EINPUT, "%s: a %s image carries no signature, but a public key was given",
+			       path, what);
+	return DD_OK;
 }

@@ -32,4 +32,8 @@ int dd_scan_add(struct dd_scan *s, const uint8_t *block, uint32_t len, bool *is_
 void dd_scan_info(struct dd_scan *s, const char *path, const char *format, struct dd_image_info *info);
 void dd_scan_free(struct dd_scan *s);
 
+/* Raw and .zst images are unsigned: when the caller demands a signature, refuse (DD_EINPUT). */
+int dd_source_refuse_keys(const struct dd_source_opts *opts, const char *path, const char *what,
+			  struct dd_err *err);
+
 #endif

@@ -157,9 +157,12 @@ out:
 int dd_source_open_zst(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err)
 {
-	struct zst_source *z = calloc(1, sizeof(*z));
+	struct zst_source *z;
 	int in_fd, rc;
 
+	if ((rc = dd_source_refuse_keys(opts, path, "plain .zst", err)))
+		return rc;
+	z = calloc(1, sizeof(*z));
 	if (!z)
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
 	z->src.priv = z;

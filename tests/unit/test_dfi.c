@@ -229,11 +229,12 @@ TEST(not_a_dfi)
 {
 	struct dd_source *src;
 	struct dd_err err = { 0 };
-	const char *p = tmp("plain.img");
+	const char *p = tmp("plain.dfi");
 
+	/* (any other file opens as a raw image: named .dfi, it must be refused) */
 	CHECK(!check_write_file(p, "hello world, not a package", 26));
 	CHECK_EQ_INT(dd_source_open(p, NULL, &src, &err), DD_EINPUT);
-	CHECK_STR_CONTAINS(err.msg, "plain.img: not a .dfi package");
+	CHECK_STR_CONTAINS(err.msg, "plain.dfi: ");
 }
 
 struct reader_arg {

@@ -137,13 +137,6 @@ static struct fake *fake_new(const char *name, size_t cap)
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-/* (dd_source_close lives in the dispatcher, source.c; the backends are closed directly here) */
-static void src_close(struct dd_source *s)
-{
-	if (s)
-		s->ops->close(s);
-}
-
 /* ---- more helpers --------------------------------------------------------------------------------- */
 
 /* An image of n_blocks blocks plus tail bytes: block 0 non-zero, every third block zero. */
@@ -293,7 +286,7 @@ TEST(three_file_targets_odd_size)
 	CHECK_EQ_INT(r.summaries, 1);
 	CHECK_EQ_INT(r.n_pass, 3);
 	CHECK_EQ_INT(r.last_type, DD_EV_JOB_DONE);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -328,7 +321,7 @@ TEST(first_block_cleared_first_written_last)
 	CHECK(written_ok(f->mem, img, n));
 	CHECK(f->mem[n] == 0xee); /* nothing past the image */
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -381,7 +374,7 @@ TEST(failing_targets_fail_alone)
 		CHECK(memcmp(((struct fake *)t[i]->priv)->mem, img, BS) != 0);
 	for (int i = 0; i < 5; i++)
 		dd_target_close(t[i]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -412,7 +405,7 @@ TEST(no_retries_fails_on_first_lie)
 	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
 	CHECK_EQ_INT(st[0].first_bad_offset, 0);
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -456,7 +449,7 @@ TEST(interrupted_targets_are_incomplete)
 	CHECK(r.n_incomplete >= 1);
 	for (int i = 0; i < 3; i++)
 		dd_target_close(t[i]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -487,7 +480,7 @@ TEST(abort_before_any_write)
 	CHECK_EQ_INT(st[0].result, DD_RESULT_INCOMPLETE);
 	CHECK(memcmp(f->mem, img, BS) != 0);
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -559,7 +552,7 @@ TEST(slow_target_holds_nobody_back_memory_bounded)
 	CHECK(c.reads > c.src.info.block_count);
 	for (int i = 0; i < N; i++)
 		dd_target_close(t[i]);
-	src_close(c.inner);
+	dd_source_close(c.inner);
 	pthread_mutex_destroy(&c.lock);
 	free(img);
 }
@@ -603,7 +596,7 @@ TEST(verify_only_catches_a_changed_byte)
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
 	CHECK_EQ_INT(st[0].first_bad_offset, 6 * BS);
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -644,7 +637,7 @@ TEST(full_writes_zero_blocks_and_too_small_refused)
 	CHECK_EQ_INT(r.starts, 0);
 	dd_target_close(t[0]);
 	dd_target_close(t[1]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -672,7 +665,7 @@ TEST(empty_image_and_no_verify)
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
 	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
 	CHECK_EQ_INT(f->writes, 0);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 
 	snprintf(ip, sizeof(ip), "%s/nv.img", check_tmpdir());
@@ -690,7 +683,7 @@ TEST(empty_image_and_no_verify)
 	CHECK_EQ_U64(st[0].bytes_verified, 0);
 	CHECK_MEM_EQ(f->mem, img, n);
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -721,7 +714,7 @@ TEST(damaged_source_fails_writers)
 	CHECK_STR_CONTAINS(st[0].error, "does not match the image's hash");
 	CHECK(memcmp(f->mem, img, BS) != 0);
 	dd_target_close(t[0]);
-	src_close(src);
+	dd_source_close(src);
 	free(img);
 }
 
@@ -754,7 +747,7 @@ TEST(zst_source_matches_raw)
 		CHECK_EQ_INT(dd_source_read_block(zs, i, buf, &err), DD_OK);
 		CHECK_MEM_EQ(buf, img + i * BS, dd_block_len(&zs->info, i));
 	}
-	src_close(zs);
+	dd_source_close(zs);
 	/* truncated stream: refused */
 	CHECK(check_write_file(zp, z, zn - 7) == 0);
 	CHECK_EQ_INT(dd_source_open_zst(zp, &o, &zs, &err), DD_EINPUT);
@@ -762,10 +755,49 @@ TEST(zst_source_matches_raw)
 	/* garbage: refused */
 	CHECK(check_write_file(zp, img + 10, 100) == 0);
 	CHECK_EQ_INT(dd_source_open_zst(zp, &o, &zs, &err), DD_EINPUT);
-	src_close(raw);
+	dd_source_close(raw);
 	free(buf);
 	free(z);
 	free(img);
+}
+
+TEST(dispatcher_picks_raw_zst_and_refuses_broken_packages)
+{
+	char p[512];
+	static const uint8_t skippable[16] = { 0x50, 0x2a, 0x4d, 0x18, 8, 0, 0, 0, 'X', 'X', 'X', 'X' };
+	uint8_t img[5000], z[6000];
+	size_t zn;
+	struct dd_source *src = NULL;
+	struct dd_source_opts o = { 0 };
+	const char *keys[1] = { "some.pub" };
+	struct dd_err err;
+
+	check_fill_random(img, sizeof(img), 5);
+	snprintf(p, sizeof(p), "%s/d.img", check_tmpdir());
+	CHECK(!check_write_file(p, img, sizeof(img)));
+	CHECK_EQ_INT(dd_source_open(p, NULL, &src, &err), DD_OK);
+	CHECK(!strcmp(src->info.format, "raw"));
+	CHECK_EQ_U64(src->info.image_size, sizeof(img));
+	CHECK_EQ_U64(src->info.block_size, 1u << 20);
+	dd_source_close(src);
+	o.pubkeys = keys;
+	o.n_pubkeys = 1;
+	CHECK_EQ_INT(dd_source_open(p, &o, &src, &err), DD_EINPUT); /* unsigned, yet a key was given */
+	CHECK(strstr(err.msg, "no signature"));
+
+	snprintf(p, sizeof(p), "%s/d.img.zst", check_tmpdir());
+	zn = ZSTD_compress(z, sizeof(z), img, sizeof(img), 1);
+	CHECK(!ZSTD_isError(zn));
+	CHECK(!check_write_file(p, z, zn));
+	CHECK_EQ_INT(dd_source_open(p, NULL, &src, &err), DD_OK);
+	CHECK(!strcmp(src->info.format, "zst"));
+	CHECK_EQ_U64(src->info.image_size, sizeof(img));
+	dd_source_close(src);
+
+	/* starts like a zstd skippable frame but is no .dfi: never written out as raw bytes */
+	snprintf(p, sizeof(p), "%s/broken", check_tmpdir());
+	CHECK(!check_write_file(p, skippable, sizeof(skippable)));
+	CHECK_EQ_INT(dd_source_open(p, NULL, &src, &err), DD_EINPUT);
 }
 
 TEST(audit_record_fields)
@@ -817,6 +849,7 @@ int main(void)
 	RUN(empty_image_and_no_verify);
 	RUN(damaged_source_fails_writers);
 	RUN(zst_source_matches_raw);
+	RUN(dispatcher_picks_raw_zst_and_refuses_broken_packages);
 	RUN(audit_record_fields);
 	return check_done();
 }

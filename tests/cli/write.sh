@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# dartdup write / verify / list: file targets, loop devices and a small tmpfs (as root), signals,
+# refusals. Everything this suite creates (mounts, loop devices) is removed on exit, even on failure.
+. "$(dirname "$0")/../lib.sh"
+
+LOOPS=() MOUNTS=()
+cleanup() {
+	local m l
+	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ROOT=0; [ "$(id -u)" -eq 0 ] && ROOT=1
+skip() { echo "ok - $1 # SKIP $2"; }
+MiB=1048576
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# an odd-sized image with a zero block in the middle
+IMG=$T/odd.img
+make_image "$T/part" $((MiB + 12345)) 7
+{ head -c $MiB /dev/urandom; head -c $MiB /dev/zero; cat "$T/part"; } >"$IMG"
+ISIZE=$(stat -c %s "$IMG")
+
+# --- several file targets, odd size, json, audit log ---------------------------------------------
+expect_rc "write three file targets" 0 "$DARTDUP" write "$IMG" "$T/a" "$T/b" "$T/c" --yes --log "$T/audit.log"
+check "targets identical to the image" bash -c "cmp -s '$IMG' '$T/a' && cmp -s '$IMG' '$T/b' && cmp -s '$IMG' '$T/c'"
+out_has "summary line" "write: 3 passed, 0 failed, 0 incomplete"
+check "audit log has one record per target" test "$(grep -c '"result":"pass"' "$T/audit.log")" -eq 3
+check "audit record fields" grep -q '"image_id":"[0-9a-f]\{64\}".*"target":".*/a".*"capacity":[0-9]*,"result":"pass","bytes_written":[0-9]*' "$T/audit.log"
+
+expect_rc "json events" 0 "$DARTDUP" write --json --yes "$IMG" "$T/j1" "$T/j2"
+check "json: one start, two done, one summary" bash -c "
+	[ \$(grep -c '^{\"event\":\"start\"' '$T/out') -eq 1 ] &&
+	[ \$(grep -c '^{\"event\":\"done\".*\"result\":\"pass\"' '$T/out') -eq 2 ] &&
+	grep -q '^{\"event\":\"summary\".*\"pass\":2,\"fail\":0,\"incomplete\":0,\"result\":\"pass\"}' '$T/out'"
+check "json: every line parses" python3 -c "
+import json, sys
+for l in open('$T/out'): json.loads(l)"
+
+# --- verify ---------------------------------------------------------------------------------------
+expect_rc "verify good targets" 0 "$DARTDUP" verify "$IMG" "$T/a" "$T/b"
+python3 - "$T/b" $((2 * MiB + 4321)) <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, 'r+b') as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0xff]))
+PY
+expect_rc "verify catches a changed byte" 1 "$DARTDUP" verify "$IMG" "$T/a" "$T/b"
+out_has "verify names the first bad offset" "FAIL at offset $((2 * MiB))"
+out_has "the untouched target still passes" "verify: 1 passed, 1 failed"
+expect_rc "verify a missing target" 2 "$DARTDUP" verify "$IMG" "$T/nonexistent"
+
+# --- refusals: nothing written anywhere ----------------------------------------------------------
+expect_rc "no confirmation without a terminal" 2 "$DARTDUP" write "$IMG" "$T/noconfirm"
+out_has "asks for --yes" "--yes"
+check "unconfirmed target not created" test ! -e "$T/noconfirm"
+expect_rc "this machine's disk refused" 2 "$DARTDUP" write "$IMG" "$T/beside" /dev/vda --yes
+out_has "says why" "holds /"
+check "the other target untouched when one is refused" test ! -e "$T/beside"
+expect_rc "this machine's disk refused even with --allow-non-usb" 2 "$DARTDUP" write "$IMG" /dev/vda --yes --allow-non-usb
+expect_rc "the image itself refused" 2 "$DARTDUP" write "$IMG" "$IMG" --yes
+expect_rc "a target given twice" 2 "$DARTDUP" write "$IMG" "$T/a" "$T/./a" --yes
+expect_rc "a directory refused" 2 "$DARTDUP" write "$IMG" "$T" --yes
+expect_rc "bad usage" 2 "$DARTDUP" write "$IMG"
+expect_rc "bad retries" 2 "$DARTDUP" write "$IMG" "$T/x" --retries=-1 --yes
+expect_rc "missing image" 2 "$DARTDUP" write "$T/none.img" "$T/x" --yes
+expect_rc "unsigned image with --pubkey refused" 2 "$DARTDUP" write "$IMG" "$T/x" --pubkey "$T/none.pub" --yes
+check "refused runs created nothing" test ! -e "$T/x"
+expect_rc "list" 0 "$DARTDUP" list --json
+out_has "list shows the machine's disk as not writable" '"device":"/dev/vda"'
+out_has "list gives the reason" '"reason":"holds /'
+
+# --- .zst image, --full ---------------------------------------------------------------------------
+zstd -q -3 "$IMG" -o "$T/odd.img.zst"
+expect_rc "write a plain .zst image" 0 "$DARTDUP" write "$T/odd.img.zst" "$T/z1" --yes
+check "zst target identical" cmp -s "$IMG" "$T/z1"
+python3 -c "open('$T/dirty','wb').write(b'\xff' * $ISIZE)"
+expect_rc "write over a dirty target (zero blocks skipped)" 0 "$DARTDUP" write "$IMG" "$T/dirty" --yes
+check "skipped zero blocks keep old bytes" bash -c "! cmp -s '$IMG' '$T/dirty'"
+expect_rc "write --full" 0 "$DARTDUP" write --full "$IMG" "$T/dirty" --yes
+check "--full makes it identical" cmp -s "$IMG" "$T/dirty"
+
+# --- interruption: nothing reported good, first block not written ---------------------------------
+BIG=$T/big.img
+head -c $((192 * MiB)) /dev/urandom >"$BIG"
+python3 - "$DARTDUP" "$BIG" "$T/i1" "$T/i2" "$T/intr.log" >"$T/intr.out" 2>&1 <<'PY'
+import json, signal, subprocess, sys
+dartdup, img, t1, t2, log = sys.argv[1:]
+p = subprocess.Popen([dartdup, "write", "--json", "--yes", "--log", log, img, t1, t2],
+                     stdout=subprocess.PIPE, text=True)
+lines = []
+for line in p.stdout:
+    lines.append(line)
+    ev = json.loads(line)
+    if ev["event"] == "phase" and ev["phase"] == "write":
+        p.send_signal(signal.SIGINT)   # the job is writing: interrupt it now
+        break
+lines += p.stdout.readlines()
+rc = p.wait()
+print("rc", rc)
+sys.stdout.writelines(lines)
+PY
+check "SIGINT: exit 1" grep -q '^rc 1$' "$T/intr.out"
+check "SIGINT: no target reported good" bash -c "! grep -q '\"result\":\"pass\"' '$T/intr.out'"
+check "SIGINT: targets reported incomplete" grep -q '"event":"summary".*"incomplete":2' "$T/intr.out"
+check "SIGINT: audit records written" test "$(grep -c '"result":"incomplete"' "$T/intr.log")" -eq 2
+check "SIGINT: first block not written" bash -c "! cmp -s -n $MiB '$BIG' '$T/i1' && ! cmp -s -n $MiB '$BIG' '$T/i2'"
+rm -f "$BIG" "$T/i1" "$T/i2"
+
+# --- root: tmpfs and loop devices -----------------------------------------------------------------
+if [ $ROOT -ne 1 ]; then
+	skip "tmpfs and loop device cases" "not root"
+	exit 0
+fi
+RND=$T/rnd.img
+head -c $((4 * MiB)) /dev/urandom >"$RND"
+
+mkdir -p "$T/tiny" "$T/small"
+mount -t tmpfs -o size=1m tiny "$T/tiny" && MOUNTS+=("$T/tiny")
+expect_rc "a target too small refused" 2 "$DARTDUP" write "$RND" "$T/ok1" "$T/tiny/t" --yes
+out_has "says too small" "too small"
+check "too small: nothing written anywhere" bash -c "[ ! -e '$T/ok1' ] && [ ! -e '$T/tiny/t' ]"
+
+# two 4 MiB targets on a 6 MiB tmpfs: each fits alone, together they fill it midway
+mount -t tmpfs -o size=6m small "$T/small" && MOUNTS+=("$T/small")
+expect_rc "a target filling up midway fails alone" 1 "$DARTDUP" write --json "$RND" "$T/good" "$T/small/f1" "$T/small/f2" --yes
+check "the target beside it passed and is identical" bash -c "grep -q '\"index\":0,\"target\":\"$T/good\".*\"result\":\"pass\"' '$T/out' && cmp -s '$RND' '$T/good'"
+check "the full file system's target failed with an offset" grep -q '"result":"fail".*"first_bad_offset":[0-9]' "$T/out"
+check "a tmpfs target reported good is really good" python3 -c "
+import json
+for l in open('$T/out'):
+    e = json.loads(l)
+    if e['event'] == 'done' and e['result'] == 'pass':
+        assert open(e['target'], 'rb').read() == open('$RND', 'rb').read(), e['target']"
+
+# loop devices
+truncate -s $((8 * MiB)) "$T/loopfile"
+python3 -c "open('$T/loopfile','r+b').write(b'\xab' * $((8 * MiB)))"
+L=$(losetup -f --show "$T/loopfile") && LOOPS+=("$L")
+before=$(sha "$T/loopfile")
+expect_rc "loop device refused without --allow-non-usb" 2 "$DARTDUP" write "$RND" "$L" --yes
+out_has "says not USB" "not a USB stick"
+check "refused loop device untouched" test "$(sha "$T/loopfile")" = "$before"
+expect_rc "list shows the loop device" 0 "$DARTDUP" list
+out_has "list: loop not writable, with the reason" "not a USB stick (loop device)"
+expect_rc "loop device and files in one run" 0 "$DARTDUP" write "$RND" "$L" "$T/lf1" "$T/lf2" --yes --allow-non-usb
+check "loop device holds the image" cmp -s -n $((4 * MiB)) "$RND" "$L"
+check "files beside it too" bash -c "cmp -s '$RND' '$T/lf1' && cmp -s '$RND' '$T/lf2'"
+expect_rc "verify the loop device" 0 "$DARTDUP" verify "$RND" "$L"
+
+truncate -s $((2 * MiB)) "$T/smallloop"
+L2=$(losetup -f --show "$T/smallloop") && LOOPS+=("$L2")
+expect_rc "a too small loop device refused" 2 "$DARTDUP" write "$RND" "$L2" --yes --allow-non-usb
+out_has "loop: says too small" "too small"
+
+# a mounted disk: refused, or unmounted with --unmount
+if command -v mkfs.ext2 >/dev/null; then
+	mkfs.ext2 -q -F "$L" >/dev/null 2>&1
+	mkdir -p "$T/mnt" && mount "$L" "$T/mnt" && MOUNTS+=("$T/mnt")
+	expect_rc "a mounted loop device refused" 2 "$DARTDUP" write "$RND" "$L" --yes --allow-non-usb
+	out_has "says mounted" "mounted"
+	expect_rc "--unmount unmounts and writes" 0 "$DARTDUP" write "$RND" "$L" --yes --allow-non-usb --unmount
+	check "no longer mounted" bash -c "! grep -q ' $T/mnt ' /proc/self/mountinfo"
+	check "written after unmounting" cmp -s -n $((4 * MiB)) "$RND" "$L"
+else
+	skip "mounted loop device" "no mkfs.ext2"
+fi
