@@ -267,6 +267,38 @@ TEST(window_larger_than_pinned)
 	CHECK_STR_CONTAINS(err.msg, "block 0 (image offset 0): data frame damaged (header)");
 }
 
+/* A data block marked zero (with the hash of zeros) in an unsigned package opens, since the
+ * manifest is self-consistent, but the check finds its frame does not decode to zeros. */
+TEST(zero_flag_on_data_block)
+{
+	size_t entries = DFI_MANIFEST_FIXED + strlen("corrupt-me") + strlen("dartdup " DARTDUP_VERSION);
+	size_t mo = manifest_off() + DFI_FRAME_HDR, ml = manifest_size() - DFI_FRAME_HDR;
+	uint8_t *b = malloc(pkg_len), *zeros = calloc(1, BS), *t;
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	int rc, crc = -100;
+
+	CHECK(b && zeros);
+	memcpy(b, pkg, mo + ml);
+	dd_sha256(zeros, BS, b + mo + entries);          /* entry 0: hash of zeros ... */
+	dfi_put32(b + mo + entries + 44, DFI_ENTRY_ZERO); /* ... and the ZERO flag */
+	free(zeros);
+	t = b + mo + ml;
+	memcpy(t, pkg + pkg_len - DFI_TRAILER_FRAME, DFI_TRAILER_FRAME);
+	dd_sha256(b + mo, ml, t + 40);
+	dfi_put32(t + 28, 0);
+	dfi_put64(t + 32, mo + ml + DFI_TRAILER_FRAME);
+	rc = try_open(b, mo + ml + DFI_TRAILER_FRAME, false, &r, &err);
+	free(b);
+	if (rc == DD_OK) {
+		crc = dfi_check(r, NULL, NULL, &err);
+		dfi_close(r);
+	}
+	CHECK_EQ_INT(rc, DD_OK);
+	CHECK_EQ_INT(crc, DD_ECHECK);
+	CHECK_STR_CONTAINS(err.msg, "block 0 (image offset 0): SHA-256 mismatch");
+}
+
 /* Random damage to an unsigned package's manifest, with the trailer's image id fixed up so the
  * parser (not the hash) must catch it: whatever opens must still check cleanly or fail cleanly. */
 TEST(random_manifest_mutations)
@@ -324,6 +356,7 @@ int main(void)
 	RUN(truncation);
 	RUN(crafted_absurd_sizes);
 	RUN(window_larger_than_pinned);
+	RUN(zero_flag_on_data_block);
 	RUN(random_manifest_mutations);
 	free(pkg);
 	return check_done();
