@@ -5,6 +5,7 @@
 #include "host/iso/iso.h"
 #include "host/iso/util.h"
 #include "host/iso/wim.h"
+#include "source/source.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -263,7 +264,8 @@ int dd_build_temp(const char *iso_path, const struct dd_build_opts *opts, char *
 	int fd, rc;
 
 	o.format = DD_BUILD_USB;
-	snprintf(path, len, "%s/dartdup-XXXXXX.img", tmp_base(opts));
+	/* large: on disk rather than a RAM-backed /tmp unless TMPDIR says otherwise */
+	snprintf(path, len, "%s/dartdup-XXXXXX.img", opts->tmpdir ? opts->tmpdir : getenv("TMPDIR") ? tmp_base(opts) : "/var/tmp");
 	fd = mkstemps(path, 4);
 	if (fd < 0)
 		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
@@ -272,6 +274,44 @@ int dd_build_temp(const char *iso_path, const struct dd_build_opts *opts, char *
 	if (rc)
 		unlink(path);
 	return rc;
+}
+
+bool dd_build_is_iso(const char *path)
+{
+	uint8_t vd[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool iso;
+
+	if (fd < 0)
+		return false;
+	iso = pread(fd, vd, sizeof(vd), 16 * 2048) == (ssize_t)sizeof(vd) &&
+	      (!memcmp(vd + 1, "CD001", 5) || !memcmp(vd + 1, "BEA01", 5));
+	close(fd);
+	return iso;
+}
+
+int dd_build_open_source(const char *iso_path, const struct dd_build_opts *opts,
+			 const struct dd_source_opts *so, struct dd_source **out, struct dd_build_report *rep,
+			 struct dd_err *err)
+{
+	struct dd_build_opts defaults = { 0 };
+	struct dd_build_report scratch;
+	char path[4096];
+	int rc;
+
+	if (!rep)
+		rep = &scratch;
+	rc = dd_build_temp(iso_path, opts ? opts : &defaults, path, sizeof(path), rep, err);
+	if (rc)
+		return rc;
+	rc = dd_source_open(path, so, out, err);
+	unlink(path);
+	if (rc)
+		return rc;
+	(*out)->info.format = "iso";
+	if (rep->volume_id[0])
+		snprintf((*out)->info.name, sizeof((*out)->info.name), "%s", rep->volume_id);
+	return DD_OK;
 }
 
 void dd_build_print_report(FILE *f, const struct dd_build_report *rep)

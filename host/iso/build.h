@@ -56,6 +56,19 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 int dd_build_temp(const char *iso_path, const struct dd_build_opts *opts, char *path, size_t len,
 		  struct dd_build_report *rep, struct dd_err *err);
 
+/* True when path holds an ISO 9660 or UDF volume (by content: a volume descriptor at sector 16). */
+bool dd_build_is_iso(const char *path);
+
+struct dd_source;
+struct dd_source_opts;
+/* The hook of `dartdup write DART.iso`: build the USB image into a temporary file (dd_build_temp),
+ * open it with dd_source_open() and unlink it at once (the open source keeps the data alive, nothing
+ * is left behind whatever happens next). The source reports format "iso" and the ISO's volume id as
+ * its name. opts and rep may be NULL (defaults, no report). */
+int dd_build_open_source(const char *iso_path, const struct dd_build_opts *opts,
+			 const struct dd_source_opts *so, struct dd_source **out, struct dd_build_report *rep,
+			 struct dd_err *err);
+
 /* Print the report as text lines ("found: ...") to f. */
 void dd_build_print_report(FILE *f, const struct dd_build_report *rep);
 

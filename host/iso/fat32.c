@@ -565,6 +565,25 @@ static uint64_t cluster_off(const struct writer *w, uint32_t c)
 	return w->data_off + (uint64_t)(c - 2) * w->csize;
 }
 
+/* A file's data, in slices so a terminal sees progress through a large boot.wim. */
+static int copy_file(struct writer *w, const struct iso_node *k, struct dd_err *err)
+{
+	const uint64_t slice = 32ull << 20;
+	uint64_t base = cluster_off(w, k->first_cluster);
+	int rc;
+
+	for (uint64_t off = 0; off < k->size; off += slice) {
+		uint64_t n = k->size - off < slice ? k->size - off : slice;
+
+		if ((rc = iso_copy_range(w->img, k, off, n, w->fd, base + off, err)))
+			return rc;
+		w->done += n;
+		if (w->progress)
+			w->progress(w->ctx, w->done, w->total);
+	}
+	return DD_OK;
+}
+
 static int write_tree(struct writer *w, struct iso_node *dir, bool root, struct dd_err *err)
 {
 	int rc;
@@ -580,14 +599,10 @@ static int write_tree(struct writer *w, struct iso_node *dir, bool root, struct 
 
 		if (k->is_dir)
 			rc = write_tree(w, k, false, err);
-		else if (k->size)
-			rc = iso_copy(w->img, k, w->fd, cluster_off(w, k->first_cluster), err);
+		else
+			rc = copy_file(w, k, err);
 		if (rc)
 			return rc;
-		if (!k->is_dir && w->progress) {
-			w->done += k->size;
-			w->progress(w->ctx, w->done, w->total);
-		}
 	}
 	return DD_OK;
 }

@@ -202,35 +202,56 @@ static int copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, 
 	return rc;
 }
 
-int iso_copy(const struct iso_image *img, const struct iso_node *n, int out_fd, uint64_t out_off,
-	     struct dd_err *err)
+int iso_copy_range(const struct iso_image *img, const struct iso_node *n, uint64_t off, uint64_t len,
+		   int out_fd, uint64_t out_off, struct dd_err *err)
 {
+	uint64_t pos = 0;
 	int rc = DD_OK;
 
+	if (off > n->size || len > n->size - off)
+		return dd_fail(err, DD_EINTERNAL, "%s: copy past end", n->name);
 	if (n->inline_data)
-		return iso_write_all(out_fd, n->inline_data, n->size, out_off)
+		return iso_write_all(out_fd, n->inline_data + off, len, out_off)
 			       ? dd_fail_errno(err, DD_EIO, errno, "write") : DD_OK;
 	if (n->host_path) {
 		int fd = open(n->host_path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
 			return dd_fail_errno(err, DD_EIO, errno, "%s", n->host_path);
-		rc = copy_range(fd, 0, out_fd, out_off, n->size, n->host_path, err);
+		rc = copy_range(fd, off, out_fd, out_off, len, n->host_path, err);
 		close(fd);
 		return rc;
 	}
-	for (size_t i = 0; i < n->n_ext && !rc; i++) {
+	for (size_t i = 0; i < n->n_ext && len && !rc; i++) {
 		const struct iso_extent *e = &n->ext[i];
+		uint64_t skip, take;
 
+		if (off >= pos + e->len) {
+			pos += e->len;
+			continue;
+		}
+		skip = off - pos;
+		take = e->len - skip < len ? e->len - skip : len;
 		/* zero extents: the output reads as zeros already (fresh, sparse file) */
 		if (!e->zero) {
 			if (e->off > img->size || e->len > img->size - e->off)
 				return dd_fail(err, DD_EINPUT, "%s: %s: data outside the image", img->path, n->name);
-			rc = copy_range(img->fd, e->off, out_fd, out_off, e->len, img->path, err);
+			rc = copy_range(img->fd, e->off + skip, out_fd, out_off, take, img->path, err);
 		}
-		out_off += e->len;
+		out_off += take;
+		off += take;
+		len -= take;
+		pos += e->len;
 	}
+	if (!rc && len)
+		rc = dd_fail(err, DD_EINPUT, "%s: data shorter than its size", n->name);
 	return rc;
+}
+
+int iso_copy(const struct iso_image *img, const struct iso_node *n, int out_fd, uint64_t out_off,
+	     struct dd_err *err)
+{
+	return iso_copy_range(img, n, 0, n->size, out_fd, out_off, err);
 }
 
 int iso_extract(const struct iso_image *img, const struct iso_node *n, const char *path, struct dd_err *err)

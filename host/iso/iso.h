@@ -42,6 +42,9 @@ int iso_read(const struct iso_image *img, const struct iso_node *n, uint64_t off
 /* Copy file n to out_fd at out_off (the whole file). */
 int iso_copy(const struct iso_image *img, const struct iso_node *n, int out_fd, uint64_t out_off,
 	     struct dd_err *err);
+/* Copy bytes [off, off + len) of file n to out_fd at out_off. */
+int iso_copy_range(const struct iso_image *img, const struct iso_node *n, uint64_t off, uint64_t len,
+		   int out_fd, uint64_t out_off, struct dd_err *err);
 /* Copy file n into a new file at path. */
 int iso_extract(const struct iso_image *img, const struct iso_node *n, const char *path, struct dd_err *err);
 
