@@ -17,6 +17,7 @@
  * Locking: e->lock guards the window, every target's counters and status; e->emit_lock orders the
  * events (a snapshot of the status is taken under e->lock and emitted under emit_lock only). */
 #include "engine/engine.h"
+#include "probe/probe.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -647,6 +648,29 @@ static void finish_target(struct tctx *tc, bool complete)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Counterfeit-capacity probe (policy.probe) before anything is written: a stick that holds less
+ * than it announces fails here, with the first offset that did not hold its data. */
+static int probe_phase(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+	struct dd_probe_opts po;
+	struct dd_probe_result r;
+	int rc;
+
+	set_phase(e, tc, DD_PHASE_PROBE);
+	memset(&po, 0, sizeof(po));
+	memset(&r, 0, sizeof(r));
+	r.first_bad = -1;
+	po.image_size = e->info->image_size;
+	po.abort_flag = e->job->abort_flag;
+	rc = dd_probe_run(tc->t, &po, &r, err);
+	if (rc == DD_EABORT)
+		return DD_OK; /* stopping() reports it incomplete */
+	if (rc)
+		fail_locked(tc, rc == DD_ECHECK ? r.first_bad : -1, err->msg);
+	return rc;
+}
+
 static void *target_main(void *arg)
 {
 	struct tctx *tc = arg;
@@ -659,7 +683,9 @@ static void *target_main(void *arg)
 	pthread_mutex_lock(&e->lock);
 	tc->st.t_start = now(e);
 	pthread_mutex_unlock(&e->lock);
-	if (!pol->verify_only)
+	if (pol->probe && !pol->verify_only)
+		rc = probe_phase(tc, &err);
+	if (!rc && !stopping(tc) && !pol->verify_only)
 		rc = write_phase(tc, &err);
 	if (!rc && !stopping(tc) && (pol->verify || pol->verify_only))
 		verify_phase(tc);

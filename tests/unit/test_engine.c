@@ -35,6 +35,7 @@ struct fake {
 	bool gate_open;
 	volatile sig_atomic_t *abort_at_write; /* set after abort_after writes */
 	int abort_after;
+	uint64_t wrap;           /* counterfeit: offsets wrap around at this size (0: genuine) */
 };
 
 static bool covers(int64_t at, size_t len, uint64_t off)
@@ -48,6 +49,8 @@ static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t
 	int rc = DD_OK;
 
 	pthread_mutex_lock(&f->lock);
+	if (f->wrap)
+		off %= f->wrap;
 	f->writes++;
 	if (f->gate_at && f->writes == f->gate_at) {
 		struct timespec ts;
@@ -83,6 +86,8 @@ static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, s
 	int rc = DD_OK;
 
 	pthread_mutex_lock(&f->lock);
+	if (f->wrap)
+		off %= f->wrap;
 	if (f->vanish_after >= 0 && f->writes >= f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (off + len > f->cap)
@@ -761,6 +766,45 @@ TEST(zst_source_matches_raw)
 	free(img);
 }
 
+TEST(probe_fails_a_counterfeit_alone)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *real, *fake;
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/probe.img", check_tmpdir());
+	img = make_image(ip, 16, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	real = fake_new("genuine", 16u << 20);
+	fake = fake_new("counterfeit", 4u << 20); /* holds 4 MiB, announces 16 */
+	fake->wrap = 4u << 20;
+	fake->t.id.capacity = 16u << 20;
+	t[0] = &real->t;
+	t[1] = &fake->t;
+	job_init(&job, src, t, 2, &r);
+	job.policy.probe = true;
+	job.policy.full = true; /* (probe samples may land in zero blocks: compare all) */
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(real->mem, img, n);
+	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[1].error, "counterfeit");
+	CHECK(st[1].first_bad_offset >= 4 << 20);
+	CHECK_EQ_U64(st[1].bytes_written, 0);
+	dd_target_close(t[0]);
+	dd_target_close(t[1]);
+	dd_source_close(src);
+	free(img);
+}
+
 TEST(dispatcher_picks_raw_zst_and_refuses_broken_packages)
 {
 	char p[512];
@@ -849,6 +893,7 @@ int main(void)
 	RUN(empty_image_and_no_verify);
 	RUN(damaged_source_fails_writers);
 	RUN(zst_source_matches_raw);
+	RUN(probe_fails_a_counterfeit_alone);
 	RUN(dispatcher_picks_raw_zst_and_refuses_broken_packages);
 	RUN(audit_record_fields);
 	return check_done();
