@@ -11,7 +11,11 @@ int write_ui_init(struct write_ui *ui)
 {
 	dd_json_init(&ui->j);
 	ui->last = calloc(ui->n ? ui->n : 1, sizeof(*ui->last));
-	return ui->last ? 0 : -1;
+	if (!ui->last)
+		return -1;
+	for (unsigned i = 0; i < ui->n; i++)
+		ui->last[i].eta = -1;
+	return 0;
 }
 
 void write_ui_free(struct write_ui *ui)
