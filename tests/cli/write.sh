@@ -81,6 +81,15 @@ check "skipped zero blocks keep old bytes" bash -c "! cmp -s '$IMG' '$T/dirty'"
 expect_rc "write --full" 0 "$DARTDUP" write --full "$IMG" "$T/dirty" --yes
 check "--full makes it identical" cmp -s "$IMG" "$T/dirty"
 
+# --- a DaRT ISO is built on the fly (the builder's hook) ------------------------------------------
+if [ -x scripts/make-sample-iso ] && scripts/make-sample-iso "$T/s.iso" --wim-mb 1 >/dev/null 2>&1; then
+	expect_rc "write a DaRT ISO" 0 "$DARTDUP" write "$T/s.iso" "$T/iso1" --yes
+	"$DARTDUP" build "$T/s.iso" -o "$T/s.img" --raw --quiet >/dev/null 2>&1
+	check "the ISO's stick equals the built image" cmp -s "$T/s.img" "$T/iso1"
+else
+	skip "write a DaRT ISO" "no sample ISO tools"
+fi
+
 # --- interruption: nothing reported good, first block not written ---------------------------------
 BIG=$T/big.img
 head -c $((192 * MiB)) /dev/urandom >"$BIG"
