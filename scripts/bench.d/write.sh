@@ -49,7 +49,7 @@ fi
 want=$(sha256sum <"$img" | cut -d' ' -f1)
 
 for i in $(seq 1 8); do
-	truncate -s $((mb + 16))M "$SHM/t$i"
+	truncate -s "${mb}M" "$SHM/t$i" # exactly the image's size: dcfldd vf= compares to the end
 	LOOPS+=("$(losetup -f --show "$SHM/t$i")")
 done
 
