@@ -11,7 +11,8 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(filter-out -O2 -O3,$(ALL_CFLAGS)) -O1 -g -Wno-unused-command-line-argument \
-                -Wno-format-nonliteral -DDARTDUP_FUZZING -Itests/fuzz
+                -Wno-format-nonliteral -DDARTDUP_FUZZING -Itests/fuzz \
+                $(if $(wildcard firmware/daemon.h),-DDD_FUZZ_HAVE_BOARD)
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ         ?= $(FUZZ_ALL)
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/bin/fuzz_%,$(FUZZ_ALL))

@@ -1,12 +1,90 @@
 /* Fuzz target: the board side of the link protocol: what `dartdupd` receives from a PC it does
  * not trust. The input is the byte stream from the PC; the receive buffer cuts it into frames and
- * every request is decoded; each malformed one must get a well-formed ERROR reply (sent through
- * the transport, which checks it) and the board must keep going until the stream is not frames.
- * TODO(board): once firmware/ is on main, hand decoded requests to dd_daemon_handle() of a sim
- * board so the handlers (load offsets, transfer handles, log ranges) are fuzzed too. */
+ * every frame is decoded. A malformed one must get a well-formed ERROR reply (the transport checks
+ * every frame sent back) and the board keeps going until the stream is not frames.
+ *
+ * With the firmware in the tree (firmware/daemon.h; mk/fuzz.mk defines DD_FUZZ_HAVE_BOARD) every
+ * decoded request goes to the daemon's real handlers, dd_daemon_handle(), on a simulated board
+ * with two ports, the fuzz depot key and a store emptied before each input: transfers, offsets,
+ * handles, log ranges, starting a job without an image, all with hostile values. The loop below is
+ * the daemon's own serve_frames() (firmware/daemon.c), step for step. */
 #include "fuzz_link.h"
 
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+
+#ifdef DD_FUZZ_HAVE_BOARD
+#include "firmware/board.h"
+#include "firmware/daemon.h"
+#endif
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifdef DD_FUZZ_HAVE_BOARD
+static char dir[64], store[96];
+static struct dd_board *board;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag;
+	if (ftw->level > 0)
+		remove(path);
+	return 0;
+}
+
+static void cleanup(void)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	rmdir(dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char exe[PATH_MAX], key[PATH_MAX + 32], sock[96], p1[96], p2[96];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *bargv[] = { "sim", "--socket", sock, "--store", store, "--pubkey", key, "--port", p1,
+			  "--port", p2, "--serial", "FUZZ", NULL };
+	struct dd_err err;
+	int fd;
+
+	FUZZ_ASSERT(n > 0);
+	exe[n] = '\0';
+	snprintf(key, sizeof(key), "%s/../keys/fuzz.pub", dirname(exe));
+	if (access(key, R_OK)) {
+		fprintf(stderr, "fuzz_link_board: %s missing (make fuzz-seeds)\n", key);
+		abort();
+	}
+	snprintf(dir, sizeof(dir), "/tmp/dartdup-fuzz-board-XXXXXX");
+	FUZZ_ASSERT(mkdtemp(dir));
+	atexit(cleanup);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(store, sizeof(store), "%s/store", dir);
+	snprintf(p1, sizeof(p1), "%s/stick1", dir);
+	snprintf(p2, sizeof(p2), "%s/stick2", dir);  /* port 2 stays empty */
+	fd = open(p1, O_CREAT | O_WRONLY, 0600);
+	FUZZ_ASSERT(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
+	close(fd);
+	if (dd_board_find("sim")->open(13, bargv, &board, &err)) {
+		fprintf(stderr, "fuzz_link_board: sim board: %s\n", err.msg);
+		abort();
+	}
+	return 0;
+}
+
+/* Every input starts from an empty store: no image, no transfer, no log. */
+static void empty_store(void)
+{
+	nftw(store, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+#else
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	return 0;
+}
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,10 +93,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_pipe fp;
 	struct dd_link_rx rx;
 	struct dd_err err;
+	bool keep = true;
+#ifdef DD_FUZZ_HAVE_BOARD
+	static struct dd_daemon d;
 
+	empty_store();
+	if (dd_daemon_init(&d, board, &err)) {
+		fprintf(stderr, "fuzz_link_board: daemon: %s\n", err.msg);
+		abort();
+	}
+#endif
 	fuzz_pipe_init(&fp, &t, data, size);
 	fuzz_rx_init(&rx);
-	for (;;) {
+	while (keep) {
 		struct dd_link_header h;
 		struct dd_link_msg m;
 		const uint8_t *payload;
@@ -36,17 +123,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			continue;
 		}
-		if (dd_link_decode(&h, payload, &m, &code, &err) != DD_OK || dd_link_is_reply(&m)) {
-			if (!code)  /* decoded, but a reply: the board never asked */
-				code = dd_fail(&err, DD_EINPUT, "unexpected reply") ? DD_LERR_FIELD : 0;
+		if (dd_link_decode(&h, payload, &m, &code, &err) != DD_OK) {
 			FUZZ_ASSERT(code > 0 && code <= DD_LERR_INTERNAL);
 			FUZZ_ASSERT(dd_link_send_error(&t, tx, h.type, h.tag, code, 0, err.msg, &err) == DD_OK);
+			continue;
+		}
+		if (dd_link_is_reply(&m)) {
+			FUZZ_ASSERT(dd_link_send_error(&t, tx, h.type, h.tag, DD_LERR_FIELD, 0, "a reply", &err) == DD_OK);
 			continue;
 		}
 		fuzz_reencode(&m);
 		if (m.type == DD_MSG_LOAD_DATA)
 			FUZZ_ASSERT(m.u.load_data.data >= payload && m.u.load_data.len <= h.length &&
 				    m.u.load_data.data + m.u.load_data.len <= payload + h.length);
+#ifdef DD_FUZZ_HAVE_BOARD
+		{
+			size_t before = fp.sent;
+
+			keep = dd_daemon_handle(&d, &t, &m, &err) == DD_OK;
+			FUZZ_ASSERT(!keep || fp.sent > before);  /* every request gets an answer */
+		}
+#endif
 	}
+#ifdef DD_FUZZ_HAVE_BOARD
+	dd_daemon_fini(&d);
+#endif
 	return 0;
 }
