@@ -43,10 +43,11 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char exe[PATH_MAX], key[PATH_MAX + 32], sock[96], p1[96], p2[96];
+	/* static: the board keeps pointers to its arguments */
+	static char exe[PATH_MAX], key[PATH_MAX + 32], sock[96], p1[96], p2[96];
+	static char *bargv[] = { "sim", "--socket", sock, "--store", store, "--pubkey", key, "--port", p1,
+				 "--port", p2, "--serial", "FUZZ", NULL };
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *bargv[] = { "sim", "--socket", sock, "--store", store, "--pubkey", key, "--port", p1,
-			  "--port", p2, "--serial", "FUZZ", NULL };
 	struct dd_err err;
 	int fd;
 
