@@ -1,0 +1,292 @@
+/* The simulated board: runs on any Linux machine.
+ *   ports   regular files or loop devices (a port holds a stick while its path exists; a new
+ *           file (new inode) at the path is a new stick)
+ *   link    a Unix stream socket carrying the same frames as USB
+ *   button  SIGUSR1 (or `dartdup board start`)
+ *   lights  printed on the terminal (stdout): one line per change, redrawn in place on a tty
+ *   store   a directory (--store) */
+#include "firmware/board.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define LOOP_MAJOR_NR 7
+
+struct sim {
+	struct dd_board b;
+	const char *socket_path;
+	const char *ports[DD_LINK_MAX_PORTS];
+	int listen_fd, button_fd;
+	int light[DD_LINK_MAX_PORTS];
+	unsigned pct[DD_LINK_MAX_PORTS];
+	bool tty;
+	unsigned links;
+};
+
+static unsigned sim_fds(struct dd_board *b, struct pollfd *fds, unsigned max)
+{
+	struct sim *s = b->priv;
+
+	if (max < 2)
+		return 0;
+	fds[0] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = s->button_fd, .events = POLLIN };
+	return 2;
+}
+
+static int sim_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n, struct dd_board_wake *w,
+			struct dd_err *err)
+{
+	struct sim *s = b->priv;
+	struct signalfd_siginfo si;
+	char name[64];
+	int fd;
+
+	if (n >= 2 && fds[1].revents & POLLIN)
+		while (read(s->button_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			w->button = true;
+	if (n < 1 || !(fds[0].revents & POLLIN))
+		return DD_OK;
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return DD_OK; /* the peer went away before we took it */
+	snprintf(name, sizeof(name), "link %u", ++s->links);
+	return dd_link_unix_wrap(fd, name, &w->link, err);
+}
+
+static bool is_loop(const struct stat *st)
+{
+	return S_ISBLK(st->st_mode) && major(st->st_rdev) == LOOP_MAJOR_NR;
+}
+
+static uint64_t blockdev_size(const char *path)
+{
+	uint64_t size = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	close(fd);
+	return size;
+}
+
+static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *port, struct dd_err *err)
+{
+	struct sim *s = b->priv;
+	struct statvfs vfs;
+	struct stat st;
+
+	memset(port, 0, sizeof(*port));
+	if (stat(s->ports[i], &st))
+		return DD_OK; /* no file: no stick */
+	if (S_ISREG(st.st_mode)) {
+		port->id.capacity = (uint64_t)st.st_size;
+		if (!statvfs(s->ports[i], &vfs))
+			port->id.capacity += (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	} else if (is_loop(&st)) {
+		port->id.capacity = blockdev_size(s->ports[i]);
+		if (!port->id.capacity)
+			return DD_OK; /* a loop device with nothing attached: empty port */
+	} else {
+		return dd_fail(err, DD_EINPUT, "%s: not a regular file or a loop device", s->ports[i]);
+	}
+	port->present = true;
+	port->generation = (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino ^ (uint64_t)st.st_rdev << 20;
+	snprintf(port->id.path, sizeof(port->id.path), "%s", s->ports[i]);
+	snprintf(port->id.port, sizeof(port->id.port), "sim-%u", i + 1);
+	snprintf(port->id.vendor, sizeof(port->id.vendor), "dartdup");
+	snprintf(port->id.model, sizeof(port->id.model), "sim port");
+	snprintf(port->id.serial, sizeof(port->id.serial), "SIM%u-%llx", i + 1, (unsigned long long)st.st_ino);
+	return DD_OK;
+}
+
+static int sim_port_open(struct dd_board *b, unsigned i, uint64_t need_size, struct dd_target **out,
+			 struct dd_err *err)
+{
+	struct sim *s = b->priv;
+	struct dd_board_port port;
+	struct stat st;
+	int rc;
+
+	if ((rc = sim_port_probe(b, i, &port, err)))
+		return rc;
+	if (!port.present || stat(s->ports[i], &st))
+		return dd_fail(err, DD_EINPUT, "%s: no stick", s->ports[i]);
+	/* only files and loop devices: the sim board never opens a real disk */
+	if (is_loop(&st))
+		rc = dd_target_blockdev_open(s->ports[i], DD_TARGET_WRITE, out, err);
+	else
+		rc = dd_target_file_open(s->ports[i], DD_TARGET_WRITE, need_size, out, err);
+	if (rc)
+		return rc;
+	snprintf((*out)->id.port, sizeof((*out)->id.port), "%s", port.id.port);
+	snprintf((*out)->id.vendor, sizeof((*out)->id.vendor), "%s", port.id.vendor);
+	snprintf((*out)->id.model, sizeof((*out)->id.model), "%s", port.id.model);
+	snprintf((*out)->id.serial, sizeof((*out)->id.serial), "%s", port.id.serial);
+	return DD_OK;
+}
+
+static const char *light_name(int state)
+{
+	static const char *const names[] = { "off", "off", "BUSY", "VERIFY", "PASS", "FAIL", "ATTN" };
+
+	return state >= 0 && state <= DD_PORT_STATE_MAX ? names[state] : "?";
+}
+
+static void sim_set_light(struct dd_board *b, unsigned i, int state, unsigned percent)
+{
+	struct sim *s = b->priv;
+	char line[DD_LINK_MAX_PORTS * 20 + 16];
+	size_t len = 0;
+
+	s->light[i] = state;
+	s->pct[i] = percent;
+	len += (size_t)snprintf(line + len, sizeof(line) - len, "lights:");
+	for (unsigned k = 0; k < b->n_ports; k++) {
+		bool moving = s->light[k] == DD_PORT_BUSY || s->light[k] == DD_PORT_VERIFYING;
+
+		if (moving)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " [%u %s %3u%%]", k + 1,
+						light_name(s->light[k]), s->pct[k]);
+		else
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " [%u %s]", k + 1,
+						light_name(s->light[k]));
+	}
+	if (s->tty)
+		printf("\r\033[K%s", line);
+	else
+		printf("%s\n", line);
+	fflush(stdout);
+}
+
+static void sim_close(struct dd_board *b)
+{
+	struct sim *s = b->priv;
+
+	if (s->tty)
+		putchar('\n');
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->socket_path);
+	}
+	if (s->button_fd >= 0)
+		close(s->button_fd);
+	free(s);
+}
+
+static const struct dd_board_ops sim_ops = {
+	.fds = sim_fds,
+	.dispatch = sim_dispatch,
+	.port_probe = sim_port_probe,
+	.port_open = sim_port_open,
+	.set_light = sim_set_light,
+	.close = sim_close,
+};
+
+static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' }, { "store", required_argument, NULL, 'd' },
+		{ "pubkey", required_argument, NULL, 'k' }, { "port", required_argument, NULL, 'p' },
+		{ "serial", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': s->socket_path = optarg; break;
+		case 'd': snprintf(s->b.store_dir, sizeof(s->b.store_dir), "%s", optarg); break;
+		case 'n': snprintf(s->b.serial, sizeof(s->b.serial), "%s", optarg); break;
+		case 'k':
+			if (s->b.n_pubkeys == DD_BOARD_MAX_KEYS)
+				return dd_fail(err, DD_EUSAGE, "at most %d --pubkey", DD_BOARD_MAX_KEYS);
+			s->b.pubkeys[s->b.n_pubkeys++] = optarg;
+			break;
+		case 'p':
+			if (s->b.n_ports == DD_LINK_MAX_PORTS)
+				return dd_fail(err, DD_EUSAGE, "at most %d --port", DD_LINK_MAX_PORTS);
+			s->ports[s->b.n_ports++] = optarg;
+			break;
+		default:
+			return dd_fail(err, DD_EUSAGE, "sim board: bad option (see dartdupd --help)");
+		}
+	}
+	if (optind < argc)
+		return dd_fail(err, DD_EUSAGE, "sim board: unexpected argument '%s'", argv[optind]);
+	if (!s->socket_path || !s->b.store_dir[0] || !s->b.n_ports)
+		return dd_fail(err, DD_EUSAGE, "sim board: --socket, --store and at least one --port are required");
+	if (!s->b.n_pubkeys)
+		return dd_fail(err, DD_EUSAGE, "sim board: at least one --pubkey (depot key) is required");
+	return DD_OK;
+}
+
+static int open_button(struct sim *s, struct dd_err *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return dd_fail_errno(err, DD_EIO, errno, "sigprocmask");
+	s->button_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->button_fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "signalfd");
+	return DD_OK;
+}
+
+static int sim_open(int argc, char **argv, struct dd_board **out, struct dd_err *err)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	s->listen_fd = s->button_fd = -1;
+	s->b.ops = &sim_ops;
+	s->b.type = "sim";
+	s->b.priv = s;
+	s->tty = isatty(STDOUT_FILENO);
+	for (unsigned i = 0; i < DD_LINK_MAX_PORTS; i++)
+		s->light[i] = DD_PORT_EMPTY;
+	rc = parse(s, argc, argv, err);
+	if (!rc && !s->b.serial[0]) {
+		/* stable across restarts: named after its store */
+		uint8_t h[DD_SHA256_LEN];
+
+		dd_sha256(s->b.store_dir, strlen(s->b.store_dir), h);
+		snprintf(s->b.serial, sizeof(s->b.serial), "SIM-%02X%02X%02X%02X", h[0], h[1], h[2], h[3]);
+	}
+	if (!rc)
+		rc = open_button(s, err);
+	if (!rc)
+		rc = dd_link_unix_listen(s->socket_path, &s->listen_fd, err);
+	if (rc) {
+		s->listen_fd = -1;
+		sim_close(&s->b);
+		return rc;
+	}
+	*out = &s->b;
+	return DD_OK;
+}
+
+const struct dd_board_driver dd_board_sim = {
+	.name = "sim",
+	.usage = "--socket PATH --store DIR --pubkey PUB [--pubkey PUB...] --port PATH [--port PATH...] "
+		 "[--serial S]",
+	.open = sim_open,
+};

@@ -1,0 +1,293 @@
+/* PC side of the link protocol (docs/PROTOCOL.md). */
+#include "link/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOAD_END_TIMEOUT_MS (15 * 60 * 1000) /* the board hashes the whole package first */
+
+void dd_link_client_close(struct dd_link_client *c)
+{
+	dd_link_transport_close(c->t);
+	c->t = NULL;
+	dd_link_rx_free(&c->rx);
+	free(c->tx);
+	c->tx = NULL;
+}
+
+/* Wait for the reply with this tag (replies come in request order). */
+static int recv_reply(struct dd_link_client *c, uint32_t tag, int timeout_ms, struct dd_err *err)
+{
+	struct dd_link_header h;
+	const uint8_t *payload;
+	size_t got;
+	int rc, code;
+
+	for (;;) {
+		rc = dd_link_rx_next(&c->rx, &h, &payload, &code, err);
+		if (rc < 0) {
+			dd_err_prefix(err, "%s", c->t->name);
+			return DD_EIO;
+		}
+		if (rc == 1)
+			break;
+		rc = dd_link_rx_fill(&c->rx, c->t, timeout_ms, &got, err);
+		if (rc)
+			return rc;
+		if (!got)
+			return dd_fail(err, DD_EIO, "%s: no reply from the board within %d s", c->t->name,
+				       timeout_ms / 1000);
+	}
+	if (dd_link_decode(&h, payload, &c->reply, &code, err)) {
+		dd_err_prefix(err, "%s: bad reply", c->t->name);
+		return DD_EIO;
+	}
+	if (!dd_link_is_reply(&c->reply) || c->reply.tag != tag)
+		return dd_fail(err, DD_EIO, "%s: reply out of order (tag %u, expected %u)", c->t->name,
+			       c->reply.tag, tag);
+	c->last_error = 0;
+	if (!(c->reply.flags & DD_LINK_F_ERROR))
+		return DD_OK;
+	c->last_error = c->reply.u.error.code;
+	return dd_fail(err, c->last_error == DD_LERR_IO || c->last_error == DD_LERR_INTERNAL ? DD_EIO : DD_EINPUT,
+		       "board: %s (%s)", c->reply.u.error.msg, dd_link_errcode_name(c->last_error));
+}
+
+static int send_req(struct dd_link_client *c, struct dd_link_msg *req, struct dd_err *err)
+{
+	req->flags = 0;
+	req->tag = c->next_tag++;
+	return dd_link_send(c->t, c->tx, req, err);
+}
+
+static int call_timeout(struct dd_link_client *c, struct dd_link_msg *req, int timeout_ms, struct dd_err *err)
+{
+	int rc = send_req(c, req, err);
+
+	if (rc)
+		return rc;
+	if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
+		return rc;
+	return recv_reply(c, req->tag, timeout_ms, err);
+}
+
+int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_err *err)
+{
+	return call_timeout(c, req, c->timeout_ms, err);
+}
+
+int dd_link_client_open(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
+			struct dd_err *err)
+{
+	struct dd_link_msg req;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	c->next_tag = 1;
+	c->timeout_ms = 60 * 1000;
+	c->tx = malloc(DD_LINK_TX_CAP);
+	rc = c->tx ? dd_link_rx_init(&c->rx, DD_LINK_MAX_PAYLOAD, err)
+		   : dd_fail(err, DD_ENOMEM, "link: out of memory");
+	if (rc)
+		goto fail;
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_HELLO;
+	req.u.hello.min_version = DD_LINK_PROTO_MIN;
+	req.u.hello.max_version = DD_LINK_PROTO_MAX;
+	snprintf(req.u.hello.name, sizeof(req.u.hello.name), "%s", client_name);
+	rc = dd_link_call(c, &req, err);
+	if (rc)
+		goto fail;
+	c->hello = c->reply.u.hello_r;
+	if (c->hello.version < DD_LINK_PROTO_MIN || c->hello.version > DD_LINK_PROTO_MAX) {
+		rc = dd_fail(err, DD_EINPUT, "%s: board chose protocol version %u", t->name, c->hello.version);
+		goto fail;
+	}
+	return DD_OK;
+fail:
+	dd_link_client_close(c);
+	return rc;
+}
+
+/* --- load ----------------------------------------------------------------------------------- */
+
+static int hash_file(int fd, const char *path, uint8_t out[DD_SHA256_LEN], uint64_t *size, struct dd_err *err)
+{
+	enum { BUF = 1 << 20 };
+	uint8_t *buf = malloc(BUF);
+	struct dd_sha256 ctx;
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	dd_sha256_init(&ctx);
+	while ((n = pread(fd, buf, BUF, (off_t)off)) > 0) {
+		dd_sha256_update(&ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (n < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s: read", path);
+	dd_sha256_final(&ctx, out);
+	*size = off;
+	return DD_OK;
+}
+
+struct pipe_state {
+	int fd;
+	const char *path;
+	uint32_t xfer, chunk, window;
+	uint64_t size, acked, sent_off, limit;
+	uint32_t first_tag;   /* tag of the oldest request in flight */
+	unsigned inflight;
+	bool resync;          /* a bad-offset came back: drain, then go on from acked */
+	uint8_t *buf;
+};
+
+static int send_chunk(struct dd_link_client *c, struct pipe_state *p, struct dd_err *err)
+{
+	uint64_t left = (p->limit < p->size ? p->limit : p->size) - p->sent_off;
+	uint32_t n = left < p->chunk ? (uint32_t)left : p->chunk;
+	struct dd_link_msg req;
+	ssize_t got = pread(p->fd, p->buf, n, (off_t)p->sent_off);
+
+	if (got != (ssize_t)n)
+		return dd_fail(err, DD_EIO, "%s: read at %llu failed or file changed", p->path,
+			       (unsigned long long)p->sent_off);
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_LOAD_DATA;
+	req.u.load_data.xfer = p->xfer;
+	req.u.load_data.offset = p->sent_off;
+	req.u.load_data.data = p->buf;
+	req.u.load_data.len = n;
+	if (!p->inflight)
+		p->first_tag = c->next_tag;
+	if (send_req(c, &req, err))
+		return err ? err->code : DD_EIO;
+	p->inflight++;
+	p->sent_off += n;
+	return DD_OK;
+}
+
+static int take_ack(struct dd_link_client *c, struct pipe_state *p, struct dd_err *err)
+{
+	int rc = recv_reply(c, p->first_tag, c->timeout_ms, err);
+
+	p->first_tag++;
+	p->inflight--;
+	if (rc == DD_EINPUT && c->last_error == DD_LERR_OFFSET) {
+		/* the board expects another offset (e.g. a chunk lost with a reconnect): drain what is
+		 * in flight, then continue from where the board stands */
+		p->resync = true;
+		p->acked = c->reply.u.error.value;
+		return DD_OK;
+	}
+	if (rc)
+		return rc;
+	p->acked = c->reply.u.load_data_r.offset;
+	return DD_OK;
+}
+
+static int pump(struct dd_link_client *c, struct pipe_state *p, const struct dd_link_load_opts *o,
+		struct dd_err *err)
+{
+	uint64_t end = p->limit < p->size ? p->limit : p->size;
+	int rc;
+
+	while (p->acked < end || p->inflight) {
+		while (!p->resync && p->inflight < p->window && p->sent_off < end)
+			if ((rc = send_chunk(c, p, err)))
+				return rc;
+		if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
+			return rc;
+		if (!p->inflight && p->resync) {
+			if (p->acked > p->size)
+				return dd_fail(err, DD_EIO, "board: asks for offset %llu past the end",
+					       (unsigned long long)p->acked);
+			p->sent_off = p->acked;
+			p->resync = false;
+			continue;
+		}
+		if (!p->inflight)
+			break;
+		if ((rc = take_ack(c, p, err)))
+			return rc;
+		if (o->progress)
+			o->progress(o->progress_ctx, p->acked, p->size);
+	}
+	return DD_OK;
+}
+
+static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, const uint8_t sha[DD_SHA256_LEN],
+		      struct dd_err *err)
+{
+	struct dd_link_msg req;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_LOAD_BEGIN;
+	req.u.load_begin.kind = (uint8_t)kind;
+	req.u.load_begin.size = p->size;
+	memcpy(req.u.load_begin.sha256, sha, DD_SHA256_LEN);
+	if ((rc = dd_link_call(c, &req, err)))
+		return rc;
+	p->xfer = c->reply.u.load_begin_r.xfer;
+	p->acked = p->sent_off = c->reply.u.load_begin_r.offset;
+	p->chunk = c->reply.u.load_begin_r.chunk;
+	if (p->chunk > c->hello.max_payload - 16)
+		p->chunk = c->hello.max_payload - 16;
+	p->window = c->hello.window ? c->hello.window : 1;
+	if (p->acked > p->size)
+		return dd_fail(err, DD_EIO, "board: resume offset %llu past the end", (unsigned long long)p->acked);
+	return DD_OK;
+}
+
+int dd_link_client_load(struct dd_link_client *c, const char *path, const struct dd_link_load_opts *opts,
+			struct dd_link_load_result *res, struct dd_err *err)
+{
+	struct pipe_state p = { .path = path, .fd = -1 };
+	uint8_t sha[DD_SHA256_LEN];
+	struct dd_link_msg req;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	p.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p.fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	rc = hash_file(p.fd, path, sha, &p.size, err);
+	if (!rc && !p.size)
+		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
+	if (!rc)
+		rc = load_begin(c, &p, opts->kind, sha, err);
+	if (rc)
+		goto out;
+	res->size = p.size;
+	res->resumed_from = p.acked;
+	p.limit = opts->max_bytes ? p.acked + opts->max_bytes : UINT64_MAX;
+	p.buf = malloc(p.chunk);
+	rc = p.buf ? pump(c, &p, opts, err) : dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	res->sent = p.acked - res->resumed_from;
+	if (rc)
+		goto out;
+	if (p.acked < p.size) {
+		rc = dd_fail(err, DD_EABORT, "%s: stopped after %llu bytes (--max-bytes); load again to resume",
+			     path, (unsigned long long)res->sent);
+		goto out;
+	}
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_LOAD_END;
+	req.u.xfer.xfer = p.xfer;
+	rc = call_timeout(c, &req, LOAD_END_TIMEOUT_MS, err);
+	if (!rc)
+		res->end = c->reply.u.load_end_r;
+out:
+	free(p.buf);
+	close(p.fd);
+	return rc;
+}

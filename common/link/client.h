@@ -1,0 +1,50 @@
+/* The PC side of the link: requests, replies, and a pipelined, resumable package load.
+ * Transport-agnostic: `dartdup board` hands it a Unix socket (sim) or a libusb transport. */
+#ifndef DARTDUP_LINK_CLIENT_H
+#define DARTDUP_LINK_CLIENT_H
+
+#include "link/link.h"
+
+struct dd_link_client {
+	struct dd_link_transport *t;
+	struct dd_link_rx rx;
+	uint8_t *tx;
+	uint32_t next_tag;
+	int timeout_ms;                   /* waiting for a reply; default 60 s */
+	struct dd_link_hello_reply hello; /* the board's limits */
+	struct dd_link_msg reply;         /* the last reply; pointers inside valid until the next call */
+	int last_error;                   /* DD_LERR_* of the last ERROR reply, 0 if none */
+};
+
+/* Take t (closed by dd_link_client_close, also on failure) and say HELLO. */
+int dd_link_client_open(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
+			struct dd_err *err);
+void dd_link_client_close(struct dd_link_client *c);
+
+/* Send req (tag filled in) and wait for its reply into c->reply. An ERROR reply returns DD_EINPUT
+ * (refusals: nothing done) or DD_EIO (the board's storage failed), err = "board: <message>",
+ * and sets c->last_error. */
+int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_err *err);
+
+struct dd_link_load_opts {
+	int kind;                      /* DD_KIND_IMAGE or DD_KIND_FIRMWARE */
+	uint64_t max_bytes;            /* testing aid: stop (like a pulled cable) after sending this
+	                                  many bytes in this run; 0 = no limit */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+struct dd_link_load_result {
+	uint64_t size;                 /* package bytes */
+	uint64_t resumed_from;         /* bytes the board already held */
+	uint64_t sent;                 /* bytes sent in this run */
+	struct dd_link_load_end_reply end;
+};
+
+/* Send the package at path: LOAD_BEGIN (resuming where the board stands), LOAD_DATA with up to the
+ * board's window in flight, LOAD_END (the board verifies everything before using it).
+ * DD_EABORT when opts->max_bytes stopped it. */
+int dd_link_client_load(struct dd_link_client *c, const char *path, const struct dd_link_load_opts *opts,
+			struct dd_link_load_result *res, struct dd_err *err);
+
+#endif

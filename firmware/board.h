@@ -1,0 +1,83 @@
+/* The board interface: what the daemon needs from the hardware. Each board is one folder,
+ * boards/<name>/, defining `const struct dd_board_driver dd_board_<name>` (the folder name with
+ * '-' as '_'); mk/board.mk lists the folders, so a new board needs no edit anywhere else.
+ *
+ *   ports    presence, identity, capacity (probe) and block I/O (open -> a dd_target for the engine)
+ *   link     the host link: transports to the PC appear through dispatch() (sim: accepted Unix
+ *            socket connections; linux-gadget: the FunctionFS endpoints after ENABLE)
+ *   button   reported by dispatch()
+ *   lights   one per port, set from the daemon's main thread only
+ *   store    a directory for the image, the transfers in progress and the audit ring; the depot
+ *            public keys provisioned on the board
+ *
+ * Everything is called from the daemon's main thread except the dd_target's I/O (engine threads). */
+#ifndef DARTDUP_FIRMWARE_BOARD_H
+#define DARTDUP_FIRMWARE_BOARD_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "link/link.h"
+#include "link/proto.h"
+#include "target/target.h"
+#include "util/err.h"
+
+#define DD_BOARD_MAX_FDS 8
+#define DD_BOARD_MAX_KEYS DD_LINK_MAX_KEYS
+
+struct dd_board;
+
+struct dd_board_port {
+	bool present;          /* a stick is in the port */
+	uint64_t generation;   /* changes when a different stick appears: a result belongs to one */
+	struct dd_target_identity id; /* path, port path, vendor, model, serial, capacity */
+};
+
+/* What happened since the last dispatch(). */
+struct dd_board_wake {
+	bool button;                    /* the button was pressed */
+	bool ports_changed;             /* a stick came or went (the daemon probes again) */
+	struct dd_link_transport *link; /* a new host link (the daemon owns it now), or NULL */
+};
+
+struct dd_board_ops {
+	/* File descriptors the daemon polls for the board (link listener, button, hotplug). */
+	unsigned (*fds)(struct dd_board *b, struct pollfd *fds, unsigned max);
+	/* After poll() (fds with revents set) or a timeout (n = 0): report what happened. */
+	int (*dispatch)(struct dd_board *b, const struct pollfd *fds, unsigned n, struct dd_board_wake *w,
+			struct dd_err *err);
+	/* Presence and identity of port i (0-based). */
+	int (*port_probe)(struct dd_board *b, unsigned i, struct dd_board_port *port, struct dd_err *err);
+	/* Open port i for writing: the engine's target. need_size = image bytes. */
+	int (*port_open)(struct dd_board *b, unsigned i, uint64_t need_size, struct dd_target **out,
+			 struct dd_err *err);
+	/* Show port i's state (enum dd_port_state; percent 0..100 for busy and verifying). */
+	void (*set_light)(struct dd_board *b, unsigned i, int state, unsigned percent);
+	void (*close)(struct dd_board *b);
+};
+
+struct dd_board {
+	const struct dd_board_ops *ops;
+	const char *type;                    /* "sim", "linux-gadget" */
+	char serial[64];
+	char store_dir[512];                 /* persistent store (created if missing) */
+	const char *pubkeys[DD_BOARD_MAX_KEYS]; /* depot public key files */
+	unsigned n_pubkeys;
+	unsigned n_ports;
+	void *priv;
+};
+
+struct dd_board_driver {
+	const char *name;
+	const char *usage;   /* the board's options, for --help */
+	/* Parse the board's own options (argv after --board NAME) and open it. */
+	int (*open)(int argc, char **argv, struct dd_board **out, struct dd_err *err);
+};
+
+/* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */
+const struct dd_board_driver *dd_board_find(const char *name);
+/* Every driver, NULL-terminated. */
+extern const struct dd_board_driver *const dd_board_drivers[];
+
+#endif

@@ -1,0 +1,284 @@
+/* dartdupd's main loop: poll the board, the host links and the job; keep the lights true. */
+#include "firmware/daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "crypto/sign.h"
+
+#define TICK_MS 500 /* ports are probed this often when the board has no hotplug events */
+
+int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
+{
+	char warning[600];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->board = b;
+	d->stop_fd = -1;
+	d->run.wake_fd = -1;
+	if (b->n_ports > DD_LINK_MAX_PORTS)
+		return dd_fail(err, DD_EUSAGE, "%u ports: at most %d", b->n_ports, DD_LINK_MAX_PORTS);
+	for (unsigned i = 0; i < b->n_pubkeys; i++)
+		if ((rc = dd_pubkey_id(b->pubkeys[i], d->key_id[i], err)))
+			return rc;
+	d->tx = malloc(DD_LINK_TX_CAP);
+	d->logbuf = malloc(DD_LINK_MAX_PAYLOAD);
+	if (!d->tx || !d->logbuf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	if ((rc = dd_runner_init(&d->run, err)))
+		return rc;
+	rc = dd_store_open(&d->store, b->store_dir, b->pubkeys, b->n_pubkeys, b->type, warning, sizeof(warning), err);
+	if (rc)
+		return rc;
+	if (warning[0])
+		fprintf(stderr, "dartdupd: %s\n", warning);
+	for (unsigned i = 0; i < b->n_ports; i++) {
+		d->port[i].job_index = -1;
+		d->port[i].shown_state = -1;
+	}
+	dd_daemon_refresh_ports(d);
+	return DD_OK;
+}
+
+static void conn_close(struct dd_conn *c)
+{
+	dd_link_transport_close(c->t);
+	dd_link_rx_free(&c->rx);
+	memset(c, 0, sizeof(*c));
+}
+
+void dd_daemon_fini(struct dd_daemon *d)
+{
+	if (d->run.thread_live)
+		dd_daemon_job_update(d, true);
+	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++)
+		if (d->conn[i].t)
+			conn_close(&d->conn[i]);
+	dd_store_close(&d->store);
+	dd_runner_fini(&d->run);
+	free(d->tx);
+	free(d->logbuf);
+}
+
+void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t)
+{
+	struct dd_conn *slot = &d->conn[0];
+
+	/* a free slot, else the oldest connection goes: a stalled peer cannot lock the others out */
+	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++) {
+		if (!d->conn[i].t) {
+			slot = &d->conn[i];
+			break;
+		}
+		if (d->conn[i].since < slot->since)
+			slot = &d->conn[i];
+	}
+	if (slot->t)
+		conn_close(slot);
+	if (dd_link_rx_init(&slot->rx, DD_LINK_MAX_PAYLOAD, NULL)) {
+		dd_link_transport_close(t);
+		return;
+	}
+	slot->t = t;
+	slot->since = ++d->conn_seq;
+}
+
+/* --- ports and lights --------------------------------------------------------------------- */
+
+static unsigned percent_of(const struct dd_target_status *st)
+{
+	uint64_t total = st->bytes_total + st->bytes_to_verify, done = st->bytes_written + st->bytes_verified;
+
+	if (!total)
+		return 0;
+	return done >= total ? 100 : (unsigned)(done * 100 / total);
+}
+
+int dd_port_state(const struct dd_daemon *d, unsigned i, unsigned *percent)
+{
+	const struct dd_port_slot *p = &d->port[i];
+
+	*percent = 0;
+	if (p->job_index >= 0 && p->st.result == DD_RESULT_NONE) {
+		*percent = percent_of(&p->st);
+		return p->st.phase == DD_PHASE_VERIFY ? DD_PORT_VERIFYING : DD_PORT_BUSY;
+	}
+	if (p->has_result)
+		return p->result_state;
+	return p->now.present ? DD_PORT_READY : DD_PORT_EMPTY;
+}
+
+void dd_daemon_refresh_ports(struct dd_daemon *d)
+{
+	struct dd_err err;
+
+	for (unsigned i = 0; i < d->board->n_ports; i++) {
+		struct dd_port_slot *p = &d->port[i];
+		unsigned pct;
+		int state;
+
+		if (d->board->ops->port_probe(d->board, i, &p->now, &err))
+			p->now.present = false;
+		/* a result stays lit until a different stick appears in the port */
+		if (p->has_result && p->job_index < 0 && p->now.present && p->now.generation != p->result_gen)
+			p->has_result = false;
+		state = dd_port_state(d, i, &pct);
+		if (state != p->shown_state || pct / 5 != p->shown_pct / 5) {
+			d->board->ops->set_light(d->board, i, state, pct);
+			p->shown_state = state;
+			p->shown_pct = pct;
+		}
+	}
+}
+
+/* --- host links --------------------------------------------------------------------------- */
+
+/* Take every complete frame from a connection. Returns false when the connection must go. */
+static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
+{
+	struct dd_link_header h;
+	const uint8_t *payload;
+	struct dd_link_msg *m = malloc(sizeof(*m));
+	struct dd_err err;
+	int rc, code;
+	bool keep = true;
+
+	if (!m)
+		return false;
+	while (keep && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
+		if (rc < 0) {
+			/* not frames: say so once, then reset the link (nothing after can be trusted) */
+			dd_link_send_error(c->t, d->tx, 0, 0, code, 0, err.msg, NULL);
+			keep = false;
+		} else if (dd_link_decode(&h, payload, m, &code, &err)) {
+			keep = !dd_link_send_error(c->t, d->tx, h.type, h.tag, code,
+						   code == DD_LERR_VERSION ? DD_LINK_FRAME_VERSION : 0, err.msg, NULL);
+		} else if (dd_link_is_reply(m)) {
+			keep = !dd_link_send_error(c->t, d->tx, h.type, h.tag, DD_LERR_FIELD, 0,
+						   "a board takes requests, not replies", NULL);
+		} else {
+			keep = !dd_daemon_handle(d, c->t, m, &err);
+		}
+	}
+	free(m);
+	return keep;
+}
+
+static void serve_conn(struct dd_daemon *d, struct dd_conn *c)
+{
+	size_t got;
+	struct dd_err err;
+
+	do {
+		if (dd_link_rx_fill(&c->rx, c->t, 0, &got, &err) || !serve_frames(d, c)) {
+			conn_close(c);
+			return;
+		}
+	} while (got);
+}
+
+/* --- the loop ----------------------------------------------------------------------------- */
+
+static void handle_stop(struct dd_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		d->stop = true;
+}
+
+static int handle_board(struct dd_daemon *d, const struct pollfd *fds, unsigned n, struct dd_err *err)
+{
+	struct dd_board_wake w = { 0 };
+	struct dd_err e;
+	int rc = d->board->ops->dispatch(d->board, fds, n, &w, err);
+
+	if (rc)
+		return rc;
+	if (w.link)
+		dd_daemon_add_link(d, w.link);
+	if (w.ports_changed)
+		dd_daemon_refresh_ports(d);
+	if (w.button && d->job_state != DD_JOB_RUNNING && dd_daemon_start_job(d, &e))
+		fprintf(stderr, "dartdupd: button: %s\n", e.msg);
+	return DD_OK;
+}
+
+int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
+{
+	struct pollfd fds[DD_BOARD_MAX_FDS + DD_DAEMON_MAX_CONNS + 2];
+	struct dd_conn *conn_at[DD_DAEMON_MAX_CONNS];
+	unsigned nb, n, nc = 0;
+	int rc;
+
+	nb = d->board->ops->fds(d->board, fds, DD_BOARD_MAX_FDS);
+	n = nb;
+	fds[n++] = (struct pollfd){ .fd = d->run.wake_fd, .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = d->stop_fd, .events = POLLIN };
+	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++) {
+		if (!d->conn[i].t)
+			continue;
+		conn_at[nc++] = &d->conn[i];
+		fds[n++] = (struct pollfd){ .fd = d->conn[i].t->fd, .events = POLLIN };
+	}
+	rc = poll(fds, n, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return dd_fail_errno(err, DD_EIO, errno, "poll");
+	if (rc <= 0)
+		for (unsigned i = 0; i < n; i++)
+			fds[i].revents = 0;
+	if (fds[nb + 1].revents)
+		handle_stop(d);
+	if (fds[nb].revents)
+		dd_daemon_job_update(d, false);
+	for (unsigned i = 0; i < nc; i++)
+		if (fds[nb + 2 + i].revents)
+			serve_conn(d, conn_at[i]);
+	if ((rc = handle_board(d, fds, nb, err)))
+		return rc;
+	dd_daemon_refresh_ports(d);
+	return DD_OK;
+}
+
+static int open_stop_fd(struct dd_daemon *d, struct dd_err *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return dd_fail(err, DD_EINTERNAL, "cannot block SIGTERM");
+	d->stop_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->stop_fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "signalfd");
+	return DD_OK;
+}
+
+int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
+{
+	int rc = open_stop_fd(d, err);
+
+	if (rc)
+		return rc;
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "READY\n", 6) != 6)
+			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));
+		close(ready_fd);
+	}
+	while (!d->stop && !rc)
+		rc = dd_daemon_step(d, TICK_MS, err);
+	if (d->job_state == DD_JOB_RUNNING) {
+		dd_daemon_abort_job(d);
+		dd_daemon_job_update(d, true);
+	}
+	close(d->stop_fd);
+	d->stop_fd = -1;
+	return rc;
+}

@@ -1,0 +1,101 @@
+/* dartdupd's state and main loop: the link server, the job runner and the board glue.
+ * One struct travels everywhere; nothing global. Threads: the main loop (link, button, ports,
+ * lights, store) and, while a job runs, the engine's threads (they only touch struct dd_runner
+ * under its lock and wake the main loop through an eventfd). */
+#ifndef DARTDUP_FIRMWARE_DAEMON_H
+#define DARTDUP_FIRMWARE_DAEMON_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "firmware/board.h"
+#include "firmware/store.h"
+#include "link/link.h"
+
+#define DD_DAEMON_MAX_CONNS 8
+#define DD_DAEMON_WINDOW 8       /* LOAD_DATA requests a PC may keep in flight */
+
+struct dd_port_slot {
+	struct dd_board_port now;        /* last probe */
+	bool has_result;                 /* a result is lit for the stick of result_gen */
+	uint64_t result_gen;
+	int result_state;                /* DD_PORT_PASS, _FAIL, _ATTENTION */
+	int job_index;                   /* index in the running job, -1 if not in it */
+	struct dd_target_status st;      /* the last job's status for this port */
+	struct dd_target_identity id;    /* the stick as the job saw it */
+	int shown_state;                 /* what the light shows now */
+	unsigned shown_pct;
+};
+
+struct dd_runner {
+	pthread_t thread;
+	bool thread_live;
+	pthread_mutex_t lock;            /* guards st[], finished, rc, err */
+	volatile sig_atomic_t abort_flag;
+	int wake_fd;                     /* eventfd: the engine moved */
+	bool finished;
+	int rc;
+	struct dd_err err;
+	unsigned n;
+	unsigned port[DD_LINK_MAX_PORTS];
+	struct dd_target *targets[DD_LINK_MAX_PORTS];
+	struct dd_target_status st[DD_LINK_MAX_PORTS];
+	struct dd_target_status final[DD_LINK_MAX_PORTS];
+	struct dd_job job;
+};
+
+struct dd_conn {
+	struct dd_link_transport *t;     /* NULL: free slot */
+	struct dd_link_rx rx;
+	uint64_t since;                  /* order of arrival, to drop the oldest when full */
+};
+
+struct dd_daemon {
+	struct dd_board *board;
+	struct dd_store store;
+	uint8_t key_id[DD_BOARD_MAX_KEYS][DD_SHA256_LEN];
+	struct dd_port_slot port[DD_LINK_MAX_PORTS];
+	struct dd_conn conn[DD_DAEMON_MAX_CONNS];
+	uint64_t conn_seq;
+	uint8_t *tx;                     /* one frame being sent */
+	uint8_t *logbuf;                 /* records of a LOG reply */
+	int job_state;                   /* enum dd_job_state */
+	uint32_t job_no;
+	time_t job_time;
+	struct dd_runner run;
+	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
+	bool stop;
+};
+
+int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);
+void dd_daemon_fini(struct dd_daemon *d);
+/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving. */
+int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err);
+
+/* One turn of the loop: poll (at most timeout_ms), then handle what happened. */
+int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err);
+/* Add a host link (the daemon owns it). */
+void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t);
+
+/* server.c: answer one decoded request on link t. */
+int dd_daemon_handle(struct dd_daemon *d, struct dd_link_transport *t, const struct dd_link_msg *req,
+		     struct dd_err *err);
+
+/* job.c */
+int dd_runner_init(struct dd_runner *r, struct dd_err *err);
+void dd_runner_fini(struct dd_runner *r);
+/* Start a job over every port with a stick; returns 0 or the DD_LERR_* code. */
+int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err);
+void dd_daemon_abort_job(struct dd_daemon *d);
+/* The engine moved: copy its progress into the ports; when it finished, collect the results
+ * (audit records, lights). wait: block until the job ends (shutdown). */
+void dd_daemon_job_update(struct dd_daemon *d, bool wait);
+
+/* daemon.c: probe every port, update results and lights. */
+void dd_daemon_refresh_ports(struct dd_daemon *d);
+int dd_port_state(const struct dd_daemon *d, unsigned i, unsigned *percent);
+
+#endif

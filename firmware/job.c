@@ -1,0 +1,244 @@
+/* The job runner: one engine job (common/engine) over every port holding a stick, in its own
+ * thread; progress comes back through an event sink that copies it under a lock and wakes the
+ * main loop, which owns the ports, the lights and the store. */
+#include "firmware/daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "engine/audit.h"
+#include "util/json.h"
+
+int dd_runner_init(struct dd_runner *r, struct dd_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->wake_fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "eventfd");
+	pthread_mutex_init(&r->lock, NULL);
+	return DD_OK;
+}
+
+void dd_runner_fini(struct dd_runner *r)
+{
+	if (r->wake_fd < 0)
+		return;
+	close(r->wake_fd);
+	r->wake_fd = -1;
+	pthread_mutex_destroy(&r->lock);
+}
+
+static void wake(struct dd_runner *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return; /* the main loop will see the state at its next tick anyway */
+}
+
+/* Engine threads: copy the target's status for the main loop. */
+static void emit(void *ctx, const struct dd_event *ev)
+{
+	struct dd_runner *r = ctx;
+
+	if (ev->target >= 0 && (unsigned)ev->target < r->n && ev->status) {
+		pthread_mutex_lock(&r->lock);
+		r->st[ev->target] = *ev->status;
+		pthread_mutex_unlock(&r->lock);
+	}
+	wake(r);
+}
+
+static void *job_thread(void *arg)
+{
+	struct dd_runner *r = arg;
+	struct dd_err err = { 0 };
+	int rc = dd_engine_run(&r->job, r->final, &err);
+
+	pthread_mutex_lock(&r->lock);
+	r->rc = rc;
+	r->err = err;
+	r->finished = true;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	return NULL;
+}
+
+/* A stick that cannot even be opened: lit "attention", not part of the job. */
+static void port_unusable(struct dd_port_slot *p, const char *why)
+{
+	memset(&p->st, 0, sizeof(p->st));
+	p->st.result = DD_RESULT_FAIL;
+	p->st.first_bad_offset = -1;
+	snprintf(p->st.error, sizeof(p->st.error), "%s", why);
+	p->id = p->now.id;
+	p->has_result = true;
+	p->result_gen = p->now.generation;
+	p->result_state = DD_PORT_ATTENTION;
+}
+
+static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
+{
+	struct dd_runner *r = &d->run;
+	uint64_t need = d->store.image->info.image_size;
+	struct dd_err e;
+	unsigned n = 0;
+
+	snprintf(why, why_len, "no stick in any port");
+	for (unsigned i = 0; i < d->board->n_ports; i++) {
+		struct dd_port_slot *p = &d->port[i];
+		struct dd_target *t;
+
+		if (!p->now.present)
+			continue;
+		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
+			port_unusable(p, e.msg);
+			snprintf(why, why_len, "no usable stick (port %u: %s)", i + 1, e.msg);
+			continue;
+		}
+		memset(&p->st, 0, sizeof(p->st));
+		p->st.first_bad_offset = -1;
+		p->id = t->id;
+		p->has_result = false;
+		p->result_gen = p->now.generation;
+		p->job_index = (int)n;
+		r->port[n] = i;
+		r->targets[n] = t;
+		memset(&r->st[n], 0, sizeof(r->st[n]));
+		r->st[n].first_bad_offset = -1;
+		n++;
+	}
+	return n;
+}
+
+int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
+{
+	struct dd_runner *r = &d->run;
+	char why[300];
+
+	if (d->job_state == DD_JOB_RUNNING) {
+		dd_fail(err, DD_EINPUT, "a job is already running");
+		return DD_LERR_STATE;
+	}
+	if (!d->store.image) {
+		dd_fail(err, DD_EINPUT, "no image stored on the board (load one first)");
+		return DD_LERR_NO_IMAGE;
+	}
+	dd_daemon_refresh_ports(d);
+	r->n = open_ports(d, why, sizeof(why));
+	if (!r->n) {
+		dd_daemon_refresh_ports(d);
+		dd_fail(err, DD_EINPUT, "%s", why);
+		return DD_LERR_NO_STICKS;
+	}
+	memset(&r->job, 0, sizeof(r->job));
+	r->job.src = d->store.image;
+	r->job.targets = r->targets;
+	r->job.n_targets = r->n;
+	dd_policy_default(&r->job.policy);
+	r->job.sink = (struct dd_event_sink){ .emit = emit, .ctx = r };
+	r->abort_flag = 0;
+	r->job.abort_flag = &r->abort_flag;
+	r->finished = false;
+	d->job_no++;
+	d->job_time = time(NULL);
+	if (pthread_create(&r->thread, NULL, job_thread, r)) {
+		for (unsigned k = 0; k < r->n; k++) {
+			port_unusable(&d->port[r->port[k]], "cannot start a job thread");
+			d->port[r->port[k]].job_index = -1;
+			dd_target_close(r->targets[k]);
+		}
+		r->n = 0;
+		dd_fail(err, DD_EINTERNAL, "cannot start a job thread");
+		return DD_LERR_INTERNAL;
+	}
+	r->thread_live = true;
+	d->job_state = DD_JOB_RUNNING;
+	fprintf(stderr, "dartdupd: job %u started on %u port(s)\n", d->job_no, r->n);
+	dd_daemon_refresh_ports(d);
+	return 0;
+}
+
+void dd_daemon_abort_job(struct dd_daemon *d)
+{
+	if (d->job_state == DD_JOB_RUNNING)
+		d->run.abort_flag = 1;
+}
+
+static void record(struct dd_daemon *d, unsigned k, const struct dd_target_status *st)
+{
+	const struct dd_source *img = d->store.image;
+	struct dd_audit_job job = {
+		.time = d->job_time,
+		.image_id = img->info.image_id,
+		.image_name = img->info.name,
+		.mode = "write",
+	};
+	struct dd_json j;
+	struct dd_err e;
+
+	dd_json_init(&j);
+	dd_audit_format(&j, &job, &d->run.targets[k]->id, st);
+	if (dd_store_log_append(&d->store, d->board->serial, dd_json_text(&j), &e))
+		fprintf(stderr, "dartdupd: audit log: %s\n", e.msg);
+	dd_json_free(&j);
+}
+
+/* The job thread ended: results into the ports, records into the ring, targets closed. */
+static void collect(struct dd_daemon *d)
+{
+	struct dd_runner *r = &d->run;
+	unsigned pass = 0;
+
+	for (unsigned k = 0; k < r->n; k++) {
+		struct dd_port_slot *p = &d->port[r->port[k]];
+		struct dd_target_status *st = &r->final[k];
+
+		if (st->result == DD_RESULT_NONE || st->result == DD_RESULT_WRITTEN) {
+			st->result = r->rc == DD_EABORT ? DD_RESULT_INCOMPLETE : DD_RESULT_FAIL;
+			if (!st->error[0])
+				snprintf(st->error, sizeof(st->error), "%s", r->err.msg[0] ? r->err.msg : "job ended");
+		}
+		p->st = *st;
+		p->has_result = true;
+		p->result_state = st->result == DD_RESULT_PASS ? DD_PORT_PASS : DD_PORT_FAIL;
+		p->job_index = -1;
+		pass += st->result == DD_RESULT_PASS;
+		record(d, k, st);
+		dd_target_close(r->targets[k]);
+		r->targets[k] = NULL;
+	}
+	fprintf(stderr, "dartdupd: job %u done: %u of %u port(s) passed\n", d->job_no, pass, r->n);
+	d->job_state = DD_JOB_DONE;
+}
+
+void dd_daemon_job_update(struct dd_daemon *d, bool wait)
+{
+	struct dd_runner *r = &d->run;
+	uint64_t v;
+	bool finished;
+
+	if (read(r->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (!r->thread_live)
+		return;
+	if (wait) {
+		pthread_join(r->thread, NULL);
+		r->thread_live = false;
+	}
+	pthread_mutex_lock(&r->lock);
+	for (unsigned k = 0; k < r->n; k++)
+		d->port[r->port[k]].st = r->st[k];
+	finished = r->finished;
+	pthread_mutex_unlock(&r->lock);
+	if (!finished)
+		return;
+	if (r->thread_live)
+		pthread_join(r->thread, NULL);
+	r->thread_live = false;
+	collect(d);
+	dd_daemon_refresh_ports(d);
+}

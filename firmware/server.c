@@ -1,0 +1,172 @@
+/* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or
+ * returns a DD_LERR_* code with a one-line reason; dd_daemon_handle sends either. */
+#include "firmware/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DARTDUP_VERSION
+#define DARTDUP_VERSION "0.0.0"
+#endif
+
+static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
+		    uint64_t *value, struct dd_err *err)
+{
+	const struct dd_link_hello *h = &req->u.hello;
+
+	if (h->min_version > DD_LINK_PROTO_MAX || h->max_version < DD_LINK_PROTO_MIN) {
+		*value = DD_LINK_PROTO_MAX;
+		dd_fail(err, DD_EINPUT, "protocol versions %u..%u not spoken (this board: %u..%u)", h->min_version,
+			h->max_version, DD_LINK_PROTO_MIN, DD_LINK_PROTO_MAX);
+		return DD_LERR_VERSION;
+	}
+	rep->u.hello_r.version = h->max_version < DD_LINK_PROTO_MAX ? h->max_version : DD_LINK_PROTO_MAX;
+	rep->u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD;
+	rep->u.hello_r.window = DD_DAEMON_WINDOW;
+	snprintf(rep->u.hello_r.board, sizeof(rep->u.hello_r.board), "%s", d->board->type);
+	snprintf(rep->u.hello_r.firmware, sizeof(rep->u.hello_r.firmware), "%s", DARTDUP_VERSION);
+	return 0;
+}
+
+static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
+{
+	struct dd_link_info_reply *in = &rep->u.info_r;
+	const struct dd_source *img = d->store.image;
+
+	snprintf(in->board, sizeof(in->board), "%s", d->board->type);
+	snprintf(in->firmware, sizeof(in->firmware), "%s", DARTDUP_VERSION);
+	snprintf(in->serial, sizeof(in->serial), "%s", d->board->serial);
+	in->n_ports = (uint8_t)d->board->n_ports;
+	in->has_image = img != NULL;
+	if (img) {
+		memcpy(in->image_id, img->info.image_id, DD_SHA256_LEN);
+		in->image_size = img->info.image_size;
+		snprintf(in->image_name, sizeof(in->image_name), "%s", img->info.name);
+	}
+	in->n_keys = (uint8_t)d->board->n_pubkeys;
+	memcpy(in->key_id, d->key_id, sizeof(in->key_id));
+	snprintf(in->pending_firmware, sizeof(in->pending_firmware), "%s", d->store.pending_firmware);
+	return 0;
+}
+
+static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
+{
+	struct dd_link_status_reply *s = &rep->u.status_r;
+
+	s->job_state = (uint8_t)d->job_state;
+	s->job = d->job_no;
+	s->n_ports = (uint8_t)d->board->n_ports;
+	for (unsigned i = 0; i < d->board->n_ports; i++) {
+		const struct dd_port_slot *p = &d->port[i];
+		struct dd_link_port_status *o = &s->port[i];
+		bool job_data = p->job_index >= 0 || p->has_result;
+		unsigned pct;
+
+		o->state = (uint8_t)dd_port_state(d, i, &pct);
+		o->capacity = p->now.present ? p->now.id.capacity : p->id.capacity;
+		snprintf(o->serial, sizeof(o->serial), "%s", p->now.present ? p->now.id.serial : p->id.serial);
+		if (!job_data)
+			continue;
+		o->phase = (uint8_t)p->st.phase;
+		o->result = (uint8_t)p->st.result;
+		o->total = p->st.bytes_total + p->st.bytes_to_verify;
+		o->done = p->st.bytes_written + p->st.bytes_verified;
+		if (o->done > o->total)
+			o->done = o->total;
+		o->rate = p->st.rate > 0 && p->st.rate < 4e9 ? (uint32_t)p->st.rate : 0;
+		snprintf(o->error, sizeof(o->error), "%s", p->st.error);
+	}
+	return 0;
+}
+
+static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
+		   uint64_t *value, struct dd_err *err)
+{
+	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL) {
+		dd_fail(err, DD_EINPUT, "a job is running; load when it is done");
+		return DD_LERR_STATE;
+	}
+	switch (req->type) {
+	case DD_MSG_LOAD_BEGIN:
+		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, err);
+	case DD_MSG_LOAD_DATA:
+		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
+	case DD_MSG_LOAD_END:
+		return dd_store_load_end(&d->store, req->u.xfer.xfer, &rep->u.load_end_r, err);
+	default:
+		return dd_store_load_cancel(&d->store, req->u.xfer.xfer, err);
+	}
+}
+
+static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep, struct dd_err *err)
+{
+	unsigned max = req->u.log.max < DD_STORE_RING ? req->u.log.max : DD_STORE_RING;
+	uint32_t cap = DD_LINK_MAX_PAYLOAD - 18; /* first, next, count */
+
+	if (dd_store_log_read(&d->store, req->u.log.since, max, d->logbuf, cap, &rep->u.log_r, err))
+		return DD_LERR_IO;
+	return 0;
+}
+
+static int on_start(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
+{
+	int code = dd_daemon_start_job(d, err);
+
+	if (code)
+		return code;
+	rep->u.start_r.job = d->job_no;
+	rep->u.start_r.n_ports = (uint8_t)d->run.n;
+	return 0;
+}
+
+static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
+		    uint64_t *value, struct dd_err *err)
+{
+	switch (req->type) {
+	case DD_MSG_HELLO:
+		return on_hello(d, req, rep, value, err);
+	case DD_MSG_INFO:
+		return on_info(d, rep);
+	case DD_MSG_LOAD_BEGIN:
+	case DD_MSG_LOAD_DATA:
+	case DD_MSG_LOAD_END:
+	case DD_MSG_LOAD_CANCEL:
+		return on_load(d, req, rep, value, err);
+	case DD_MSG_START:
+		return on_start(d, rep, err);
+	case DD_MSG_ABORT:
+		dd_daemon_abort_job(d);
+		return 0;
+	case DD_MSG_STATUS:
+		return on_status(d, rep);
+	case DD_MSG_LOG:
+		return on_log(d, req, rep, err);
+	default:
+		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
+		return DD_LERR_TYPE;
+	}
+}
+
+int dd_daemon_handle(struct dd_daemon *d, struct dd_link_transport *t, const struct dd_link_msg *req,
+		     struct dd_err *err)
+{
+	struct dd_link_msg *rep = calloc(1, sizeof(*rep)); /* big (STATUS): not on the stack */
+	uint64_t value = 0;
+	int code, rc;
+
+	if (!rep)
+		return dd_link_send_error(t, d->tx, req->type, req->tag, DD_LERR_INTERNAL, 0, "out of memory", err);
+	dd_err_clear(err);
+	code = dispatch(d, req, rep, &value, err);
+	if (code) {
+		rc = dd_link_send_error(t, d->tx, req->type, req->tag, code, value, err->msg, err);
+	} else {
+		rep->type = req->type;
+		rep->flags = DD_LINK_F_REPLY;
+		rep->tag = req->tag;
+		rc = dd_link_send(t, d->tx, rep, err);
+	}
+	free(rep);
+	return rc;
+}

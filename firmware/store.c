@@ -1,0 +1,557 @@
+/* The board's persistent store (see store.h). Crash safety: a transfer is written to
+ * incoming/, verified completely, fsynced, renamed over the stored file, and the directories
+ * fsynced; a power cut at any moment leaves the old image or the new one. */
+#include "firmware/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/audit.h"
+#include "util/json.h"
+
+static const char *kind_name(int kind)
+{
+	return kind == DD_KIND_FIRMWARE ? "firmware" : "image";
+}
+
+static void store_path(const struct dd_store *s, char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", s->dir, name);
+}
+
+static int fsync_dir(const char *dir, struct dd_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = DD_OK;
+
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", dir);
+	if (fsync(fd))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s: fsync", dir);
+	close(fd);
+	return rc;
+}
+
+static int mkdir_p(const char *dir, struct dd_err *err)
+{
+	char tmp[600];
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	return DD_OK;
+}
+
+/* --- verification ------------------------------------------------------------------------- */
+
+static int check_blocks(struct dd_source *src, const char *path, struct dd_err *err)
+{
+	const struct dd_image_info *in = &src->info;
+	uint8_t *buf = malloc(in->block_size), h[DD_SHA256_LEN];
+	int rc = DD_OK;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	for (uint64_t i = 0; i < in->block_count && !rc; i++) {
+		rc = dd_source_read_block(src, i, buf, err);
+		if (rc) {
+			dd_err_prefix(err, "%s: block %" PRIu64, path, i);
+			rc = DD_EINPUT;
+			break;
+		}
+		dd_sha256(buf, dd_block_len(in, i), h);
+		if (memcmp(h, in->block_hash[i], DD_SHA256_LEN))
+			rc = dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " does not match its hash", path, i);
+	}
+	free(buf);
+	return rc;
+}
+
+int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			    struct dd_source **out, struct dd_err *err)
+{
+	struct dd_source_opts opts = { .pubkeys = pubkeys, .n_pubkeys = n_pubkeys };
+	struct dd_source *src = NULL;
+	int rc;
+
+	if (!n_pubkeys)
+		return dd_fail(err, DD_EINPUT, "%s: no depot public key is provisioned on this board", path);
+	rc = dd_source_open(path, &opts, &src, err);
+	if (rc)
+		return rc == DD_ENOMEM ? rc : DD_EINPUT;
+	if (strcmp(src->info.format, "dfi"))
+		rc = dd_fail(err, DD_EINPUT, "%s: not a .dfi package (%s)", path, src->info.format);
+	else if (src->info.sig != DD_SIG_VERIFIED)
+		rc = dd_fail(err, DD_EINPUT, "%s: not signed by a depot key of this board", path);
+	else
+		rc = check_blocks(src, path, err);
+	if (rc) {
+		dd_source_close(src);
+		return rc;
+	}
+	*out = src;
+	return DD_OK;
+}
+
+/* A bundle's name is "dartdupd-firmware BOARD VERSION"; an image's name must not look like one. */
+static int check_kind(const struct dd_store *s, int kind, const char *name, struct dd_err *err)
+{
+	size_t pl = strlen(DD_FIRMWARE_PREFIX), bl = strlen(s->board_type);
+	bool is_fw = !strncmp(name, DD_FIRMWARE_PREFIX, pl);
+
+	if (kind == DD_KIND_IMAGE && is_fw)
+		return dd_fail(err, DD_EINPUT, "\"%s\" is a firmware bundle, not an image (use update)", name);
+	if (kind == DD_KIND_FIRMWARE && !is_fw)
+		return dd_fail(err, DD_EINPUT, "\"%s\" is not a firmware bundle (name must start with \"%s\")", name,
+			       DD_FIRMWARE_PREFIX);
+	if (kind == DD_KIND_FIRMWARE && (strncmp(name + pl, s->board_type, bl) || name[pl + bl] != ' '))
+		return dd_fail(err, DD_EINPUT, "\"%s\" is firmware for another board (this is %s)", name,
+			       s->board_type);
+	return DD_OK;
+}
+
+/* --- open --------------------------------------------------------------------------------- */
+
+static void open_stored(struct dd_store *s, char *warning, size_t wlen)
+{
+	struct dd_source_opts opts = { .pubkeys = s->pubkeys, .n_pubkeys = s->n_pubkeys };
+	struct dd_source *src;
+	struct dd_err e;
+	char path[700];
+
+	/* at start the signature is checked again (keys may have changed); the blocks were
+	 * verified when loaded, and the engine checks each block's hash as it writes */
+	store_path(s, path, sizeof(path), "image.dfi");
+	if (!access(path, F_OK)) {
+		if (!s->n_pubkeys)
+			snprintf(warning, wlen, "%s: not used: no depot public key provisioned", path);
+		else if (dd_source_open(path, &opts, &src, &e))
+			snprintf(warning, wlen, "stored image not used: %s", e.msg);
+		else if (src->info.sig != DD_SIG_VERIFIED) {
+			snprintf(warning, wlen, "%s: not used: not signed by a depot key", path);
+			dd_source_close(src);
+		} else
+			s->image = src;
+	}
+	store_path(s, path, sizeof(path), "firmware.dfi");
+	if (!access(path, F_OK) && !dd_source_open(path, &opts, &src, &e)) {
+		snprintf(s->pending_firmware, sizeof(s->pending_firmware), "%s", src->info.name);
+		dd_source_close(src);
+	}
+}
+
+static void scan_log(struct dd_store *s)
+{
+	char path[700], line[64];
+	FILE *f;
+	uint64_t seq;
+	int c;
+
+	s->log_next = 1;
+	s->log_first = 1;
+	s->log_lines = 0;
+	store_path(s, path, sizeof(path), "audit.log");
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	for (;;) {
+		if (!fgets(line, sizeof(line), f))
+			break;
+		if (sscanf(line, "%" SCNu64, &seq) == 1) {
+			if (!s->log_lines)
+				s->log_first = seq;
+			s->log_lines++;
+			if (seq >= s->log_next)
+				s->log_next = seq + 1;
+		}
+		if (!strchr(line, '\n')) /* skip the rest of a long line */
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+	}
+	fclose(f);
+}
+
+int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkeys, size_t n_pubkeys,
+		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err)
+{
+	char path[700];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	for (unsigned k = 0; k < 3; k++)
+		s->xfer[k].fd = -1;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->pubkeys = pubkeys;
+	s->n_pubkeys = n_pubkeys;
+	s->board_type = board_type;
+	s->next_handle = 1;
+	warning[0] = '\0';
+	store_path(s, path, sizeof(path), "incoming");
+	if ((rc = mkdir_p(path, err)))
+		return rc;
+	open_stored(s, warning, warning_len);
+	scan_log(s);
+	return DD_OK;
+}
+
+static void xfer_close(struct dd_store_xfer *x, bool remove)
+{
+	if (x->fd >= 0)
+		close(x->fd);
+	if (remove && x->path[0])
+		unlink(x->path);
+	memset(x, 0, sizeof(*x));
+	x->fd = -1;
+}
+
+void dd_store_close(struct dd_store *s)
+{
+	for (unsigned k = 0; k < 3; k++)
+		xfer_close(&s->xfer[k], false);
+	if (s->image)
+		dd_source_close(s->image);
+	s->image = NULL;
+}
+
+/* --- transfers ---------------------------------------------------------------------------- */
+
+/* Remove partial transfers of this kind other than keep (at most one per kind is kept). */
+static void drop_other_parts(struct dd_store *s, int kind, const char *keep)
+{
+	char dir[700], path[1024], prefix[16];
+	struct dirent *de;
+	DIR *d;
+
+	store_path(s, dir, sizeof(dir), "incoming");
+	snprintf(prefix, sizeof(prefix), "%s-", kind_name(kind));
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (strcmp(path, keep))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
+			struct dd_link_load_begin_reply *rep, struct dd_err *err)
+{
+	struct dd_store_xfer *x = &s->xfer[req->kind];
+	char hex[2 * DD_SHA256_LEN + 1];
+	struct stat st;
+
+	if (!(x->open && x->size == req->size && !memcmp(x->sha, req->sha256, DD_SHA256_LEN))) {
+		xfer_close(x, false);
+		dd_hex(hex, req->sha256, DD_SHA256_LEN);
+		snprintf(x->path, sizeof(x->path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind),
+			 hex, req->size);
+		drop_other_parts(s, req->kind, x->path);
+		x->fd = open(x->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (x->fd < 0 || fstat(x->fd, &st)) {
+			dd_fail_errno(err, DD_EIO, errno, "%s", x->path);
+			xfer_close(x, false);
+			return DD_LERR_IO;
+		}
+		/* what a previous connection (or boot) left: resume there */
+		x->have = (uint64_t)st.st_size;
+		if (x->have > req->size && ftruncate(x->fd, 0) == 0)
+			x->have = 0;
+		x->open = true;
+		x->size = req->size;
+		memcpy(x->sha, req->sha256, DD_SHA256_LEN);
+		x->handle = s->next_handle++ << 2 | req->kind;
+	}
+	rep->xfer = x->handle;
+	rep->offset = x->have;
+	rep->chunk = DD_STORE_CHUNK;
+	return 0;
+}
+
+static struct dd_store_xfer *find_xfer(struct dd_store *s, uint32_t handle, struct dd_err *err)
+{
+	unsigned kind = handle & 3; /* the handle carries its kind in the low bits */
+	struct dd_store_xfer *x = kind == DD_KIND_IMAGE || kind == DD_KIND_FIRMWARE ? &s->xfer[kind] : NULL;
+
+	if (!x || !x->open || x->handle != handle) {
+		dd_fail(err, DD_EINPUT, "no transfer %u open (send LOAD_BEGIN)", handle);
+		return NULL;
+	}
+	return x;
+}
+
+int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
+		       uint64_t *expected, struct dd_err *err)
+{
+	struct dd_store_xfer *x = find_xfer(s, req->xfer, err);
+	const uint8_t *p = req->data;
+	uint64_t off = req->offset;
+	size_t left = req->len;
+
+	if (!x)
+		return DD_LERR_STATE;
+	*expected = x->have;
+	if (req->offset != x->have) {
+		dd_fail(err, DD_EINPUT, "data at offset %" PRIu64 ", expected %" PRIu64, req->offset, x->have);
+		return DD_LERR_OFFSET;
+	}
+	if (req->len > x->size - x->have) {
+		dd_fail(err, DD_EINPUT, "data past the end of the %" PRIu64 "-byte package", x->size);
+		return DD_LERR_FIELD;
+	}
+	while (left) {
+		ssize_t n = pwrite(x->fd, p, left, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC, "%s: write", x->path);
+			/* keep what is known good: the transfer resumes from the old length */
+			if (ftruncate(x->fd, (off_t)x->have))
+				xfer_close(x, true);
+			return DD_LERR_IO;
+		}
+		p += n;
+		off += (uint64_t)n;
+		left -= (size_t)n;
+	}
+	x->have += req->len;
+	*held = x->have;
+	return 0;
+}
+
+static int file_sha256(int fd, uint8_t out[DD_SHA256_LEN], struct dd_err *err)
+{
+	enum { BUF = 1 << 20 };
+	uint8_t *buf = malloc(BUF);
+	struct dd_sha256 ctx;
+	off_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	dd_sha256_init(&ctx);
+	while ((n = pread(fd, buf, BUF, off)) > 0) {
+		dd_sha256_update(&ctx, buf, (size_t)n);
+		off += n;
+	}
+	free(buf);
+	if (n < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "read");
+	dd_sha256_final(&ctx, out);
+	return DD_OK;
+}
+
+/* Move the verified transfer into place: fsync, rename, fsync both directories. */
+static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name, struct dd_err *err)
+{
+	char dst[700], inc[700];
+	int rc;
+
+	store_path(s, dst, sizeof(dst), name);
+	store_path(s, inc, sizeof(inc), "incoming");
+	if (fsync(x->fd))
+		return dd_fail_errno(err, DD_EIO, errno, "%s: fsync", x->path);
+	if (rename(x->path, dst))
+		return dd_fail_errno(err, DD_EIO, errno, "%s: rename to %s", x->path, dst);
+	x->path[0] = '\0';
+	if ((rc = fsync_dir(s->dir, err)) || (rc = fsync_dir(inc, err)))
+		return rc;
+	return DD_OK;
+}
+
+int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_end_reply *rep, struct dd_err *err)
+{
+	struct dd_store_xfer *x = find_xfer(s, handle, err);
+	uint8_t sha[DD_SHA256_LEN];
+	struct dd_source *src = NULL;
+	int kind = handle & 3, rc;
+
+	if (!x)
+		return DD_LERR_STATE;
+	if (x->have != x->size) {
+		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
+		return DD_LERR_STATE;
+	}
+	if ((rc = file_sha256(x->fd, sha, err))) {
+		xfer_close(x, true);
+		return DD_LERR_IO;
+	}
+	if (memcmp(sha, x->sha, DD_SHA256_LEN)) {
+		dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
+		xfer_close(x, true);
+		return DD_LERR_REFUSED;
+	}
+	rc = dd_store_verify_package(x->path, s->pubkeys, s->n_pubkeys, &src, err);
+	if (!rc && (rc = check_kind(s, kind, src->info.name, err)))
+		dd_source_close(src);
+	if (rc) {
+		xfer_close(x, true);
+		return rc == DD_EINPUT ? DD_LERR_REFUSED : DD_LERR_IO;
+	}
+	rc = install(s, x, kind == DD_KIND_IMAGE ? "image.dfi" : "firmware.dfi", err);
+	xfer_close(x, rc != DD_OK);
+	if (rc) {
+		dd_source_close(src);
+		return DD_LERR_IO;
+	}
+	memset(rep, 0, sizeof(*rep));
+	rep->kind = (uint8_t)kind;
+	memcpy(rep->id, src->info.image_id, DD_SHA256_LEN);
+	rep->size = src->info.image_size;
+	snprintf(rep->name, sizeof(rep->name), "%s", src->info.name);
+	if (kind == DD_KIND_IMAGE) {
+		if (s->image)
+			dd_source_close(s->image);
+		s->image = src;
+	} else {
+		snprintf(s->pending_firmware, sizeof(s->pending_firmware), "%s", src->info.name);
+		dd_source_close(src);
+	}
+	return 0;
+}
+
+int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err)
+{
+	struct dd_store_xfer *x = find_xfer(s, handle, err);
+
+	if (!x)
+		return DD_LERR_STATE;
+	xfer_close(x, true);
+	return 0;
+}
+
+/* --- audit ring --------------------------------------------------------------------------- */
+
+/* Keep the newest DD_STORE_RING records: rewrite to a temporary file, rename over. */
+static int compact_log(struct dd_store *s, struct dd_err *err)
+{
+	char path[700], tmp[720], *line = NULL;
+	size_t cap = 0;
+	unsigned skip = s->log_lines > DD_STORE_RING ? s->log_lines - DD_STORE_RING : 0, n = 0;
+	FILE *in, *out;
+	int rc = DD_OK;
+
+	store_path(s, path, sizeof(path), "audit.log");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	in = fopen(path, "re");
+	if (!in)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	out = fopen(tmp, "we");
+	if (!out) {
+		fclose(in);
+		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	}
+	while (getline(&line, &cap, in) > 0)
+		if (n++ >= skip)
+			fputs(line, out);
+	free(line);
+	fclose(in);
+	if (fflush(out) || fsync(fileno(out)))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	if (fclose(out) && !rc)
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	if (!rc && rename(tmp, path))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	if (!rc)
+		rc = fsync_dir(s->dir, err);
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	scan_log(s);
+	return DD_OK;
+}
+
+int dd_store_log_append(struct dd_store *s, const char *board_serial, const char *json, struct dd_err *err)
+{
+	struct dd_json j;
+	char path[700], *line;
+	size_t plen;
+	int rc;
+
+	if (json[0] != '{')
+		return dd_fail(err, DD_EINTERNAL, "audit record is not a JSON object");
+	/* "SEQ {"seq":SEQ,"board":"SERIAL",<the record's fields>}" */
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_u64(&j, "seq", s->log_next);
+	dd_json_str(&j, "board", board_serial);
+	dd_json_end_obj(&j);
+	plen = strlen(dd_json_text(&j));
+	line = malloc(32 + plen + strlen(json));
+	if (!line || !plen) {
+		free(line);
+		dd_json_free(&j);
+		return dd_fail(err, DD_ENOMEM, "audit: out of memory");
+	}
+	sprintf(line, "%" PRIu64 " %.*s%s%s", s->log_next, (int)(plen - 1), dd_json_text(&j),
+		json[1] == '}' ? "" : ",", json + 1);
+	dd_json_free(&j);
+	store_path(s, path, sizeof(path), "audit.log");
+	rc = dd_audit_append(path, line, err);
+	free(line);
+	if (rc)
+		return rc;
+	if (!s->log_lines)
+		s->log_first = s->log_next;
+	s->log_next++;
+	s->log_lines++;
+	if (s->log_lines >= 2 * DD_STORE_RING)
+		return compact_log(s, err);
+	return DD_OK;
+}
+
+int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t *buf, uint32_t cap,
+		      struct dd_link_log_reply *rep, struct dd_err *err)
+{
+	char path[700], *line = NULL, *text;
+	size_t lcap = 0;
+	ssize_t n;
+	uint64_t seq;
+	FILE *f;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->records = buf;
+	rep->first = rep->next = since > s->log_first ? since : s->log_first;
+	store_path(s, path, sizeof(path), "audit.log");
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? DD_OK : dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	while (rep->count < max && (n = getline(&line, &lcap, f)) > 0) {
+		seq = strtoull(line, &text, 10);
+		if (seq < since || *text != ' ')
+			continue;
+		text++;
+		n -= text - line;
+		if (n > 0 && text[n - 1] == '\n')
+			n--;
+		if (!dd_link_log_append(buf, cap, &rep->records_len, text, (size_t)n))
+			break;
+		if (!rep->count)
+			rep->first = seq;
+		rep->count++;
+		rep->next = seq + 1;
+	}
+	free(line);
+	fclose(f);
+	return DD_OK;
+}

@@ -1,0 +1,69 @@
+/* The board's persistent store: one directory holding
+ *   image.dfi            the stored image (replaced atomically, only after full verification)
+ *   firmware.dfi         a verified firmware bundle waiting to be applied
+ *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart)
+ *   audit.log            the audit ring: "SEQ JSON" lines, bounded
+ * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
+#ifndef DARTDUP_FIRMWARE_STORE_H
+#define DARTDUP_FIRMWARE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "link/proto.h"
+#include "source/source.h"
+#include "util/err.h"
+
+#define DD_STORE_RING 1000          /* audit records kept (at least) */
+#define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
+#define DD_FIRMWARE_PREFIX "dartdupd-firmware "
+
+struct dd_store_xfer {
+	bool open;
+	uint32_t handle;
+	uint8_t sha[DD_SHA256_LEN];
+	uint64_t size, have;
+	int fd;
+	char path[768];
+};
+
+struct dd_store {
+	char dir[512];
+	const char *const *pubkeys;
+	size_t n_pubkeys;
+	const char *board_type;
+	struct dd_source *image;          /* the verified stored image, NULL if none */
+	char pending_firmware[128];       /* name of a stored bundle, "" if none */
+	struct dd_store_xfer xfer[3];     /* indexed by enum dd_link_kind */
+	uint32_t next_handle;
+	uint64_t log_next;                /* seq of the next audit record */
+	uint64_t log_first;               /* seq of the oldest record kept */
+	unsigned log_lines;
+};
+
+/* Open (create) the store and its stored image. A stored image that no longer verifies (keys
+ * changed, file damaged) is not used: the board reports no image, and says why in *warning. */
+int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkeys, size_t n_pubkeys,
+		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err);
+void dd_store_close(struct dd_store *s);
+
+int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
+			struct dd_link_load_begin_reply *rep, struct dd_err *err);
+/* On DD_LERR_OFFSET, *expected is the offset the board wants. */
+int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
+		       uint64_t *expected, struct dd_err *err);
+int dd_store_load_end(struct dd_store *s, uint32_t xfer, struct dd_link_load_end_reply *rep, struct dd_err *err);
+int dd_store_load_cancel(struct dd_store *s, uint32_t xfer, struct dd_err *err);
+
+/* Verify a package completely: well formed, signed by one of the keys, every block's hash.
+ * Returns DD_OK or DD_EINPUT (refused) / DD_EIO. */
+int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			    struct dd_source **out, struct dd_err *err);
+
+/* Append an audit record (a JSON object); it gets "seq" and "board" fields in front. */
+int dd_store_log_append(struct dd_store *s, const char *board_serial, const char *json, struct dd_err *err);
+/* Records with seq >= since, at most max, packed into buf (cap bytes, see dd_link_log_append). */
+int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t *buf, uint32_t cap,
+		      struct dd_link_log_reply *rep, struct dd_err *err);
+
+#endif
