@@ -1,0 +1,528 @@
+/* dartdup board: drive a duplicator board over USB (--serial) or a simulated one (--sim).
+ * A thin front end: the protocol is common/link/, the USB transport host/board_usb.c. */
+#include "host/board_link.h"
+#include "host/cli.h"
+#include "engine/events.h"
+#include "link/client.h"
+#include "util/json.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_MS 250 /* status polling while waiting or watching */
+
+struct board_opts {
+	const char *serial, *sim;
+	bool json, wait, watch;
+	uint64_t since, max_bytes;
+	uint32_t job;
+	const char *cmd, *arg;
+};
+
+static void board_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dartdup board [--serial SERIAL | --sim SOCKET] COMMAND [OPTIONS]\n"
+		"\n"
+		"commands:\n"
+		"  list                 boards plugged in over USB (serial, USB port)\n"
+		"  info                 board, firmware, ports, stored image, trusted key ids\n"
+		"  load IMAGE.dfi       send a signed image; the board verifies it all before using it;\n"
+		"                       an interrupted load resumes where it stopped when run again\n"
+		"  start [--wait]       press the button: write and verify every port holding a stick;\n"
+		"                       --wait: until done, exit 0 only if every port passed\n"
+		"  abort                stop the running job\n"
+		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
+		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
+		"  log [--since N]      the board's audit records (same fields as dartdup write --log)\n"
+		"  update BUNDLE.dfi    send a signed firmware bundle (docs/PROTOCOL.md)\n"
+		"\n"
+		"  --serial SERIAL      the USB board with this serial (default: the only one plugged in)\n"
+		"  --sim SOCKET         the simulated board listening on SOCKET (dartdupd --board sim)\n"
+		"  --json               JSON output for scripts (one object per line)\n"
+		"\n"
+		"exit status: 0 ok, 1 a port failed / link failed / interrupted, 2 bad usage or refused\n");
+}
+
+static int parse(int argc, char **argv, struct board_opts *o)
+{
+	static const struct option opts[] = {
+		{ "serial", required_argument, NULL, 's' }, { "sim", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },         { "wait", no_argument, NULL, 'w' },
+		{ "watch", no_argument, NULL, 'W' },        { "since", required_argument, NULL, 'n' },
+		{ "job", required_argument, NULL, 'J' },
+		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->serial = optarg; break;
+		case 'S': o->sim = optarg; break;
+		case 'j': o->json = true; break;
+		case 'w': o->wait = true; break;
+		case 'W': o->watch = true; break;
+		case 'n': o->since = strtoull(optarg, NULL, 10); break;
+		case 'J': o->job = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'm': o->max_bytes = strtoull(optarg, NULL, 10); break;
+		case 'h': board_usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind >= argc)
+		return -1;
+	o->cmd = argv[optind++];
+	if (optind < argc)
+		o->arg = argv[optind++];
+	if (optind < argc || (o->serial && o->sim))
+		return -1;
+	return 0;
+}
+
+static int connect_board(const struct board_opts *o, struct dd_link_client *c, struct dd_err *err)
+{
+	struct dd_link_transport *t;
+	int rc = o->sim ? dd_link_unix_connect(o->sim, &t, err) : dd_board_usb_open(o->serial, &t, err);
+
+	if (rc)
+		return rc;
+	return dd_link_client_open(c, t, "dartdup " DARTDUP_VERSION, err);
+}
+
+static struct dd_link_msg *request(struct dd_link_client *c, int type, struct dd_err *err)
+{
+	struct dd_link_msg req;
+
+	memset(&req, 0, sizeof(req));
+	req.type = (uint8_t)type;
+	return dd_link_call(c, &req, err) ? NULL : &c->reply;
+}
+
+static void hex16(char out[17], const uint8_t *id)
+{
+	dd_hex(out, id, 8);
+}
+
+/* --- info --------------------------------------------------------------------------------- */
+
+static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
+	const struct dd_link_info_reply *in;
+	char h[17];
+
+	if (!m)
+		return err->code;
+	in = &m->u.info_r;
+	if (o->json) {
+		struct dd_json j;
+
+		dd_json_init(&j);
+		dd_json_begin_obj(&j, NULL);
+		dd_json_str(&j, "board", in->board);
+		dd_json_str(&j, "serial", in->serial);
+		dd_json_str(&j, "firmware", in->firmware);
+		dd_json_u64(&j, "ports", in->n_ports);
+		if (in->has_image) {
+			dd_json_begin_obj(&j, "image");
+			dd_json_str(&j, "name", in->image_name);
+			dd_json_hex(&j, "id", in->image_id, DD_SHA256_LEN);
+			dd_json_u64(&j, "size", in->image_size);
+			dd_json_end_obj(&j);
+		} else {
+			dd_json_null(&j, "image");
+		}
+		dd_json_begin_arr(&j, "keys");
+		for (unsigned i = 0; i < in->n_keys; i++)
+			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
+		dd_json_end_arr(&j);
+		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
+		dd_json_end_obj(&j);
+		puts(dd_json_text(&j));
+		dd_json_free(&j);
+		return DD_OK;
+	}
+	printf("board     %s %s, firmware %s, %u port(s)\n", in->board, in->serial, in->firmware, in->n_ports);
+	if (in->has_image) {
+		hex16(h, in->image_id);
+		printf("image     %s (%" PRIu64 " MiB, id %s)\n", in->image_name, in->image_size >> 20, h);
+	} else {
+		printf("image     none\n");
+	}
+	for (unsigned i = 0; i < in->n_keys; i++) {
+		hex16(h, in->key_id[i]);
+		printf("key       %s\n", h);
+	}
+	if (in->pending_firmware[0])
+		printf("firmware  %s stored, not applied\n", in->pending_firmware);
+	return DD_OK;
+}
+
+/* --- load / update ------------------------------------------------------------------------ */
+
+struct load_view {
+	bool tty;
+	int last_pct;
+	struct timespec t0;
+	uint64_t first;
+};
+
+static double since_s(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void load_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct load_view *v = ctx;
+	int pct = total ? (int)(done * 100 / total) : 100;
+	double s = since_s(&v->t0);
+
+	if (!v->first)
+		v->first = done ? done : 1;
+	if (!v->tty || pct == v->last_pct)
+		return;
+	v->last_pct = pct;
+	fprintf(stderr, "\rload: %3d%% (%" PRIu64 " of %" PRIu64 " MiB, %.1f MB/s)", pct, done >> 20, total >> 20,
+		s > 0 ? (double)done / s / 1e6 : 0.0);
+	fflush(stderr);
+}
+
+static int do_load(struct dd_link_client *c, const struct board_opts *o, int kind, struct dd_err *err)
+{
+	struct load_view v = { .tty = isatty(STDERR_FILENO) && !o->json, .last_pct = -1 };
+	struct dd_link_load_opts lo = { .kind = kind, .max_bytes = o->max_bytes,
+					.progress = load_progress, .progress_ctx = &v };
+	struct dd_link_load_result r;
+	char id[2 * DD_SHA256_LEN + 1];
+	int rc;
+
+	if (!o->arg)
+		return dd_fail(err, DD_EUSAGE, "%s: which file? (dartdup board %s FILE)", o->cmd, o->cmd);
+	clock_gettime(CLOCK_MONOTONIC, &v.t0);
+	rc = dd_link_client_load(c, o->arg, &lo, &r, err);
+	if (v.tty && v.last_pct >= 0)
+		fputc('\n', stderr);
+	if (o->json) {
+		struct dd_json j;
+
+		dd_json_init(&j);
+		dd_json_begin_obj(&j, NULL);
+		dd_json_str(&j, "event", rc ? "load-failed" : "loaded");
+		dd_json_str(&j, "kind", kind == DD_KIND_IMAGE ? "image" : "firmware");
+		dd_json_u64(&j, "size", r.size);
+		dd_json_u64(&j, "resumed_from", r.resumed_from);
+		dd_json_u64(&j, "sent", r.sent);
+		if (rc) {
+			dd_json_str(&j, "error", err->msg);
+		} else {
+			dd_json_str(&j, "name", r.end.name);
+			dd_json_hex(&j, "id", r.end.id, DD_SHA256_LEN);
+			dd_json_u64(&j, "image_size", r.end.size);
+		}
+		dd_json_end_obj(&j);
+		puts(dd_json_text(&j));
+		dd_json_free(&j);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	dd_hex(id, r.end.id, 8);
+	if (r.resumed_from)
+		printf("resumed at %" PRIu64 " of %" PRIu64 " bytes\n", r.resumed_from, r.size);
+	if (kind == DD_KIND_IMAGE)
+		printf("loaded %s (id %s): signature and every block verified; stored\n", r.end.name, id);
+	else
+		printf("firmware bundle %s (id %s) verified and stored; applied by the board\n", r.end.name, id);
+	return DD_OK;
+}
+
+/* --- status ------------------------------------------------------------------------------- */
+
+static void status_json(const struct dd_link_status_reply *s)
+{
+	struct dd_json j;
+
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_u64(&j, "job", s->job);
+	dd_json_str(&j, "state", dd_job_state_name(s->job_state));
+	dd_json_begin_arr(&j, "ports");
+	for (unsigned i = 0; i < s->n_ports; i++) {
+		const struct dd_link_port_status *p = &s->port[i];
+
+		dd_json_begin_obj(&j, NULL);
+		dd_json_u64(&j, "port", i + 1);
+		dd_json_str(&j, "state", dd_port_state_name(p->state));
+		dd_json_str(&j, "phase", dd_phase_name(p->phase));
+		dd_json_str(&j, "result", dd_result_name(p->result));
+		dd_json_u64(&j, "done", p->done);
+		dd_json_u64(&j, "total", p->total);
+		dd_json_u64(&j, "rate", p->rate);
+		dd_json_u64(&j, "capacity", p->capacity);
+		dd_json_str(&j, "serial", p->serial[0] ? p->serial : NULL);
+		dd_json_str(&j, "error", p->error[0] ? p->error : NULL);
+		dd_json_end_obj(&j);
+	}
+	dd_json_end_arr(&j);
+	dd_json_end_obj(&j);
+	puts(dd_json_text(&j));
+	fflush(stdout);
+	dd_json_free(&j);
+}
+
+/* The table; returns the number of lines printed (to redraw in place). */
+static int status_table(const struct dd_link_status_reply *s)
+{
+	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state));
+	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MB/s", "serial", "error");
+	for (unsigned i = 0; i < s->n_ports; i++) {
+		const struct dd_link_port_status *p = &s->port[i];
+		char pct[8] = "";
+
+		if (p->total)
+			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
+		printf("%-5u %-10s %5s %8.1f  %-20s %s\n", i + 1, dd_port_state_name(p->state), pct,
+		       (double)p->rate / 1e6, p->serial, p->error);
+	}
+	fflush(stdout);
+	return (int)s->n_ports + 2;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Poll STATUS until job `job` (0: whatever runs now) is no longer running. Shows each poll. */
+static int watch(struct dd_link_client *c, const struct board_opts *o, uint32_t job, bool until_done,
+		 struct dd_link_status_reply *last, struct dd_err *err)
+{
+	bool tty = isatty(STDOUT_FILENO) && !o->json;
+	int lines = 0;
+
+	for (;;) {
+		struct dd_link_msg *m = request(c, DD_MSG_STATUS, err);
+		bool running;
+
+		if (!m)
+			return err->code;
+		*last = m->u.status_r;
+		running = last->job_state == DD_JOB_RUNNING || (job && last->job < job);
+		if (o->json) {
+			if (!until_done || !o->wait || !running)
+				status_json(last);
+		} else if (tty || !running || !until_done) {
+			if (tty && lines)
+				printf("\033[%dA\033[J", lines);
+			lines = status_table(last);
+		}
+		if (!until_done || !running)
+			return DD_OK;
+		sleep_ms(POLL_MS); /* polling a remote board over its protocol, not synchronising a test */
+	}
+}
+
+static int summary(const struct dd_link_status_reply *s, unsigned in_job, struct dd_err *err)
+{
+	unsigned pass = 0, fail = 0;
+
+	for (unsigned i = 0; i < s->n_ports; i++) {
+		pass += s->port[i].state == DD_PORT_PASS;
+		fail += s->port[i].state == DD_PORT_FAIL || s->port[i].state == DD_PORT_ATTENTION;
+	}
+	if (fail || pass < in_job)
+		return dd_fail(err, DD_ECHECK, "job %u: %u port(s) passed, %u failed", s->job, pass, fail ? fail : in_job - pass);
+	return DD_OK;
+}
+
+static int do_start(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	struct dd_link_msg *m = request(c, DD_MSG_START, err);
+	struct dd_link_status_reply *last;
+	uint32_t job;
+	unsigned n;
+	int rc;
+
+	if (!m)
+		return err->code;
+	job = m->u.start_r.job;
+	n = m->u.start_r.n_ports;
+	if (!o->json)
+		printf("job %u started on %u port(s)\n", job, n);
+	if (!o->wait) {
+		if (o->json)
+			printf("{\"event\":\"started\",\"job\":%u,\"ports\":%u}\n", job, n);
+		return DD_OK;
+	}
+	last = malloc(sizeof(*last));
+	if (!last)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = watch(c, o, job, true, last, err);
+	if (!rc) {
+		rc = summary(last, n, err);
+		if (!rc && !o->json)
+			printf("job %u: all %u port(s) passed\n", job, n);
+	}
+	free(last);
+	return rc;
+}
+
+static int do_status(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	struct dd_link_status_reply *last = malloc(sizeof(*last));
+	int rc;
+
+	if (!last)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = watch(c, o, o->job, o->watch, last, err);
+	free(last);
+	return rc;
+}
+
+/* --- log ---------------------------------------------------------------------------------- */
+
+/* The string value of "key" in a flat JSON object we wrote ourselves; "" if absent or not a string. */
+static void json_field(const char *obj, size_t len, const char *key, char *out, size_t out_len)
+{
+	char pat[64];
+	const char *p, *end = obj + len;
+	size_t n = 0;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = memmem(obj, len, pat, strlen(pat));
+	if (!p)
+		return;
+	p += strlen(pat);
+	if (p < end && *p != '"') { /* a number or null */
+		while (p < end && *p != ',' && *p != '}' && n + 1 < out_len)
+			out[n++] = *p++;
+		out[n] = '\0';
+		return;
+	}
+	for (p++; p < end && *p != '"' && n + 1 < out_len; p++) {
+		if (*p == '\\' && p + 1 < end)
+			p++;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+static void log_line(const char *text, uint16_t len, bool json)
+{
+	char seq[24], when[32], port[64], serial[128], result[24], error[256];
+
+	if (json) {
+		printf("%.*s\n", (int)len, text);
+		return;
+	}
+	json_field(text, len, "seq", seq, sizeof(seq));
+	json_field(text, len, "time", when, sizeof(when));
+	json_field(text, len, "port", port, sizeof(port));
+	json_field(text, len, "serial", serial, sizeof(serial));
+	json_field(text, len, "result", result, sizeof(result));
+	json_field(text, len, "error", error, sizeof(error));
+	printf("%-6s %-20s %-8s %-20s %-10s %s\n", seq, when, port, serial, result, strcmp(error, "null") ? error : "");
+}
+
+static int do_log(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	uint64_t since = o->since ? o->since : 1;
+	struct dd_link_msg req;
+	unsigned total = 0;
+
+	if (!o->json)
+		printf("%-6s %-20s %-8s %-20s %-10s %s\n", "seq", "time", "port", "serial", "result", "error");
+	for (;;) {
+		const struct dd_link_log_reply *r;
+		uint32_t pos = 0;
+		const char *text;
+		uint16_t len;
+
+		memset(&req, 0, sizeof(req));
+		req.type = DD_MSG_LOG;
+		req.u.log.since = since;
+		req.u.log.max = 1000;
+		if (dd_link_call(c, &req, err))
+			return err->code;
+		r = &c->reply.u.log_r;
+		while (dd_link_log_next(r, &pos, &text, &len))
+			log_line(text, len, o->json);
+		total += r->count;
+		if (!r->count || r->next <= since)
+			break;
+		since = r->next;
+	}
+	if (!o->json)
+		printf("%u record(s)\n", total);
+	return DD_OK;
+}
+
+/* --- main --------------------------------------------------------------------------------- */
+
+static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	if (!strcmp(o->cmd, "info"))
+		return do_info(c, o, err);
+	if (!strcmp(o->cmd, "load"))
+		return do_load(c, o, DD_KIND_IMAGE, err);
+	if (!strcmp(o->cmd, "update"))
+		return do_load(c, o, DD_KIND_FIRMWARE, err);
+	if (!strcmp(o->cmd, "start"))
+		return do_start(c, o, err);
+	if (!strcmp(o->cmd, "abort"))
+		return request(c, DD_MSG_ABORT, err) ? DD_OK : err->code;
+	if (!strcmp(o->cmd, "status"))
+		return do_status(c, o, err);
+	if (!strcmp(o->cmd, "log"))
+		return do_log(c, o, err);
+	if (!strcmp(o->cmd, "list"))
+		return do_info(c, o, err); /* --sim: the one board there */
+	return dd_fail(err, DD_EUSAGE, "board %s: unknown command (dartdup board --help)", o->cmd);
+}
+
+int cmd_board(int argc, char **argv)
+{
+	struct board_opts o;
+	struct dd_link_client c;
+	struct dd_err err = { 0 };
+	int rc;
+
+	if (parse(argc, argv, &o)) {
+		board_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(o.cmd, "list") && !o.sim) {
+		rc = dd_board_usb_list(stdout, o.json, &err);
+		if (rc < 0) {
+			cli_error("%s", err.msg);
+			return dd_exit_status(rc);
+		}
+		if (!rc && !o.json)
+			printf("no dartdup board on USB\n");
+		return 0;
+	}
+	rc = connect_board(&o, &c, &err);
+	if (!rc) {
+		rc = run(&c, &o, &err);
+		dd_link_client_close(&c);
+	}
+	if (rc)
+		cli_error("%s", err.msg);
+	return dd_exit_status(rc);
+}
