@@ -73,7 +73,7 @@ static void port_unusable(struct dd_port_slot *p, const char *why)
 	memset(&p->st, 0, sizeof(p->st));
 	p->st.result = DD_RESULT_FAIL;
 	p->st.first_bad_offset = -1;
-	snprintf(p->st.error, sizeof(p->st.error), "%s", why);
+	dd_copy_str(p->st.error, sizeof(p->st.error), why);
 	p->id = p->now.id;
 	p->has_result = true;
 	p->result_gen = p->now.generation;
@@ -96,7 +96,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 			continue;
 		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
 			port_unusable(p, e.msg);
-			snprintf(why, why_len, "no usable stick (port %u: %s)", i + 1, e.msg);
+			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
 		memset(&p->st, 0, sizeof(p->st));
@@ -200,7 +200,7 @@ static void collect(struct dd_daemon *d)
 		if (st->result == DD_RESULT_NONE || st->result == DD_RESULT_WRITTEN) {
 			st->result = r->rc == DD_EABORT ? DD_RESULT_INCOMPLETE : DD_RESULT_FAIL;
 			if (!st->error[0])
-				snprintf(st->error, sizeof(st->error), "%s", r->err.msg[0] ? r->err.msg : "job ended");
+				dd_copy_str(st->error, sizeof(st->error), r->err.msg[0] ? r->err.msg : "job ended");
 		}
 		p->st = *st;
 		p->has_result = true;

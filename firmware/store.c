@@ -41,7 +41,7 @@ static int fsync_dir(const char *dir, struct dd_err *err)
 
 static int mkdir_p(const char *dir, struct dd_err *err)
 {
-	char tmp[600];
+	char tmp[1024];
 
 	snprintf(tmp, sizeof(tmp), "%s", dir);
 	for (char *p = tmp + 1; *p; p++) {
@@ -256,14 +256,15 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 			struct dd_link_load_begin_reply *rep, struct dd_err *err)
 {
 	struct dd_store_xfer *x = &s->xfer[req->kind];
-	char hex[2 * DD_SHA256_LEN + 1];
+	char hex[2 * DD_SHA256_LEN + 1], path[sizeof(x->path)];
 	struct stat st;
 
 	if (!(x->open && x->size == req->size && !memcmp(x->sha, req->sha256, DD_SHA256_LEN))) {
 		xfer_close(x, false);
 		dd_hex(hex, req->sha256, DD_SHA256_LEN);
-		snprintf(x->path, sizeof(x->path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind),
-			 hex, req->size);
+		snprintf(path, sizeof(path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind), hex,
+			 req->size);
+		memcpy(x->path, path, sizeof(path));
 		drop_other_parts(s, req->kind, x->path);
 		x->fd = open(x->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (x->fd < 0 || fstat(x->fd, &st)) {

@@ -9,10 +9,20 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "link/proto.h"
 #include "source/source.h"
 #include "util/err.h"
+
+/* Copy a string into a fixed field, cut to fit (messages into protocol fields). */
+static inline void dd_copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 #define DD_STORE_RING 1000          /* audit records kept (at least) */
 #define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
