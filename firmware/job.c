@@ -99,6 +99,16 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
+		if (t->id.capacity < need) {
+			/* checked here so that a small stick fails alone (the engine refuses the job) */
+			snprintf(e.msg, sizeof(e.msg), "stick too small: %llu bytes, the image needs %llu",
+				 (unsigned long long)t->id.capacity, (unsigned long long)need);
+			p->now.id = t->id;
+			dd_target_close(t);
+			port_unusable(p, e.msg);
+			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
+			continue;
+		}
 		memset(&p->st, 0, sizeof(p->st));
 		p->st.first_bad_offset = -1;
 		p->id = t->id;
@@ -139,6 +149,9 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 	r->job.targets = r->targets;
 	r->job.n_targets = r->n;
 	dd_policy_default(&r->job.policy);
+	/* a duplicator makes exact copies: zero blocks are written and verified too, so a reused
+	 * stick holds nothing of its previous content */
+	r->job.policy.full = true;
 	r->job.sink = (struct dd_event_sink){ .emit = emit, .ctx = r };
 	r->abort_flag = 0;
 	r->job.abort_flag = &r->abort_flag;
