@@ -67,8 +67,27 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
-/* A stick that cannot even be opened: lit "attention", not part of the job. */
-static void port_unusable(struct dd_port_slot *p, const char *why)
+static void record(struct dd_daemon *d, const struct dd_target_identity *id, const struct dd_target_status *st)
+{
+	const struct dd_source *img = d->store.image;
+	struct dd_audit_job job = {
+		.time = d->job_time,
+		.image_id = img->info.image_id,
+		.image_name = img->info.name,
+		.mode = "write",
+	};
+	struct dd_json j;
+	struct dd_err e;
+
+	dd_json_init(&j);
+	dd_audit_format(&j, &job, id, st);
+	if (dd_store_log_append(&d->store, d->board->serial, dd_json_text(&j), &e))
+		fprintf(stderr, "dartdupd: audit log: %s\n", e.msg);
+	dd_json_free(&j);
+}
+
+/* A stick that cannot be used (unreadable, too small): lit "attention", recorded, not in the job. */
+static void port_unusable(struct dd_daemon *d, struct dd_port_slot *p, const char *why)
 {
 	memset(&p->st, 0, sizeof(p->st));
 	p->st.result = DD_RESULT_FAIL;
@@ -78,6 +97,7 @@ static void port_unusable(struct dd_port_slot *p, const char *why)
 	p->has_result = true;
 	p->result_gen = p->now.generation;
 	p->result_state = DD_PORT_ATTENTION;
+	record(d, &p->id, &p->st);
 }
 
 static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
@@ -95,7 +115,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 		if (!p->now.present)
 			continue;
 		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
-			port_unusable(p, e.msg);
+			port_unusable(d, p, e.msg);
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
@@ -105,7 +125,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 				 (unsigned long long)t->id.capacity, (unsigned long long)need);
 			p->now.id = t->id;
 			dd_target_close(t);
-			port_unusable(p, e.msg);
+			port_unusable(d, p, e.msg);
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
@@ -138,6 +158,7 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 		return DD_LERR_NO_IMAGE;
 	}
 	dd_daemon_refresh_ports(d);
+	d->job_time = time(NULL);
 	r->n = open_ports(d, why, sizeof(why));
 	if (!r->n) {
 		dd_daemon_refresh_ports(d);
@@ -157,10 +178,9 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 	r->job.abort_flag = &r->abort_flag;
 	r->finished = false;
 	d->job_no++;
-	d->job_time = time(NULL);
 	if (pthread_create(&r->thread, NULL, job_thread, r)) {
 		for (unsigned k = 0; k < r->n; k++) {
-			port_unusable(&d->port[r->port[k]], "cannot start a job thread");
+			port_unusable(d, &d->port[r->port[k]], "cannot start a job thread");
 			d->port[r->port[k]].job_index = -1;
 			dd_target_close(r->targets[k]);
 		}
@@ -179,25 +199,6 @@ void dd_daemon_abort_job(struct dd_daemon *d)
 {
 	if (d->job_state == DD_JOB_RUNNING)
 		d->run.abort_flag = 1;
-}
-
-static void record(struct dd_daemon *d, unsigned k, const struct dd_target_status *st)
-{
-	const struct dd_source *img = d->store.image;
-	struct dd_audit_job job = {
-		.time = d->job_time,
-		.image_id = img->info.image_id,
-		.image_name = img->info.name,
-		.mode = "write",
-	};
-	struct dd_json j;
-	struct dd_err e;
-
-	dd_json_init(&j);
-	dd_audit_format(&j, &job, &d->run.targets[k]->id, st);
-	if (dd_store_log_append(&d->store, d->board->serial, dd_json_text(&j), &e))
-		fprintf(stderr, "dartdupd: audit log: %s\n", e.msg);
-	dd_json_free(&j);
 }
 
 /* The job thread ended: results into the ports, records into the ring, targets closed. */
@@ -220,7 +221,7 @@ static void collect(struct dd_daemon *d)
 		p->result_state = st->result == DD_RESULT_PASS ? DD_PORT_PASS : DD_PORT_FAIL;
 		p->job_index = -1;
 		pass += st->result == DD_RESULT_PASS;
-		record(d, k, st);
+		record(d, &r->targets[k]->id, st);
 		dd_target_close(r->targets[k]);
 		r->targets[k] = NULL;
 	}
