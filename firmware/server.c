@@ -75,6 +75,8 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 		if (o->done > o->total)
 			o->done = o->total;
 		o->rate = p->st.rate > 0 && p->st.rate < 4e9 ? (uint32_t)p->st.rate : 0;
+		if (p->st.result != DD_RESULT_NONE && p->st.write_seconds + p->st.verify_seconds > 0)
+			o->rate = (uint32_t)((double)o->done / (p->st.write_seconds + p->st.verify_seconds));
 		snprintf(o->error, sizeof(o->error), "%s", p->st.error);
 	}
 	return 0;

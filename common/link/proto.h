@@ -114,7 +114,7 @@ struct dd_link_info_reply {
 	uint64_t image_size;
 	char image_name[DD_LINK_STR_MAX + 1];
 	uint8_t n_keys;
-	uint8_t key_id[DD_LINK_MAX_KEYS][DD_SHA256_LEN]; /* SHA-256 of each provisioned public key file */
+	uint8_t key_id[DD_LINK_MAX_KEYS][DD_SHA256_LEN]; /* key id (SHA-256 of the DER public key) */
 	char pending_firmware[DD_LINK_STR_MAX + 1]; /* bundle stored by `update`, "" if none */
 };
 
