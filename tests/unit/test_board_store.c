@@ -1,0 +1,234 @@
+/* The board's store: transfers checked at every offset, resumable across a restart, refused
+ * packages never replace the stored image, the audit ring stays bounded. */
+#include "check.h"
+#include "crypto/sign.h"
+#include "firmware/store.h"
+#include "format/dfi_writer.h"
+
+#include <stdlib.h>
+
+static char *tmp(const char *name)
+{
+	static char paths[16][512];
+	static int n;
+	char *p = paths[n++ % 16];
+
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
+	return p;
+}
+
+static const char *pubkeys[1];
+
+/* A signed package of len random bytes (block size 4096); returns its path. */
+static const char *package(const char *name, size_t len, uint64_t seed)
+{
+	static bool have_key;
+	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = name };
+	struct dd_err err = { 0 };
+	uint8_t *img = malloc(len);
+	char *raw = tmp("raw.img"), *out = tmp(name);
+
+	if (!have_key) {
+		if (dd_keygen(tmp("depot"), &err))
+			return NULL;
+		pubkeys[0] = strdup(tmp("depot.pub"));
+		have_key = true;
+	}
+	o.key_path = tmp("depot.key");
+	check_fill_random(img, len, seed);
+	if (check_write_file(raw, img, len) || dfi_pack(raw, out, &o, &err))
+		out = NULL;
+	free(img);
+	return out;
+}
+
+static void sha_of(const uint8_t *p, size_t n, uint8_t out[DD_SHA256_LEN])
+{
+	dd_sha256(p, n, out);
+}
+
+static int open_store(struct dd_store *s, const char *dir)
+{
+	char warning[600];
+
+	return dd_store_open(s, dir, pubkeys, 1, "sim", warning, sizeof(warning), NULL);
+}
+
+/* Send bytes [from, to) of pkg in chunks of step; returns the first non-zero code. */
+static int send_range(struct dd_store *s, uint32_t xfer, const uint8_t *pkg, uint64_t from, uint64_t to, size_t step)
+{
+	uint64_t held = 0, expected = 0;
+
+	for (uint64_t off = from; off < to; off += step) {
+		struct dd_link_load_data d = { .xfer = xfer, .offset = off, .data = pkg + off,
+					       .len = (uint32_t)(to - off < step ? to - off : step) };
+		int code = dd_store_load_data(s, &d, &held, &expected, NULL);
+
+		if (code)
+			return code;
+	}
+	return 0;
+}
+
+static int begin(struct dd_store *s, int kind, const uint8_t *pkg, size_t len, struct dd_link_load_begin_reply *r)
+{
+	struct dd_link_load_begin b = { .kind = (uint8_t)kind, .size = len };
+
+	sha_of(pkg, len, b.sha256);
+	return dd_store_load_begin(s, &b, r, NULL);
+}
+
+TEST(load_checks_offsets_and_installs)
+{
+	const char *path = package("sample A", 300000, 1);
+	size_t len;
+	uint8_t *pkg = path ? check_read_file(path, &len) : NULL;
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	struct dd_link_load_data d;
+	uint64_t held, expected;
+
+	CHECK(pkg);
+	CHECK_EQ_INT(open_store(&s, tmp("store1")), DD_OK);
+	CHECK(!s.image);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_U64(r.offset, 0);
+	d = (struct dd_link_load_data){ .xfer = r.xfer, .offset = 10, .data = pkg, .len = 10 };
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_OFFSET);
+	CHECK_EQ_U64(expected, 0);
+	d.xfer = r.xfer + 4; /* no such transfer */
+	d.offset = 0;
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_STATE);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_STATE); /* incomplete */
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
+	d = (struct dd_link_load_data){ .xfer = r.xfer, .offset = len, .data = pkg, .len = 1 };
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_FIELD); /* past the end */
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK(s.image);
+	CHECK(!strcmp(s.image->info.name, "sample A"));
+	CHECK(!strcmp(e.name, "sample A"));
+	CHECK_EQ_U64(e.size, 300000);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, tmp("store1")), DD_OK); /* survives a restart */
+	CHECK(s.image && !strcmp(s.image->info.name, "sample A"));
+	dd_store_close(&s);
+	free(pkg);
+}
+
+TEST(load_resumes_after_restart)
+{
+	const char *path = package("sample B", 200000, 2);
+	size_t len;
+	uint8_t *pkg = path ? check_read_file(path, &len) : NULL;
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+
+	CHECK(pkg);
+	CHECK_EQ_INT(open_store(&s, tmp("store2")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len / 2, 4000), 0);
+	dd_store_close(&s); /* the board restarts mid-transfer */
+	CHECK_EQ_INT(open_store(&s, tmp("store2")), DD_OK);
+	CHECK(!s.image);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_U64(r.offset, len / 2 / 4000 * 4000 + (len / 2 % 4000 ? 4000 : 0));
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, r.offset, len, 50000), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "sample B"));
+	dd_store_close(&s);
+	free(pkg);
+}
+
+TEST(refused_packages_leave_the_image)
+{
+	const char *a = package("good", 100000, 3), *b = package("damaged", 100000, 4);
+	size_t la, lb;
+	uint8_t *pa = a ? check_read_file(a, &la) : NULL, *pb = b ? check_read_file(b, &lb) : NULL;
+	uint8_t id[DD_SHA256_LEN];
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	struct dd_link_load_begin bad = { .kind = DD_KIND_IMAGE };
+
+	CHECK(pa && pb);
+	CHECK_EQ_INT(open_store(&s, tmp("store3")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	memcpy(id, s.image->info.image_id, DD_SHA256_LEN);
+
+	pb[lb / 2] ^= 0x40; /* a damaged block, announced with the damaged package's own sha */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+
+	pb[lb / 2] ^= 0x40; /* intact, but announced with another sha */
+	bad.size = lb;
+	memset(bad.sha256, 7, DD_SHA256_LEN);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+
+	CHECK_EQ_INT(begin(&s, DD_KIND_FIRMWARE, pb, lb, &r), 0); /* an image is not a bundle */
+	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &r), 0); /* cancelled: gone */
+	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), DD_LERR_STATE);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, tmp("store3")), DD_OK);
+	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+	dd_store_close(&s);
+	free(pa);
+	free(pb);
+}
+
+TEST(audit_ring_is_bounded)
+{
+	struct dd_store s;
+	struct dd_link_log_reply r;
+	uint8_t *buf = malloc(DD_LINK_MAX_PAYLOAD);
+	char rec[64];
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t len;
+	unsigned total = 2 * DD_STORE_RING + 500;
+
+	CHECK(buf);
+	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK);
+	for (unsigned i = 1; i <= total; i++) {
+		snprintf(rec, sizeof(rec), "{\"n\":%u}", i);
+		CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", rec, NULL), DD_OK);
+	}
+	CHECK(s.log_lines < 2 * DD_STORE_RING);
+	CHECK(s.log_lines >= DD_STORE_RING);
+	CHECK_EQ_INT(dd_store_log_read(&s, 1, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
+	CHECK(r.first > 1); /* the oldest fell out of the ring */
+	CHECK_EQ_INT(r.count, 10);
+	CHECK_EQ_U64(r.next, r.first + 10);
+	CHECK_EQ_INT(dd_store_log_read(&s, total, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
+	CHECK_EQ_INT(r.count, 1);
+	CHECK(dd_link_log_next(&r, &pos, &text, &len));
+	snprintf(rec, sizeof(rec), "{\"seq\":%u,\"board\":\"SIM-1\",\"n\":%u}", total, total);
+	CHECK(len == strlen(rec) && !memcmp(text, rec, len));
+	CHECK_EQ_INT(dd_store_log_read(&s, total + 1, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
+	CHECK_EQ_INT(r.count, 0);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK); /* numbering goes on after a restart */
+	CHECK_EQ_U64(s.log_next, total + 1);
+	dd_store_close(&s);
+	free(buf);
+}
+
+int main(void)
+{
+	RUN(load_checks_offsets_and_installs);
+	RUN(load_resumes_after_restart);
+	RUN(refused_packages_leave_the_image);
+	RUN(audit_ring_is_bounded);
+	return check_done();
+}
