@@ -200,6 +200,7 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 	s->n_pubkeys = n_pubkeys;
 	s->board_type = board_type;
 	s->next_handle = 1;
+	s->ring = DD_STORE_RING;
 	warning[0] = '\0';
 	store_path(s, path, sizeof(path), "incoming");
 	if ((rc = mkdir_p(path, err)))
@@ -447,7 +448,7 @@ static int compact_log(struct dd_store *s, struct dd_err *err)
 {
 	char path[700], tmp[720], *line = NULL;
 	size_t cap = 0;
-	unsigned skip = s->log_lines > DD_STORE_RING ? s->log_lines - DD_STORE_RING : 0, n = 0;
+	unsigned skip = s->log_lines > s->ring ? s->log_lines - s->ring : 0, n = 0;
 	FILE *in, *out;
 	int rc = DD_OK;
 
@@ -516,7 +517,7 @@ int dd_store_log_append(struct dd_store *s, const char *board_serial, const char
 		s->log_first = s->log_next;
 	s->log_next++;
 	s->log_lines++;
-	if (s->log_lines >= 2 * DD_STORE_RING)
+	if (s->log_lines >= 2 * s->ring)
 		return compact_log(s, err);
 	return DD_OK;
 }

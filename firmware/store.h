@@ -49,6 +49,7 @@ struct dd_store {
 	uint64_t log_next;                /* seq of the next audit record */
 	uint64_t log_first;               /* seq of the oldest record kept */
 	unsigned log_lines;
+	unsigned ring;                    /* records kept at least (DD_STORE_RING); at most twice that */
 };
 
 /* Open (create) the store and its stored image. A stored image that no longer verifies (keys
