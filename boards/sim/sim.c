@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ static int sim_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n
 			struct dd_err *err)
 {
 	struct sim *s = b->priv;
+	static const struct timeval send_timeout = { .tv_sec = 5 };
 	struct signalfd_siginfo si;
 	char name[64];
 	int fd;
@@ -63,6 +65,9 @@ static int sim_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return DD_OK; /* the peer went away before we took it */
+	/* a peer that never reads its replies must not block the board: its sends time out and
+	 * the daemon drops the connection */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 	snprintf(name, sizeof(name), "link %u", ++s->links);
 	return dd_link_unix_wrap(fd, name, &w->link, err);
 }
