@@ -38,7 +38,10 @@ struct dd_board_port {
 struct dd_board_wake {
 	bool button;                    /* the button was pressed */
 	bool ports_changed;             /* a stick came or went (the daemon probes again) */
-	struct dd_link_transport *link; /* a new host link (the daemon owns it now), or NULL */
+	struct dd_link_transport *link; /* a new host link (the daemon owns it now), or NULL. The
+	                                   daemon closes it on a framing error or when recv fails;
+	                                   a gadget board then discards partial input and offers a
+	                                   fresh link (docs/PROTOCOL.md "Link reset on USB") */
 };
 
 struct dd_board_ops {
