@@ -54,6 +54,7 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 {
 	struct dd_link_status_reply *s = &rep->u.status_r;
 
+	dd_daemon_refresh_ports(d); /* what the ports hold right now */
 	s->job_state = (uint8_t)d->job_state;
 	s->job = d->job_no;
 	s->n_ports = (uint8_t)d->board->n_ports;

@@ -90,6 +90,18 @@ static uint64_t blockdev_size(const char *path)
 	return size;
 }
 
+/* Which stick is in the port: a new file at the path is a new stick. Inode numbers are reused
+ * at once by some file systems, so the birth time counts too where the file system keeps one. */
+static uint64_t generation(const char *path, const struct stat *st)
+{
+	uint64_t g = (uint64_t)st->st_dev << 40 ^ (uint64_t)st->st_ino ^ (uint64_t)st->st_rdev << 20;
+	struct statx sx;
+
+	if (!statx(AT_FDCWD, path, 0, STATX_BTIME, &sx) && (sx.stx_mask & STATX_BTIME))
+		g ^= (uint64_t)sx.stx_btime.tv_sec * 1000000007u ^ (uint64_t)sx.stx_btime.tv_nsec << 17;
+	return g;
+}
+
 static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *port, struct dd_err *err)
 {
 	struct sim *s = b->priv;
@@ -111,7 +123,7 @@ static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *
 		return dd_fail(err, DD_EINPUT, "%s: not a regular file or a loop device", s->ports[i]);
 	}
 	port->present = true;
-	port->generation = (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino ^ (uint64_t)st.st_rdev << 20;
+	port->generation = generation(s->ports[i], &st);
 	snprintf(port->id.path, sizeof(port->id.path), "%s", s->ports[i]);
 	snprintf(port->id.port, sizeof(port->id.port), "sim-%u", i + 1);
 	snprintf(port->id.vendor, sizeof(port->id.vendor), "dartdup");

@@ -96,6 +96,15 @@ out_has "log records carry the port" '"port":"sim-2"'
 expect_rc "log --since skips older records" 0 B log --json --since 3
 check "log --since 3 gives one record" test "$(grep -c '"seq":3' "$T/out")" -eq 1 -a "$(wc -l <"$T/out")" -eq 1
 
+# --- a result stays lit until a new stick appears in the port ------------------------------
+rm -f "${P[0]}"
+expect_rc "status with a stick pulled" 0 B status --json
+out_has "the pulled stick's result stays lit" '{"port":1,"state":"pass"'
+touch "${P[0]}"
+expect_rc "status with a new stick" 0 B status --json
+out_has "a new stick clears the result" '{"port":1,"state":"ready"'
+out_has "the other results stay lit" '{"port":2,"state":"pass"'
+
 # --- the button (SIGUSR1), synchronised on the job number -----------------------------------
 job=$(B status --json | grep -o '"job":[0-9]*' | cut -d: -f2)
 rm -f "${P[@]}"; touch "${P[@]}" # new sticks
