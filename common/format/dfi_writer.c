@@ -608,8 +608,9 @@ int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_op
 		rc = pack_blocks(&pk, &in, thread_count(pk.opts), err);
 	if (!rc)
 		rc = write_metadata(&pk, signer, err);
-	if (!rc && fsync(pk.out_fd))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s: write failed", out_path);
+	/* No fsync: a package cut short by a crash fails every reader's checks (trailer, sizes,
+	 * hashes), so durability is left to the system, as zstd does; the rename still keeps a failed
+	 * pack from replacing a good package. */
 	if (close(pk.out_fd) && !rc)
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s: write failed", out_path);
 	if (!rc && rename(pk.tmp_path, out_path))

@@ -27,28 +27,41 @@ PY
 fi
 img=$W/image-$mb.img
 
-best() { # best wall time in seconds of 3 runs of "$@" (output discarded)
-	local b=0 t0 t
-	for _ in 1 2 3; do
-		t0=$(date +%s%N); "$@" >/dev/null 2>&1; t=$(($(date +%s%N) - t0))
-		if [ "$b" -eq 0 ] || [ "$t" -lt "$b" ]; then b=$t; fi
-	done
-	awk -v n="$b" 'BEGIN { printf "%.3f", n / 1e9 }'
+# best WALL CPU: best wall time and best CPU time (user+sys of the command and its children), in
+# seconds, of 3 runs of the shell command $1. CPU time is printed too because on a shared machine
+# wall time swings with other load while CPU time does not.
+best() {
+	python3 - "$1" <<'PY'
+import os, resource, subprocess, sys, time
+walls, cpus = [], []
+for _ in range(3):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(sys.argv[1], shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    walls.append(time.monotonic() - t0)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+print("%.3f %.3f" % (min(walls), min(cpus)))
+PY
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-t_pack=$(best "$D" pack "$img" -o "$W/image.dfi")
-t_zstd=$(best zstd -q -f -T0 -3 "$img" -o "$W/image.zst")
-t_check=$(best "$D" inspect "$W/image.dfi" --check)
-t_check_sw=$(best env DARTDUP_SHA256=portable "$D" inspect "$W/image.dfi" --check)
-t_dc=$(best sh -c "zstd -qdc '$W/image.dfi' | sha256sum")
+read -r w_pack c_pack <<<"$(best "'$D' pack '$img' -o '$W/image.dfi'")"
+read -r w_zstd c_zstd <<<"$(best "zstd -q -f -T0 -3 '$img' -o '$W/image.zst'")"
+read -r w_check c_check <<<"$(best "'$D' inspect '$W/image.dfi' --check")"
+read -r w_sw c_sw <<<"$(best "DARTDUP_SHA256=portable '$D' inspect '$W/image.dfi' --check")"
+read -r w_dc c_dc <<<"$(best "zstd -qdc '$W/image.dfi' | sha256sum")"
 read -r -a sha <<<"$(build/tests/test_sha256_paths bench | tr '\n' ' ')"
 
+line() { # label, wall, cpu, ref label, ref wall, ref cpu, target
+	printf '  %-28s %7ss (cpu %6ss)  %-22s %7ss (cpu %6ss)  ratio %s (cpu %s) %s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+		"$(ratio "$2" "$5")" "$(ratio "$3" "$6")" "$7"
+}
 echo "bench pack: image $mb MiB, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
-echo "  pack                 ${t_pack}s   zstd -T0 -3          ${t_zstd}s   ratio $(ratio "$t_pack" "$t_zstd") (target <= 1.3)"
-echo "  inspect --check      ${t_check}s   zstd -dc | sha256sum ${t_dc}s   ratio $(ratio "$t_check" "$t_dc") (target < 1)"
-echo "  inspect --check, portable SHA-256 ${t_check_sw}s  ratio $(ratio "$t_check_sw" "$t_dc") to zstd -dc | sha256sum"
-echo "  sizes                .dfi $(stat -c %s "$W/image.dfi") bytes, .zst $(stat -c %s "$W/image.zst") bytes"
+line "pack" "$w_pack" "$c_pack" "zstd -T0 -3" "$w_zstd" "$c_zstd" "(target <= 1.3)"
+line "inspect --check" "$w_check" "$c_check" "zstd -dc | sha256sum" "$w_dc" "$c_dc" "(target < 1)"
+line "inspect --check, portable" "$w_sw" "$c_sw" "zstd -dc | sha256sum" "$w_dc" "$c_dc" ""
+echo "  sizes: .dfi $(stat -c %s "$W/image.dfi") bytes, .zst $(stat -c %s "$W/image.zst") bytes"
 for ((i = 0; i < ${#sha[@]}; i += 2)); do
 	echo "  sha256 ${sha[i]}: ${sha[i+1]} MB/s per core"
 done
