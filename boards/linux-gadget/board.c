@@ -1,0 +1,315 @@
+/* The linux-gadget board: an embedded Linux computer with a USB device port towards the PC
+ * (FunctionFS gadget, ffs.c), USB host ports for the sticks (udev, mapped to slots by port path),
+ * a button and a light per slot (io.c), all described by one file (conf.c, docs/BOARD.md).
+ *
+ *   dartdupd --board linux-gadget [--config FILE]      (default /etc/dartdup/board.conf)
+ *
+ * Ports: the disks common/safety lists (the same rules as `dartdup write`: USB mass storage, whole
+ * disk, nothing mounted or held) whose udev ID_PATH falls under a slot's port path. The table is
+ * rebuilt when udev reports a block device event; a stick's generation is the kernel's diskseq,
+ * which is new for every disk that appears. */
+#if __has_include("firmware/board.h") /* the board interface (issue 6) may land after this folder */
+#include "firmware/board.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libudev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boards/linux-gadget/conf.h"
+#include "boards/linux-gadget/ffs.h"
+#include "boards/linux-gadget/io.h"
+#include "safety/safety.h"
+
+#define DEFAULT_CONFIG "/etc/dartdup/board.conf"
+
+struct lg_port {
+	bool present;
+	struct dd_disk disk;
+	uint64_t generation;
+};
+
+struct lg {
+	struct dd_board b;
+	struct lg_conf conf;
+	struct lg_ffs *ffs;
+	bool bound;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	struct lg_button_dev button;
+	struct lg_light_dev light[LG_MAX_SLOTS];
+	struct lg_port port[LG_MAX_SLOTS];
+};
+
+enum { FD_EP0, FD_UDEV, FD_BUTTON };
+
+static uint64_t diskseq(const char *sysname)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/diskseq", sysname);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* Rebuild the slot table from the disks the safety module sees. */
+static int scan_ports(struct lg *g, struct dd_err *err)
+{
+	struct dd_safety_opts o = { 0 };
+	struct dd_disk *disks;
+	unsigned n;
+	int rc = dd_safety_list(&o, &disks, &n, err);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < g->conf.n_slots; i++)
+		g->port[i].present = false;
+	for (unsigned k = 0; k < n; k++) {
+		int s;
+
+		if (!disks[k].usb || (s = lg_conf_slot_of(&g->conf, disks[k].id.port)) < 0)
+			continue;
+		if (g->port[s].present) /* two disks under one slot (a multi-LUN reader): keep the first */
+			continue;
+		g->port[s].present = true;
+		g->port[s].disk = disks[k];
+		g->port[s].generation = diskseq(disks[k].sysname);
+		if (!g->port[s].generation) /* kernels before 5.15: the device number and serial */
+			g->port[s].generation = (uint64_t)k << 48 ^ (uint64_t)strlen(disks[k].id.serial) << 40 ^
+						disks[k].id.capacity;
+	}
+	dd_safety_free(disks);
+	return DD_OK;
+}
+
+static unsigned lg_fds(struct dd_board *b, struct pollfd *fds, unsigned max)
+{
+	struct lg *g = b->priv;
+	unsigned n = 0;
+
+	if (max < 3)
+		return 0;
+	fds[n++] = (struct pollfd){ .fd = lg_ffs_ep0_fd(g->ffs), .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = udev_monitor_get_fd(g->mon), .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = g->button.fd, .events = POLLIN }; /* -1 is ignored by poll */
+	return n;
+}
+
+static bool drain_monitor(struct lg *g)
+{
+	struct udev_device *dev;
+	bool any = false;
+
+	while ((dev = udev_monitor_receive_device(g->mon))) {
+		any = true;
+		udev_device_unref(dev);
+	}
+	return any;
+}
+
+static int lg_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n, struct dd_board_wake *w,
+		       struct dd_err *err)
+{
+	struct lg *g = b->priv;
+	struct dd_err e;
+
+	if (n > FD_BUTTON && (fds[FD_BUTTON].revents & POLLIN) && lg_button_pressed(&g->button))
+		w->button = true;
+	if (n > FD_UDEV && (fds[FD_UDEV].revents & POLLIN) && drain_monitor(g)) {
+		if (scan_ports(g, &e))
+			fprintf(stderr, "dartdupd: ports: %s\n", e.msg);
+		w->ports_changed = true;
+	}
+	/* ep0 events, and a fresh link whenever the PC has us enabled but no link is live */
+	return lg_ffs_events(g->ffs, &w->link, err);
+}
+
+static int lg_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *port, struct dd_err *err)
+{
+	struct lg *g = b->priv;
+
+	memset(port, 0, sizeof(*port));
+	if (i >= g->conf.n_slots || !g->port[i].present)
+		return DD_OK;
+	port->present = true;
+	port->generation = g->port[i].generation;
+	port->id = g->port[i].disk.id;
+	return DD_OK;
+}
+
+static int lg_port_open(struct dd_board *b, unsigned i, uint64_t need_size, struct dd_target **out,
+			struct dd_err *err)
+{
+	struct lg *g = b->priv;
+	struct dd_safety_opts o = { .min_size = need_size };
+	struct dd_disk d;
+	int rc;
+
+	if (i >= g->conf.n_slots || !g->port[i].present)
+		return dd_fail(err, DD_EINPUT, "slot %u: no stick", i + 1);
+	/* judged again now: the stick may have been mounted or swapped since the scan */
+	if ((rc = dd_safety_check(g->port[i].disk.devnode, &o, &d, err)))
+		return rc;
+	if (lg_conf_slot_of(&g->conf, d.id.port) != (int)i)
+		return dd_fail(err, DD_EINPUT, "slot %u: %s is no longer in this slot", i + 1, d.devnode);
+	if ((rc = dd_target_blockdev_open(d.devnode, DD_TARGET_WRITE, out, err)))
+		return rc;
+	(*out)->id = d.id;
+	return DD_OK;
+}
+
+static void lg_set_light(struct dd_board *b, unsigned i, int state, unsigned percent)
+{
+	struct lg *g = b->priv;
+
+	if (i < g->conf.n_slots)
+		lg_light_set(&g->light[i], state);
+}
+
+static void lg_close(struct dd_board *b)
+{
+	struct lg *g = b->priv;
+
+	if (g->bound)
+		lg_udc_unbind(g->conf.gadget_dir); /* off the bus first: the PC sees a clean unplug */
+	lg_ffs_close(g->ffs);
+	for (unsigned i = 0; i < LG_MAX_SLOTS; i++) {
+		lg_light_set(&g->light[i], DD_PORT_EMPTY);
+		lg_light_close(&g->light[i]);
+	}
+	lg_button_close(&g->button);
+	udev_monitor_unref(g->mon);
+	udev_unref(g->udev);
+	free(g);
+}
+
+static const struct dd_board_ops lg_ops = {
+	.fds = lg_fds,
+	.dispatch = lg_dispatch,
+	.port_probe = lg_port_probe,
+	.port_open = lg_port_open,
+	.set_light = lg_set_light,
+	.close = lg_close,
+};
+
+/* The serial the PC sees is the one gadget-setup wrote to configfs (from the machine id). */
+static int read_serial(struct lg *g, struct dd_err *err)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/strings/0x409/serialnumber", g->conf.gadget_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return dd_fail_errno(err, DD_EIO, errno, "%s (run gadget-setup first)", path);
+	if (!fgets(g->b.serial, sizeof(g->b.serial), f))
+		g->b.serial[0] = 0;
+	fclose(f);
+	g->b.serial[strcspn(g->b.serial, "\n")] = 0;
+	if (!g->b.serial[0])
+		return dd_fail(err, DD_EINPUT, "%s: empty serial number", path);
+	return DD_OK;
+}
+
+static int open_udev(struct lg *g, struct dd_err *err)
+{
+	g->udev = udev_new();
+	if (g->udev)
+		g->mon = udev_monitor_new_from_netlink(g->udev, "udev");
+	if (!g->mon || udev_monitor_filter_add_match_subsystem_devtype(g->mon, "block", "disk") ||
+	    udev_monitor_enable_receiving(g->mon))
+		return dd_fail(err, DD_EIO, "udev monitor: cannot listen for block devices");
+	/* the monitor fd is polled; receiving must never block the daemon */
+	fcntl(udev_monitor_get_fd(g->mon), F_SETFL, fcntl(udev_monitor_get_fd(g->mon), F_GETFL) | O_NONBLOCK);
+	return scan_ports(g, err);
+}
+
+static int open_io(struct lg *g, struct dd_err *err)
+{
+	int rc = lg_button_open(&g->conf.button, &g->button, err);
+
+	for (unsigned i = 0; !rc && i < g->conf.n_slots; i++)
+		if ((rc = lg_light_open(&g->conf.slot[i].light, &g->light[i], err)))
+			dd_err_prefix(err, "light.%u", i + 1);
+	for (unsigned i = 0; !rc && i < g->conf.n_slots; i++)
+		lg_light_set(&g->light[i], DD_PORT_EMPTY);
+	return rc;
+}
+
+static int parse(int argc, char **argv, const char **config, struct dd_err *err)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'c')
+			return dd_fail(err, DD_EUSAGE, "linux-gadget board: bad option (see dartdupd --help)");
+		*config = optarg;
+	}
+	if (optind < argc)
+		return dd_fail(err, DD_EUSAGE, "linux-gadget board: unexpected argument '%s'", argv[optind]);
+	return DD_OK;
+}
+
+static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *err)
+{
+	struct lg *g = calloc(1, sizeof(*g));
+	const char *config = DEFAULT_CONFIG;
+	int rc;
+
+	if (!g)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	g->button.fd = -1;
+	for (unsigned i = 0; i < LG_MAX_SLOTS; i++)
+		g->light[i].fd = -1, g->light[i].state = -1;
+	g->b.ops = &lg_ops;
+	g->b.type = "linux-gadget";
+	g->b.priv = g;
+	rc = parse(argc, argv, &config, err);
+	if (!rc)
+		rc = lg_conf_load(config, &g->conf, err);
+	if (!rc) {
+		snprintf(g->b.store_dir, sizeof(g->b.store_dir), "%s", g->conf.store);
+		for (unsigned i = 0; i < g->conf.n_pubkeys; i++)
+			g->b.pubkeys[i] = g->conf.pubkey[i];
+		g->b.n_pubkeys = g->conf.n_pubkeys;
+		g->b.n_ports = g->conf.n_slots;
+		rc = read_serial(g, err);
+	}
+	if (!rc)
+		rc = open_io(g, err);
+	if (!rc)
+		rc = open_udev(g, err);
+	/* descriptors first, then the UDC: the PC must never see a function without them */
+	if (!rc)
+		rc = lg_ffs_open(g->conf.ffs_dir, &g->ffs, err);
+	if (!rc && !(rc = lg_udc_bind(g->conf.gadget_dir, g->conf.udc, err)))
+		g->bound = true;
+	if (rc) {
+		lg_close(&g->b);
+		return rc;
+	}
+	*out = &g->b;
+	return DD_OK;
+}
+
+const struct dd_board_driver dd_board_linux_gadget = {
+	.name = "linux-gadget",
+	.usage = "[--config FILE]   (board description, default " DEFAULT_CONFIG "; docs/BOARD.md)",
+	.open = lg_open,
+};
+#endif

@@ -1,0 +1,722 @@
+/* FunctionFS host link (ffs.h).
+ *
+ * Several requests in flight: the endpoint files are driven with Linux native AIO (io_setup /
+ * io_submit / io_getevents, raw syscalls: FunctionFS implements async read_iter/write_iter, and
+ * glibc's POSIX AIO would only fake it with threads doing blocking I/O; libaio would be one more
+ * library for three syscalls). Completions signal an eventfd (IOCB_FLAG_RESFD), which is the
+ * transport's pollable fd. RX_SLOTS reads of RX_LEN bytes stay queued on the OUT endpoint, so the
+ * PC's bulk writes never wait for the board to ask; a frame sent to the PC is cut into TX_LEN
+ * pieces queued on the IN endpoint (a piece of exactly TX_LEN bytes is a whole number of packets,
+ * so the transfer goes on until the frame's last, short, packet: docs/PROTOCOL.md padding rule).
+ * Requests of one endpoint complete in order, so slots are used round-robin and consumed in order.
+ *
+ * A PC that disconnects (DISABLE, UNBIND, SUSPEND on ep0) resets the live link: its requests are
+ * cancelled (io_destroy waits for them), partial input is dropped and its recv fails, so the daemon
+ * drops the connection and keeps its own state (a load in progress stays resumable); the next
+ * ENABLE is a fresh link. */
+#include "boards/linux-gadget/ffs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <linux/usb/ch9.h>
+#include <linux/usb/functionfs.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if __has_include("link/usb_ids.h")
+#include "link/usb_ids.h"
+#else /* until the board interface (issue 6) lands: the same values as docs/PROTOCOL.md "USB binding" */
+#define DD_USB_CLASS 0xff
+#define DD_USB_SUBCLASS 0xdd
+#define DD_USB_PROTOCOL 0x01
+#define DD_USB_INTERFACE_NAME "dartdup link"
+#endif
+
+#define RX_SLOTS 8
+#define RX_LEN (64 * 1024)
+#define TX_SLOTS 8
+#define TX_LEN (64 * 1024)
+#define TX_WAIT_MS 10000 /* a PC that stops reading: the send fails and the link resets */
+
+struct slot {
+	struct iocb cb;
+	uint8_t *buf;
+	bool busy;     /* submitted, not reaped */
+	size_t len;    /* RX: bytes received; TX: bytes queued */
+	size_t pos;    /* RX: bytes already handed out */
+	bool done;     /* RX: reaped, data in buf[pos..len) */
+};
+
+struct ffs_link {
+	struct dd_link_transport t;
+	struct lg_ffs *ffs;     /* NULL once the function forgot this link */
+	aio_context_t ctx;
+	int ep_out, ep_in;      /* ep1 (bulk OUT, PC -> board), ep2 (bulk IN) */
+	bool dead;              /* reset by the PC: every call fails */
+	int error;              /* first failed request (-errno) */
+	struct slot rx[RX_SLOTS];
+	unsigned rx_next;       /* the oldest read */
+	struct slot tx[TX_SLOTS];
+	unsigned tx_next;
+};
+
+struct lg_ffs {
+	char dir[256];
+	int ep0;
+	struct ffs_link *live;
+	bool enabled;           /* between ENABLE and DISABLE/UNBIND */
+	bool suspended;         /* between SUSPEND and RESUME */
+	unsigned links;
+};
+
+/* --- raw AIO syscalls (no wrapper in glibc) --------------------------------------------------- */
+static int io_setup_(unsigned nr, aio_context_t *ctx)
+{
+	return (int)syscall(SYS_io_setup, nr, ctx);
+}
+
+static int io_destroy_(aio_context_t ctx)
+{
+	return (int)syscall(SYS_io_destroy, ctx);
+}
+
+static int io_submit_(aio_context_t ctx, long n, struct iocb **cbs)
+{
+	return (int)syscall(SYS_io_submit, ctx, n, cbs);
+}
+
+static int io_getevents_(aio_context_t ctx, long min, long max, struct io_event *ev, struct timespec *ts)
+{
+	return (int)syscall(SYS_io_getevents, ctx, min, max, ev, ts);
+}
+
+/* --- descriptors ----------------------------------------------------------------------------- */
+struct blob {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void put8(struct blob *b, unsigned v)
+{
+	if (b->len < b->cap)
+		b->p[b->len] = (uint8_t)v;
+	b->len++;
+}
+
+static void put16(struct blob *b, unsigned v)
+{
+	put8(b, v & 0xff);
+	put8(b, v >> 8);
+}
+
+static void put32(struct blob *b, uint32_t v)
+{
+	put16(b, v & 0xffff);
+	put16(b, v >> 16);
+}
+
+static void set32(struct blob *b, size_t at, uint32_t v)
+{
+	for (unsigned i = 0; i < 4 && at + i < b->cap; i++)
+		b->p[at + i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_interface(struct blob *b)
+{
+	put8(b, USB_DT_INTERFACE_SIZE);
+	put8(b, USB_DT_INTERFACE);
+	put8(b, 0);                 /* bInterfaceNumber: f_fs renumbers */
+	put8(b, 0);                 /* bAlternateSetting */
+	put8(b, 2);                 /* bNumEndpoints */
+	put8(b, DD_USB_CLASS);
+	put8(b, DD_USB_SUBCLASS);
+	put8(b, DD_USB_PROTOCOL);
+	put8(b, 1);                 /* iInterface: the first (only) string */
+}
+
+static void put_endpoint(struct blob *b, unsigned addr, unsigned maxpacket, bool ss)
+{
+	put8(b, USB_DT_ENDPOINT_SIZE);
+	put8(b, USB_DT_ENDPOINT);
+	put8(b, addr);              /* the UDC may assign another number: the PC reads it */
+	put8(b, USB_ENDPOINT_XFER_BULK);
+	put16(b, maxpacket);
+	put8(b, 0);                 /* bInterval */
+	if (!ss)
+		return;
+	put8(b, USB_DT_SS_EP_COMP_SIZE);
+	put8(b, USB_DT_SS_ENDPOINT_COMP);
+	put8(b, 0);                 /* bMaxBurst */
+	put8(b, 0);                 /* bmAttributes */
+	put16(b, 0);                /* wBytesPerInterval: bulk */
+}
+
+static void put_speed(struct blob *b, unsigned maxpacket, bool ss)
+{
+	put_interface(b);
+	put_endpoint(b, 1 | USB_DIR_OUT, maxpacket, ss); /* ep1 */
+	put_endpoint(b, 2 | USB_DIR_IN, maxpacket, ss);  /* ep2 */
+}
+
+/* Microsoft OS 1.0 Extended Compat ID: interface 0 is "WINUSB", so Windows binds WinUSB by itself.
+ * (The gadget's os_desc in configfs answers the 0xEE string and the vendor request.) */
+static void put_ms_os(struct blob *b)
+{
+	static const char compat[8] = "WINUSB";
+
+	/* struct usb_os_desc_header (11 packed bytes) + one struct usb_ext_compat_desc (24): f_fs
+	 * checks dwLength against the bytes that follow and builds the wire descriptor itself */
+	put8(b, 0);                 /* interface of the function the header applies to */
+	put32(b, 11 + 24);          /* dwLength */
+	put16(b, 0x0100);           /* bcdVersion 1.0 */
+	put16(b, 4);                /* wIndex: Extended Compat ID */
+	put8(b, 1);                 /* bCount */
+	put8(b, 0);                 /* Reserved */
+	put8(b, 0);                 /* bFirstInterfaceNumber */
+	/* Reserved1: the specification says 1, but kernels before the f_fs fix refuse anything but 0
+	 * with EINVAL, and newer ones set it to 1 themselves: 0 works on both */
+	put8(b, 0);
+	for (unsigned i = 0; i < 8; i++)
+		put8(b, (uint8_t)compat[i]);
+	for (unsigned i = 0; i < 8; i++)
+		put8(b, 0);         /* SubCompatibleID */
+	for (unsigned i = 0; i < 6; i++)
+		put8(b, 0);         /* Reserved2 */
+}
+
+size_t lg_ffs_descriptors(uint8_t *buf, size_t cap, bool ms_os)
+{
+	struct blob b = { .p = buf, .cap = cap };
+
+	put32(&b, FUNCTIONFS_DESCRIPTORS_MAGIC_V2);
+	put32(&b, 0);               /* length, set below */
+	put32(&b, FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC | FUNCTIONFS_HAS_SS_DESC |
+		      (ms_os ? FUNCTIONFS_HAS_MS_OS_DESC : 0));
+	put32(&b, 3);               /* fs_count */
+	put32(&b, 3);               /* hs_count */
+	put32(&b, 5);               /* ss_count: endpoints have companions */
+	if (ms_os)
+		put32(&b, 1);       /* os_count */
+	put_speed(&b, 64, false);
+	put_speed(&b, 512, false);
+	put_speed(&b, 1024, true);
+	if (ms_os)
+		put_ms_os(&b);
+	set32(&b, 4, (uint32_t)b.len);
+	return b.len;
+}
+
+size_t lg_ffs_strings(uint8_t *buf, size_t cap)
+{
+	struct blob b = { .p = buf, .cap = cap };
+	const char *s = DD_USB_INTERFACE_NAME;
+
+	put32(&b, FUNCTIONFS_STRINGS_MAGIC);
+	put32(&b, 0);
+	put32(&b, 1);               /* str_count */
+	put32(&b, 1);               /* lang_count */
+	put16(&b, 0x0409);          /* en-US */
+	for (size_t i = 0; i <= strlen(s); i++)
+		put8(&b, (uint8_t)s[i]);
+	set32(&b, 4, (uint32_t)b.len);
+	return b.len;
+}
+
+/* --- the link (a dd_link_transport) --------------------------------------------------------- */
+static void prep(struct ffs_link *l, struct slot *s, int fd, unsigned op, size_t len, unsigned idx)
+{
+	memset(&s->cb, 0, sizeof(s->cb));
+	s->cb.aio_fildes = (uint32_t)fd;
+	s->cb.aio_lio_opcode = (uint16_t)op;
+	s->cb.aio_buf = (uint64_t)(uintptr_t)s->buf;
+	s->cb.aio_nbytes = len;
+	s->cb.aio_flags = IOCB_FLAG_RESFD;
+	s->cb.aio_resfd = (uint32_t)l->t.fd;
+	s->cb.aio_data = idx;
+}
+
+static int submit(struct ffs_link *l, struct slot *s, struct dd_err *err)
+{
+	struct iocb *cb = &s->cb;
+	int rc = io_submit_(l->ctx, 1, &cb);
+
+	if (rc != 1)
+		return dd_fail_errno(err, DD_EIO, rc < 0 ? errno : EAGAIN, "%s: submit", l->t.name);
+	s->busy = true;
+	return DD_OK;
+}
+
+static int submit_read(struct ffs_link *l, unsigned i, struct dd_err *err)
+{
+	struct slot *s = &l->rx[i];
+
+	prep(l, s, l->ep_out, IOCB_CMD_PREAD, RX_LEN, i);
+	s->done = false;
+	s->len = s->pos = 0;
+	return submit(l, s, err);
+}
+
+/* Reap completed requests (waiting up to timeout_ms for at least one when min is 1). */
+static int reap(struct ffs_link *l, long min, int timeout_ms)
+{
+	struct io_event ev[RX_SLOTS + TX_SLOTS];
+	struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000 };
+	uint64_t cnt;
+	int n;
+
+	/* clear the eventfd first: a completion after io_getevents sets it again */
+	if (read(l->t.fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return -errno;
+	n = io_getevents_(l->ctx, min, RX_SLOTS + TX_SLOTS, ev, &ts);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		unsigned idx = (unsigned)ev[i].data;
+		long long res = (long long)ev[i].res;
+		struct slot *s = idx < RX_SLOTS ? &l->rx[idx] : &l->tx[idx - RX_SLOTS];
+
+		s->busy = false;
+		if (res < 0 && !l->error)
+			l->error = (int)res;
+		if (idx < RX_SLOTS) {
+			s->done = true;
+			s->len = res > 0 ? (size_t)res : 0;
+		}
+	}
+	return n;
+}
+
+/* The daemon only calls recv when the eventfd is readable: re-arm it while data waits. */
+static void rearm(struct ffs_link *l)
+{
+	uint64_t one = 1;
+
+	if (l->rx[l->rx_next].done && write(l->t.fd, &one, sizeof(one)) < 0)
+		l->error = l->error ? l->error : -errno;
+}
+
+static int link_state(struct ffs_link *l, struct dd_err *err)
+{
+	if (l->dead)
+		return dd_fail(err, DD_EIO, "%s: the PC disconnected (link reset)", l->t.name);
+	if (l->error)
+		return dd_fail_errno(err, DD_EIO, -l->error, "%s: transfer failed", l->t.name);
+	return DD_OK;
+}
+
+static int ffs_recv(struct dd_link_transport *t, void *buf, size_t cap, size_t *got, int timeout_ms,
+		    struct dd_err *err)
+{
+	struct ffs_link *l = t->priv;
+	struct slot *s;
+	size_t n;
+	int rc;
+
+	*got = 0;
+	if ((rc = link_state(l, err)))
+		return rc;
+	s = &l->rx[l->rx_next];
+	if (!s->done) {
+		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+
+		if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+			return dd_fail_errno(err, DD_EIO, errno, "%s: poll", t->name);
+		if (reap(l, 0, 0) < 0 && !l->error)
+			l->error = -EIO;
+		if ((rc = link_state(l, err)))
+			return rc;
+	}
+	if (!s->done)
+		return DD_OK;
+	n = s->len - s->pos < cap ? s->len - s->pos : cap;
+	memcpy(buf, s->buf + s->pos, n);
+	s->pos += n;
+	*got = n;
+	if (s->pos == s->len) {
+		if ((rc = submit_read(l, l->rx_next, err)))
+			return rc;
+		l->rx_next = (l->rx_next + 1) % RX_SLOTS;
+	}
+	rearm(l);
+	return DD_OK;
+}
+
+/* A free TX slot, waiting for the PC to take earlier pieces. */
+static int tx_slot(struct ffs_link *l, struct slot **out, struct dd_err *err)
+{
+	struct timespec start, now;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct slot *s = &l->tx[l->tx_next];
+
+		if ((rc = link_state(l, err)))
+			return rc;
+		if (!s->busy) {
+			*out = s;
+			return DD_OK;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > TX_WAIT_MS)
+			return dd_fail(err, DD_EIO, "%s: the PC is not reading", l->t.name);
+		if (reap(l, 1, 500) < 0 && !l->error)
+			l->error = -EIO;
+		rearm(l);
+	}
+}
+
+static int ffs_send(struct dd_link_transport *t, const void *buf, size_t len, struct dd_err *err)
+{
+	struct ffs_link *l = t->priv;
+	const uint8_t *p = buf;
+	struct slot *s;
+	int rc;
+
+	while (len) {
+		size_t n = len < TX_LEN ? len : TX_LEN;
+
+		if ((rc = tx_slot(l, &s, err)))
+			return rc;
+		memcpy(s->buf, p, n);
+		prep(l, s, l->ep_in, IOCB_CMD_PWRITE, n, RX_SLOTS + l->tx_next);
+		s->len = n;
+		if ((rc = submit(l, s, err)))
+			return rc;
+		l->tx_next = (l->tx_next + 1) % TX_SLOTS;
+		p += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+static int ffs_flush(struct dd_link_transport *t, struct dd_err *err)
+{
+	struct ffs_link *l = t->priv;
+	int rc;
+
+	for (unsigned i = 0; i < TX_SLOTS; i++) {
+		unsigned idx = (l->tx_next + i) % TX_SLOTS;
+		struct slot *s;
+
+		if (!l->tx[idx].busy)
+			continue;
+		l->tx_next = idx;
+		if ((rc = tx_slot(l, &s, err)))
+			return rc;
+	}
+	return link_state(l, err);
+}
+
+/* Cancel everything in flight and close the endpoints (the link stays allocated until closed). */
+static void link_stop(struct ffs_link *l)
+{
+	if (l->ctx) {
+		io_destroy_(l->ctx); /* cancels and waits for every request */
+		l->ctx = 0;
+	}
+	for (unsigned i = 0; i < RX_SLOTS; i++)
+		l->rx[i].busy = l->rx[i].done = false;
+	for (unsigned i = 0; i < TX_SLOTS; i++)
+		l->tx[i].busy = false;
+	if (l->ep_out >= 0)
+		close(l->ep_out);
+	if (l->ep_in >= 0)
+		close(l->ep_in);
+	l->ep_out = l->ep_in = -1;
+}
+
+static void ffs_close(struct dd_link_transport *t)
+{
+	struct ffs_link *l = t->priv;
+
+	link_stop(l);
+	if (l->ffs && l->ffs->live == l)
+		l->ffs->live = NULL;
+	for (unsigned i = 0; i < RX_SLOTS; i++)
+		free(l->rx[i].buf);
+	for (unsigned i = 0; i < TX_SLOTS; i++)
+		free(l->tx[i].buf);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(l);
+}
+
+static const struct dd_link_transport_ops ffs_ops = {
+	.send = ffs_send,
+	.recv = ffs_recv,
+	.flush = ffs_flush,
+	.close = ffs_close,
+};
+
+static int open_ep(const char *dir, const char *name, int *fd, struct dd_err *err)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	return DD_OK;
+}
+
+static int link_open(struct lg_ffs *f, struct dd_link_transport **out, struct dd_err *err)
+{
+	struct ffs_link *l = calloc(1, sizeof(*l));
+	int rc = DD_OK;
+
+	if (!l)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	l->ffs = f;
+	l->ep_out = l->ep_in = -1;
+	l->t.ops = &ffs_ops;
+	l->t.priv = l;
+	snprintf(l->t.name, sizeof(l->t.name), "usb link %u", ++f->links);
+	l->t.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->t.fd < 0)
+		rc = dd_fail_errno(err, DD_EIO, errno, "eventfd");
+	for (unsigned i = 0; !rc && i < RX_SLOTS; i++)
+		if (!(l->rx[i].buf = aligned_alloc(4096, RX_LEN)))
+			rc = dd_fail(err, DD_ENOMEM, "out of memory");
+	for (unsigned i = 0; !rc && i < TX_SLOTS; i++)
+		if (!(l->tx[i].buf = aligned_alloc(4096, TX_LEN)))
+			rc = dd_fail(err, DD_ENOMEM, "out of memory");
+	if (!rc && io_setup_(RX_SLOTS + TX_SLOTS, &l->ctx))
+		rc = dd_fail_errno(err, DD_EIO, errno, "io_setup");
+	if (!rc)
+		rc = open_ep(f->dir, "ep1", &l->ep_out, err);
+	if (!rc)
+		rc = open_ep(f->dir, "ep2", &l->ep_in, err);
+	for (unsigned i = 0; !rc && i < RX_SLOTS; i++)
+		rc = submit_read(l, i, err);
+	if (rc) {
+		ffs_close(&l->t);
+		return rc;
+	}
+	f->live = l;
+	*out = &l->t;
+	return DD_OK;
+}
+
+/* The PC went away: stop the live link; the daemon sees its recv fail and drops it. */
+static void link_reset(struct lg_ffs *f)
+{
+	struct ffs_link *l = f->live;
+	uint64_t one = 1;
+
+	if (!l)
+		return;
+	l->dead = true;
+	link_stop(l);
+	l->ffs = NULL;
+	f->live = NULL;
+	if (write(l->t.fd, &one, sizeof(one)) < 0) /* wake the daemon's poll */
+		l->error = -errno;
+}
+
+/* --- ep0 ------------------------------------------------------------------------------------ */
+static int write_all(int fd, const uint8_t *p, size_t len, const char *what, struct dd_err *err)
+{
+	ssize_t n = write(fd, p, len);
+	int e = n < 0 ? errno : EIO;
+
+	if (n == (ssize_t)len)
+		return DD_OK;
+	dd_fail_errno(err, DD_EIO, e, "%s", what);
+	errno = e; /* callers look at it */
+	return DD_EIO;
+}
+
+int lg_ffs_open(const char *ffs_dir, struct lg_ffs **out, struct dd_err *err)
+{
+	struct lg_ffs *f = calloc(1, sizeof(*f));
+	uint8_t blob[512];
+	char path[300], what[340];
+	size_t n;
+	int rc;
+
+	if (!f)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	snprintf(f->dir, sizeof(f->dir), "%s", ffs_dir);
+	snprintf(path, sizeof(path), "%s/ep0", ffs_dir);
+	f->ep0 = open(path, O_RDWR | O_CLOEXEC);
+	if (f->ep0 < 0) {
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s (is FunctionFS mounted? run gadget-setup)", path);
+		free(f);
+		return rc;
+	}
+	snprintf(what, sizeof(what), "%s: writing descriptors", path);
+	n = lg_ffs_descriptors(blob, sizeof(blob), true);
+	rc = write_all(f->ep0, blob, n, what, err);
+	if (rc && errno == EINVAL) {
+		/* a kernel that refuses our Microsoft OS descriptors: serve without them (Linux and macOS
+		 * PCs do not need them; Windows then needs WinUSB bound by hand). ep0 must be reopened:
+		 * a refused write leaves FunctionFS waiting for nothing else. */
+		fprintf(stderr, "dartdupd: %s: kernel refused the Microsoft OS descriptors; serving without\n",
+			path);
+		close(f->ep0);
+		f->ep0 = open(path, O_RDWR | O_CLOEXEC);
+		n = lg_ffs_descriptors(blob, sizeof(blob), false);
+		rc = f->ep0 < 0 ? dd_fail_errno(err, DD_EIO, errno, "%s", path)
+				: write_all(f->ep0, blob, n, what, err);
+	}
+	if (!rc) {
+		snprintf(what, sizeof(what), "%s: writing strings", path);
+		n = lg_ffs_strings(blob, sizeof(blob));
+		rc = write_all(f->ep0, blob, n, what, err);
+	}
+	/* events are read when poll says so; never block the daemon on ep0 */
+	if (!rc && fcntl(f->ep0, F_SETFL, fcntl(f->ep0, F_GETFL) | O_NONBLOCK))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	if (rc) {
+		close(f->ep0);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return DD_OK;
+}
+
+int lg_ffs_ep0_fd(const struct lg_ffs *f)
+{
+	return f->ep0;
+}
+
+/* Requests for our interface that the gadget core does not answer: we define none, so stall. */
+static void stall(struct lg_ffs *f, const struct usb_ctrlrequest *req)
+{
+	ssize_t r;
+
+	if (req->bRequestType & USB_DIR_IN)
+		r = read(f->ep0, NULL, 0);
+	else
+		r = write(f->ep0, NULL, 0);
+	(void)r; /* fails with EL2HLT when the stall was sent: that is the point */
+}
+
+int lg_ffs_events(struct lg_ffs *f, struct dd_link_transport **link, struct dd_err *err)
+{
+	struct usb_functionfs_event ev[4];
+	ssize_t n;
+
+	*link = NULL;
+	for (;;) {
+		n = read(f->ep0, ev, sizeof(ev));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return dd_fail_errno(err, DD_EIO, errno, "%s/ep0: events", f->dir);
+		if (n < 0)
+			break;
+		for (size_t i = 0; i < (size_t)n / sizeof(ev[0]); i++) {
+			switch (ev[i].type) {
+			case FUNCTIONFS_ENABLE:
+				link_reset(f); /* a second ENABLE without DISABLE: start clean */
+				f->enabled = true;
+				f->suspended = false;
+				break;
+			case FUNCTIONFS_DISABLE:
+			case FUNCTIONFS_UNBIND:
+				f->enabled = false;
+				link_reset(f);
+				break;
+			case FUNCTIONFS_SUSPEND:
+				f->suspended = true;
+				link_reset(f);
+				break;
+			case FUNCTIONFS_RESUME:
+				f->suspended = false;
+				break;
+			case FUNCTIONFS_SETUP:
+				stall(f, &ev[i].u.setup);
+				break;
+			default: /* BIND: nothing to do before ENABLE */
+				break;
+			}
+		}
+	}
+	/* Enabled and no live link (just enabled, or the daemon dropped the last one on a framing
+	 * error): offer a fresh link. */
+	if (f->enabled && !f->suspended && !f->live)
+		return link_open(f, link, err);
+	return DD_OK;
+}
+
+bool lg_ffs_enabled(const struct lg_ffs *f)
+{
+	return f->enabled && !f->suspended;
+}
+
+void lg_ffs_close(struct lg_ffs *f)
+{
+	if (!f)
+		return;
+	link_reset(f);
+	close(f->ep0);
+	free(f);
+}
+
+/* --- UDC ------------------------------------------------------------------------------------ */
+static int pick_udc(const char *want, char *name, size_t cap, struct dd_err *err)
+{
+	FILE *p;
+	char line[128];
+	unsigned n = 0;
+
+	if (strcmp(want, "auto")) {
+		snprintf(name, cap, "%s", want);
+		return DD_OK;
+	}
+	/* auto: the one controller in /sys/class/udc */
+	p = popen("ls /sys/class/udc 2>/dev/null", "r");
+	if (!p)
+		return dd_fail_errno(err, DD_EIO, errno, "/sys/class/udc");
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] && !n++)
+			snprintf(name, cap, "%s", line);
+	}
+	pclose(p);
+	if (n != 1)
+		return dd_fail(err, DD_EINPUT, "/sys/class/udc: %u device controllers; name one with usb.udc", n);
+	return DD_OK;
+}
+
+int lg_udc_bind(const char *gadget_dir, const char *udc, struct dd_err *err)
+{
+	char path[300], name[128];
+	int fd, rc;
+
+	if ((rc = pick_udc(udc, name, sizeof(name), err)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/UDC", gadget_dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s (run gadget-setup first)", path);
+	rc = write_all(fd, (const uint8_t *)name, strlen(name), path, err);
+	close(fd);
+	if (rc)
+		dd_err_prefix(err, "binding UDC %s", name);
+	return rc;
+}
+
+void lg_udc_unbind(const char *gadget_dir)
+{
+	char path[300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/UDC", gadget_dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "\n", 1) < 0) { /* not bound: nothing to undo */ }
+	close(fd);
+}

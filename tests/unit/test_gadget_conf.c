@@ -1,0 +1,226 @@
+/* linux-gadget board description file: a good file parses into the right values, and every kind of
+ * bad line is refused with one line naming file:line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "boards/linux-gadget/conf.h"
+#include "boards/linux-gadget/ffs.h"
+#include "check.h"
+
+static const char good[] =
+	"# an 3-slot board\n"
+	"store = /var/lib/dartdupd\n"
+	"pubkey = /etc/dartdup/a.pub\n"
+	"pubkey = /etc/dartdup/b.pub   # second depot\n"
+	"\n"
+	"slot.1 = pci-0000:00:05.0-usb-0:1 pci-0000:00:05.0-usb-0:5\n"
+	"slot.2 = pci-0000:00:05.0-usb-0:8.1\n"
+	"slot.3 = pci-0000:00:05.0-usb-0:8.2:1.0\n"
+	"light.1 = led dd:green:1 dd:red:1\n"
+	"light.2 = gpio /dev/gpiochip0 5 6 active-low\n"
+	"button = input /dev/input/event0 KEY_ENTER\n"
+	"usb.vid = 0x1209\n"
+	"usb.pid = 0x0001\n"
+	"usb.product =   dartdup duplicator 3 \n"
+	"usb.serial = machine-id\n"
+	"usb.udc = dummy_udc.0\n";
+
+TEST(good_file)
+{
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", good, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 3);
+	CHECK_EQ_INT(c.n_pubkeys, 2);
+	CHECK(!strcmp(c.pubkey[1], "/etc/dartdup/b.pub"));
+	CHECK(!strcmp(c.store, "/var/lib/dartdupd"));
+	CHECK_EQ_INT(c.slot[0].n_paths, 2);
+	CHECK(!strcmp(c.slot[0].path[1], "pci-0000:00:05.0-usb-0:5"));
+	CHECK_EQ_INT(c.slot[0].light.kind, LG_IO_LED);
+	CHECK(!strcmp(c.slot[0].light.red, "dd:red:1"));
+	CHECK_EQ_INT(c.slot[1].light.kind, LG_IO_GPIO);
+	CHECK_EQ_INT(c.slot[1].light.green_line, 5);
+	CHECK_EQ_INT(c.slot[1].light.red_line, 6);
+	CHECK(c.slot[1].light.active_low);
+	CHECK_EQ_INT(c.slot[2].light.kind, LG_IO_NONE);
+	CHECK_EQ_INT(c.button.kind, LG_IO_INPUT);
+	CHECK_EQ_INT(c.button.code, 28);
+	CHECK_EQ_INT(c.vid, 0x1209);
+	CHECK(!strcmp(c.product, "dartdup duplicator 3"));
+	CHECK(!strcmp(c.udc, "dummy_udc.0"));
+	CHECK(!strcmp(c.manufacturer, "dartdup")); /* default */
+	CHECK(!strcmp(c.gadget_dir, "/sys/kernel/config/usb_gadget/dartdup"));
+}
+
+TEST(slot_of_port_paths)
+{
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", good, &c, &err), DD_OK);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:1:1.0-scsi-0:0:0:0"), 0);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:5:1.0-scsi-0:0:0:0"), 0); /* USB3 twin */
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:8.1:1.0-scsi-0:0:0:0"), 1);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:8.2:1.0-scsi-0:0:0:0"), 2);
+	/* port 1.x is not port 1, port 8 (the hub itself) is no slot, other controllers neither */
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:1.3:1.0-scsi-0:0:0:0"), -1);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:8:1.0-scsi-0:0:0:0"), -1);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:06.0-usb-0:1:1.0-scsi-0:0:0:0"), -1);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:10:1.0-scsi-0:0:0:0"), -1);
+}
+
+/* base: a minimal valid file; each case appends or replaces one line and expects file:line + text. */
+static const char base[] = "store = /s\npubkey = /k.pub\nslot.1 = pci-0000:00:05.0-usb-0:1\n";
+
+static const struct bad_case {
+	const char *extra;   /* appended as line 4.. */
+	const char *want;    /* substring of the error */
+} bad_cases[] = {
+	{ "just words\n", "b.conf:4: expected 'key = value'" },
+	{ " = x\n", "b.conf:4: missing key" },
+	{ "colour = red\n", "b.conf:4: unknown key 'colour'" },
+	{ "store = /t\n", "b.conf:4: store: given twice (first on line 1)" },
+	{ "usb.udc =\n", "b.conf:4: usb.udc: missing value" },
+	{ "usb.udc = a b\n", "b.conf:4: usb.udc: expected one word" },
+	{ "usb.vid = 0x10000\n", "b.conf:4: usb.vid: expected a 16-bit number" },
+	{ "usb.pid = twelve\n", "b.conf:4: usb.pid: expected a 16-bit number" },
+	{ "usb.pid = -1\n", "b.conf:4: usb.pid" },
+	{ "usb.product = a\tb\n", "b.conf:4: usb.product: control character" },
+	{ "slot.0 = pci-0000:00:05.0-usb-0:2\n", "b.conf:4: slot.0: slot number must be 1..32" },
+	{ "slot.33 = pci-0000:00:05.0-usb-0:2\n", "b.conf:4: slot.33: slot number" },
+	{ "slot.02 = pci-0000:00:05.0-usb-0:2\n", "b.conf:4: slot.02: slot number" },
+	{ "slot.x = pci-0000:00:05.0-usb-0:2\n", "b.conf:4: slot.x: slot number" },
+	{ "slot.2 = /dev/sda\n", "b.conf:4: slot.2: '/dev/sda' is not a USB port path" },
+	{ "slot.2 = pci-0000:00:05.0-ata-1\n", "is not a USB port path" },
+	{ "slot.2 = pci-0000:00:05.0-usb-0:1\n", "b.conf:4: slot.2: port path already used by slot.1" },
+	{ "slot.2 = a-usb-1 a-usb-2 a-usb-3 a-usb-4 a-usb-5\n", "b.conf:4: slot.2: at most 4" },
+	{ "slot.3 = pci-0000:00:05.0-usb-0:3\n", "b.conf: slot.2 missing" },
+	{ "light.2 = none\nlight.2 = none\n", "b.conf:5: light.2: given twice" },
+	{ "light.2 = led a b\n", "b.conf: light.2 given but there is no slot.2" },
+	{ "light.1 = led green\n", "b.conf:4: light.1: expected 'led GREEN RED'" },
+	{ "light.1 = led ../x y\n", "b.conf:4: light.1: LED names are names" },
+	{ "light.1 = gpio /dev/gpiochip0 3 3\n", "b.conf:4: light.1: green and red are the same" },
+	{ "light.1 = gpio /dev/gpiochip0 3 x\n", "b.conf:4: light.1: 'x' is not a GPIO line" },
+	{ "light.1 = gpio /dev/gpiochip0 3 4 inverted\n", "b.conf:4: light.1: unexpected 'inverted'" },
+	{ "light.1 = blink\n", "b.conf:4: light.1: expected" },
+	{ "button = input /dev/input/event0 KEY_BOGUS\n", "b.conf:4: button: unknown key 'KEY_BOGUS'" },
+	{ "button = input /dev/input/event0 9999\n", "b.conf:4: button: unknown key '9999'" },
+	{ "button = gpio /dev/gpiochip0\n", "b.conf:4: button: expected 'input DEVICE KEY'" },
+	{ "button = gpio /dev/gpiochip0 7 active-high\n", "b.conf:4: button: unexpected 'active-high'" },
+	{ "pubkey = a b\n", "b.conf:4: pubkey: expected one file" },
+	{ "pubkey=/2\npubkey=/3\npubkey=/4\npubkey=/5\npubkey=/6\npubkey=/7\npubkey=/8\npubkey=/9\n",
+	  "b.conf:11: pubkey: at most 8" },
+	{ "usb.gadget = a b c d e f g h i j\n", "b.conf:4: usb.gadget: too many words" },
+};
+
+TEST(every_kind_of_bad_line)
+{
+	char text[1024], msg[700];
+
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct lg_conf c;
+		struct dd_err err = { 0 };
+		int rc;
+
+		snprintf(text, sizeof(text), "%s%s", base, bad_cases[i].extra);
+		rc = lg_conf_parse("b.conf", text, &c, &err);
+		snprintf(msg, sizeof(msg), "case %zu: rc %d, msg '%s'", i, rc, err.msg);
+		if (rc != DD_EINPUT || !strstr(err.msg, bad_cases[i].want) || strchr(err.msg, '\n'))
+			CHECK_FAIL_("%s, wanted '%s'", msg, bad_cases[i].want);
+	}
+}
+
+TEST(missing_required_keys)
+{
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "pubkey = /k\nslot.1 = x-usb-0:1\n", &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf: no 'store' line");
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = rel\npubkey = /k\nslot.1 = x-usb-0:1\n", &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "store must be an absolute path");
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = /s\nslot.1 = x-usb-0:1\n", &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf: no 'pubkey' line");
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = /s\npubkey = /k\n", &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf: no slot.1 line");
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "", &c, &err), DD_EINPUT);
+}
+
+TEST(files_on_disk)
+{
+	char path[512];
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+	static const char nul[] = "store = /s\0pubkey = /k\n";
+
+	snprintf(path, sizeof(path), "%s/board.conf", check_tmpdir());
+	CHECK_EQ_INT(check_write_file(path, good, strlen(good)), 0);
+	CHECK_EQ_INT(lg_conf_load(path, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 3);
+	CHECK_EQ_INT(check_write_file(path, nul, sizeof(nul)), 0);
+	CHECK_EQ_INT(lg_conf_load(path, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "NUL bytes");
+	snprintf(path, sizeof(path), "%s/none.conf", check_tmpdir());
+	CHECK_EQ_INT(lg_conf_load(path, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "none.conf: No such file");
+}
+
+TEST(shipped_example_parses)
+{
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_load("boards/linux-gadget/board.conf", &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 4);
+	CHECK_EQ_INT(c.slot[3].n_paths, 2);
+	CHECK_EQ_INT(c.button.kind, LG_IO_GPIO);
+	CHECK(c.button.active_low);
+}
+
+/* The FunctionFS blobs: the kernel refuses a wrong length or count, Windows ignores a wrong compat id. */
+TEST(ffs_descriptor_blobs)
+{
+	uint8_t b[512];
+	size_t n = lg_ffs_descriptors(b, sizeof(b), true), k;
+
+	CHECK(n < sizeof(b));
+	CHECK_EQ_INT(b[0] | b[1] << 8, 3);                    /* FUNCTIONFS_DESCRIPTORS_MAGIC_V2 */
+	CHECK_EQ_U64((uint64_t)(b[4] | b[5] << 8), n);          /* length */
+	CHECK_EQ_INT(b[8], 1 | 2 | 4 | 8);                    /* fs, hs, ss, MS OS */
+	CHECK_EQ_INT(b[12], 3);
+	CHECK_EQ_INT(b[16], 3);
+	CHECK_EQ_INT(b[20], 5);
+	CHECK_EQ_INT(b[24], 1);
+	/* walk the 11 USB descriptors: each bLength right, then 35 bytes of OS descriptor */
+	k = 28;
+	for (unsigned i = 0; i < 11; i++) {
+		CHECK(k + 2 <= n);
+		CHECK(b[k] == 9 || b[k] == 7 || b[k] == 6);
+		if (b[k] == 9)
+			CHECK(b[k + 5] == 0xff && b[k + 6] == 0xdd && b[k + 7] == 0x01);
+		k += b[k];
+	}
+	CHECK_EQ_U64(n - k, 35);
+	CHECK_EQ_INT(b[k + 1], 35);                          /* dwLength: what follows, no more */
+	CHECK(!memcmp(b + k + 13, "WINUSB\0\0", 8));
+	CHECK_EQ_INT(b[k + 12], 0);                           /* Reserved1: 0 (see ffs.c) */
+	n = lg_ffs_descriptors(b, sizeof(b), false);
+	CHECK_EQ_U64((uint64_t)(b[4] | b[5] << 8), n);
+	CHECK_EQ_U64(n, k - 4);                               /* no os_count, no OS descriptor */
+	n = lg_ffs_strings(b, sizeof(b));
+	CHECK_EQ_U64((uint64_t)(b[4] | b[5] << 8), n);
+	CHECK(!strcmp((char *)b + 18, "dartdup link"));
+}
+
+int main(void)
+{
+	RUN(good_file);
+	RUN(slot_of_port_paths);
+	RUN(every_kind_of_bad_line);
+	RUN(missing_required_keys);
+	RUN(files_on_disk);
+	RUN(shipped_example_parses);
+	RUN(ffs_descriptor_blobs);
+	return check_done();
+}
