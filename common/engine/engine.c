@@ -31,6 +31,10 @@
 #define MAX_QUEUE_DEPTH 16u
 #define PROGRESS_INTERVAL 0.5
 #define TICK_NS 100000000L
+/* A target must have starved this long behind a full window before the slowest target is cut loose
+ * to decode alone: scheduler jitter between equally fast targets (many targets on few cores) then
+ * never costs extra decoding, while a really slow stick is left behind within a fraction of a second. */
+#define FORCE_DELAY 0.25
 
 struct ebuf {
 	uint8_t *data;
@@ -86,6 +90,7 @@ struct engine {
 	uint64_t head, tail;
 	struct ebuf *free_list;
 	unsigned starving;
+	double starve_t0;   /* when starving last went from 0 to 1 */
 	unsigned writers;   /* targets still in the write phase */
 	bool decoder_done;
 	unsigned n_finished;
@@ -285,6 +290,19 @@ static struct ebuf *buf_get(struct engine *e)
 	return b;
 }
 
+/* Waits on e->cond (under e->lock) for at most `seconds`. */
+static void wait_at_most(struct engine *e, double seconds)
+{
+	struct timespec ts;
+	long ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = ts.tv_nsec + (long)(seconds * 1e9);
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+}
+
 /* ---- decoding ---------------------------------------------------------------------------- */
 
 /* Decode block i into buf and check it against the manifest; the slack after the block's length
@@ -328,11 +346,16 @@ static void *decoder_main(void *arg)
 		if (e->head >= e->n_seq || !e->writers || aborted(e))
 			break;
 		if (e->head - e->tail >= e->window) {
-			if (e->starving) {
+			double waited = e->starving ? now(e) - e->starve_t0 : 0;
+
+			if (e->starving && waited >= FORCE_DELAY) {
 				release_tail(e);
 				continue;
 			}
-			pthread_cond_wait(&e->cond, &e->lock);
+			if (e->starving)
+				wait_at_most(e, FORCE_DELAY - waited);
+			else
+				pthread_cond_wait(&e->cond, &e->lock);
 			continue;
 		}
 		b = buf_get(e);
@@ -385,10 +408,12 @@ static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **sh
 	struct engine *e = tc->e;
 
 	pthread_mutex_lock(&e->lock);
-	while (s >= e->head && !e->decoder_done && !stopping(tc)) {
-		e->starving++;
+	if (s >= e->head && !e->decoder_done && !stopping(tc)) {
+		if (!e->starving++)
+			e->starve_t0 = now(e);
 		pthread_cond_broadcast(&e->cond);
-		pthread_cond_wait(&e->cond, &e->lock);
+		while (s >= e->head && !e->decoder_done && !stopping(tc))
+			pthread_cond_wait(&e->cond, &e->lock);
 		e->starving--;
 	}
 	*shared = NULL;
@@ -904,6 +929,7 @@ int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd
 		n_incomplete += status[i].result == DD_RESULT_INCOMPLETE;
 	}
 	emit_job(&e, DD_EV_JOB_DONE, status);
+
 	if (n_incomplete || aborted(&e))
 		rc = dd_fail(err, DD_EABORT, "interrupted: %u target(s) incomplete", n_incomplete);
 	else if (n_fail)
