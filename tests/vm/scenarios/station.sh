@@ -1,0 +1,140 @@
+# dartdup station in a real kernel: sticks hot-added over QMP while the station runs are written, verified and
+# ejected; a stick pulled mid-write fails and its slot takes the next stick; a stick that already holds the image
+# is recognised without rewriting; with --probe a counterfeit stick (nbdkit: 64 MiB announced, writes past
+# 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log.
+VM_TIMEOUT=200
+
+IMG_MIB=6
+
+sticks() {
+	# the image, made on the host in the shared folder (same path in the guest)
+	python3 -c 'import random,sys; r=random.Random(8); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1]) << 20))' \
+		"$IMG_MIB" >"$VM_SHARE/image.img"
+	stick a 32M later port=1
+	stick b 32M later port=2 wbps=1000000
+	stick c 32M later port=2
+	stick d 32M later port=3
+	stick e 64M later port=4 fake=wrap:16M
+	stick f 64M later port=5
+	# d already holds the image (as a stick written yesterday would)
+	dd if="$VM_SHARE/image.img" of="$(stick_file d)" conv=notrunc status=none
+}
+
+host() {
+	await BOOTED 180 || return
+	await STATION1 60 || return
+	check "host: plug a" plug a
+	await A_DONE 90 || return
+	check "host: plug b (slow)" plug b
+	await B_WRITING 60 || return
+	check "host: pull b mid-write" unplug b
+	await B_DONE 60 || return
+	check "host: plug c into b's port" plug c
+	await C_DONE 90 || return
+	check "host: plug d" plug d
+	await D_DONE 90 || return
+	await STATION2 60 || return
+	check "host: plug counterfeit e" plug e
+	await E_DONE 120 || return
+	check "host: plug genuine f" plug f
+	await DONE 120
+}
+
+# wait_result SERIAL [SECONDS]: waits for the station's result event of that stick; prints the line
+wait_result() {
+	local deadline=$((SECONDS + ${2:-90})) line
+	while :; do
+		line=$(grep -F '"event":"result"' "$EV" 2>/dev/null | grep -F "\"serial\":\"$1\"" | tail -1)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.2
+	done
+}
+
+# wait_phase SERIAL PHASE [SECONDS]
+wait_phase() {
+	local deadline=$((SECONDS + ${3:-60}))
+	until grep -F "\"serial\":\"$1\"" "$EV" 2>/dev/null | grep -qF "\"phase\":\"$2\""; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# stop_station: Ctrl-C, then wait for it to print its summary and exit
+stop_station() {
+	kill -INT "$ST_PID"
+	wait "$ST_PID"
+	ST_RC=$?
+}
+
+field() { sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p"; }
+
+guest() {
+	local img=$VM_SHARE/image.img log=$VM_SHARE/audit.jsonl r sa sb sc
+	EV=$VM_SHARE/events1.jsonl
+	"$DARTDUP" station "$img" --json --log "$log" >"$EV" 2>"$VM_SHARE/station1.err" &
+	ST_PID=$!
+	say STATION1
+
+	r=$(wait_result "$(stick_serial a)") || { not_ok "stick a: no result"; stop_station; return; }
+	echo "$r" | grep -q '"result":"pass"' && ok "hot-added stick a written and verified" || not_ok "stick a: $r"
+	sa=$(echo "$r" | field slot)
+	if wait_stick_gone "$(stick_serial a)" 30; then ok "stick a ejected after its pass"; else not_ok "stick a still attached"; fi
+	say A_DONE
+
+	wait_phase "$(stick_serial b)" write 60 || not_ok "stick b never reached the write phase"
+	say B_WRITING
+	r=$(wait_result "$(stick_serial b)" 60) || { not_ok "stick b: no result after the pull"; stop_station; return; }
+	echo "$r" | grep -q '"result":"pulled"' && ok "stick pulled mid-write is reported pulled" || not_ok "stick b: $r"
+	echo "$r" | grep -q '"good":false' && ok "pulled stick is not good" || not_ok "stick b: $r"
+	sb=$(echo "$r" | field slot)
+	say B_DONE
+
+	r=$(wait_result "$(stick_serial c)") || { not_ok "stick c: no result"; stop_station; return; }
+	echo "$r" | grep -q '"result":"pass"' && ok "next stick in the freed slot passes" || not_ok "stick c: $r"
+	sc=$(echo "$r" | field slot)
+	[ "$sc" = "$sb" ] && [ "$sc" != "$sa" ] && ok "same port, same slot ($sc)" || not_ok "slots: a=$sa b=$sb c=$sc"
+	say C_DONE
+
+	r=$(wait_result "$(stick_serial d)") || { not_ok "stick d: no result"; stop_station; return; }
+	echo "$r" | grep -q '"result":"already"' && ok "stick already holding the image is recognised" ||
+		not_ok "stick d: $r"
+	grep -F "\"serial\":\"$(stick_serial d)\"" "$EV" | grep -qF '"phase":"write"' &&
+		not_ok "stick d was rewritten" || ok "stick d was not rewritten"
+	say D_DONE
+
+	stop_station
+	[ "$ST_RC" = 1 ] && ok "station exits 1 after a failed stick" || not_ok "station exit status $ST_RC"
+	tail -1 "$EV" | grep -q '"event":"summary".*"done":3,"passed":2,"already":1,"failed":1' &&
+		ok "totals: 3 done (2 written, 1 already), 1 failed" || not_ok "summary: $(tail -1 "$EV")"
+
+	EV=$VM_SHARE/events2.jsonl
+	"$DARTDUP" station "$img" --json --probe --log "$log" >"$EV" 2>"$VM_SHARE/station2.err" &
+	ST_PID=$!
+	say STATION2
+	r=$(wait_result "$(stick_serial e)" 120) || { not_ok "stick e: no result"; stop_station; return; }
+	echo "$r" | grep -q '"result":"counterfeit"' && ok "--probe catches the counterfeit stick" || not_ok "stick e: $r"
+	echo "$r" | grep -q 'holds 16.00 MiB of the announced 64.00 MiB' && ok "probe reports real 16 MiB of 64 MiB" ||
+		not_ok "stick e: $r"
+	say E_DONE
+	r=$(wait_result "$(stick_serial f)" 120) || { not_ok "stick f: no result"; stop_station; return; }
+	echo "$r" | grep -q '"result":"pass"' && ok "a genuine stick passes the probe and is written" || not_ok "stick f: $r"
+	grep -F "\"serial\":\"$(stick_serial f)\"" "$EV" | grep -qF '"phase":"probe"' && ok "stick f was probed" ||
+		not_ok "stick f: no probe phase"
+	stop_station
+
+	for id in a b c d e f; do
+		grep -F "\"serial\":\"$(stick_serial $id)\"" "$log" >/dev/null || not_ok "audit log lacks stick $id"
+	done
+	[ "$(wc -l <"$log")" -ge 6 ] && ok "audit log: one record per stick" || not_ok "audit log: $(wc -l <"$log") lines"
+	grep -F "\"serial\":\"$(stick_serial e)\"" "$log" | grep -q '"result":"fail".*counterfeit' &&
+		ok "audit record of the counterfeit stick" || not_ok "audit e: $(grep -F "$(stick_serial e)" "$log")"
+}
+
+after() {
+	local n=$((IMG_MIB << 20)) id
+	for id in a c f; do
+		cmp -n "$n" "$VM_SHARE/image.img" "$(stick_file "$id")" >/dev/null &&
+			ok "after: stick $id holds the image" || not_ok "after: stick $id differs from the image"
+	done
+}
