@@ -244,6 +244,9 @@ static void eject(struct job *job, char *detail, size_t size)
 
 	if (job->ctx->o.no_eject || !job->syspath[0])
 		return;
+	pthread_mutex_lock(&job->ctx->lock);
+	station_eject_begin(&job->ctx->st, job->slot);
+	pthread_mutex_unlock(&job->ctx->lock);
 	snprintf(path, sizeof(path), "%s/device/delete", job->syspath);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "1", 1) != 1)
@@ -449,8 +452,8 @@ static void stick_removed(struct ctx *c, struct udev_device *dev)
 	if (job && slot && slot->pulled)
 		job->abort = 1; /* the engine stops at its next block; the stick is reported pulled */
 	if (slot) {
-		emit_json_slot(c, "removed", slot);
-		log_line(c, "slot %u %s: removed", slot->number, devnode);
+		emit_json_slot(c, slot->detached ? "ejected" : "removed", slot);
+		log_line(c, "slot %u %s: %s", slot->number, devnode, slot->detached ? "ejected" : "removed");
 	}
 	pthread_mutex_unlock(&c->lock);
 }

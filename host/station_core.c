@@ -60,7 +60,7 @@ struct station_slot *station_slot_for_port(struct station *s, const char *id_pat
 struct station_slot *station_slot_of_dev(struct station *s, const char *devnode)
 {
 	for (unsigned i = 0; i < s->n_slots; i++)
-		if (s->slot[i].state != SLOT_EMPTY && !strcmp(s->slot[i].devnode, devnode))
+		if (s->slot[i].state != SLOT_EMPTY && !s->slot[i].detached && !strcmp(s->slot[i].devnode, devnode))
 			return &s->slot[i];
 	return NULL;
 }
@@ -77,6 +77,8 @@ bool station_stick_arrived(struct station *s, struct station_slot *slot, const c
 	copy(slot->model, sizeof(slot->model), model);
 	slot->capacity = capacity;
 	slot->pulled = false;
+	slot->ejecting = false;
+	slot->detached = false;
 	slot->phase = DD_PHASE_QUEUED;
 	slot->progress = 0;
 	slot->rate = 0;
@@ -87,13 +89,21 @@ bool station_stick_arrived(struct station *s, struct station_slot *slot, const c
 	return true;
 }
 
+void station_eject_begin(struct station *s, struct station_slot *slot)
+{
+	(void)s;
+	slot->ejecting = true;
+}
+
 struct station_slot *station_stick_left(struct station *s, const char *devnode)
 {
 	struct station_slot *slot = station_slot_of_dev(s, devnode);
 
 	if (!slot)
 		return NULL;
-	if (slot->state == SLOT_BUSY)
+	if (slot->ejecting)
+		slot->detached = true;
+	else if (slot->state == SLOT_BUSY)
 		slot->pulled = true;
 	else
 		slot->state = SLOT_EMPTY;

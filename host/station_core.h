@@ -41,6 +41,8 @@ struct station_slot {
 	char model[64];
 	uint64_t capacity;
 	bool pulled;              /* removed while busy: the job is failing */
+	bool ejecting;            /* the station is ejecting it: its disappearing is no pull */
+	bool detached;            /* ejected: the disk is gone, the slot shows its result until the next stick */
 	/* live while busy */
 	enum dd_phase phase;
 	double progress;          /* 0..1 */
@@ -85,8 +87,13 @@ struct station_slot *station_slot_of_dev(struct station *s, const char *devnode)
 bool station_stick_arrived(struct station *s, struct station_slot *slot, const char *devnode,
 			   const char *serial, const char *model, uint64_t capacity, double now);
 
-/* devnode disappeared: a busy slot is marked pulled (its job fails and frees it); a done slot goes
- * empty, keeping its last result for display. Returns the slot, or NULL if not ours. */
+/* The job is about to eject the stick (after its pass): the disk's disappearing that follows is
+ * expected, not a pull. */
+void station_eject_begin(struct station *s, struct station_slot *slot);
+
+/* devnode disappeared: after station_eject_begin the slot keeps showing its result ("safe to pull");
+ * otherwise a busy slot is marked pulled (its job fails and frees it) and a done slot goes empty,
+ * keeping its last result for display. Returns the slot, or NULL if not ours. */
 struct station_slot *station_stick_left(struct station *s, const char *devnode);
 
 /* A job ended: the slot shows the outcome (a pulled stick's job is OUT_PULLED whatever the engine

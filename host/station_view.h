@@ -31,7 +31,7 @@ void station_port_short(const char *id_path, char *out, size_t size);
 void station_result_line(const struct station_slot *slot, char *buf, size_t size);
 
 /* JSON events (one object, no newline), "event": "stick" | "phase" | "progress" | "result" |
- * "removed" | "summary". */
+ * "removed" | "ejected" | "summary". */
 void station_json_slot(struct dd_json *j, const char *event, const struct station_slot *slot, double t);
 void station_json_summary(struct dd_json *j, const struct station *s, double elapsed);
 

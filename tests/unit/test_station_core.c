@@ -105,6 +105,34 @@ TEST(pulled_mid_write_fails_and_frees)
 	CHECK(station_stick_arrived(&s, a, "/dev/sdc", "S2", "Stick", 1 << 30, 20));
 }
 
+TEST(ejected_stick_is_no_pull)
+{
+	struct station s;
+	struct station_slot *a;
+
+	station_init(&s, NULL, 0);
+	a = station_slot_for_port(&s, P1);
+	CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S1", "Stick", 1 << 30, 10));
+	station_eject_begin(&s, a);
+	/* the disk leaves because we ejected it, before the job reported */
+	CHECK(station_stick_left(&s, "/dev/sdb") == a);
+	CHECK(!a->pulled);
+	station_job_done(&s, a, OUT_ALREADY, "", 12);
+	CHECK_EQ_INT(a->outcome, OUT_ALREADY);
+	CHECK_EQ_INT(a->state, SLOT_DONE); /* keeps showing "safe to pull" */
+	CHECK_EQ_INT(s.c.already, 1);
+	CHECK_EQ_INT(s.c.failed, 0);
+	CHECK(!station_slot_of_dev(&s, "/dev/sdb")); /* a new disk reusing the name is a new stick */
+	/* ejected after the job reported: same */
+	CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S2", "Stick", 1 << 30, 20));
+	station_eject_begin(&s, a);
+	station_job_done(&s, a, OUT_PASS, "", 22);
+	CHECK(station_stick_left(&s, "/dev/sdb") == a);
+	CHECK_EQ_INT(a->state, SLOT_DONE);
+	CHECK_EQ_INT(a->outcome, OUT_PASS);
+	CHECK_EQ_INT(s.c.passed, 1);
+}
+
 TEST(counters_and_rate)
 {
 	struct station s;
@@ -164,6 +192,7 @@ int main(void)
 	RUN(slots_run_out);
 	RUN(pass_then_pull_frees_the_slot);
 	RUN(pulled_mid_write_fails_and_frees);
+	RUN(ejected_stick_is_no_pull);
 	RUN(counters_and_rate);
 	RUN(outcome_of_engine_result);
 	RUN(already_holds_decision);

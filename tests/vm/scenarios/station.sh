@@ -10,6 +10,7 @@ sticks() {
 	# the image, made on the host in the shared folder (same path in the guest)
 	python3 -c 'import random,sys; r=random.Random(8); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1]) << 20))' \
 		"$IMG_MIB" >"$VM_SHARE/image.img"
+	"$DARTDUP" pack "$VM_SHARE/image.img" -o "$VM_SHARE/image.dfi" >/dev/null || return 1
 	stick a 32M later port=1
 	stick b 32M later port=2 wbps=1000000
 	stick c 32M later port=2
@@ -47,6 +48,7 @@ wait_result() {
 		line=$(grep -F '"event":"result"' "$EV" 2>/dev/null | grep -F "\"serial\":\"$1\"" | tail -1)
 		[ -n "$line" ] && { echo "$line"; return 0; }
 		[ "$SECONDS" -ge "$deadline" ] && return 1
+		kill -0 "$ST_PID" 2>/dev/null || { echo "# station died: $(cat "$EV.err")" >&2; return 1; }
 		sleep 0.2
 	done
 }
@@ -56,13 +58,14 @@ wait_phase() {
 	local deadline=$((SECONDS + ${3:-60}))
 	until grep -F "\"serial\":\"$1\"" "$EV" 2>/dev/null | grep -qF "\"phase\":\"$2\""; do
 		[ "$SECONDS" -ge "$deadline" ] && return 1
+		kill -0 "$ST_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
 }
 
 # stop_station: Ctrl-C, then wait for it to print its summary and exit
 stop_station() {
-	kill -INT "$ST_PID"
+	kill -INT "$ST_PID" 2>/dev/null
 	wait "$ST_PID"
 	ST_RC=$?
 }
@@ -70,9 +73,9 @@ stop_station() {
 field() { sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p"; }
 
 guest() {
-	local img=$VM_SHARE/image.img log=$VM_SHARE/audit.jsonl r sa sb sc
+	local img=$VM_SHARE/image.dfi log=$VM_SHARE/audit.jsonl r sa sb sc
 	EV=$VM_SHARE/events1.jsonl
-	"$DARTDUP" station "$img" --json --log "$log" >"$EV" 2>"$VM_SHARE/station1.err" &
+	"$DARTDUP" station "$img" --json --log "$log" >"$EV" 2>"$EV.err" &
 	ST_PID=$!
 	say STATION1
 
@@ -109,7 +112,7 @@ guest() {
 		ok "totals: 3 done (2 written, 1 already), 1 failed" || not_ok "summary: $(tail -1 "$EV")"
 
 	EV=$VM_SHARE/events2.jsonl
-	"$DARTDUP" station "$img" --json --probe --log "$log" >"$EV" 2>"$VM_SHARE/station2.err" &
+	"$DARTDUP" station "$img" --json --probe --log "$log" >"$EV" 2>"$EV.err" &
 	ST_PID=$!
 	say STATION2
 	r=$(wait_result "$(stick_serial e)" 120) || { not_ok "stick e: no result"; stop_station; return; }
