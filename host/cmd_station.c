@@ -406,7 +406,10 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 	if (!devnode || c->stopping || disk_bytes(dev) == 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (job_of_dev(c, devnode) || !(slot = station_slot_for_port(&c->st, port))) {
+	/* A stick we already handled (its result is showing) sends "change" events whenever a writer
+	 * closes it (udev's watch rule): it is the same stick, not a new one, until it is removed. */
+	if (job_of_dev(c, devnode) || station_slot_of_dev(&c->st, devnode) ||
+	    !(slot = station_slot_for_port(&c->st, port))) {
 		pthread_mutex_unlock(&c->lock);
 		return; /* already ours, or not on a watched port: never touched */
 	}
