@@ -106,6 +106,28 @@ static void emit_json_slot(struct ctx *c, const char *event, const struct statio
 	dd_json_free(&j);
 }
 
+/* --json: the first line, once the station listens (scripts may plug sticks from then on). */
+static void emit_json_start(struct ctx *c)
+{
+	struct dd_json j;
+
+	if (!c->o.json)
+		return;
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_str(&j, "event", "start");
+	dd_json_str(&j, "image", c->o.image);
+	dd_json_str(&j, "name", c->src->info.name);
+	dd_json_u64(&j, "image_size", c->src->info.image_size);
+	dd_json_bool(&j, "probe", c->o.probe);
+	dd_json_bool(&j, "rewrite", c->o.rewrite);
+	dd_json_u64(&j, "ports", c->o.n_ports);
+	dd_json_end_obj(&j);
+	puts(dd_json_text(&j));
+	fflush(stdout);
+	dd_json_free(&j);
+}
+
 static void log_line(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(struct ctx *c, const char *fmt, ...)
 {
@@ -724,6 +746,7 @@ static int run(struct ctx *c)
 		fputs("\x1b[2J", stdout);
 	log_line(c, "station: writing %s onto every stick plugged in%s; Ctrl-C stops", c->o.image,
 		 c->o.n_ports ? " on the given ports" : "");
+	emit_json_start(c);
 	if (c->o.existing)
 		adopt_existing(c, udev);
 	loop(c, mon, sig_fd);

@@ -1,0 +1,44 @@
+# dartdup station on the host (no sticks here: the QEMU rig's station scenario writes real ones): usage, bad
+# input, and a clean stop on SIGINT/SIGTERM with the session's totals.
+. tests/lib.sh
+
+expect_rc "station --help" 0 "$DARTDUP" station --help
+out_has "station --help names --probe" "--probe"
+expect_rc "station without IMAGE" 2 "$DARTDUP" station
+expect_rc "station with an unknown option" 2 "$DARTDUP" station img --frobnicate
+expect_rc "station --ports without a port" 2 "$DARTDUP" station img --ports
+expect_rc "station with a missing image" 2 "$DARTDUP" station "$T/none.dfi"
+make_image "$T/img" $((3 << 20)) 4
+
+# stop_with SIGNAL [ARGS...]: start a station, wait (bounded) for its ready line, signal it, check it ends
+stop_with() {
+	local sig=$1 args=("${@:2}") pid rc deadline
+	"$DARTDUP" station "$T/img" "${args[@]}" >"$T/st.out" 2>"$T/st.err" &
+	pid=$!
+	deadline=$((SECONDS + 20))
+	until grep -qE 'Ctrl-C stops|"event":"start"' "$T/st.out" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			kill "$pid" 2>/dev/null
+			not_ok "station ready ($sig ${args[*]}): $(head -c 300 "$T/st.err")"
+			return 1
+		fi
+		sleep 0.05
+	done
+	kill -"$sig" "$pid"
+	wait "$pid"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then ok "station stops on SIG$sig ${args[*]}"; else not_ok "station on SIG$sig: exit $rc"; fi
+}
+
+if stop_with INT; then
+	out_has_file() { if grep -qF -- "$2" "$T/st.out"; then ok "$1"; else not_ok "$1: $(head -c 300 "$T/st.out")"; fi; }
+	out_has_file "station prints its totals" "station stopped after"
+	out_has_file "totals count nothing done" "0 done (0 written, 0 already held the image), 0 failed"
+fi
+if stop_with TERM --json --probe; then
+	if tail -1 "$T/st.out" | grep -q '^{"event":"summary".*"done":0.*"failed":0'; then
+		ok "station --json ends with a summary event"
+	else
+		not_ok "station --json summary: $(tail -1 "$T/st.out")"
+	fi
+fi
