@@ -8,7 +8,8 @@ expect_rc "station without IMAGE" 2 "$DARTDUP" station
 expect_rc "station with an unknown option" 2 "$DARTDUP" station img --frobnicate
 expect_rc "station --ports without a port" 2 "$DARTDUP" station img --ports
 expect_rc "station with a missing image" 2 "$DARTDUP" station "$T/none.dfi"
-make_image "$T/img" $((3 << 20)) 4
+make_image "$T/raw.img" $((3 << 20)) 4
+"$DARTDUP" pack "$T/raw.img" -o "$T/img" >/dev/null 2>&1 || not_ok "pack the sample image"
 
 # stop_with SIGNAL [ARGS...]: start a station, wait (bounded) for its ready line, signal it, check it ends
 stop_with() {
