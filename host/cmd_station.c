@@ -80,6 +80,9 @@ struct ctx {
 	int wake_fd;            /* eventfd: a job ended */
 	bool tty;
 	struct job *jobs;
+	struct udev *udev;
+	/* a stick plugged into a slot whose previous job is still winding down: started when it ends */
+	char pending[STATION_MAX_SLOTS][256];  /* syspaths, by slot index */
 	bool stopping;
 };
 
@@ -437,6 +440,7 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 	}
 	if (!station_stick_arrived(&c->st, slot, devnode, prop(dev, "ID_SERIAL_SHORT"), prop(dev, "ID_MODEL"),
 				   disk_bytes(dev), elapsed(c))) {
+		snprintf(c->pending[slot - c->st.slot], sizeof(c->pending[0]), "%s", udev_device_get_syspath(dev));
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -520,6 +524,22 @@ static void adopt_existing(struct ctx *c, struct udev *udev)
 	udev_enumerate_unref(en);
 }
 
+/* Starts the stick that waited for its slot, if it is still there. */
+static void start_pending(struct ctx *c, struct station_slot *slot)
+{
+	char *syspath = c->pending[slot - c->st.slot];
+	struct udev_device *dev;
+
+	if (!syspath[0])
+		return;
+	dev = udev_device_new_from_syspath(c->udev, syspath);
+	syspath[0] = '\0';
+	if (dev) {
+		stick_added(c, dev);
+		udev_device_unref(dev);
+	}
+}
+
 /* Joins the jobs that ended; returns how many still run. */
 static unsigned reap_jobs(struct ctx *c)
 {
@@ -540,6 +560,8 @@ static unsigned reap_jobs(struct ctx *c)
 		}
 		pthread_join(j->thread, NULL);
 		*pp = j->next;
+		if (!c->stopping)
+			start_pending(c, j->slot);
 		free(j);
 	}
 	return running;
@@ -731,6 +753,7 @@ static int run(struct ctx *c)
 	struct udev_monitor *mon = udev ? open_monitor(udev) : NULL;
 	int sig_fd = -1, rc = 2;
 
+	c->udev = udev;
 	if (!mon) {
 		cli_error("station: cannot listen to udev (is systemd-udevd running?)");
 		goto out;
