@@ -401,7 +401,7 @@ static void *job_main(void *arg)
 static struct job *job_of_dev(struct ctx *c, const char *devnode)
 {
 	for (struct job *j = c->jobs; j; j = j->next)
-		if (!j->done && !strcmp(j->devnode, devnode))
+		if (!j->done && !j->slot->pulled && !strcmp(j->devnode, devnode))
 			return j;
 	return NULL;
 }

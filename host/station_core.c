@@ -60,7 +60,8 @@ struct station_slot *station_slot_for_port(struct station *s, const char *id_pat
 struct station_slot *station_slot_of_dev(struct station *s, const char *devnode)
 {
 	for (unsigned i = 0; i < s->n_slots; i++)
-		if (s->slot[i].state != SLOT_EMPTY && !s->slot[i].detached && !strcmp(s->slot[i].devnode, devnode))
+		if (s->slot[i].state != SLOT_EMPTY && !s->slot[i].detached && !s->slot[i].pulled &&
+		    !strcmp(s->slot[i].devnode, devnode))
 			return &s->slot[i];
 	return NULL;
 }

@@ -80,7 +80,8 @@ bool station_port_matches(const char *pattern, const char *id_path);
  * left. */
 struct station_slot *station_slot_for_port(struct station *s, const char *id_path);
 
-/* The slot currently holding devnode (busy or done), NULL if none. */
+/* The slot currently holding devnode (busy or done; not one whose stick was pulled or ejected: the
+ * name may already belong to the next stick), NULL if none. */
 struct station_slot *station_slot_of_dev(struct station *s, const char *devnode);
 
 /* A stick appeared on the slot's port: starts a job unless the slot is busy (returns false). */

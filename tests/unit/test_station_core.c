@@ -96,6 +96,7 @@ TEST(pulled_mid_write_fails_and_frees)
 	CHECK(station_stick_left(&s, "/dev/sdb") == a);
 	CHECK_EQ_INT(a->state, SLOT_BUSY); /* the job still has to wind down */
 	CHECK(a->pulled);
+	CHECK(!station_slot_of_dev(&s, "/dev/sdb")); /* the next stick may get the same name */
 	/* whatever the engine concluded, a pulled stick is reported pulled, and failed */
 	station_job_done(&s, a, OUT_FAIL, "/dev/sdb: write at 4194304: No such device", 12);
 	CHECK_EQ_INT(a->outcome, OUT_PULLED);

@@ -28,7 +28,7 @@ host() {
 	check "host: plug a, b (slow) and d at once" eval 'plug a && plug b && plug d'
 	await B_WRITING 60 || return
 	check "host: pull b mid-write" unplug b
-	await B_DONE 60 || return
+	# at once: b's job may still be winding down when c arrives; c waits for the slot
 	check "host: plug c into b's port" plug c
 	await STATION2 120 || return
 	check "host: plug counterfeit e and genuine f" eval 'plug e && plug f'
@@ -79,7 +79,6 @@ guest() {
 	echo "$r" | grep -q '"result":"pulled"' && ok "stick pulled mid-write is reported pulled" || not_ok "stick b: $r"
 	echo "$r" | grep -q '"good":false' && ok "pulled stick is not good" || not_ok "stick b: $r"
 	sb=$(echo "$r" | field slot)
-	say B_DONE
 
 	r=$(wait_result "$(stick_serial a)") || { not_ok "stick a: no result"; stop_station; return; }
 	echo "$r" | grep -q '"result":"pass"' && ok "hot-added stick a written and verified" || not_ok "stick a: $r"
