@@ -4,7 +4,7 @@
 # 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log.
 VM_TIMEOUT=180
 
-IMG_MIB=6
+IMG_MIB=4
 
 sticks() {
 	# the image, made on the host in the shared folder (same path in the guest)
@@ -12,7 +12,7 @@ sticks() {
 		"$IMG_MIB" >"$VM_SHARE/image.img"
 	"$DARTDUP" pack "$VM_SHARE/image.img" -o "$VM_SHARE/image.dfi" >/dev/null || return 1
 	stick a 32M later port=1
-	stick b 32M later port=2 wbps=1000000
+	stick b 32M later port=2 wbps=250000
 	stick c 32M later port=2
 	stick d 32M later port=3
 	stick e 64M later port=4 fake=wrap:16M
