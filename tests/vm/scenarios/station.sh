@@ -2,7 +2,6 @@
 # ejected; a stick pulled mid-write fails and its slot takes the next stick; a stick that already holds the image
 # is recognised without rewriting; with --probe a counterfeit stick (nbdkit: 64 MiB announced, writes past
 # 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log.
-VM_TIMEOUT=180
 
 IMG_MIB=4
 
