@@ -304,6 +304,7 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	int rc;
 
 	memset(id, 0, sizeof(*id));
+	memset(&disk, 0, sizeof(disk));
 	snprintf(id->path, sizeof(id->path), "%s", job->devnode);
 	dd_err_clear(&err);
 	if (dd_safety_check(job->devnode, &so, &disk, &err) != DD_OK) {
@@ -429,6 +430,10 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 	struct job *job;
 
 	if (!devnode || c->stopping || disk_bytes(dev) == 0)
+		return;
+	/* Only USB disks get a slot (a loop device made on this PC is no stick). The safety module still
+	 * judges each stick in full before a byte is written. */
+	if (!c->o.allow_non_usb && !udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device"))
 		return;
 	pthread_mutex_lock(&c->lock);
 	/* A stick we already handled (its result is showing) sends "change" events whenever a writer
