@@ -417,17 +417,24 @@ static uint64_t fresh_nonce(void)
 	return n ? n : 1;
 }
 
-/* Zero block 0: a probed stick looks blank (no partition table, not bootable) until the image's
- * first block, written last by the engine, makes it whole. */
-static int blank_first_block(struct probe *p, struct dd_err *err)
+/* Zero block 0 and every sample inside the image: a probed stick looks blank (no partition table, not
+ * bootable) until the engine writes the image's first block last, and the image's all-zero blocks,
+ * which the engine skips by default, really are zero. Samples past the image's end keep probe data,
+ * like any old data there. */
+static int blank_samples(struct probe *p, struct dd_err *err)
 {
+	uint64_t end = p->o->image_size;
 	int rc;
 
 	memset(p->wbuf, 0, p->bs);
-	rc = p->t->ops->write_at(p->t, p->wbuf, p->bs, 0, err);
-	p->r->writes++;
-	if (rc)
-		return rc;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (i > 0 && p->s[i].off >= end)
+			break;
+		rc = p->t->ops->write_at(p->t, p->wbuf, p->bs, p->s[i].off, err);
+		p->r->writes++;
+		if (rc)
+			return rc;
+	}
 	return flush(p, err);
 }
 
@@ -443,7 +450,7 @@ static int verdict(struct probe *p, struct dd_err *err)
 	if (ib == p->n) {
 		p->r->verdict = DD_PROBE_GENUINE;
 		p->r->real = p->r->announced;
-		return blank_first_block(p, err);
+		return blank_samples(p, err);
 	}
 	p->r->first_bad = (int64_t)p->s[ib].off;
 	p->r->alias_of = p->s[ib].state == S_ALIAS ? (int64_t)p->s[ib].alias : -1;
@@ -461,7 +468,7 @@ static int verdict(struct probe *p, struct dd_err *err)
 	rc = find_boundary(p, ib, err);
 	if (rc)
 		return rc;
-	blank_first_block(p, &ignored); /* best effort: the stick fails anyway */
+	blank_samples(p, &ignored); /* best effort: the stick fails anyway */
 	dd_probe_describe(p->r, what, sizeof(what));
 	return dd_fail(err, DD_ECHECK, "%s: %s", p->t->id.path, what);
 }

@@ -20,10 +20,12 @@
  *     for a wrap, from the alias pair (p shows q's block: the real size divides p - q), each
  *     candidate confirmed by writing at it and seeing block 0 change; otherwise by binary search,
  *     each step writing a fresh block, flushing, reading it and re-reading anchor blocks below.
- *  5. Block 0 is finally zeroed, so a probed stick never looks partitioned or bootable.
+ *  5. Block 0 and every sample inside the image are finally zeroed: a probed stick never looks
+ *     partitioned or bootable, and the image's all-zero blocks (skipped by the engine) are zero.
  *
  * The probe overwrites the sampled blocks (about 1 MiB in all, spread over the stick); it is meant to
- * run right before the image is written, which overwrites the stick anyway. Limits (documented in
+ * run right before the image is written, which overwrites the stick anyway; samples past the image's
+ * end keep probe data, like any old data there. Limits (documented in
  * docs/PROBE.md): a stick that wraps at a size that is not a power of two and whose aliases land on
  * no sampled block is caught only if it also drops data; a stick whose own cache holds every
  * sample between write and read can fool any probe that cannot reset the USB device. */
