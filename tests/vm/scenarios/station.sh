@@ -22,16 +22,15 @@ sticks() {
 
 host() {
 	await BOOTED 180 || return
-	await STATION1 60 || return
-	# three sticks at once: each goes at its own pace
-	check "host: plug a, b (slow) and d at once" eval 'plug a && plug b && plug d'
+	await STATIONS 60 || return
+	# five sticks at once: each goes at its own pace
+	check "host: plug a, b (slow), d, e (counterfeit) and f at once" \
+		eval 'plug a && plug b && plug d && plug e && plug f'
 	await B_WRITING 60 || return
 	check "host: pull b mid-write" unplug b
 	# at once: b's job may still be winding down when c arrives; c waits for the slot
 	check "host: plug c into b's port" plug c
-	await STATION2 120 || return
-	check "host: plug counterfeit e and genuine f" eval 'plug e && plug f'
-	await DONE 120
+	await DONE 150
 }
 
 # wait_result SERIAL [SECONDS]: waits for the station's result event of that stick; prints the line
@@ -56,67 +55,76 @@ wait_phase() {
 	done
 }
 
-# stop_station: Ctrl-C, then wait for it to print its summary and exit
+# stop_station [PID]: Ctrl-C, then wait for it to print its summary and exit (ST_RC)
 stop_station() {
-	kill -INT "$ST_PID" 2>/dev/null
-	wait "$ST_PID"
+	local pid=${1:-$ST_PID}
+	kill -INT "$pid" 2>/dev/null
+	wait "$pid"
 	ST_RC=$?
 }
+
+PORT=pci-0000:00:05.0-usb-0
 
 field() { sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p"; }
 
 guest() {
-	local img=$VM_SHARE/image.dfi log=$VM_SHARE/audit.jsonl r sa sb sc
-	EV=$VM_SHARE/events1.jsonl
-	"$DARTDUP" station "$img" --json --log "$log" >"$EV" 2>"$EV.err" &
-	ST_PID=$!
-	say STATION1
+	local img=$VM_SHARE/image.dfi log=$VM_SHARE/audit.jsonl r sa sb sc ev1 ev2 pid1 pid2
+	# two stations side by side, each on its own ports: the plain one on ports 1-3, --probe on 4-5
+	ev1=$VM_SHARE/events1.jsonl ev2=$VM_SHARE/events2.jsonl
+	"$DARTDUP" station "$img" --json --log "$log" --ports $PORT:1 $PORT:2 $PORT:3 >"$ev1" 2>"$ev1.err" &
+	pid1=$!
+	"$DARTDUP" station "$img" --json --probe --log "$log" --ports $PORT:4 $PORT:5 >"$ev2" 2>"$ev2.err" &
+	pid2=$!
+	EV=$ev1 ST_PID=$pid1
+	until grep -q '"event":"start"' "$ev1" 2>/dev/null && grep -q '"event":"start"' "$ev2" 2>/dev/null; do
+		kill -0 $pid1 2>/dev/null && kill -0 $pid2 2>/dev/null || { not_ok "stations start: $(cat "$ev1.err" "$ev2.err")"; return; }
+		sleep 0.1
+	done
+	say STATIONS
 
 	wait_phase "$(stick_serial b)" write 60 || not_ok "stick b never reached the write phase"
 	say B_WRITING
-	r=$(wait_result "$(stick_serial b)" 60) || { not_ok "stick b: no result after the pull"; stop_station; return; }
+	r=$(wait_result "$(stick_serial b)" 60) || { not_ok "stick b: no result after the pull"; stop_station $pid1; stop_station $pid2; return; }
 	echo "$r" | grep -q '"result":"pulled"' && ok "stick pulled mid-write is reported pulled" || not_ok "stick b: $r"
 	echo "$r" | grep -q '"good":false' && ok "pulled stick is not good" || not_ok "stick b: $r"
 	sb=$(echo "$r" | field slot)
 
-	r=$(wait_result "$(stick_serial a)") || { not_ok "stick a: no result"; stop_station; return; }
+	r=$(wait_result "$(stick_serial a)") || not_ok "stick a: no result"
 	echo "$r" | grep -q '"result":"pass"' && ok "hot-added stick a written and verified" || not_ok "stick a: $r"
 	sa=$(echo "$r" | field slot)
 	if wait_stick_gone "$(stick_serial a)" 30; then ok "stick a ejected after its pass"; else not_ok "stick a still attached"; fi
 
-	r=$(wait_result "$(stick_serial d)") || { not_ok "stick d: no result"; stop_station; return; }
+	r=$(wait_result "$(stick_serial d)") || not_ok "stick d: no result"
 	echo "$r" | grep -q '"result":"already"' && ok "stick already holding the image is recognised" ||
 		not_ok "stick d: $r"
 	grep -F "\"serial\":\"$(stick_serial d)\"" "$EV" | grep -qF '"phase":"write"' &&
 		not_ok "stick d was rewritten" || ok "stick d was not rewritten"
 
-	r=$(wait_result "$(stick_serial c)") || { not_ok "stick c: no result"; stop_station; return; }
+	r=$(wait_result "$(stick_serial c)") || not_ok "stick c: no result"
 	echo "$r" | grep -q '"result":"pass"' && ok "next stick in the freed slot passes" || not_ok "stick c: $r"
 	sc=$(echo "$r" | field slot)
-	[ "$sc" = "$sb" ] && [ "$sc" != "$sa" ] && ok "same port, same slot ($sc)" || not_ok "slots: a=$sa b=$sb c=$sc"
+	[ "$sc" = "$sb" ] && [ "$sc" = 2 ] && [ "$sa" = 1 ] && ok "--ports order is the slot order; same port, same slot" ||
+		not_ok "slots: a=$sa b=$sb c=$sc"
 
-	stop_station
-	[ "$ST_RC" = 1 ] && ok "station exits 1 after a failed stick" || not_ok "station exit status $ST_RC"
-	tail -1 "$EV" | grep -q '"event":"summary".*"done":3,"passed":2,"already":1,"failed":1' &&
-		ok "totals: 3 done (2 written, 1 already), 1 failed" || not_ok "summary: $(tail -1 "$EV")"
-	[ "$(grep -c '"event":"stick"' "$EV")" = 4 ] && ok "each stick was taken once" ||
-		not_ok "stick events: $(grep -c '"event":"stick"' "$EV")"
-
-	EV=$VM_SHARE/events2.jsonl
-	"$DARTDUP" station "$img" --json --probe --log "$log" >"$EV" 2>"$EV.err" &
-	ST_PID=$!
-	say STATION2
-	r=$(wait_result "$(stick_serial e)" 120) || { not_ok "stick e: no result"; stop_station; return; }
+	EV=$ev2 ST_PID=$pid2
+	r=$(wait_result "$(stick_serial e)" 120) || not_ok "stick e: no result"
 	echo "$r" | grep -q '"result":"counterfeit"' && ok "--probe catches the counterfeit stick" || not_ok "stick e: $r"
 	echo "$r" | grep -q 'holds 16.00 MiB of the announced 64.00 MiB' && ok "probe reports real 16 MiB of 64 MiB" ||
 		not_ok "stick e: $r"
-	r=$(wait_result "$(stick_serial f)" 120) || { not_ok "stick f: no result"; stop_station; return; }
+	r=$(wait_result "$(stick_serial f)" 120) || not_ok "stick f: no result"
 	echo "$r" | grep -q '"result":"pass"' && ok "a genuine stick passes the probe and is written" || not_ok "stick f: $r"
 	grep -F "\"serial\":\"$(stick_serial f)\"" "$EV" | grep -qF '"phase":"probe"' && ok "stick f was probed" ||
 		not_ok "stick f: no probe phase"
-	stop_station
-	[ "$(grep -c '"event":"stick"' "$EV")" = 2 ] && ok "a failed stick left in is not taken again" ||
-		not_ok "stick events: $(grep -c '"event":"stick"' "$EV")"
+
+	stop_station $pid1
+	[ "$ST_RC" = 1 ] && ok "station exits 1 after a failed stick" || not_ok "station 1 exit status $ST_RC"
+	tail -1 "$ev1" | grep -q '"event":"summary".*"done":3,"passed":2,"already":1,"failed":1' &&
+		ok "totals: 3 done (2 written, 1 already), 1 failed" || not_ok "summary: $(tail -1 "$ev1")"
+	[ "$(grep -c '"event":"stick"' "$ev1")" = 4 ] && ok "each stick was taken once, only on its own ports" ||
+		not_ok "station 1 stick events: $(grep -c '"event":"stick"' "$ev1")"
+	stop_station $pid2
+	[ "$(grep -c '"event":"stick"' "$ev2")" = 2 ] && ok "a failed stick left in is not taken again" ||
+		not_ok "station 2 stick events: $(grep -c '"event":"stick"' "$ev2")"
 
 	for id in a b c d e f; do
 		grep -F "\"serial\":\"$(stick_serial $id)\"" "$log" >/dev/null || not_ok "audit log lacks stick $id"
