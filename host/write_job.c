@@ -26,7 +26,7 @@
 
 struct opts {
 	bool verify_only;
-	bool all, yes, json, no_verify, full, unmount, allow_non_usb;
+	bool all, yes, json, no_verify, full, unmount, allow_non_usb, probe;
 	int retries;
 	const char *log_path;
 	const char *pubkeys[MAX_PUBKEYS];
@@ -73,7 +73,7 @@ static void usage(FILE *out, bool verify_only)
 	else
 		fprintf(out,
 			"usage: dartdup write IMAGE TARGET... | --all [--yes] [--json] [--log FILE] [--pubkey PUB]...\n"
-			"                     [--no-verify] [--full] [--retries N] [--unmount] [--allow-non-usb]\n"
+			"                     [--no-verify] [--full] [--retries N] [--unmount] [--allow-non-usb] [--probe]\n"
 			"\n"
 			"Writes IMAGE (.dfi, raw .img or plain .zst) onto every TARGET at once and verifies each by\n"
 			"reading it back. TARGET: a whole USB disk (/dev/sdX, /dev/disk/by-path/...) or a regular file.\n"
@@ -88,6 +88,8 @@ static void usage(FILE *out, bool verify_only)
 			"  --retries N      rewrite and re-read a failing block up to N times (default 2)\n"
 			"  --unmount        unmount mounted partitions of the targets (never /, /boot or swap)\n"
 			"  --allow-non-usb  allow loop, dm, nvme, virtio, mmc... disks (never this machine's own)\n"
+			"  --probe          counterfeit-capacity check of each stick before writing it (overwrites\n"
+			"                   about 1 MiB of samples; a stick holding less than it announces fails)\n"
 			"\n"
 			"exit status: 0 every target verified, 1 a target failed or interrupted, 2 bad usage/input\n"
 			"or a target refused (then nothing was written anywhere)\n");
@@ -95,7 +97,7 @@ static void usage(FILE *out, bool verify_only)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_FULL, O_RETRIES, O_UNMOUNT, O_NONUSB };
+	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_FULL, O_RETRIES, O_UNMOUNT, O_NONUSB, O_PROBE };
 	static const struct option lo[] = {
 		{ "all", no_argument, NULL, O_ALL },
 		{ "yes", no_argument, NULL, 'y' },
@@ -107,6 +109,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "retries", required_argument, NULL, O_RETRIES },
 		{ "unmount", no_argument, NULL, O_UNMOUNT },
 		{ "allow-non-usb", no_argument, NULL, O_NONUSB },
+		{ "probe", no_argument, NULL, O_PROBE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -141,6 +144,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_UNMOUNT: o->unmount = true; break;
 		case O_NONUSB: o->allow_non_usb = true; break;
+		case O_PROBE: o->probe = true; break;
 		case 'h':
 			usage(stdout, o->verify_only);
 			return 0;
@@ -158,6 +162,10 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->n_targets = (unsigned)(argc - optind);
 	if (!o->n_targets && !o->all) {
 		cli_error("no target given (TARGET... or --all)");
+		return 2;
+	}
+	if (o->probe && o->verify_only) {
+		cli_error("--probe writes: it belongs to dartdup write");
 		return 2;
 	}
 	if (o->n_targets && o->all) {
@@ -188,6 +196,11 @@ static int check_target(const struct opts *o, const struct stat *img, const stru
 	struct dd_err err;
 
 	p->exists = stat(p->path, &p->st) == 0;
+	if (o->probe && (!p->exists || !S_ISBLK(p->st.st_mode))) {
+		/* a file has no announced capacity to fake; probing it would only make it huge and sparse */
+		cli_error("%s: refused: --probe checks block devices, not files", p->path);
+		return 2;
+	}
 	if (!p->exists) {
 		if (errno != ENOENT || o->verify_only) {
 			cli_error("%s: %s", p->path, strerror(errno));
@@ -426,6 +439,7 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 	job.policy.verify_only = o->verify_only;
 	job.policy.full = o->full;
 	job.policy.retries = o->retries;
+	job.policy.probe = o->probe;
 	job.sink.emit = write_ui_emit;
 	job.sink.ctx = &ui;
 	job.abort_flag = &stop_requested;
