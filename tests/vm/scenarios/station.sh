@@ -3,6 +3,8 @@
 # is recognised without rewriting; with --probe a counterfeit stick (nbdkit: 64 MiB announced, writes past
 # 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log.
 
+VM_TIMEOUT=300   # under a loaded 2-core host the guest crawls; it takes ~100 s when alone
+
 IMG_MIB=4
 
 sticks() {
