@@ -2,7 +2,9 @@
  * a genuine one, one that wraps writes past its real size (modulo), one that drops them (reads give
  * zeros), one that drops them and replays stale blocks of an earlier probe, and one that was pulled. */
 #include "check.h"
+#include "engine/engine.h"
 #include "probe/probe.h"
+#include "source/source.h"
 
 #include <stdlib.h>
 
@@ -374,6 +376,67 @@ TEST(describe)
 	CHECK(!strcmp(dd_probe_verdict_name(DD_PROBE_WRAPS), "wraps"));
 }
 
+/* The engine's probe phase (policy.probe) with these fakes: a counterfeit stick fails alone, before any
+ * byte of the image is written, and the job ends; a genuine one is probed, written and verified. */
+static int engine_job(struct fake *f, struct dd_target_status *st, struct dd_err *err)
+{
+	char path[512];
+	uint8_t *img = malloc(3 * MiB);
+	struct dd_source *src = NULL;
+	struct dd_target *t = &f->t;
+	struct dd_job job = { .targets = &t, .n_targets = 1 };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/probe-image.img", check_tmpdir());
+	check_fill_random(img, 3 * MiB, 77);
+	rc = check_write_file(path, img, 3 * MiB);
+	free(img);
+	if (rc)
+		return DD_EIO;
+	dd_err_clear(err);
+	rc = dd_source_open(path, NULL, &src, err);
+	if (rc)
+		return rc;
+	job.src = src;
+	dd_policy_default(&job.policy);
+	job.policy.probe = true;
+	memset(st, 0, sizeof(*st));
+	rc = dd_engine_run(&job, st, err);
+	dd_source_close(src);
+	return rc;
+}
+
+TEST(engine_fails_a_counterfeit_before_writing)
+{
+	struct fake *f = fake_new(WRAP, 64 * MiB, 16 * MiB);
+	struct dd_target_status st;
+	struct dd_err err;
+
+	CHECK_EQ_INT(engine_job(f, &st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st.result, DD_RESULT_FAIL);
+	CHECK_EQ_U64(st.bytes_written, 0);
+	CHECK_STR_CONTAINS(st.error, "counterfeit: holds 16.00 MiB of the announced 64.00 MiB");
+	fake_free(f);
+}
+
+TEST(engine_probes_then_writes_a_genuine_stick)
+{
+	struct fake *f = fake_new(GENUINE, 64 * MiB, 0);
+	struct dd_target_status st;
+	struct dd_err err;
+	uint8_t *img = malloc(3 * MiB), *got = NULL;
+
+	CHECK(img && !posix_memalign((void **)&got, CELL, 3 * MiB));
+	CHECK_EQ_INT(engine_job(f, &st, &err), DD_OK);
+	CHECK_EQ_INT(st.result, DD_RESULT_PASS);
+	check_fill_random(img, 3 * MiB, 77);
+	CHECK_EQ_INT(fake_read(&f->t, got, 3 * MiB, 0, &err), DD_OK);
+	CHECK_MEM_EQ(got, img, 3 * MiB);
+	free(img);
+	free(got);
+	fake_free(f);
+}
+
 int main(void)
 {
 	RUN(genuine_odd_size_passes_and_blanks_block_0);
@@ -391,5 +454,7 @@ int main(void)
 	RUN(too_small_is_refused);
 	RUN(larger_alignment_is_honoured);
 	RUN(describe);
+	RUN(engine_fails_a_counterfeit_before_writing);
+	RUN(engine_probes_then_writes_a_genuine_stick);
 	return check_done();
 }
