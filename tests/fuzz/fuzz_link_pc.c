@@ -49,6 +49,52 @@ static void use_reply(const struct dd_link_msg *m)
 	(void)sink;
 }
 
+#if __has_include("link/client.h")
+#include "link/client.h"
+
+/* With the PC's link client in the tree (common/link/client.c, `dartdup board`): the same stream
+ * answers a real session: HELLO, INFO, a resumable pipelined load of a 40 KiB package (hostile
+ * resume offsets, chunk sizes, windows, acknowledgements), START, STATUS and LOG. */
+static void client_session(const uint8_t *data, size_t size)
+{
+	static uint8_t pkg[40000];
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_load_result res;
+	struct dd_link_transport t;
+	struct dd_link_client c;
+	struct fuzz_pipe fp;
+	struct dd_link_msg req;
+	struct dd_err err;
+	char path[64];
+	int fd;
+
+	fuzz_pipe_init(&fp, &t, data, size);
+	if (dd_link_client_open(&c, &t, "fuzz", &err))
+		return;  /* closed by open on failure */
+	fd = fuzz_memfd("pkg", 0, pkg, sizeof(pkg), path);
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_INFO;
+	if (dd_link_call(&c, &req, &err) != DD_EIO) {
+		if (dd_link_client_load(&c, path, &lo, &res, &err) == DD_OK)
+			FUZZ_ASSERT(res.size == sizeof(pkg) && res.resumed_from <= res.size);
+		for (int type = DD_MSG_START; type <= DD_MSG_LOG; type++) {
+			memset(&req, 0, sizeof(req));
+			req.type = (uint8_t)type;
+			req.u.log.max = 10;
+			if (dd_link_call(&c, &req, &err) == DD_OK && c.reply.type == DD_MSG_LOG)
+				use_reply(&c.reply);
+		}
+	}
+	close(fd);
+	dd_link_client_close(&c);
+}
+#else
+static void client_session(const uint8_t *data, size_t size)
+{
+	(void)data, (void)size;
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dd_link_transport t;
@@ -82,5 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		use_reply(&m);
 		fuzz_reencode(&m);
 	}
+	client_session(data, size);
 	return 0;
 }
