@@ -242,8 +242,6 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 		rc = write_wds(&img, fd, rep, err);
 	else
 		rc = write_volume(&img, opts, fd, tmpdir, rep, err);
-	if (!rc && fsync(fd))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
 	if (close(fd) && !rc)
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
 	if (rc)

@@ -123,3 +123,4 @@ out_has "bad: traversal says unsafe name" "unsafe file name"
 check "bad: nothing left behind" test ! -e "$T/bad.img"
 expect_rc "usage: no -o" 2 "$DARTDUP" build "$T/j.iso"
 expect_rc "usage: bad --format" 2 "$DARTDUP" build "$T/j.iso" -o "$T/x" --format floppy
+
