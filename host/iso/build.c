@@ -221,6 +221,7 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	int fd = -1, rc;
 
 	memset(rep, 0, sizeof(*rep));
+	rep->format = opts->format;
 	tmpdir[0] = added[0] = '\0';
 	if ((rc = iso_open(iso_path, &img, err)))
 		return rc;
@@ -325,8 +326,15 @@ void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 			rep->arch[0] ? "" : ", architecture unknown");
 	fprintf(f, "found: architecture %s; CD boot entries:%s%s%s\n", rep->arch[0] ? rep->arch : "unknown",
 		rep->cd_bios ? " BIOS" : "", rep->cd_uefi ? " UEFI" : "", rep->cd_bios || rep->cd_uefi ? "" : " none");
-	fprintf(f, "stick boots: BIOS (GRUB -> bootmgr)%s%s\n", rep->uefi[0] ? ", UEFI via " : "; BIOS only",
-		rep->uefi);
+	if (rep->format == DD_BUILD_USB)
+		fprintf(f, "stick boots: BIOS (GRUB -> bootmgr)%s%s\n", rep->uefi[0] ? ", UEFI via " : "; BIOS only",
+			rep->uefi);
+	else if (rep->format == DD_BUILD_PARTITION)
+		fprintf(f, "volume: FAT32 with every file%s%s\n", rep->uefi[0] ? "; UEFI loader " : "", rep->uefi);
 	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
 	fprintf(f, "iso sha256: %s\n", hex);
+	if (rep->format == DD_BUILD_WDS) {
+		dd_hex(hex, rep->out_sha256, DD_SHA256_LEN);
+		fprintf(f, "boot.wim sha256: %s\n", hex);
+	}
 }

@@ -32,6 +32,7 @@ struct dd_build_opts {
 
 /* What the ISO holds, for the report. */
 struct dd_build_report {
+	enum dd_build_format format;
 	char fs[48];              /* file system the names came from */
 	char volume_id[64];
 	bool bios;                /* the stick boots on BIOS (bootmgr present, GRUB embedded) */

@@ -19,9 +19,14 @@ if [ ! -f "$iso" ]; then
 fi
 size=$(stat -c %s "$iso")
 
-t_now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-
+# seconds "wall cpu" of one run (cpu = user + sys of the command and its children): the machine is shared,
+# so CPU time is the steadier figure
+measure() { # FUNCTION
+	local TIMEFORMAT='%R %U %S' line
+	line=$({ time "$1" >/dev/null; } 2>&1 | tail -1)
+	python3 -c "import sys; r,u,s=map(float,sys.argv[1:4]); print(f'{r:.3f} {u+s:.3f}')" $line
+}
+min() { python3 -c "import sys; print(f'{min(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 run_dartdup() {
 	rm -f "$W/out.img"
 	"$D" build "$iso" -o "$W/out.img" --raw --quiet
@@ -41,18 +46,16 @@ run_tools() {
 	rm -rf "$x"
 }
 
-best_d="" best_t=""
+dw=() dc=() tw=() tc=()
 for i in $(seq 1 "$RUNS"); do
 	sync
-	a=$(t_now); run_dartdup; b=$(t_now); d=$(elapsed "$a" "$b")
+	read -r w c < <(measure run_dartdup); dw+=("$w"); dc+=("$c")
 	sync
-	a=$(t_now); run_tools; b=$(t_now); t=$(elapsed "$a" "$b")
-	best_d=$(python3 -c "import sys; v=[float(x) for x in sys.argv[1:] if x]; print(f'{min(v):.3f}')" $best_d $d)
-	best_t=$(python3 -c "import sys; v=[float(x) for x in sys.argv[1:] if x]; print(f'{min(v):.3f}')" $best_t $t)
+	read -r w c < <(measure run_tools); tw+=("$w"); tc+=("$c")
 done
-ratio=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$best_d" "$best_t")
-echo "bench build: ISO $((size >> 20)) MiB, best of $RUNS"
-echo "bench build: dartdup build --raw        ${best_d} s"
-echo "bench build: xorriso + mkfs.fat + mcopy ${best_t} s"
-echo "bench build: ratio dartdup / tools      ${ratio} (lower is better; the tools' image does not boot)"
-rm -f "$W/out.img" "$W/tools.img"
+bdw=$(min "${dw[@]}") bdc=$(min "${dc[@]}") btw=$(min "${tw[@]}") btc=$(min "${tc[@]}")
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+echo "bench build: ISO $((size >> 20)) MiB, best of $RUNS, load average $(cut -d' ' -f1 /proc/loadavg)"
+echo "bench build: dartdup build --raw         wall ${bdw} s  cpu ${bdc} s"
+echo "bench build: xorriso + mkfs.fat + mcopy  wall ${btw} s  cpu ${btc} s"
+echo "bench build: ratio dartdup / tools       wall $(ratio "$bdw" "$btw")  cpu $(ratio "$bdc" "$btc") (lower is better; the tools' image does not boot)"

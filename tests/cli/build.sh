@@ -47,6 +47,9 @@ check "joliet: GRUB core.img from LBA 1" sh -c "dd if='$T/j.img' bs=512 skip=1 c
 expect_rc "joliet: rebuild" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j2.img" --raw -q
 check "joliet: rebuild is byte-identical" cmp -s "$T/j.img" "$T/j2.img"
 rm -f "$T/j2.img"
+expect_rc "joliet: rebuild in another time zone" 0 env TZ=America/New_York "$DARTDUP" build "$T/j.iso" -o "$T/j2.img" --raw -q
+check "joliet: the time zone changes nothing" cmp -s "$T/j.img" "$T/j2.img"
+rm -f "$T/j2.img"
 
 # --- .dfi output (the default) and JSON
 expect_rc "dfi: build .dfi" 0 "$DARTDUP" build "$T/j.iso" -o "$T/j.dfi" --json
@@ -73,6 +76,7 @@ rm -f "$T/p.img"
 expect_rc "wds: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/boot.wim" --format wds
 check "wds: boot.wim equals the ISO's" cmp -s "$T/boot.wim" "$T/jtree/sources/boot.wim"
 check "wds: SHA-256 file checks out" sh -c "cd '$T' && sha256sum -c --quiet boot.wim.sha256"
+out_has "wds: prints the SHA-256" "boot.wim sha256: $(sha256sum "$T/jtree/sources/boot.wim" | cut -c1-64)"
 rm -f "$T/boot.wim" "$T/boot.wim.sha256" "$T/j.img"
 
 # --- UDF + ISO 9660 bridge (genisoimage -udf): the ISO side has only 8.3 names, UDF the real ones
