@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,6 +61,62 @@ static int hash_iso(const struct iso_image *img, uint8_t out[DD_SHA256_LEN], str
 	dd_sha256_final(&h, out);
 	free(buf);
 	return rc;
+}
+
+/* The hash runs in a thread beside the copy (both read the ISO; on two CPUs the hash costs no wall time).
+ * The serial and disk signature it yields are patched in at the end. */
+struct hash_job {
+	const struct iso_image *img;
+	uint8_t sum[DD_SHA256_LEN];
+	struct dd_err err;
+	int rc;
+	pthread_t thread;
+	bool running;
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hash_job *h = arg;
+
+	h->rc = hash_iso(h->img, h->sum, &h->err);
+	return NULL;
+}
+
+static void hash_start(struct hash_job *h, const struct iso_image *img)
+{
+	memset(h, 0, sizeof(*h));
+	h->img = img;
+	h->running = !pthread_create(&h->thread, NULL, hash_thread, h);
+	if (!h->running)
+		hash_thread(h);
+}
+
+static int hash_finish(struct hash_job *h, uint8_t out[DD_SHA256_LEN], struct dd_err *err)
+{
+	if (h->running)
+		pthread_join(h->thread, NULL);
+	h->running = false;
+	if (h->rc) {
+		if (err)
+			*err = h->err;
+		return h->rc;
+	}
+	memcpy(out, h->sum, DD_SHA256_LEN);
+	return DD_OK;
+}
+
+/* Volume serial (boot sector and its backup) and MBR disk signature from the ISO's SHA-256. */
+static int patch_ids(int fd, enum dd_build_format format, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
+{
+	uint64_t vol = format == DD_BUILD_USB ? DISK_PART_LBA * 512ull : 0;
+	uint8_t serial[4], sig[4];
+
+	memcpy(serial, sum, 4);
+	memcpy(sig, sum + 4, 4);
+	if (iso_write_all(fd, serial, 4, vol + 67) || iso_write_all(fd, serial, 4, vol + 6 * 512 + 67) ||
+	    (format == DD_BUILD_USB && iso_write_all(fd, sig, 4, 0x1B8)))
+		return dd_fail_errno(err, DD_EIO, errno, "write");
+	return DD_OK;
 }
 
 static struct iso_node *ensure_dir(struct iso_node *parent, const char *name, int64_t mtime, struct dd_err *err)
@@ -172,7 +229,7 @@ static int write_volume(const struct iso_image *img, const struct dd_build_opts 
 	if ((rc = fat32_plan(img->root, vol, &plan, err)))
 		return rc;
 	plan.hidden = head / 512;
-	plan.serial = get_le32(rep->iso_sha256);
+	plan.serial = 0; /* patched in once the ISO's hash is known (patch_ids) */
 	fat32_label(img->volume_id, plan.label);
 	rep->image_size = head + plan.vol_sectors * 512;
 	if (ftruncate(fd, (off_t)rep->image_size))
@@ -180,7 +237,7 @@ static int write_volume(const struct iso_image *img, const struct dd_build_opts 
 	if (usb) {
 		if ((rc = disk_grub_make(o->grub_dir, tmpdir, &g, err)))
 			return rc;
-		rc = disk_write_mbr(fd, &g, get_le32(rep->iso_sha256 + 4), plan.vol_sectors, err);
+		rc = disk_write_mbr(fd, &g, 0, plan.vol_sectors, err);
 		disk_grub_free(&g);
 		if (rc)
 			return rc;
@@ -217,8 +274,9 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	     struct dd_build_report *rep, struct dd_err *err)
 {
 	struct iso_image img;
+	struct hash_job hash = { 0 };
 	char tmpdir[4096], added[4096];
-	int fd = -1, rc;
+	int fd = -1, rc, hrc;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->format = opts->format;
@@ -228,8 +286,10 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	snprintf(rep->fs, sizeof(rep->fs), "%s", img.fs);
 	snprintf(rep->volume_id, sizeof(rep->volume_id), "%s", img.volume_id);
 	rep->created = img.created;
-	if ((rc = check_winpe(&img, err)) || (rc = hash_iso(&img, rep->iso_sha256, err)) ||
-	    (rc = make_tmpdir(opts, tmpdir, sizeof(tmpdir), err)))
+	if ((rc = check_winpe(&img, err)))
+		goto out;
+	hash_start(&hash, &img);
+	if ((rc = make_tmpdir(opts, tmpdir, sizeof(tmpdir), err)))
 		goto out;
 	if ((rc = examine(&img, tmpdir, opts->format != DD_BUILD_WDS, rep, added, sizeof(added), err)))
 		goto out;
@@ -243,11 +303,16 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 		rc = write_wds(&img, fd, rep, err);
 	else
 		rc = write_volume(&img, opts, fd, tmpdir, rep, err);
+	hrc = hash_finish(&hash, rep->iso_sha256, rc ? NULL : err);
+	rc = rc ? rc : hrc;
+	if (!rc && opts->format != DD_BUILD_WDS)
+		rc = patch_ids(fd, opts->format, rep->iso_sha256, err);
 	if (close(fd) && !rc)
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
 	if (rc)
 		unlink(out_path);
 out:
+	hash_finish(&hash, rep->iso_sha256, NULL);
 	if (added[0])
 		unlink(added);
 	if (tmpdir[0])
