@@ -128,3 +128,17 @@ check "bad: nothing left behind" test ! -e "$T/bad.img"
 expect_rc "usage: no -o" 2 "$DARTDUP" build "$T/j.iso"
 expect_rc "usage: bad --format" 2 "$DARTDUP" build "$T/j.iso" -o "$T/x" --format floppy
 
+
+# --- dartdup write / verify accept the ISO itself (built on the fly, temporary image removed)
+"$MKISO" "$T/w.iso"
+"$DARTDUP" build "$T/w.iso" -o "$T/w.img" --raw -q
+mkdir -p "$T/tmp"
+expect_rc "write ISO: two file targets" 0 env TMPDIR="$T/tmp" "$DARTDUP" write "$T/w.iso" "$T/t1" "$T/t2" --yes
+check "write ISO: targets hold the built image" sh -c "cmp -s '$T/w.img' '$T/t1' && cmp -s '$T/w.img' '$T/t2'"
+check "write ISO: no temporary image left" test -z "$(ls -A "$T/tmp")"
+expect_rc "verify ISO: targets verify against the ISO" 0 env TMPDIR="$T/tmp" "$DARTDUP" verify "$T/w.iso" "$T/t1" "$T/t2"
+printf 'X' | dd of="$T/t2" bs=1 seek=$((2 << 20)) conv=notrunc status=none
+expect_rc "verify ISO: a damaged target fails" 1 env TMPDIR="$T/tmp" "$DARTDUP" verify "$T/w.iso" "$T/t2"
+expect_rc "write ISO: a bad ISO is refused, nothing written" 2 env TMPDIR="$T/tmp" "$DARTDUP" write "$T/nobm.iso" "$T/t3" --yes
+check "write ISO: no target created for a bad ISO" test ! -e "$T/t3"
+rm -f "$T/t1" "$T/t2" "$T/w.img" "$T/w.iso"
