@@ -1,22 +1,34 @@
 # Guest-side helpers for scenarios (sourced by guest.sh). Sticks are found by their serial, the way a depot
 # operator would recognise them, never by a guessed /dev/sdX name.
 
+# These read udev's database (/run/udev/data) with shell builtins only: under emulation every program started
+# costs tens of milliseconds, and udevadm far more.
+
+# udev_prop DEV KEY: print one udev property of a block device (/dev/sdX or sdX); status 1 if unset
+udev_prop() {
+	local name=${1#/dev/} devno line
+	{ read -r devno <"/sys/class/block/$name/dev"; } 2>/dev/null || return 1
+	[ -r "/run/udev/data/b$devno" ] || return 1
+	while IFS= read -r line; do
+		if [[ "$line" == "E:$2="* ]]; then
+			echo "${line#E:"$2"=}"
+			return 0
+		fi
+	done <"/run/udev/data/b$devno"
+	return 1
+}
+
 # stick_dev SERIAL: print the whole-disk device node of the USB stick with that serial; status 1 if none
 stick_dev() {
 	local b
 	for b in /sys/block/sd*; do
 		[ -e "$b" ] || continue
-		if udevadm info --query=property --path="$b" 2>/dev/null | grep -qx "ID_SERIAL_SHORT=$1"; then
+		if [ "$(udev_prop "${b##*/}" ID_SERIAL_SHORT)" = "$1" ]; then
 			echo "/dev/${b##*/}"
 			return 0
 		fi
 	done
 	return 1
-}
-
-# udev_prop DEV KEY: print one udev property of a device node
-udev_prop() {
-	udevadm info --query=property --name="$1" 2>/dev/null | sed -n "s/^$2=//p"
 }
 
 # wait_stick SERIAL [SECONDS]: wait until the stick shows up with its udev data complete
@@ -25,7 +37,7 @@ wait_stick() {
 	while :; do
 		d=$(stick_dev "$1") && [ -n "$(udev_prop "$d" ID_PATH)" ] && [ -b "$d" ] && return 0
 		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.1
+		nap 0.1
 	done
 }
 
@@ -34,7 +46,7 @@ wait_stick_gone() {
 	local deadline=$((SECONDS + ${2:-60}))
 	while stick_dev "$1" >/dev/null; do
 		[ "$SECONDS" -ge "$deadline" ] && return 1
-		sleep 0.1
+		nap 0.1
 	done
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs in the test guest, in a chroot of the host's root filesystem (read-only 9p + tmpfs overlay), started by
-# lib/init with the scenario's shared folder as $1. Brings up the /proc, /sys, /dev, /run and /tmp a system
-# needs, starts systemd-udevd so udev data is real, waits until every stick plugged at boot has shown up, then
+# lib/init with the scenario's shared folder as $1 (init has mounted /proc, /sys, /dev and /run). Starts
+# systemd-udevd so udev data is real, waits until every stick plugged at boot has shown up, then
 # runs the scenario's guest() with its output in the shared folder (guest.log) and says DONE.
 set -u
 VM_SHARE=$1 VM_SIDE=guest
@@ -9,24 +9,21 @@ VM_SHARE=$1 VM_SIDE=guest
 . "$VM_REPO/tests/vm/lib/common.sh"
 . "$VM_REPO/tests/vm/lib/guest-lib.sh"
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-# No tmpfs on /tmp: the overlay already makes it writable, and a tmpfs would hide a checkout (and the
-# shared folder inside it) that lives under /tmp, as CI's fresh clones may.
-for d in /run /dev/shm; do mount -t tmpfs tmpfs "$d"; done
-
 # udevadm ignores trigger and settle in a chroot unless told this one is meant.
 export SYSTEMD_IGNORE_CHROOT=1
 exec >"$VM_SHARE/boot.log" 2>&1
-milestone() { echo "dartdup-vm: $*" | tee /dev/console; }
+milestone() { echo "dartdup-vm: [$(cut -d' ' -f1 /proc/uptime)] $*" | tee /dev/console; }
 milestone "chroot up, starting systemd-udevd"
 /lib/systemd/systemd-udevd --daemon --resolve-names=never
-udevadm trigger --type=subsystems --action=add
-udevadm trigger --type=devices --action=add
+# Only the subsystems disks hang off: replaying every device of the machine costs seconds under emulation, and
+# devices that appear later (hot-plug) get their events from the kernel anyway.
+match=(--subsystem-match=pci --subsystem-match=usb --subsystem-match=scsi --subsystem-match=block
+	--subsystem-match=virtio)
+udevadm trigger --type=subsystems --action=add "${match[@]}"
+udevadm trigger --type=devices --action=add "${match[@]}"
+milestone "triggered"
 udevadm settle --timeout=60
+milestone "settled"
 booted=1 deadline=$((SECONDS + 90))
 for s in $VM_BOOT_SERIALS; do
 	wait_stick "$s" $((deadline - SECONDS)) || { milestone "stick $s never appeared"; booted=0; }
