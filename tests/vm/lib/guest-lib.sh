@@ -58,3 +58,11 @@ stick_id_path() {
 
 # stick_serial ID: the serial a stick declared in the scenario has
 stick_serial() { local v="VM_SERIAL_$1"; echo "${!v}"; }
+
+# jhas FILE COND [JQ-OPTIONS...]: some JSON value in FILE (e.g. one of its JSON lines) satisfies the jq
+# condition COND. (jq -e alone would judge only the file's last value.)
+jhas() {
+	local f=$1 c=$2
+	shift 2
+	jq -e -s "$@" "any(.[]; $c)" "$f" >/dev/null 2>&1
+}

@@ -187,6 +187,20 @@ vm_device_arg() { # ID
 	echo "usb-storage,id=$1,bus=xhci.0,port=${VM_PORT[$1]},drive=d-$1,removable=on,serial=${VM_SERIAL[$1]}"
 }
 
+# make_image PATH SIZE SEED: a deterministic sample disk image, 1 MiB pieces of random bytes, zeros and text
+make_image() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import random, sys
+path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+with open(path, "wb") as f:
+    for at in range(0, size, 1 << 20):
+        n = min(size - at, 1 << 20)
+        kind = r.random() if at else 1.0
+        f.write(bytes(n) if kind < 0.25 else b"DaRT" * (n // 4) if kind < 0.4 else r.randbytes(n))
+PY
+}
+
 # --- the running guest (for a scenario's host() function) ------------------------------------------------
 vm_running() { [ -n "${VM_PID:-}" ] && kill -0 "$VM_PID" 2>/dev/null; }
 
@@ -215,10 +229,14 @@ vm_run_scenario() (
 	VM_STICKS=() VM_DISKS=() VM_ROOT_USED=0 VM_HUB_USED=0 VM_NEED_HUB=0
 	declare -A VM_SIZE VM_SERIAL VM_OPT VM_LATER VM_PORT VM_ERROR VM_FAKE
 	local nbd_pids=()
-	unset -f sticks host guest after
+	unset -f setup sticks host guest after
 	rm -rf "$VM_OUT"
 	mkdir -p "$VM_OUT/sticks" "$VM_SHARE/from-host" "$VM_SHARE/from-guest"
 	. "$file"
+	if declare -F setup >/dev/null && ! (setup) >"$VM_OUT/setup.log" 2>&1; then
+		not_ok "$name: setup failed: $(tail -1 "$VM_OUT/setup.log")"
+		return
+	fi
 	declare -F sticks >/dev/null && { sticks || { not_ok "$name: bad stick declarations"; return; }; }
 
 	local args=() id boot_serials="" env
@@ -250,7 +268,7 @@ vm_run_scenario() (
 
 	env=$VM_SHARE/guest.env
 	{
-		printf 'VM_REPO=%q VM_SCENARIO=%q VM_NAME=%q\n' "$VM_REPO" "$(readlink -f "$file")" "$name"
+		printf 'VM_REPO=%q VM_SCENARIO=%q VM_NAME=%q VM_OUT=%q\n' "$VM_REPO" "$(readlink -f "$file")" "$name" "$VM_OUT"
 		printf 'DARTDUP=%q DARTDUPD=%q\n' "$DARTDUP" "$DARTDUPD"
 		printf 'VM_BOOT_SERIALS=%q\n' "$boot_serials"
 		printf 'VM_STICKS=%q\n' "${VM_STICKS[*]}"

@@ -54,6 +54,9 @@ guest() {
 	# drops it), so hold it open the way a desktop's disk monitor or a second tool might
 	exec 3<"$c"
 	printf 'AAAA' | dd of="$c" bs=1 seek=$(((1 << 20) + 100)) conv=notrunc status=none && sync
+	# closing a disk after writing makes udev re-read its partition table, which drops the disk's page
+	# cache: let that happen now, then read the bytes back into the cache
+	udevadm settle --timeout=60
 	[ "$(dd if="$c" bs=1 skip=$(((1 << 20) + 100)) count=4 status=none)" = AAAA ] &&
 		ok "cache stick: buffered read after write" || not_ok "cache stick: buffered read after write"
 	say WRITTEN
