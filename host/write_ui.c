@@ -154,16 +154,7 @@ static void json_event(struct write_ui *ui, const struct dd_event *ev)
 	case DD_EV_TARGET_DONE:
 		dd_json_u64(j, "index", (uint64_t)ev->target);
 		json_ids(j, ev->id);
-		dd_json_str(j, "result", dd_result_name(st->result));
-		dd_json_u64(j, "bytes_written", st->bytes_written);
-		dd_json_u64(j, "bytes_verified", st->bytes_verified);
-		if (st->first_bad_offset >= 0)
-			dd_json_i64(j, "first_bad_offset", st->first_bad_offset);
-		else
-			dd_json_null(j, "first_bad_offset");
-		dd_json_double(j, "write_seconds", st->write_seconds, 3);
-		dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
-		dd_json_str(j, "error", st->error[0] ? st->error : NULL);
+		dd_audit_result_fields(j, st);
 		break;
 	case DD_EV_JOB_DONE:
 		dd_json_u64(j, "targets", ev->n_targets);

@@ -19,6 +19,20 @@ static void empty_as_null(struct dd_json *j, const char *key, const char *val)
 	dd_json_str(j, key, val && val[0] ? val : NULL);
 }
 
+void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st)
+{
+	dd_json_str(j, "result", dd_result_name(st->result));
+	dd_json_u64(j, "bytes_written", st->bytes_written);
+	dd_json_u64(j, "bytes_verified", st->bytes_verified);
+	if (st->first_bad_offset >= 0)
+		dd_json_i64(j, "first_bad_offset", st->first_bad_offset);
+	else
+		dd_json_null(j, "first_bad_offset");
+	dd_json_double(j, "write_seconds", st->write_seconds, 3);
+	dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
+	empty_as_null(j, "error", st->error);
+}
+
 void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 		     const struct dd_target_identity *id, const struct dd_target_status *st)
 {
@@ -51,16 +65,7 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	empty_as_null(j, "model", id->model);
 	empty_as_null(j, "serial", id->serial);
 	dd_json_u64(j, "capacity", id->capacity);
-	dd_json_str(j, "result", dd_result_name(st->result));
-	dd_json_u64(j, "bytes_written", st->bytes_written);
-	dd_json_u64(j, "bytes_verified", st->bytes_verified);
-	if (st->first_bad_offset >= 0)
-		dd_json_i64(j, "first_bad_offset", st->first_bad_offset);
-	else
-		dd_json_null(j, "first_bad_offset");
-	dd_json_double(j, "write_seconds", st->write_seconds, 3);
-	dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
-	empty_as_null(j, "error", st->error);
+	dd_audit_result_fields(j, st);
 	dd_json_end_obj(j);
 }
 

@@ -22,6 +22,10 @@ struct dd_audit_job {
  * image_id, image_name, mode, target, port, vendor, model, serial, capacity, result,
  * bytes_written, bytes_verified, first_bad_offset (null if none), write_seconds, verify_seconds,
  * error (null if none). */
+/* The result fields of a target (result, bytes, first bad offset, seconds, error), as the audit
+ * record and the "done" event line both carry them. */
+void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st);
+
 void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 		     const struct dd_target_identity *id, const struct dd_target_status *st);
 

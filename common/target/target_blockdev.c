@@ -10,6 +10,7 @@
  * backends share, it needs no extra library or raw syscalls, and with 1 MiB requests two in flight
  * already keep a USB stick's queue busy (the cost of a thread switch per MiB is noise). */
 #include "target/target.h"
+#include "target/fd_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,44 +38,16 @@ static size_t round_up(const struct dd_target *t, size_t len)
 static int bd_write_at(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct blockdev_target *b = t->priv;
-	const uint8_t *p = buf;
 
-	len = round_up(t, len); /* the image's tail: the engine zero-filled the slack */
-	while (len) {
-		ssize_t n = pwrite(b->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC,
-					     "%s: write at offset %" PRIu64, t->id.path, off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return DD_OK;
+	/* the image's tail: the engine zero-filled the slack up to the alignment */
+	return dd_fd_write_full(b->fd, buf, round_up(t, len), off, t->id.path, err);
 }
 
 static int bd_read_at(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct blockdev_target *b = t->priv;
-	uint8_t *p = buf;
 
-	len = round_up(t, len);
-	while (len) {
-		ssize_t n = pread(b->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dd_fail_errno(err, DD_EIO, errno, "%s: read at offset %" PRIu64, t->id.path, off);
-		if (n == 0)
-			return dd_fail(err, DD_EIO, "%s: ends before offset %" PRIu64, t->id.path, off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return DD_OK;
+	return dd_fd_read_full(b->fd, buf, round_up(t, len), off, t->id.path, err);
 }
 
 static int bd_flush(struct dd_target *t, struct dd_err *err)

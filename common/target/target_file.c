@@ -2,6 +2,7 @@
  * produced without a stick). Buffered I/O; flush = fsync + drop the file's cached pages, so the
  * verification reads what the file system stored rather than our own writes from memory. */
 #include "target/target.h"
+#include "target/fd_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,42 +23,15 @@ struct file_target {
 static int file_write_at(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct file_target *f = t->priv;
-	const uint8_t *p = buf;
 
-	while (len) {
-		ssize_t n = pwrite(f->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC,
-					     "%s: write at offset %" PRIu64, t->id.path, off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return DD_OK;
+	return dd_fd_write_full(f->fd, buf, len, off, t->id.path, err);
 }
 
 static int file_read_at(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct file_target *f = t->priv;
-	uint8_t *p = buf;
 
-	while (len) {
-		ssize_t n = pread(f->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dd_fail_errno(err, DD_EIO, errno, "%s: read at offset %" PRIu64, t->id.path, off);
-		if (n == 0)
-			return dd_fail(err, DD_EIO, "%s: ends before offset %" PRIu64, t->id.path, off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return DD_OK;
+	return dd_fd_read_full(f->fd, buf, len, off, t->id.path, err);
 }
 
 static int file_flush(struct dd_target *t, struct dd_err *err)
