@@ -35,10 +35,8 @@ $(ARM_BUILD)/obj/%.o: %.c
 $(ARM_LIB_CORE): $(call obj,$(ARM_BUILD),$(COMMON_SRC)) ; $(archive)
 $(ARM_LIB_FW):   $(call obj,$(ARM_BUILD),$(FW_SRC)) ; $(archive)
 
-# The generated board registry (mk/board.mk), when there is one, is shared with the host build.
-ifdef BOARDS_INC
-$(ARM_BUILD)/obj/firmware/boards.o: $(BOARDS_INC)
-endif
+# The generated board registry is shared with the host build; mk/board.mk declares that this
+# flavour's firmware/boards.o depends on it (mk/ files are read in name order: arm64 before board).
 
 $(ARM_BUILD)/bin/dartdupd: $(ARM_BUILD)/obj/firmware/main.o $(ARM_LIB_FW) $(ARM_LIB_CORE)
 	@mkdir -p $(dir $@)

@@ -15,5 +15,5 @@ $(BUILD)/obj/firmware/boards.o $(BUILD)/asan/obj/firmware/boards.o: ALL_CFLAGS +
 dd-board-registry-always:
 
 # the other flavours that compile firmware/boards.o (mk/fuzz.mk; mk/arm64.mk has its own -I)
-$(BUILD)/fuzz/obj/firmware/boards.o: $(BOARDS_INC)
+$(BUILD)/fuzz/obj/firmware/boards.o $(BUILD)/arm64/obj/firmware/boards.o: $(BOARDS_INC)
 $(BUILD)/fuzz/obj/firmware/boards.o: FUZZ_CFLAGS += -I$(BUILD)/gen
