@@ -215,4 +215,46 @@ expect_rc "a signed bundle is verified and stored" 0 B update "$T/fw.dfi"
 expect_rc "info reports the stored bundle" 0 B info --json
 out_has "pending firmware named" '"pending_firmware":"dartdupd-firmware sim 9.9.9"'
 out_has "image unchanged by the update" '"name":"sample C"'
+
+# --- the board killed (SIGKILL, no clean stop) during an update and during a load -------------
+# --max-bytes returns once the board acknowledged that many bytes, so the kill lands in the
+# middle of a transfer the board holds as partial state: synchronised on the protocol.
+kill_board() { # SIGKILL: no handler runs, nothing is flushed or closed in order
+	kill -KILL "$PID" && wait "$PID"
+	local rc=$?
+	PID=
+	[ "$rc" = 137 ] || { echo "# daemon exit status $rc, expected 137 (SIGKILL)"; return 1; }
+}
+printf 'newer firmware' >"$T/fw2.bin"
+head -c $((256 * 1024)) /dev/urandom >>"$T/fw2.bin"
+pack "$T/fw2.bin" "$T/fw2.dfi" --key "$T/depot.key" --name "dartdupd-firmware sim 9.9.10"
+fwhalf=$(($(stat -c %s "$T/fw2.dfi") / 2))
+expect_rc "update stopped mid-transfer exits 1" 1 B update "$T/fw2.dfi" --max-bytes $fwhalf --json
+out_has "stopped update reports what the board acknowledged" "\"sent\":$fwhalf,"
+check "daemon killed (SIGKILL) mid-update" kill_board
+check "daemon restarts on the same store after the kill" start_board "${P[@]}"
+expect_rc "info after a kill mid-update" 0 B info --json
+out_has "killed update: the previous bundle is still the pending one" '"pending_firmware":"dartdupd-firmware sim 9.9.9"'
+check "killed update: the partial bundle is not named" eval '! grep -qF 9.9.10 "$T/out"'
+out_has "killed update: the image is still named" '"name":"sample C"'
+expect_rc "a job runs after a kill mid-update" 0 B start --wait
+check "ports hold image C after a kill mid-update" ports_equal "$T/c.img" "${P[@]}"
+expect_rc "the update completes after the kill" 0 B update "$T/fw2.dfi" --json
+out_has "completed update names the new bundle" '9.9.10'
+out_has "the update resumed at the bytes acknowledged before the kill" "\"resumed_from\":$fwhalf,"
+expect_rc "info after the completed update" 0 B info --json
+out_has "the new bundle is pending" '"pending_firmware":"dartdupd-firmware sim 9.9.10"'
+
+expect_rc "load stopped mid-transfer exits 1" 1 B load "$T/a.dfi" --max-bytes $(($(stat -c %s "$T/a.dfi") / 2))
+check "daemon killed (SIGKILL) mid-load" kill_board
+check "daemon restarts after a kill mid-load" start_board "${P[@]}"
+expect_rc "info after a kill mid-load" 0 B info --json
+out_has "killed load: the old image is still named" '"name":"sample C"'
+out_has "killed load: the firmware bundle is untouched" '"pending_firmware":"dartdupd-firmware sim 9.9.10"'
+expect_rc "a job runs after a kill mid-load" 0 B start --wait
+check "ports hold the old image after a kill mid-load" ports_equal "$T/c.img" "${P[@]}"
+expect_rc "the load completes after the kill" 0 B load "$T/a.dfi" --json
+out_has "completed load names the new image" '"name":"sample A"'
+expect_rc "a job with the loaded image" 0 B start --wait
+check "ports hold image A" ports_equal "$T/a.img" "${P[@]}"
 stop_board
