@@ -14,16 +14,7 @@ mkdir -p "$W"
 make -s build/tests/test_sha256_paths >/dev/null
 
 if [ ! -f "$W/image-$mb.img" ]; then
-	# a disk-like image: 30% zeros, 40% incompressible, 30% text-like
-	python3 - "$W/image-$mb.img" "$mb" <<'PY'
-import random, sys
-r = random.Random(1)
-with open(sys.argv[1], "wb") as f:
-    for i in range(int(sys.argv[2])):
-        k = r.random()
-        f.write(bytes(1 << 20) if k < 0.3 else r.randbytes(1 << 20) if k < 0.7 else
-                (b"Windows PE recovery file %d " % i * 40000)[:1 << 20])
-PY
+	scripts/make-bench-image "$W/image-$mb.img" "$mb"
 fi
 img=$W/image-$mb.img
 

@@ -31,16 +31,7 @@ trap cleanup EXIT
 
 img=$W/image-$mb.img
 if [ ! -f "$img" ]; then
-	# a disk-like image: 30% zeros, 40% incompressible, 30% text-like (as the pack bench)
-	python3 - "$img" "$mb" <<'PY'
-import random, sys
-r = random.Random(1)
-with open(sys.argv[1], "wb") as f:
-    for i in range(int(sys.argv[2])):
-        k = r.random()
-        f.write(bytes(1 << 20) if k < 0.3 else r.randbytes(1 << 20) if k < 0.7 else
-                (b"Windows PE recovery file %d " % i * 40000)[:1 << 20])
-PY
+	scripts/make-bench-image "$img" "$mb"
 	fallocate -d "$img" # zero runs become holes: bmaptool maps only the data, as on a real image
 fi
 [ -f "$img.dfi" ] || "$D" pack "$img" -o "$img.dfi" >/dev/null
