@@ -2,19 +2,24 @@
 # shows its FunctionFS gadget through dummy_hcd (UDC dummy_udc.0), its slots are emulated usb-storage sticks
 # behind the emulated hub, and `dartdup board --serial` in the same guest drives it over libusb. A signed
 # image is loaded; the button (QMP send-key: a real key event on the guest's AT keyboard, read by the board
-# from its input device) runs a job where every slot passes; the log is read back. (A stick pulled mid-job and
-# the PC disconnecting mid-load: tests/vm/wip/board_gadget_faults.sh, not yet run to the end: docs/BOARD.md.)
-VM_TIMEOUT=300
+# from its input device) runs a job where every slot passes; the log is read back. Then the faults: a stick
+# pulled mid-job (QMP device_del) fails alone while the other slots pass, and the PC dropping the board in the
+# middle of a load (the port's authorized=0: the board sees DISABLE) leaves the board serving its old image;
+# the next load resumes where the broken one stopped.
+VM_TIMEOUT=420
 
 sticks() {
 	stick a 32M hub
 	stick b 32M hub
-	stick c 32M hub wbps=1500000
+	stick c 32M hub wbps=700000
 	# keys and packages are made on the host (fast), the guest only moves them
 	"$DARTDUP" keygen -o "$VM_SHARE/depot" >/dev/null 2>&1 || return 1
 	python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(3 << 20)) + bytes(1 << 20))' >"$VM_SHARE/a.img"
 	"$DARTDUP" pack "$VM_SHARE/a.img" -o "$VM_SHARE/a.dfi" --block-size 64K --key "$VM_SHARE/depot.key" \
 		--name "sample A" >/dev/null 2>&1 || return 1
+	head -c $((24 << 20)) /dev/urandom >"$VM_SHARE/big.img"
+	"$DARTDUP" pack "$VM_SHARE/big.img" -o "$VM_SHARE/big.dfi" --key "$VM_SHARE/depot.key" \
+		--name "big B" >/dev/null 2>&1 || return 1
 	# the gadget modules, found here (a find over 9p in the emulated guest takes minutes)
 	local m ko list=""
 	for m in udc-core dummy_hcd configfs libcomposite usb_f_fs evdev; do
@@ -29,7 +34,10 @@ host() {
 	await BOOTED 180 || return
 	await PRESS 150 || return
 	check "QMP send-key presses the board's button" qmp send-key '{"keys": [{"type": "qcode", "data": "ret"}]}'
-	await DONE 150
+	await PULL 150 || return
+	check "QMP device_del pulls stick c mid-job" unplug c
+	say PULLED
+	await DONE 240
 }
 
 # --- guest side ----------------------------------------------------------------------------------------
@@ -55,6 +63,43 @@ wait_for() { # SECONDS CMD...: poll a condition (not a timing assumption: it fai
 
 B() { "$DARTDUP" board --serial "$SERIAL" "$@"; }
 port_path() { stick_id_path "$1" | sed 's/:1\.0-scsi-.*//'; }
+
+faults() {
+	# --- a stick pulled mid-job fails alone ------------------------------------------------------
+	B start >/dev/null 2>&1
+	job=$((job + 2))
+	# slot 3 is throttled: wait until it is writing, then have the host pull it
+	wait_for 60 sh -c "\"$DARTDUP\" board --serial $SERIAL status --json |
+		grep -Eq '\"port\":3,\"state\":\"(busy|verifying)\"'"
+	say PULL
+	await PULLED 60
+	out=$(B status --watch --json --job "$job" 2>&1)
+	echo "$out" | tail -n1 | sed 's/^/# /'
+	check "pulled stick: slot 3 fails" grep -q '{"port":3,"state":"fail"' <<<"$(tail -n1 <<<"$out")"
+	check "pulled stick: slots 1 and 2 pass" test "$(tail -n1 <<<"$out" | grep -o '"state":"pass"' | wc -l)" -eq 2
+
+	# --- the PC side disconnects during a load: the board keeps its old image ----------------------
+	local dev
+	dev=$(board_usb_dev)
+	B load "$VM_SHARE/big.dfi" >/tmp/load.log 2>&1 &
+	local lpid=$!
+	wait_for 60 sh -c "ls $store/incoming/*.part >/dev/null 2>&1 && test \$(cat $store/incoming/*.part | wc -c) -gt 0"
+	echo 0 >"$dev/authorized" # the PC drops the device: the board sees DISABLE
+	wait "$lpid"
+	check "the interrupted load fails on the PC side" test $? -ne 0
+	echo 1 >"$dev/authorized"
+	check "the board comes back on the bus" wait_for 30 test -e "$dev/product"
+	out=$(wait_for 30 B info >/dev/null 2>&1; B info --json 2>&1)
+	check "after the disconnect the board still has its old image" grep -q '"name":"sample A"' <<<"$out" ||
+		echo "# $out"
+	check "dartdupd survived the disconnect" kill -0 "$pid"
+	out=$(B load "$VM_SHARE/big.dfi" 2>&1)
+	check "the next load resumes where the broken one stopped" grep -q "^resumed at [1-9]" <<<"$out" ||
+		echo "# $out"
+	check "the resumed load completes, every block verified" grep -q "every block verified" <<<"$out"
+	out=$(B info --json 2>&1)
+	check "the board now serves the new image" grep -q '"name":"big B"' <<<"$out" || echo "# $out"
+}
 
 guest() {
 	local conf=/tmp/board.conf store=/tmp/store fifo=/tmp/ready pid job out
@@ -109,6 +154,7 @@ guest() {
 	check "log records carry the board serial" grep -q "\"board\":\"$SERIAL\"" <<<"$out"
 	check "log records carry the stick's port path" grep -q "$(port_path c)" <<<"$out"
 
+	faults
 	kill -TERM "$pid"
 	wait "$pid"
 	check "dartdupd stops cleanly on SIGTERM" test $? -eq 0
