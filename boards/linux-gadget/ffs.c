@@ -176,7 +176,10 @@ static void put_ms_os(struct blob *b)
 	 * checks dwLength against the bytes that follow and builds the wire descriptor itself */
 	put8(b, 0);                 /* interface of the function the header applies to */
 	put32(b, 11 + 24);          /* dwLength */
-	put16(b, 0x0100);           /* bcdVersion 1.0 */
+	/* bcdVersion: the kernel builds the wire descriptor itself (with 0x0100); what it checks here is
+	 * its own convention. Kernels up to 6.1 (Debian 12) accept only 0x0001 (EINVAL otherwise); later
+	 * ones want 0x0100 but still take 0x0001 (with a warning in the log): 0x0001 works on both */
+	put16(b, 0x0001);
 	put16(b, 4);                /* wIndex: Extended Compat ID */
 	put8(b, 1);                 /* bCount */
 	put8(b, 0);                 /* Reserved */

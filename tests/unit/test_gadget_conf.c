@@ -203,6 +203,8 @@ TEST(ffs_descriptor_blobs)
 	}
 	CHECK_EQ_U64(n - k, 35);
 	CHECK_EQ_INT(b[k + 1], 35);                          /* dwLength: what follows, no more */
+	CHECK_EQ_INT(b[k + 5] | b[k + 6] << 8, 0x0001);       /* bcdVersion as f_fs up to 6.1 wants it */
+	CHECK_EQ_INT(b[k + 7] | b[k + 8] << 8, 4);            /* wIndex: Extended Compat ID */
 	CHECK(!memcmp(b + k + 13, "WINUSB\0\0", 8));
 	CHECK_EQ_INT(b[k + 12], 0);                           /* Reserved1: 0 (see ffs.c) */
 	n = lg_ffs_descriptors(b, sizeof(b), false);

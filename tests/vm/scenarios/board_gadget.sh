@@ -1,6 +1,7 @@
 # The real board end to end through the kernel's USB stack: in the guest, dartdupd --board linux-gadget
 # shows its FunctionFS gadget through dummy_hcd (UDC dummy_udc.0), its slots are emulated usb-storage sticks
-# behind the emulated hub, and `dartdup board --serial` in the same guest drives it over libusb. A signed
+# behind the emulated hub, and `dartdup board --serial` in the same guest drives it over libusb. The PC side
+# reads the Microsoft OS descriptors (what Windows reads to bind WinUSB by itself). A signed
 # image is loaded; the button (QMP send-key: a real key event on the guest's AT keyboard, read by the board
 # from its input device) runs a job where every slot passes; the log is read back. Then the faults: a stick
 # pulled mid-job (QMP device_del) fails alone while the other slots pass, and the PC dropping the board in the
@@ -135,6 +136,20 @@ guest() {
 	echo "$out" | sed 's/^/# /'
 	check "dartdup board info over USB names the linux-gadget board" grep -q "linux-gadget $SERIAL" <<<"$out"
 	check "the board has 3 slots" grep -q '3 port(s)' <<<"$out"
+
+	# --- what a Windows PC reads before it binds a driver: the Microsoft OS 1.0 descriptors ----------
+	check "dartdupd gave the kernel its Microsoft OS descriptors (none refused)" \
+		test -z "$(grep 'refused the Microsoft OS' /tmp/dartdupd.log)"
+	out=$(python3 "$VM_REPO/tests/vm/lib/usbctl.py" "$(board_usb_dev)" 0x80 6 0x03ee 0 18 2>&1)
+	echo "# OS string descriptor: $out"
+	# bLength 18, STRING, "MSFT100" in UTF-16LE, bMS_VendorCode 0xcd (gadget-setup's b_vendor_code)
+	check "the board answers the OS string descriptor 0xEE: MSFT100, vendor code 0xcd" \
+		test "$out" = 12034d00530046005400310030003000cd00
+	out=$(python3 "$VM_REPO/tests/vm/lib/usbctl.py" "$(board_usb_dev)" 0xc0 0xcd 0 4 40 2>&1)
+	echo "# Extended Compat ID: $out"
+	# dwLength 40, bcdVersion 1.00, wIndex 4, bCount 1; then interface 0, 1, "WINUSB", 8+6 zero bytes
+	check "the board's Extended Compat ID names WINUSB for interface 0 (Windows binds WinUSB itself)" \
+		test "$out" = 28000000000104000100000000000000000157494e55534200000000000000000000000000000000
 
 	# --- load, button, every slot passes, log read back -------------------------------------------
 	out=$(B load "$VM_SHARE/a.dfi" 2>&1)
