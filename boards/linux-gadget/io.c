@@ -48,6 +48,7 @@ static int gpio_request(const char *chip, const unsigned *lines, unsigned n, uin
 int lg_button_open(const struct lg_button *cfg, struct lg_button_dev *b, struct dd_err *err)
 {
 	uint64_t flags = GPIO_V2_LINE_FLAG_INPUT | GPIO_V2_LINE_FLAG_EDGE_RISING;
+	int rc;
 
 	b->cfg = *cfg;
 	b->fd = -1;
@@ -61,7 +62,13 @@ int lg_button_open(const struct lg_button *cfg, struct lg_button_dev *b, struct 
 		/* with ACTIVE_LOW the edge is of the logical value: a press is always "rising" */
 		if (cfg->active_low)
 			flags |= GPIO_V2_LINE_FLAG_ACTIVE_LOW;
-		return gpio_request(cfg->dev, &cfg->code, 1, flags, true, &b->fd, err);
+		rc = gpio_request(cfg->dev, &cfg->code, 1, flags, true, &b->fd, err);
+		if (rc)
+			return rc;
+		/* lg_button_pressed() drains every queued edge: the last read must not block */
+		if (fcntl(b->fd, F_SETFL, O_NONBLOCK))
+			return dd_fail_errno(err, DD_EIO, errno, "%s: line %u", cfg->dev, cfg->code);
+		return DD_OK;
 	default:
 		return DD_OK;
 	}

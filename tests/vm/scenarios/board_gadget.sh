@@ -63,6 +63,7 @@ wait_for() { # SECONDS CMD...: poll a condition (not a timing assumption: it fai
 }
 
 B() { "$DARTDUP" board --serial "$SERIAL" "$@"; }
+led() { cat "/sys/class/leds/$1/brightness"; } # 0 off; max_brightness (1 for a keyboard LED) on
 port_path() { stick_id_path "$1" | sed 's/:1\.0-scsi-.*//'; }
 
 faults() {
@@ -78,6 +79,8 @@ faults() {
 	echo "$out" | tail -n1 | sed 's/^/# /'
 	check "pulled stick: slot 3 fails" grep -q '{"port":3,"state":"fail"' <<<"$(tail -n1 <<<"$out")"
 	check "pulled stick: slots 1 and 2 pass" test "$(tail -n1 <<<"$out" | grep -o '"state":"pass"' | wc -l)" -eq 2
+	check "slot 3's light after the failure: red on, green off" \
+		test "$(led "$led_green")$(led "$led_red")" = 01
 
 	# --- the PC side disconnects during a load: the board keeps its old image ----------------------
 	local dev
@@ -107,14 +110,20 @@ guest() {
 	check "gadget modules load (udc-core dummy_hcd configfs libcomposite usb_f_fs evdev)" gadget_modules || return
 	local kbd=/dev/input/by-path/platform-i8042-serio-0-event-kbd
 	wait_for 20 test -e "$kbd" || kbd=$(ls /dev/input/event* | head -1)
+	local led_green led_red
+	led_green=$(basename "$(ls -d /sys/class/leds/input*::numlock | head -1)")
+	led_red=$(basename "$(ls -d /sys/class/leds/input*::capslock | head -1)")
+	check "the keyboard's LEDs are in /sys/class/leds ($led_green, $led_red)" test -n "$led_green" -a -n "$led_red"
 	cat >"$conf" <<-EOF
-	# the test board: three slots behind the hub, the AT keyboard's Enter as the button, no lights
+	# the test board: three slots behind the hub, the AT keyboard's Enter as the button, its Num Lock
+	# and Caps Lock LEDs (input-leds: /sys/class/leds) as slot 3's green and red light
 	store = $store
 	pubkey = $VM_SHARE/depot.pub
 	slot.1 = $(port_path a)
 	slot.2 = $(port_path b)
 	slot.3 = $(port_path c)
 	button = input $kbd KEY_ENTER
+	light.3 = led $led_green $led_red
 	usb.udc = dummy_udc.0
 	usb.product = dartdup test board
 	EOF
@@ -164,6 +173,8 @@ guest() {
 		cmp -s -n $((4 << 20)) "$VM_SHARE/a.img" "$(stick_dev "$(stick_serial $s)")" || ok_all=0
 	done
 	check "every stick holds the image (read back in the guest)" test "$ok_all" = 1
+	check "slot 3's light after a pass: green on, red off" \
+		test "$(led "$led_green")$(led "$led_red")" = 10
 	out=$(B log --json 2>&1)
 	check "log read back: one pass record per slot" test "$(grep -c '"result":"pass"' <<<"$out")" -eq 3
 	check "log records carry the board serial" grep -q "\"board\":\"$SERIAL\"" <<<"$out"
