@@ -565,14 +565,77 @@ static void run_workers(struct tctx *tc, void *(*fn)(void *))
 		pthread_join(tc->w[k].thread, NULL);
 }
 
-/* Clear block 0 before anything else: a stick interrupted or failed later never looks bootable. */
-static int clear_block0(struct tctx *tc, struct dd_err *err)
+/* The end of a whole disk past the image, where a partition table may keep a copy of itself (GPT's
+ * backup header and entries fill the last 33 sectors; the last MiB covers the other schemes'
+ * copies too). Empty for a file, or when the image reaches that far. */
+#define DISK_TAIL (1u << 20)
+
+static void disk_tail(const struct tctx *tc, uint64_t *off, uint64_t *len)
+{
+	const struct dd_target *t = tc->t;
+	uint64_t cap = t->id.capacity, align = t->align ? t->align : 1;
+	uint64_t start = cap > DISK_TAIL ? cap - DISK_TAIL : 0;
+	uint64_t image_end = (tc->e->info->image_size + align - 1) / align * align;
+
+	*off = *len = 0;
+	if (!t->whole_disk)
+		return;
+	if (start < image_end)
+		start = image_end;
+	start = (start + align - 1) / align * align;
+	if (start >= cap)
+		return;
+	*off = start;
+	*len = cap - start;
+}
+
+/* Clear block 0 before anything else: a stick interrupted or failed later never looks bootable.
+ * Clear the disk's tail too: a GPT's old backup copy there would describe partitions of the stick's
+ * previous life beside the new image (tools that find it offer to "repair" the stick with it). */
+static int clear_boot_records(struct tctx *tc, struct dd_err *err)
 {
 	struct engine *e = tc->e;
+	uint64_t off, len;
+	int rc;
 
-	if (!e->info->block_count)
-		return DD_OK;
-	return tc->t->ops->write_at(tc->t, e->zeros, dd_block_len(e->info, 0), 0, err);
+	if (e->info->block_count &&
+	    (rc = tc->t->ops->write_at(tc->t, e->zeros, dd_block_len(e->info, 0), 0, err)))
+		return rc;
+	for (disk_tail(tc, &off, &len); len; ) {
+		size_t n = len < e->block_size ? (size_t)len : e->block_size;
+
+		if ((rc = tc->t->ops->write_at(tc->t, e->zeros, n, off, err)))
+			return rc;
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+/* Read the cleared tail back (after the write phase's flush): it must hold zeros. */
+static int verify_disk_tail(struct tctx *tc, struct dd_err *err)
+{
+	struct worker *w = &tc->w[0];
+	struct engine *e = tc->e;
+	uint64_t off, len;
+	int rc;
+
+	disk_tail(tc, &off, &len);
+	if (len && (rc = own_buffer(w, err)))
+		return rc;
+	while (len) {
+		size_t n = len < e->block_size ? (size_t)len : e->block_size;
+
+		if ((rc = tc->t->ops->read_at(tc->t, w->own, n, off, err)))
+			return rc;
+		if (memcmp(w->own, e->zeros, n))
+			return dd_fail(err, DD_ECHECK, "%s: the end of the disk (offset %" PRIu64
+				       ") did not keep the zeros written over its old partition table copy",
+				       tc->t->id.path, off);
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
 }
 
 /* Boot phase: block 0 last, then flush and verify it. */
@@ -619,7 +682,7 @@ static int write_phase(struct tctx *tc, struct dd_err *err)
 	int rc;
 
 	set_phase(e, tc, DD_PHASE_WRITE);
-	rc = clear_block0(tc, err);
+	rc = clear_boot_records(tc, err);
 	if (rc) {
 		fail_locked(tc, 0, err->msg);
 	} else {
@@ -638,11 +701,16 @@ static int write_phase(struct tctx *tc, struct dd_err *err)
 static void verify_phase(struct tctx *tc)
 {
 	struct engine *e = tc->e;
+	struct dd_err err;
+	uint64_t off, len;
 	double t0;
 
 	set_phase(e, tc, DD_PHASE_VERIFY);
 	t0 = now(e);
 	run_workers(tc, verify_worker);
+	disk_tail(tc, &off, &len);
+	if (!stopping(tc) && !e->job->policy.verify_only && verify_disk_tail(tc, &err))
+		fail_locked(tc, err.code == DD_ECHECK ? (int64_t)off : -1, err.msg);
 	pthread_mutex_lock(&e->lock);
 	tc->st.verify_seconds = now(e) - t0;
 	pthread_mutex_unlock(&e->lock);

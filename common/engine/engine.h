@@ -6,6 +6,8 @@
  *    behind the shared window decodes the block it needs again from the source;
  *  - all-zero blocks skipped unless policy.full;
  *  - the first block is written last, after every other block verified;
+ *  - on a whole disk, the last MiB past the image is cleared (with the first block, before any image
+ *    block) and read back: a GPT's stale backup copy never outlives the write;
  *  - verification reads the medium back (after flush), compares SHA-256 with the manifest,
  *    rewrites a failing block up to policy.retries times;
  *  - a target that fails, fails alone. */

@@ -3,6 +3,7 @@
 #ifndef DARTDUP_TARGET_H
 #define DARTDUP_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,8 @@ struct dd_target {
 	struct dd_target_identity id;
 	size_t align;        /* buffer/offset alignment the backend needs (1 for files, 4096 for O_DIRECT) */
 	unsigned queue_depth; /* requests the engine may keep in flight */
+	bool whole_disk;     /* a disk whose end partition tables refer to (GPT keeps its backup there):
+			      * the engine clears a stale copy past the image (engine.h) */
 	void *priv;
 };
 

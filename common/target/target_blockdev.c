@@ -109,6 +109,7 @@ int dd_target_blockdev_open(const char *path, enum dd_target_mode mode, struct d
 	b->t.priv = b;
 	b->t.align = (size_t)sector;
 	b->t.queue_depth = BLOCKDEV_QUEUE_DEPTH;
+	b->t.whole_disk = true;
 	snprintf(b->t.id.path, sizeof(b->t.id.path), "%s", path);
 	b->t.id.capacity = size;
 	*out = &b->t;

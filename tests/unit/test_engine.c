@@ -330,6 +330,66 @@ TEST(first_block_cleared_first_written_last)
 	free(img);
 }
 
+/* A whole disk bigger than the image: its last MiB (a GPT's backup copy lives in the last 33 sectors)
+ * is cleared and read back; what lies between the image and that tail keeps its old content; a file
+ * target's end is never touched (first_block_cleared_first_written_last). */
+TEST(whole_disk_tail_cleared)
+{
+	const size_t cap = 4u << 20, tail = 1u << 20;
+	char ip[512];
+	size_t n;
+	uint8_t *img, zeros[4096] = { 0 };
+	struct dd_source *src;
+	struct fake *big, *snug, *liar, *werr;
+	struct dd_target *t[4];
+	struct dd_target_status st[4];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/tail.img", check_tmpdir());
+	img = make_image(ip, 12, 100, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	big = fake_new("big", cap);
+	snug = fake_new("snug", n + 2 * BS + 412); /* the image reaches into the last MiB */
+	liar = fake_new("tail-liar", cap);
+	liar->lie_at = (int64_t)(cap - 512);    /* the old backup GPT header "survives" */
+	liar->lie_times = -1;
+	werr = fake_new("tail-write-error", cap);
+	werr->fail_write_at = (int64_t)(cap - 2 * BS);
+	t[0] = &big->t, t[1] = &snug->t, t[2] = &liar->t, t[3] = &werr->t;
+	for (int i = 0; i < 4; i++)
+		t[i]->whole_disk = true;
+	snug->t.id.capacity = snug->cap = (n + 2 * BS + 412) / 512 * 512;
+	job_init(&job, src, t, 4, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(written_ok(big->mem, img, n));
+	for (size_t off = cap - tail; off < cap; off += sizeof(zeros))
+		CHECK_MEM_EQ(big->mem + off, zeros, sizeof(zeros));
+	CHECK(big->mem[cap - tail - 1] == 0xee && big->mem[n + 512] == 0xee); /* between: untouched */
+	CHECK_EQ_U64(st[0].bytes_written, st[0].bytes_total);                /* the tail is not image */
+
+	CHECK_EQ_INT(st[1].result, DD_RESULT_PASS);
+	CHECK(written_ok(snug->mem, img, n));
+	for (size_t off = (n + 511) / 512 * 512; off < snug->cap; off++)
+		CHECK(snug->mem[off] == 0);
+
+	CHECK_EQ_INT(st[2].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[2].first_bad_offset, (int64_t)(cap - tail));
+	CHECK_STR_CONTAINS(st[2].error, "end of the disk");
+	CHECK_EQ_INT(st[3].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[3].error, "write error");
+	for (int i = 2; i < 4; i++) /* failed: never got the first block */
+		CHECK(memcmp(((struct fake *)t[i]->priv)->mem, img, BS) != 0);
+	for (int i = 0; i < 4; i++)
+		dd_target_close(t[i]);
+	dd_source_close(src);
+	free(img);
+}
+
 TEST(failing_targets_fail_alone)
 {
 	char ip[512];
@@ -883,6 +943,7 @@ int main(void)
 {
 	RUN(three_file_targets_odd_size);
 	RUN(first_block_cleared_first_written_last);
+	RUN(whole_disk_tail_cleared);
 	RUN(failing_targets_fail_alone);
 	RUN(no_retries_fails_on_first_lie);
 	RUN(interrupted_targets_are_incomplete);
