@@ -153,8 +153,15 @@ out_has "says not USB" "not a USB stick"
 check "refused loop device untouched" test "$(sha "$T/loopfile")" = "$before"
 expect_rc "list shows the loop device" 0 "$DARTDUP" list
 out_has "list: loop not writable, with the reason" "not a USB stick (loop device)"
+# the stick's previous life: a GPT's backup header in its last sector
+python3 -c "f=open('$T/loopfile','r+b'); f.seek($((8 * MiB - 512))); f.write(b'EFI PART' + bytes(504))"
 expect_rc "loop device and files in one run" 0 "$DARTDUP" write "$RND" "$L" "$T/lf1" "$T/lf2" --yes --allow-non-usb
 check "loop device holds the image" cmp -s -n $((4 * MiB)) "$RND" "$L"
+check "the old backup GPT at the disk's end is gone: the last MiB reads zeros" \
+	cmp -s -n $((1 * MiB)) <(tail -c $((1 * MiB)) "$L") /dev/zero
+check "between the image and the last MiB: the old content, untouched" \
+	cmp -s -n $((3 * MiB)) <(tail -c +$((4 * MiB + 1)) "$L") <(python3 -c "import sys; sys.stdout.buffer.write(b'\xab' * $((3 * MiB)))")
+check "a file target's size stays the image's (nothing cleared past it)" test "$(stat -c %s "$T/lf1")" = "$(stat -c %s "$RND")"
 check "files beside it too" bash -c "cmp -s '$RND' '$T/lf1' && cmp -s '$RND' '$T/lf2'"
 expect_rc "verify the loop device" 0 "$DARTDUP" verify "$RND" "$L"
 
