@@ -38,6 +38,9 @@ static int gpio_request(const char *chip, const unsigned *lines, unsigned n, uin
 		int e = errno;
 
 		close(cfd);
+		/* name every line: with two, either may be the one in use or out of range */
+		if (n == 2)
+			return dd_fail_errno(err, DD_EIO, e, "%s: lines %u and %u", chip, lines[0], lines[1]);
 		return dd_fail_errno(err, DD_EIO, e, "%s: line %u", chip, lines[0]);
 	}
 	close(cfd); /* the line request has its own fd */
