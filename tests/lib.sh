@@ -8,7 +8,7 @@ trap 'rm -rf "$T"' EXIT
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
 # check NAME CMD...: passes when CMD succeeds
-check()  { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+check()  { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; return 1; fi; }
 # expect_rc NAME RC CMD...: runs CMD (stdout+stderr in $T/out), passes when its exit status is RC
 expect_rc() {
 	local n=$1 want=$2 rc; shift 2

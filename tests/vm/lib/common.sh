@@ -3,8 +3,8 @@
 
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
-# check NAME CMD...: one TAP line, passing when CMD succeeds
-check()  { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+# check NAME CMD...: one TAP line, passing when CMD succeeds; returns 1 when it fails (check ... || return)
+check()  { local n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; return 1; fi; }
 
 # Only shell builtins here: in the emulated guest every program started costs tens of milliseconds.
 

@@ -18,7 +18,7 @@ sticks() {
 	python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(3 << 20)) + bytes(1 << 20))' >"$VM_SHARE/a.img"
 	"$DARTDUP" pack "$VM_SHARE/a.img" -o "$VM_SHARE/a.dfi" --block-size 64K --key "$VM_SHARE/depot.key" \
 		--name "sample A" >/dev/null 2>&1 || return 1
-	head -c $((24 << 20)) /dev/urandom >"$VM_SHARE/big.img"
+	head -c $((64 << 20)) /dev/urandom >"$VM_SHARE/big.img"
 	"$DARTDUP" pack "$VM_SHARE/big.img" -o "$VM_SHARE/big.dfi" --key "$VM_SHARE/depot.key" \
 		--name "big B" >/dev/null 2>&1 || return 1
 	# the gadget modules, found here (a find over 9p in the emulated guest takes minutes)
@@ -86,9 +86,23 @@ faults() {
 	local dev
 	dev=$(board_usb_dev)
 	B load "$VM_SHARE/big.dfi" >/tmp/load.log 2>&1 &
-	local lpid=$!
-	wait_for 60 sh -c "ls $store/incoming/*.part >/dev/null 2>&1 && test \$(cat $store/incoming/*.part | wc -c) -gt 0"
-	echo 0 >"$dev/authorized" # the PC drops the device: the board sees DISABLE
+	local lpid=$! part total
+	total=$(stat -c %s "$VM_SHARE/big.dfi")
+	part_size() { stat -c %s "$store"/incoming/*.part 2>/dev/null | head -1; }
+	# a tight poll of builtins only (a load over dummy_hcd is fast; a program started per poll would
+	# miss it), bounded by a deadline
+	local deadline=$((SECONDS + 60)) f
+	until [ "$SECONDS" -ge "$deadline" ]; do
+		for f in "$store"/incoming/image-*.part; do [ -s "$f" ] && break 2; done
+	done
+	# the PC stops in the middle of the load (so the disconnect cannot come after its end)...
+	kill -STOP "$lpid"
+	part=$(part_size)
+	echo "# disconnect with ${part:-0} of $total bytes on the board"
+	check "the disconnect comes mid-load (some bytes, not all, on the board)" \
+		test "${part:-0}" -gt 0 -a "${part:-0}" -lt "$total"
+	echo 0 >"$dev/authorized" # ...and drops the device: the board sees DISABLE
+	kill -CONT "$lpid"
 	wait "$lpid"
 	check "the interrupted load fails on the PC side" test $? -ne 0
 	echo 1 >"$dev/authorized"
