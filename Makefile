@@ -132,4 +132,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include mk/*.mk
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

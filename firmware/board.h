@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "link/link.h"
 #include "link/proto.h"
@@ -76,6 +77,9 @@ struct dd_board_driver {
 	const char *usage;   /* the board's options, for --help */
 	/* Parse the board's own options (argv after --board NAME) and open it. */
 	int (*open)(int argc, char **argv, struct dd_board **out, struct dd_err *err);
+	/* Optional (dartdupd --check): validate the board's set-up from the same options without
+	 * touching any hardware, and describe it on out. */
+	int (*check)(int argc, char **argv, FILE *out, struct dd_err *err);
 };
 
 /* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */

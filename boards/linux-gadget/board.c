@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #include "boards/linux-gadget/conf.h"
+#include "crypto/sign.h"
 #include "boards/linux-gadget/ffs.h"
 #include "boards/linux-gadget/io.h"
 #include "safety/safety.h"
+#include "util/json.h"
 
 #define DEFAULT_CONFIG "/etc/dartdup/board.conf"
 
@@ -307,9 +309,56 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 	return DD_OK;
 }
 
+static const char *io_kind(enum lg_io_kind k)
+{
+	return k == LG_IO_GPIO ? "gpio" : k == LG_IO_LED ? "led" : k == LG_IO_INPUT ? "input" : "none";
+}
+
+/* dartdupd --board linux-gadget --check: the description file and the keys it names, nothing else
+ * (no configfs, no GPIO, no udev): what an administrator runs after editing the file. */
+static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
+{
+	const char *config = DEFAULT_CONFIG;
+	uint8_t id[DD_SHA256_LEN];
+	char hex[2 * DD_SHA256_LEN + 1];
+	struct lg_conf *c = calloc(1, sizeof(*c));
+	unsigned lights = 0;
+	int rc;
+
+	if (!c)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = parse(argc, argv, &config, err);
+	if (!rc)
+		rc = lg_conf_load(config, c, err);
+	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
+		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
+			dd_err_prefix(err, "%s: pubkey", config);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	for (unsigned i = 0; i < c->n_slots; i++)
+		lights += c->slot[i].light.kind != LG_IO_NONE;
+	fprintf(out, "%s: good\n", config);
+	fprintf(out, "  slots   %u, %u with a light (%s)\n", c->n_slots, lights,
+		c->n_slots ? io_kind(c->slot[0].light.kind) : "none");
+	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
+	fprintf(out, "  store   %s\n", c->store);
+	for (unsigned i = 0; i < c->n_pubkeys; i++) {
+		dd_pubkey_id(c->pubkey[i], id, NULL);
+		dd_hex(hex, id, 8);
+		fprintf(out, "  key     %s (id %s)\n", c->pubkey[i], hex);
+	}
+	fprintf(out, "  usb     %04x:%04x \"%s\", serial %s, udc %s\n", c->vid, c->pid, c->product, c->serial,
+		c->udc);
+	free(c);
+	return DD_OK;
+}
+
 const struct dd_board_driver dd_board_linux_gadget = {
 	.name = "linux-gadget",
 	.usage = "[--config FILE]   (board description, default " DEFAULT_CONFIG "; docs/BOARD.md)",
 	.open = lg_open,
+	.check = lg_check,
 };
 #endif

@@ -344,6 +344,55 @@ static void defaults(struct lg_conf *c, const char *name)
 	snprintf(c->ffs_dir, sizeof(c->ffs_dir), "/run/dartdup/ffs");
 }
 
+/* One output or input of the board: a GPIO line (dev, line) or an LED (dev = its name). */
+struct io_use {
+	const char *dev;
+	unsigned line;
+	char what[24];
+};
+
+static unsigned list_io(const struct lg_conf *c, unsigned n_slots, struct io_use *u)
+{
+	unsigned n = 0;
+
+	if (c->button.kind == LG_IO_GPIO)
+		u[n++] = (struct io_use){ c->button.dev, c->button.code, "button" };
+	for (unsigned i = 0; i < n_slots; i++) {
+		const struct lg_light *l = &c->slot[i].light;
+
+		if (l->kind == LG_IO_NONE)
+			continue;
+		u[n] = (struct io_use){ l->kind == LG_IO_GPIO ? l->dev : l->green, l->green_line, "" };
+		snprintf(u[n++].what, sizeof(u[0].what), "light.%u green", i + 1);
+		u[n] = (struct io_use){ l->kind == LG_IO_GPIO ? l->dev : l->red, l->red_line, "" };
+		snprintf(u[n++].what, sizeof(u[0].what), "light.%u red", i + 1);
+	}
+	return n;
+}
+
+/* A GPIO line or an LED serves one purpose: the kernel would refuse the second request of a line
+ * only when the daemon starts, and two lights sharing an LED would show one slot's state as another's. */
+static int check_io_unique(const char *name, const struct lg_conf *c, unsigned n_slots, struct dd_err *err)
+{
+	struct io_use *u = calloc(2 * LG_MAX_SLOTS + 1, sizeof(*u));
+	unsigned n;
+	int rc = DD_OK;
+
+	if (!u)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", name);
+	n = list_io(c, n_slots, u);
+	for (unsigned i = 0; i < n && !rc; i++)
+		for (unsigned j = 0; j < i && !rc; j++)
+			if (!strcmp(u[i].dev, u[j].dev) && u[i].line == u[j].line)
+				rc = u[i].dev[0] == '/'
+					     ? dd_fail(err, DD_EINPUT, "%s: %s: %s line %u is already %s", name,
+						       u[i].what, u[i].dev, u[i].line, u[j].what)
+					     : dd_fail(err, DD_EINPUT, "%s: %s: LED %s is already %s", name,
+						       u[i].what, u[i].dev, u[j].what);
+	free(u);
+	return rc;
+}
+
 /* Whole-file checks after the last line. */
 static int check_whole(const char *name, struct lg_conf *c, struct dd_err *err)
 {
@@ -369,7 +418,7 @@ static int check_whole(const char *name, struct lg_conf *c, struct dd_err *err)
 	if (!c->n_pubkeys)
 		return dd_fail(err, DD_EINPUT, "%s: no 'pubkey' line (a board needs a depot public key)", name);
 	c->n_slots = last;
-	return DD_OK;
+	return check_io_unique(name, c, last, err);
 }
 
 int lg_conf_parse(const char *name, const char *text, struct lg_conf *c, struct dd_err *err)

@@ -70,6 +70,20 @@ TEST(slot_of_port_paths)
 	CHECK_EQ_INT(lg_conf_slot_of(&c, "pci-0000:00:05.0-usb-0:10:1.0-scsi-0:0:0:0"), -1);
 }
 
+/* The same line number on two chips, or on a chip and as an LED's number, is no conflict. */
+TEST(same_line_on_two_chips_is_fine)
+{
+	static const char text[] = "store = /s\npubkey = /k.pub\n"
+				   "slot.1 = pci-0000:00:05.0-usb-0:1\nslot.2 = pci-0000:00:05.0-usb-0:2\n"
+				   "light.1 = gpio /dev/gpiochip0 5 6\nlight.2 = gpio /dev/gpiochip1 5 6\n"
+				   "button = gpio /dev/gpiochip2 5\n";
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 2);
+}
+
 /* base: a minimal valid file; each case appends or replaces one line and expects file:line + text. */
 static const char base[] = "store = /s\npubkey = /k.pub\nslot.1 = pci-0000:00:05.0-usb-0:1\n";
 
@@ -112,6 +126,13 @@ static const struct bad_case {
 	{ "pubkey=/2\npubkey=/3\npubkey=/4\npubkey=/5\npubkey=/6\npubkey=/7\npubkey=/8\npubkey=/9\n",
 	  "b.conf:11: pubkey: at most 8" },
 	{ "usb.gadget = a b c d e f g h i j\n", "b.conf:4: usb.gadget: too many words" },
+	/* one GPIO line or LED, one purpose (the kernel would refuse it only when the daemon starts) */
+	{ "slot.2 = pci-0000:00:05.0-usb-0:2\nlight.1 = gpio /dev/gpiochip0 5 6\nlight.2 = gpio /dev/gpiochip0 7 5\n",
+	  "b.conf: light.2 red: /dev/gpiochip0 line 5 is already light.1 green" },
+	{ "button = gpio /dev/gpiochip0 17\nlight.1 = gpio /dev/gpiochip0 17 18\n",
+	  "b.conf: light.1 green: /dev/gpiochip0 line 17 is already button" },
+	{ "slot.2 = pci-0000:00:05.0-usb-0:2\nlight.1 = led g1 r1\nlight.2 = led r1 g2\n",
+	  "b.conf: light.2 green: LED r1 is already light.1 red" },
 };
 
 TEST(every_kind_of_bad_line)
@@ -222,6 +243,7 @@ int main(void)
 	RUN(every_kind_of_bad_line);
 	RUN(missing_required_keys);
 	RUN(files_on_disk);
+	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);
 	RUN(ffs_descriptor_blobs);
 	return check_done();
