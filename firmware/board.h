@@ -69,6 +69,8 @@ struct dd_board {
 	const char *pubkeys[DD_BOARD_MAX_KEYS]; /* depot public key files */
 	unsigned n_pubkeys;
 	unsigned n_ports;
+	bool restart_for_firmware;           /* the daemon stops after a bundle is stored, to have it
+					        applied (firmware/apply.h) before it starts again */
 	void *priv;
 };
 
@@ -80,6 +82,10 @@ struct dd_board_driver {
 	/* Optional (dartdupd --check): validate the board's set-up from the same options without
 	 * touching any hardware, and describe it on out. */
 	int (*check)(int argc, char **argv, FILE *out, struct dd_err *err);
+	/* Optional (dartdupd --apply-firmware): apply a stored firmware bundle over exe (the running
+	 * program's file), from the same options; applied = its name, "" if none was pending. */
+	int (*apply_firmware)(int argc, char **argv, const char *exe, char *applied, size_t applied_len,
+			      struct dd_err *err);
 };
 
 /* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */

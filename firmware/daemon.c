@@ -7,11 +7,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/sign.h"
 
 #define TICK_MS 500 /* ports are probed this often when the board has no hotplug events */
+#define RESTART_GRACE_S 1.0 /* from a stored firmware bundle to the restart that applies it */
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 {
@@ -261,8 +263,31 @@ static int open_stop_fd(struct dd_daemon *d, struct dd_err *err)
 	return DD_OK;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A bundle was stored: stop once no job runs, a little after the LOAD_END reply (a USB gadget's
+ * reply is still queued on its endpoint when the request is answered; stopping at once could cut it). */
+static bool firmware_restart_due(struct dd_daemon *d, double *at)
+{
+	if (!d->board->restart_for_firmware || !d->store.firmware_arrived || d->job_state == DD_JOB_RUNNING)
+		return false;
+	if (*at == 0)
+		*at = mono_now() + RESTART_GRACE_S;
+	if (mono_now() < *at)
+		return false;
+	d->stop = true;
+	return true;
+}
+
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 {
+	double restart_at = 0;
 	int rc = open_stop_fd(d, err);
 
 	if (rc)
@@ -272,8 +297,11 @@ int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));
 		close(ready_fd);
 	}
-	while (!d->stop && !rc)
+	while (!d->stop && !rc) {
 		rc = dd_daemon_step(d, TICK_MS, err);
+		if (!rc && firmware_restart_due(d, &restart_at))
+			d->restart = true;
+	}
 	if (d->job_state == DD_JOB_RUNNING) {
 		dd_daemon_abort_job(d);
 		dd_daemon_job_update(d, true);

@@ -68,11 +68,14 @@ struct dd_daemon {
 	struct dd_runner run;
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
 	bool stop;
+	bool restart;                    /* stopped to have a stored firmware bundle applied */
 };
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);
 void dd_daemon_fini(struct dd_daemon *d);
-/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving. */
+/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving.
+ * On a board with restart_for_firmware, also stop (d->restart set) once a firmware bundle has been
+ * stored and no job runs: the board's service applies it and starts the new program. */
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err);
 
 /* One turn of the loop: poll (at most timeout_ms), then handle what happened. */

@@ -1,13 +1,17 @@
 /* dartdupd: the duplicator board's daemon. Thin: pick the board, open it, run the loop.
  *   dartdupd --board NAME [--ready-fd FD] BOARD-OPTIONS...
  *   dartdupd --board NAME --check BOARD-OPTIONS...   (validate the set-up, touch nothing)
- * Exit status: 0 stopped by SIGTERM/SIGINT (or the set-up checks out), 1 a runtime failure, 2 bad
- * usage or bad set-up. */
+ *   dartdupd --board NAME --apply-firmware BOARD-OPTIONS...   (install a stored firmware bundle)
+ * Exit status: 0 stopped by SIGTERM/SIGINT (or the set-up checks out, or the bundle was applied or
+ * none was pending), 1 a runtime failure, 2 bad usage, bad set-up or a refused bundle, 3 stopped to
+ * have a stored firmware bundle applied (the board's service restarts it). */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "firmware/board.h"
 #include "firmware/daemon.h"
@@ -22,13 +26,18 @@ static void usage(FILE *out)
 		     "  --ready-fd FD   write READY to FD once serving, then close it\n"
 		     "  --check         validate the board's set-up (its description file, keys) and exit:\n"
 		     "                  0 and a summary when it is good, 2 and the first error when not\n"
+		     "  --apply-firmware  install a firmware bundle the PC stored (`dartdup board update`)\n"
+		     "                  over this program, after verifying it again, and exit (the board's\n"
+		     "                  service runs it before dartdupd starts; dartdupd exits 3 to get there)\n"
 		     "boards:\n");
 	for (unsigned i = 0; dd_board_drivers[i]; i++)
 		fprintf(out, "  %s %s\n", dd_board_drivers[i]->name, dd_board_drivers[i]->usage);
 }
 
 /* Take the daemon's own options out of argv; the rest goes to the board (argv[0] kept). */
-static int split_args(int argc, char **argv, const char **board, int *ready_fd, bool *check, int *bargc,
+enum mode { SERVE, CHECK, APPLY };
+
+static int split_args(int argc, char **argv, const char **board, int *ready_fd, enum mode *mode, int *bargc,
 		      char **bargv)
 {
 	*bargc = 0;
@@ -37,7 +46,9 @@ static int split_args(int argc, char **argv, const char **board, int *ready_fd, 
 		if (!strcmp(argv[i], "--board") && i + 1 < argc) {
 			*board = argv[++i];
 		} else if (!strcmp(argv[i], "--check")) {
-			*check = true;
+			*mode = CHECK;
+		} else if (!strcmp(argv[i], "--apply-firmware")) {
+			*mode = APPLY;
 		} else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc) {
 			char *end;
 
@@ -52,6 +63,33 @@ static int split_args(int argc, char **argv, const char **board, int *ready_fd, 
 	return *board ? 0 : -1;
 }
 
+static int check(const struct dd_board_driver *drv, int argc, char **argv, struct dd_err *err)
+{
+	if (!drv->check)
+		return dd_fail(err, DD_EUSAGE, "%s board: nothing to check (no --check)", drv->name);
+	return drv->check(argc, argv, stdout, err);
+}
+
+static int apply(const struct dd_board_driver *drv, int argc, char **argv, struct dd_err *err)
+{
+	char exe[1024], applied[160];
+	ssize_t n;
+	int rc;
+
+	if (!drv->apply_firmware)
+		return dd_fail(err, DD_EUSAGE, "%s board: firmware is not applied on this board", drv->name);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return dd_fail_errno(err, DD_EIO, errno, "/proc/self/exe");
+	exe[n] = '\0';
+	rc = drv->apply_firmware(argc, argv, exe, applied, sizeof(applied), err);
+	if (!rc && applied[0])
+		printf("dartdupd: applied \"%s\" to %s (the previous program is %s.prev)\n", applied, exe, exe);
+	else if (!rc)
+		printf("dartdupd: no firmware bundle pending\n");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct dd_board_driver *drv;
@@ -60,8 +98,8 @@ int main(int argc, char **argv)
 	struct dd_daemon *d;
 	struct dd_err err = { 0 };
 	char **bargv = calloc((size_t)argc + 1, sizeof(*bargv));
-	int bargc, ready_fd = -1, rc;
-	bool check = false;
+	int bargc, ready_fd = -1, rc, status;
+	enum mode mode = SERVE;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
@@ -71,7 +109,7 @@ int main(int argc, char **argv)
 		printf("dartdupd %s\n", DARTDUP_VERSION);
 		return 0;
 	}
-	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &check, &bargc, bargv)) {
+	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &bargc, bargv)) {
 		usage(stderr);
 		return 2;
 	}
@@ -81,13 +119,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (check) {
-		rc = drv->check ? drv->check(bargc, bargv, stdout, &err)
-				: dd_fail(&err, DD_EUSAGE, "%s board: nothing to check (no --check)", drv->name);
+	if (mode != SERVE) {
+		rc = mode == CHECK ? check(drv, bargc, bargv, &err) : apply(drv, bargc, bargv, &err);
 		if (rc)
 			fprintf(stderr, "dartdupd: %s\n", err.msg);
 		free(bargv);
-		return dd_exit_status(rc);
+		return rc ? 2 : 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = drv->open(bargc, bargv, &board, &err))) {
@@ -105,10 +142,14 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		fprintf(stderr, "dartdupd: %s\n", err.msg);
+	else if (d->restart)
+		fprintf(stderr, "dartdupd: firmware \"%s\" stored; stopping to have it applied\n",
+			d->store.pending_firmware);
+	status = rc ? dd_exit_status(rc) : d->restart ? 3 : 0;
 	if (d)
 		dd_daemon_fini(d);
 	free(d);
 	board->ops->close(board);
 	free(bargv);
-	return dd_exit_status(rc);
+	return status;
 }

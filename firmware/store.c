@@ -26,7 +26,7 @@ static void store_path(const struct dd_store *s, char *out, size_t len, const ch
 	snprintf(out, len, "%s/%s", s->dir, name);
 }
 
-static int fsync_dir(const char *dir, struct dd_err *err)
+int dd_store_fsync_dir(const char *dir, struct dd_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = DD_OK;
@@ -109,9 +109,9 @@ int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t
 }
 
 /* A bundle's name is "dartdupd-firmware BOARD VERSION"; an image's name must not look like one. */
-static int check_kind(const struct dd_store *s, int kind, const char *name, struct dd_err *err)
+int dd_store_check_kind(const char *board_type, int kind, const char *name, struct dd_err *err)
 {
-	size_t pl = strlen(DD_FIRMWARE_PREFIX), bl = strlen(s->board_type);
+	size_t pl = strlen(DD_FIRMWARE_PREFIX), bl = strlen(board_type);
 	bool is_fw = !strncmp(name, DD_FIRMWARE_PREFIX, pl);
 
 	if (kind == DD_KIND_IMAGE && is_fw)
@@ -119,9 +119,9 @@ static int check_kind(const struct dd_store *s, int kind, const char *name, stru
 	if (kind == DD_KIND_FIRMWARE && !is_fw)
 		return dd_fail(err, DD_EINPUT, "\"%s\" is not a firmware bundle (name must start with \"%s\")", name,
 			       DD_FIRMWARE_PREFIX);
-	if (kind == DD_KIND_FIRMWARE && (strncmp(name + pl, s->board_type, bl) || name[pl + bl] != ' '))
+	if (kind == DD_KIND_FIRMWARE && (strncmp(name + pl, board_type, bl) || name[pl + bl] != ' '))
 		return dd_fail(err, DD_EINPUT, "\"%s\" is firmware for another board (this is %s)", name,
-			       s->board_type);
+			       board_type);
 	return DD_OK;
 }
 
@@ -375,7 +375,7 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 	if (rename(x->path, dst))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: rename to %s", x->path, dst);
 	x->path[0] = '\0';
-	if ((rc = fsync_dir(s->dir, err)) || (rc = fsync_dir(inc, err)))
+	if ((rc = dd_store_fsync_dir(s->dir, err)) || (rc = dd_store_fsync_dir(inc, err)))
 		return rc;
 	return DD_OK;
 }
@@ -403,7 +403,7 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 		return DD_LERR_REFUSED;
 	}
 	rc = dd_store_verify_package(x->path, s->pubkeys, s->n_pubkeys, &src, err);
-	if (!rc && (rc = check_kind(s, kind, src->info.name, err)))
+	if (!rc && (rc = dd_store_check_kind(s->board_type, kind, src->info.name, err)))
 		dd_source_close(src);
 	if (rc) {
 		xfer_close(x, true);
@@ -426,6 +426,7 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 		s->image = src;
 	} else {
 		snprintf(s->pending_firmware, sizeof(s->pending_firmware), "%s", src->info.name);
+		s->firmware_arrived = true;
 		dd_source_close(src);
 	}
 	return 0;
@@ -474,7 +475,7 @@ static int compact_log(struct dd_store *s, struct dd_err *err)
 	if (!rc && rename(tmp, path))
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
 	if (!rc)
-		rc = fsync_dir(s->dir, err);
+		rc = dd_store_fsync_dir(s->dir, err);
 	if (rc) {
 		unlink(tmp);
 		return rc;

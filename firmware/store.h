@@ -44,6 +44,7 @@ struct dd_store {
 	const char *board_type;
 	struct dd_source *image;          /* the verified stored image, NULL if none */
 	char pending_firmware[128];       /* name of a stored bundle, "" if none */
+	bool firmware_arrived;            /* a bundle was stored since the store was opened */
 	struct dd_store_xfer xfer[3];     /* indexed by enum dd_link_kind */
 	uint32_t next_handle;
 	uint64_t log_next;                /* seq of the next audit record */
@@ -70,6 +71,13 @@ int dd_store_load_cancel(struct dd_store *s, uint32_t xfer, struct dd_err *err);
  * Returns DD_OK or DD_EINPUT (refused) / DD_EIO. */
 int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
 			    struct dd_source **out, struct dd_err *err);
+
+/* fsync a directory (a rename in it is durable after this). */
+int dd_store_fsync_dir(const char *dir, struct dd_err *err);
+
+/* A name for its kind: a bundle's is "dartdupd-firmware BOARD_TYPE VERSION" (this board's type), an
+ * image's must not look like one. DD_EINPUT with the reason otherwise. */
+int dd_store_check_kind(const char *board_type, int kind, const char *name, struct dd_err *err);
 
 /* Append an audit record (a JSON object); it gets "seq" and "board" fields in front. */
 int dd_store_log_append(struct dd_store *s, const char *board_serial, const char *json, struct dd_err *err);

@@ -22,6 +22,7 @@
 
 #include "boards/linux-gadget/conf.h"
 #include "crypto/sign.h"
+#include "firmware/apply.h"
 #include "boards/linux-gadget/ffs.h"
 #include "boards/linux-gadget/io.h"
 #include "safety/safety.h"
@@ -280,6 +281,7 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 		g->light[i].fd = -1, g->light[i].state = -1;
 	g->b.ops = &lg_ops;
 	g->b.type = "linux-gadget";
+	g->b.restart_for_firmware = true;
 	g->b.priv = g;
 	rc = parse(argc, argv, &config, err);
 	if (!rc)
@@ -355,10 +357,33 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 	return DD_OK;
 }
 
+/* dartdupd --board linux-gadget --apply-firmware: the unit's ExecStartPre (dartdupd.service). */
+static int lg_apply_firmware(int argc, char **argv, const char *exe, char *applied, size_t applied_len,
+			     struct dd_err *err)
+{
+	const char *config = DEFAULT_CONFIG, *keys[LG_MAX_KEYS];
+	struct lg_conf *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = parse(argc, argv, &config, err);
+	if (!rc)
+		rc = lg_conf_load(config, c, err);
+	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
+		keys[i] = c->pubkey[i];
+	if (!rc)
+		rc = dd_firmware_apply(c->store, keys, c->n_pubkeys, "linux-gadget", exe, applied, applied_len,
+				       err);
+	free(c);
+	return rc;
+}
+
 const struct dd_board_driver dd_board_linux_gadget = {
 	.name = "linux-gadget",
 	.usage = "[--config FILE]   (board description, default " DEFAULT_CONFIG "; docs/BOARD.md)",
 	.open = lg_open,
 	.check = lg_check,
+	.apply_firmware = lg_apply_firmware,
 };
 #endif

@@ -20,6 +20,9 @@ check "unit: ExecStart runs the installed dartdupd" \
 	grep -qx 'ExecStart=/usr/bin/dartdupd --board linux-gadget --config /etc/dartdup/board.conf' "$U"
 check "unit: ExecStartPre runs the installed gadget-setup" \
 	grep -qx 'ExecStartPre=/usr/lib/dartdup/gadget-setup up /etc/dartdup/board.conf' "$U"
+check "unit: a stored firmware bundle is applied before dartdupd starts" \
+	grep -qx 'ExecStartPre=-/usr/bin/dartdupd --board linux-gadget --apply-firmware --config /etc/dartdup/board.conf' "$U"
+check "unit: exit 3 (stopped to apply firmware) restarts it" grep -qx 'RestartForceExitStatus=3' "$U"
 check "unit: no placeholder left" test -z "$(grep -n '@[A-Z]*@' "$U")"
 if command -v systemd-analyze >/dev/null; then
 	# its own syntax and directives; the programs it names live under $R, not /

@@ -18,6 +18,10 @@ sticks() {
 	python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(3 << 20)) + bytes(1 << 20))' >"$VM_SHARE/a.img"
 	"$DARTDUP" pack "$VM_SHARE/a.img" -o "$VM_SHARE/a.dfi" --block-size 64K --key "$VM_SHARE/depot.key" \
 		--name "sample A" >/dev/null 2>&1 || return 1
+	# a firmware bundle: this dartdupd with a marker appended (an ELF that still runs)
+	{ cat "$DARTDUPD"; printf 'dartdupd-firmware-test-marker'; } >"$VM_SHARE/fw.bin"
+	"$DARTDUP" pack "$VM_SHARE/fw.bin" -o "$VM_SHARE/fw.dfi" --key "$VM_SHARE/depot.key" \
+		--name "dartdupd-firmware linux-gadget 9.9.9" >/dev/null 2>&1 || return 1
 	head -c $((64 << 20)) /dev/urandom >"$VM_SHARE/big.img"
 	"$DARTDUP" pack "$VM_SHARE/big.img" -o "$VM_SHARE/big.dfi" --key "$VM_SHARE/depot.key" \
 		--name "big B" >/dev/null 2>&1 || return 1
@@ -119,6 +123,37 @@ faults() {
 	check "the board now serves the new image" grep -q '"name":"big B"' <<<"$out" || echo "# $out"
 }
 
+start_daemon() { # as the board's service runs it: sets pid; READY comes on $fifo
+	/tmp/bin/dartdupd --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" 2>>/tmp/dartdupd.log &
+	pid=$!
+}
+
+# --- a firmware update over USB, applied as the board's service does (dartdupd.service) -------------
+firmware_update() {
+	local rc
+	out=$(B update "$VM_SHARE/fw.dfi" 2>&1)
+	check "dartdup board update stores a signed firmware bundle" grep -q "verified and stored" <<<"$out" ||
+		echo "# $out"
+	wait "$pid"
+	rc=$?
+	check "dartdupd then stops with status 3 to have it applied (status $rc)" test "$rc" = 3
+	check "dartdupd says why it stopped" grep -q 'firmware "dartdupd-firmware linux-gadget 9.9.9" stored; stopping' \
+		/tmp/dartdupd.log
+	# the unit: ExecStopPost gadget-setup down; ExecStartPre --apply-firmware, gadget-setup up; ExecStart
+	"$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
+	out=$(/tmp/bin/dartdupd --board linux-gadget --apply-firmware --config "$conf" 2>&1)
+	check "--apply-firmware installs it over the program" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin" ||
+		echo "# $out"
+	check "the previous program is kept as .prev" cmp -s /tmp/bin/dartdupd.prev "$DARTDUPD"
+	"$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf"
+	start_daemon
+	check "the new program serves" test "$(timeout 30 head -n1 "$fifo")" = READY
+	check "the board is back on the bus" wait_for 30 board_on_bus
+	out=$(wait_for 30 B info >/dev/null 2>&1; B info --json 2>&1)
+	check "after the update the board still serves its image, no firmware pending" \
+		grep -q '"name":"big B".*"pending_firmware":null' <<<"$out" || echo "# $out"
+}
+
 guest() {
 	local conf=/tmp/board.conf store=/tmp/store fifo=/tmp/ready pid job out
 	check "gadget modules load (udc-core dummy_hcd configfs libcomposite usb_f_fs evdev)" gadget_modules || return
@@ -144,8 +179,9 @@ guest() {
 	check "gadget-setup up" "$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf" || return
 	SERIAL=$(cat /sys/kernel/config/usb_gadget/dartdup/strings/0x409/serialnumber)
 	mkfifo "$fifo"
-	"$DARTDUPD" --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" 2>/tmp/dartdupd.log &
-	pid=$!
+	# the board's program lives in a writable place: a firmware update replaces it
+	mkdir -p /tmp/bin && cp "$DARTDUPD" /tmp/bin/dartdupd
+	start_daemon
 	if ! [ "$(timeout 30 head -n1 "$fifo")" = READY ]; then
 		not_ok "dartdupd serves: $(head -c 400 /tmp/dartdupd.log)"
 		return
@@ -195,6 +231,7 @@ guest() {
 	check "log records carry the stick's port path" grep -q "$(port_path c)" <<<"$out"
 
 	faults
+	firmware_update
 	kill -TERM "$pid"
 	wait "$pid"
 	check "dartdupd stops cleanly on SIGTERM" test $? -eq 0
