@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	struct dd_board *board;
 	struct dd_daemon *d;
 	struct dd_err err = { 0 };
-	char **bargv = calloc((size_t)argc + 1, sizeof(*bargv));
+	char **bargv;
 	int bargc, ready_fd = -1, rc, status;
 	enum mode mode = SERVE;
 
@@ -109,14 +109,17 @@ int main(int argc, char **argv)
 		printf("dartdupd %s\n", DARTDUP_VERSION);
 		return 0;
 	}
+	bargv = calloc((size_t)argc + 1, sizeof(*bargv));
 	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &bargc, bargv)) {
 		usage(stderr);
+		free(bargv);
 		return 2;
 	}
 	drv = dd_board_find(board_name);
 	if (!drv) {
 		fprintf(stderr, "dartdupd: %s: unknown board\n", board_name);
 		usage(stderr);
+		free(bargv);
 		return 2;
 	}
 	if (mode != SERVE) {
