@@ -123,15 +123,76 @@ static int install(struct dd_source *src, const char *exe, struct dd_err *err)
 	return rc;
 }
 
+/* The trial marker: written when a program is swapped in, removed by that program once it serves
+ * (dd_firmware_confirm). Still there at the next apply: the new program never served. */
+static void trial_path(const char *store_dir, char *out, size_t len)
+{
+	snprintf(out, len, "%s/firmware.trial", store_dir);
+}
+
+static int mark_trial(const char *store_dir, const char *name, struct dd_err *err)
+{
+	char path[1100];
+	FILE *f;
+
+	trial_path(store_dir, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	fprintf(f, "%s\n", name);
+	if (fflush(f) || fsync(fileno(f))) {
+		fclose(f);
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	}
+	fclose(f);
+	return dd_store_fsync_dir(store_dir, err);
+}
+
+void dd_firmware_confirm(const char *store_dir)
+{
+	char path[1100];
+	struct dd_err e;
+
+	trial_path(store_dir, path, sizeof(path));
+	if (unlink(path) == 0)
+		dd_store_fsync_dir(store_dir, &e);
+}
+
+/* The program swapped in last time never served: put EXE.prev back. */
+static int roll_back(const char *store_dir, const char *exe, char *rolled, size_t rolled_len,
+		     struct dd_err *err)
+{
+	char path[1100], prev[1100], name[160] = "";
+	FILE *f;
+	int rc;
+
+	trial_path(store_dir, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return DD_OK;
+	if (fgets(name, sizeof(name), f))
+		name[strcspn(name, "\n")] = '\0';
+	fclose(f);
+	snprintf(prev, sizeof(prev), "%s.prev", exe);
+	if (rename(prev, exe))
+		return dd_fail_errno(err, DD_EIO, errno, "%s: rolling back to it", prev);
+	snprintf(rolled, rolled_len, "%s", name[0] ? name : "(unnamed)");
+	unlink(path);
+	rc = dd_store_fsync_dir(store_dir, err);
+	return rc;
+}
+
 int dd_firmware_apply(const char *store_dir, const char *const *pubkeys, size_t n_pubkeys,
 		      const char *board_type, const char *exe, char *applied, size_t applied_len,
-		      struct dd_err *err)
+		      char *rolled_back, size_t rolled_len, struct dd_err *err)
 {
 	struct dd_source *src = NULL;
 	char bundle[1100];
 	int rc;
 
-	applied[0] = '\0';
+	applied[0] = rolled_back[0] = '\0';
+	if ((rc = roll_back(store_dir, exe, rolled_back, rolled_len, err)))
+		return rc;
 	snprintf(bundle, sizeof(bundle), "%s/firmware.dfi", store_dir);
 	if (access(bundle, F_OK))
 		return DD_OK;
@@ -140,8 +201,11 @@ int dd_firmware_apply(const char *store_dir, const char *const *pubkeys, size_t 
 		rc = dd_store_check_kind(board_type, DD_KIND_FIRMWARE, src->info.name, err);
 	if (!rc)
 		rc = install(src, exe, err);
-	if (!rc)
+	if (!rc) {
 		snprintf(applied, applied_len, "%s", src->info.name);
+		if (mark_trial(store_dir, src->info.name, err))
+			fprintf(stderr, "dartdupd: %s (no roll-back if the new program fails)\n", err->msg);
+	}
 	if (src)
 		dd_source_close(src);
 	if (rc == DD_EINPUT || rc == DD_ECHECK)

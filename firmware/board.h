@@ -83,9 +83,9 @@ struct dd_board_driver {
 	 * touching any hardware, and describe it on out. */
 	int (*check)(int argc, char **argv, FILE *out, struct dd_err *err);
 	/* Optional (dartdupd --apply-firmware): apply a stored firmware bundle over exe (the running
-	 * program's file), from the same options; applied = its name, "" if none was pending. */
-	int (*apply_firmware)(int argc, char **argv, const char *exe, char *applied, size_t applied_len,
-			      struct dd_err *err);
+	 * program's file), from the same options (firmware/apply.h: applied, rolled_back). */
+	int (*apply_firmware)(int argc, char **argv, const char *exe, char *applied, char *rolled_back,
+			      size_t len, struct dd_err *err);
 };
 
 /* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crypto/sign.h"
+#include "firmware/apply.h"
 
 #define TICK_MS 500 /* ports are probed this often when the board has no hotplug events */
 #define RESTART_GRACE_S 1.0 /* from a stored firmware bundle to the restart that applies it */
@@ -292,6 +293,7 @@ int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 
 	if (rc)
 		return rc;
+	dd_firmware_confirm(d->board->store_dir); /* a program on trial serves: keep it */
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY\n", 6) != 6)
 			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));

@@ -72,7 +72,7 @@ static int check(const struct dd_board_driver *drv, int argc, char **argv, struc
 
 static int apply(const struct dd_board_driver *drv, int argc, char **argv, struct dd_err *err)
 {
-	char exe[1024], applied[160];
+	char exe[1024], applied[160] = "", rolled_back[160] = "";
 	ssize_t n;
 	int rc;
 
@@ -82,10 +82,12 @@ static int apply(const struct dd_board_driver *drv, int argc, char **argv, struc
 	if (n <= 0)
 		return dd_fail_errno(err, DD_EIO, errno, "/proc/self/exe");
 	exe[n] = '\0';
-	rc = drv->apply_firmware(argc, argv, exe, applied, sizeof(applied), err);
+	rc = drv->apply_firmware(argc, argv, exe, applied, rolled_back, sizeof(applied), err);
+	if (rolled_back[0])
+		printf("dartdupd: \"%s\" never served: rolled back to %s.prev\n", rolled_back, exe);
 	if (!rc && applied[0])
 		printf("dartdupd: applied \"%s\" to %s (the previous program is %s.prev)\n", applied, exe, exe);
-	else if (!rc)
+	else if (!rc && !rolled_back[0])
 		printf("dartdupd: no firmware bundle pending\n");
 	return rc;
 }

@@ -358,8 +358,8 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 }
 
 /* dartdupd --board linux-gadget --apply-firmware: the unit's ExecStartPre (dartdupd.service). */
-static int lg_apply_firmware(int argc, char **argv, const char *exe, char *applied, size_t applied_len,
-			     struct dd_err *err)
+static int lg_apply_firmware(int argc, char **argv, const char *exe, char *applied, char *rolled_back,
+			     size_t len, struct dd_err *err)
 {
 	const char *config = DEFAULT_CONFIG, *keys[LG_MAX_KEYS];
 	struct lg_conf *c = calloc(1, sizeof(*c));
@@ -373,8 +373,8 @@ static int lg_apply_firmware(int argc, char **argv, const char *exe, char *appli
 	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
 		keys[i] = c->pubkey[i];
 	if (!rc)
-		rc = dd_firmware_apply(c->store, keys, c->n_pubkeys, "linux-gadget", exe, applied, applied_len,
-				       err);
+		rc = dd_firmware_apply(c->store, keys, c->n_pubkeys, "linux-gadget", exe, applied, len,
+				       rolled_back, len, err);
 	free(c);
 	return rc;
 }

@@ -17,7 +17,7 @@ store = $ST
 pubkey = $T/depot.pub
 slot.1 = pci-0000:00:05.0-usb-0:1
 CONF
-fresh() { cp "$DARTDUPD" "$B"; cp "$B" "$T/before"; rm -f "$ST"/firmware*.dfi "$B".prev; }
+fresh() { cp "$DARTDUPD" "$B"; cp "$B" "$T/before"; rm -f "$ST"/firmware*.dfi "$ST"/firmware.trial "$B".prev; }
 apply() { "$B" --board linux-gadget --apply-firmware --config "$T/board.conf"; }
 # the payload: this dartdupd with a marker appended (still an ELF executable that runs)
 cp "$DARTDUPD" "$T/new"
@@ -38,8 +38,30 @@ check "the program's file is now the payload" cmp -s "$B" "$T/new"
 check "the previous program is kept as .prev" cmp -s "$B.prev" "$T/before"
 check "the bundle is retired as firmware.applied.dfi" test ! -e "$ST/firmware.dfi" -a -f "$ST/firmware.applied.dfi"
 check "the new program runs" sh -c "'$B' --version | grep -q '^dartdupd '"
-expect_rc "applying again: nothing pending" 0 apply
-out_has "applying again: says so" "no firmware bundle pending"
+check "the new program is on trial until it serves" test -f "$ST/firmware.trial"
+
+# it never serves (it crashed, or refused its set-up): the next apply (the service's next start) puts
+# the previous program back
+expect_rc "a program on trial that never served: rolled back, exit 0" 0 apply
+out_has "the roll-back names the bundle" "\"dartdupd-firmware linux-gadget 9.9.9\" never served: rolled back"
+check "rolled back: the program is the previous one again" cmp -s "$B" "$T/before"
+check "rolled back: the trial is over" test ! -e "$ST/firmware.trial"
+
+# applied again; this time the new program serves (the sim board's daemon on the same store), which
+# confirms it: the next apply keeps it
+fresh; bundle "$T/new" "dartdupd-firmware linux-gadget 9.9.9" "$T/depot.key"
+expect_rc "applied again" 0 apply
+mkfifo "$T/ready"
+"$B" --board sim --socket "$T/sock" --store "$ST" --pubkey "$T/depot.pub" --port "$T/port1" \
+	--ready-fd 3 3>"$T/ready" >/dev/null 2>"$T/daemon.err" &
+pid=$!
+read -r line <"$T/ready"
+kill "$pid"; wait "$pid"
+check "the new program served (READY)" test "$line" = READY
+check "serving ended its trial" test ! -e "$ST/firmware.trial"
+expect_rc "applying after it served: nothing to do" 0 apply
+out_has "applying after it served: says so" "no firmware bundle pending"
+check "a program that served is kept" cmp -s "$B" "$T/new"
 
 refused() { # NAME WANT: the bundle in place is refused, the program untouched, the bundle retired
 	expect_rc "$1: exit 2" 2 apply

@@ -148,6 +148,8 @@ firmware_update() {
 	"$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf"
 	start_daemon
 	check "the new program serves" test "$(timeout 30 head -n1 "$fifo")" = READY
+	check "serving, the new program ended its trial (no roll-back at the next start)" \
+		test ! -e "$store/firmware.trial"
 	check "the board is back on the bus" wait_for 30 board_on_bus
 	out=$(wait_for 30 B info >/dev/null 2>&1; B info --json 2>&1)
 	check "after the update the board still serves its image, no firmware pending" \
