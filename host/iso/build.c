@@ -42,9 +42,13 @@ static int check_winpe(const struct iso_image *img, struct dd_err *err)
 
 /* SHA-256 of the whole ISO: the volume serial and disk signature derive from it, and the .dfi
  * records it as the source. */
-static int hash_iso(const struct iso_image *img, uint8_t out[DD_SHA256_LEN], struct dd_err *err)
+/* Stream a file of the ISO (node), or the whole ISO (node NULL), through SHA-256 in 4 MiB chunks; with
+ * fd >= 0 also write each chunk to fd at its offset. */
+static int stream_sha256(const struct iso_image *img, const struct iso_node *node, int fd,
+			 uint8_t out[DD_SHA256_LEN], struct dd_err *err)
 {
 	const size_t chunk = 4 * MIB;
+	const uint64_t size = node ? node->size : img->size;
 	struct dd_sha256 h;
 	uint8_t *buf = malloc(chunk);
 	int rc = DD_OK;
@@ -52,10 +56,12 @@ static int hash_iso(const struct iso_image *img, uint8_t out[DD_SHA256_LEN], str
 	if (!buf)
 		return dd_fail(err, DD_ENOMEM, "out of memory");
 	dd_sha256_init(&h);
-	for (uint64_t off = 0; off < img->size && !rc; off += chunk) {
-		size_t n = img->size - off < chunk ? (size_t)(img->size - off) : chunk;
+	for (uint64_t off = 0; off < size && !rc; off += chunk) {
+		size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
 
-		rc = iso_pread(img, buf, n, off, err);
+		rc = node ? iso_read(img, node, off, buf, n, err) : iso_pread(img, buf, n, off, err);
+		if (!rc && fd >= 0 && iso_write_all(fd, buf, n, off))
+			rc = dd_fail_errno(err, DD_EIO, errno, "write");
 		dd_sha256_update(&h, buf, n);
 	}
 	dd_sha256_final(&h, out);
@@ -78,7 +84,7 @@ static void *hash_thread(void *arg)
 {
 	struct hash_job *h = arg;
 
-	h->rc = hash_iso(h->img, h->sum, &h->err);
+	h->rc = stream_sha256(h->img, NULL, -1, h->sum, &h->err);
 	return NULL;
 }
 
@@ -248,26 +254,9 @@ static int write_volume(const struct iso_image *img, const struct dd_build_opts 
 static int write_wds(const struct iso_image *img, int fd, struct dd_build_report *rep, struct dd_err *err)
 {
 	const struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim");
-	const size_t chunk = 4 * MIB;
-	struct dd_sha256 h;
-	uint8_t *buf = malloc(chunk);
-	int rc = DD_OK;
 
-	if (!buf)
-		return dd_fail(err, DD_ENOMEM, "out of memory");
-	dd_sha256_init(&h);
-	for (uint64_t off = 0; off < wim->size && !rc; off += chunk) {
-		size_t n = wim->size - off < chunk ? (size_t)(wim->size - off) : chunk;
-
-		rc = iso_read(img, wim, off, buf, n, err);
-		if (!rc && iso_write_all(fd, buf, n, off))
-			rc = dd_fail_errno(err, DD_EIO, errno, "write");
-		dd_sha256_update(&h, buf, n);
-	}
-	dd_sha256_final(&h, rep->out_sha256);
 	rep->image_size = wim->size;
-	free(buf);
-	return rc;
+	return stream_sha256(img, wim, fd, rep->out_sha256, err);
 }
 
 int dd_build(const char *iso_path, const char *out_path, const struct dd_build_opts *opts,
