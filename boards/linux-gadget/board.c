@@ -316,22 +316,40 @@ static const char *io_kind(enum lg_io_kind k)
 	return k == LG_IO_GPIO ? "gpio" : k == LG_IO_LED ? "led" : k == LG_IO_INPUT ? "input" : "none";
 }
 
+/* The description file named by the options (--config), loaded and validated; *out freed by the caller. */
+static int conf_from_args(int argc, char **argv, const char **config, struct lg_conf **out, struct dd_err *err)
+{
+	struct lg_conf *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*config = DEFAULT_CONFIG;
+	*out = NULL;
+	if (!c)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = parse(argc, argv, config, err);
+	if (!rc)
+		rc = lg_conf_load(*config, c, err);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return DD_OK;
+}
+
 /* dartdupd --board linux-gadget --check: the description file and the keys it names, nothing else
  * (no configfs, no GPIO, no udev): what an administrator runs after editing the file. */
 static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 {
-	const char *config = DEFAULT_CONFIG;
+	const char *config;
 	uint8_t id[DD_SHA256_LEN];
 	char hex[2 * DD_SHA256_LEN + 1];
-	struct lg_conf *c = calloc(1, sizeof(*c));
+	struct lg_conf *c;
 	unsigned lights = 0;
-	int rc;
+	int rc = conf_from_args(argc, argv, &config, &c, err);
 
-	if (!c)
-		return dd_fail(err, DD_ENOMEM, "out of memory");
-	rc = parse(argc, argv, &config, err);
-	if (!rc)
-		rc = lg_conf_load(config, c, err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
 		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
 			dd_err_prefix(err, "%s: pubkey", config);
@@ -361,20 +379,16 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 static int lg_apply_firmware(int argc, char **argv, const char *exe, char *applied, char *rolled_back,
 			     size_t len, struct dd_err *err)
 {
-	const char *config = DEFAULT_CONFIG, *keys[LG_MAX_KEYS];
-	struct lg_conf *c = calloc(1, sizeof(*c));
-	int rc;
+	const char *config, *keys[LG_MAX_KEYS];
+	struct lg_conf *c;
+	int rc = conf_from_args(argc, argv, &config, &c, err);
 
-	if (!c)
-		return dd_fail(err, DD_ENOMEM, "out of memory");
-	rc = parse(argc, argv, &config, err);
-	if (!rc)
-		rc = lg_conf_load(config, c, err);
-	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < c->n_pubkeys; i++)
 		keys[i] = c->pubkey[i];
-	if (!rc)
-		rc = dd_firmware_apply(c->store, keys, c->n_pubkeys, "linux-gadget", exe, applied, len,
-				       rolled_back, len, err);
+	rc = dd_firmware_apply(c->store, keys, c->n_pubkeys, "linux-gadget", exe, applied, len, rolled_back, len,
+			       err);
 	free(c);
 	return rc;
 }
