@@ -2,6 +2,7 @@
  * thread; progress comes back through an event sink that copies it under a lock and wakes the
  * main loop, which owns the ports, the lights and the store. */
 #include "firmware/daemon.h"
+#include "firmware/version.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@ static void record(struct dd_daemon *d, const struct dd_target_identity *id, con
 		.image_id = img->info.image_id,
 		.image_name = img->info.name,
 		.mode = "write",
+		.tool_version = dd_firmware_version,
 	};
 	struct dd_json j;
 	struct dd_err e;

@@ -1,7 +1,7 @@
 /* dartdupd: the duplicator board's daemon. Thin: pick the board, open it, run the loop.
  *   dartdupd --board NAME [--ready-fd FD] BOARD-OPTIONS...
  *   dartdupd --board NAME --check BOARD-OPTIONS...   (validate the set-up, touch nothing)
- *   dartdupd --board NAME --apply-firmware BOARD-OPTIONS...   (install a stored firmware bundle)
+ *   dartdupd --board NAME --apply-firmware [--exe FILE] BOARD-OPTIONS...   (install a stored bundle)
  * Exit status: 0 stopped by SIGTERM/SIGINT (or the set-up checks out, or the bundle was applied or
  * none was pending), 1 a runtime failure, 2 bad usage, bad set-up or a refused bundle, 3 stopped to
  * have a stored firmware bundle applied (the board's service restarts it). */
@@ -15,10 +15,8 @@
 
 #include "firmware/board.h"
 #include "firmware/daemon.h"
+#include "firmware/version.h"
 
-#ifndef DARTDUP_VERSION
-#define DARTDUP_VERSION "0.0.0"
-#endif
 
 static void usage(FILE *out)
 {
@@ -26,8 +24,9 @@ static void usage(FILE *out)
 		     "  --ready-fd FD   write READY to FD once serving, then close it\n"
 		     "  --check         validate the board's set-up (its description file, keys) and exit:\n"
 		     "                  0 and a summary when it is good, 2 and the first error when not\n"
-		     "  --apply-firmware  install a firmware bundle the PC stored (`dartdup board update`)\n"
-		     "                  over this program, after verifying it again, and exit (the board's\n"
+		     "  --apply-firmware [--exe FILE]  install a firmware bundle the PC stored (`dartdup board\n"
+		     "                  update`) over FILE (default: this program), after verifying it again,\n"
+		     "                  or roll back a program that never served; then exit (the board's\n"
 		     "                  service runs it before dartdupd starts; dartdupd exits 3 to get there)\n"
 		     "boards:\n");
 	for (unsigned i = 0; dd_board_drivers[i]; i++)
@@ -37,8 +36,8 @@ static void usage(FILE *out)
 /* Take the daemon's own options out of argv; the rest goes to the board (argv[0] kept). */
 enum mode { SERVE, CHECK, APPLY };
 
-static int split_args(int argc, char **argv, const char **board, int *ready_fd, enum mode *mode, int *bargc,
-		      char **bargv)
+static int split_args(int argc, char **argv, const char **board, int *ready_fd, enum mode *mode,
+		      const char **exe, int *bargc, char **bargv)
 {
 	*bargc = 0;
 	bargv[(*bargc)++] = argv[0];
@@ -49,6 +48,8 @@ static int split_args(int argc, char **argv, const char **board, int *ready_fd, 
 			*mode = CHECK;
 		} else if (!strcmp(argv[i], "--apply-firmware")) {
 			*mode = APPLY;
+		} else if (!strcmp(argv[i], "--exe") && i + 1 < argc) {
+			*exe = argv[++i];
 		} else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc) {
 			char *end;
 
@@ -70,7 +71,9 @@ static int check(const struct dd_board_driver *drv, int argc, char **argv, struc
 	return drv->check(argc, argv, stdout, err);
 }
 
-static int apply(const struct dd_board_driver *drv, int argc, char **argv, struct dd_err *err)
+/* exe_path: the program file to update, NULL = this program's own file. */
+static int apply(const struct dd_board_driver *drv, int argc, char **argv, const char *exe_path,
+		 struct dd_err *err)
 {
 	char exe[1024], applied[160] = "", rolled_back[160] = "";
 	ssize_t n;
@@ -78,10 +81,14 @@ static int apply(const struct dd_board_driver *drv, int argc, char **argv, struc
 
 	if (!drv->apply_firmware)
 		return dd_fail(err, DD_EUSAGE, "%s board: firmware is not applied on this board", drv->name);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return dd_fail_errno(err, DD_EIO, errno, "/proc/self/exe");
-	exe[n] = '\0';
+	if (exe_path) {
+		snprintf(exe, sizeof(exe), "%s", exe_path);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return dd_fail_errno(err, DD_EIO, errno, "/proc/self/exe");
+		exe[n] = '\0';
+	}
 	rc = drv->apply_firmware(argc, argv, exe, applied, rolled_back, sizeof(applied), err);
 	if (rolled_back[0])
 		printf("dartdupd: \"%s\" never served: rolled back to %s.prev\n", rolled_back, exe);
@@ -102,17 +109,18 @@ int main(int argc, char **argv)
 	char **bargv;
 	int bargc, ready_fd = -1, rc, status;
 	enum mode mode = SERVE;
+	const char *exe = NULL;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("dartdupd %s\n", DARTDUP_VERSION);
+		printf("dartdupd %s\n", dd_firmware_version);
 		return 0;
 	}
 	bargv = calloc((size_t)argc + 1, sizeof(*bargv));
-	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &bargc, bargv)) {
+	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &exe, &bargc, bargv)) {
 		usage(stderr);
 		free(bargv);
 		return 2;
@@ -125,7 +133,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (mode != SERVE) {
-		rc = mode == CHECK ? check(drv, bargc, bargv, &err) : apply(drv, bargc, bargv, &err);
+		rc = mode == CHECK ? check(drv, bargc, bargv, &err) : apply(drv, bargc, bargv, exe, &err);
 		if (rc)
 			fprintf(stderr, "dartdupd: %s\n", err.msg);
 		free(bargv);
@@ -141,7 +149,7 @@ int main(int argc, char **argv)
 	d = malloc(sizeof(*d));
 	rc = d ? dd_daemon_init(d, board, &err) : dd_fail(&err, DD_ENOMEM, "out of memory");
 	if (!rc) {
-		fprintf(stderr, "dartdupd %s: %s board %s, %u port(s), image: %s\n", DARTDUP_VERSION, board->type,
+		fprintf(stderr, "dartdupd %s: %s board %s, %u port(s), image: %s\n", dd_firmware_version, board->type,
 			board->serial, board->n_ports, d->store.image ? d->store.image->info.name : "(none)");
 		rc = dd_daemon_run(d, ready_fd, &err);
 	}

@@ -1,14 +1,12 @@
 /* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or
  * returns a DD_LERR_* code with a one-line reason; dd_daemon_handle sends either. */
 #include "firmware/daemon.h"
+#include "firmware/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef DARTDUP_VERSION
-#define DARTDUP_VERSION "0.0.0"
-#endif
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		    uint64_t *value, struct dd_err *err)
@@ -25,7 +23,7 @@ static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 	rep->u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD;
 	rep->u.hello_r.window = DD_DAEMON_WINDOW;
 	snprintf(rep->u.hello_r.board, sizeof(rep->u.hello_r.board), "%s", d->board->type);
-	snprintf(rep->u.hello_r.firmware, sizeof(rep->u.hello_r.firmware), "%s", DARTDUP_VERSION);
+	snprintf(rep->u.hello_r.firmware, sizeof(rep->u.hello_r.firmware), "%s", dd_firmware_version);
 	return 0;
 }
 
@@ -35,7 +33,7 @@ static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
 	const struct dd_source *img = d->store.image;
 
 	snprintf(in->board, sizeof(in->board), "%s", d->board->type);
-	snprintf(in->firmware, sizeof(in->firmware), "%s", DARTDUP_VERSION);
+	snprintf(in->firmware, sizeof(in->firmware), "%s", dd_firmware_version);
 	snprintf(in->serial, sizeof(in->serial), "%s", d->board->serial);
 	in->n_ports = (uint8_t)d->board->n_ports;
 	in->has_image = img != NULL;

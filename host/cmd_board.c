@@ -20,6 +20,7 @@
 struct board_opts {
 	const char *serial, *sim;
 	bool json, wait, watch;
+	unsigned timeout;
 	uint64_t since, max_bytes;
 	uint32_t job;
 	const char *cmd, *arg;
@@ -41,7 +42,10 @@ static void board_usage(FILE *out)
 		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
 		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
 		"  log [--since N]      the board's audit records (same fields as dartdup write --log)\n"
-		"  update BUNDLE.dfi    send a signed firmware bundle (docs/PROTOCOL.md)\n"
+		"  update BUNDLE.dfi [--wait [--timeout S]]  send a signed firmware bundle (docs/PROTOCOL.md);\n"
+		"                       --wait: until the board serves again, exit 0 only if it runs the\n"
+		"                       bundle's version (1: refused or rolled back, or not back within S\n"
+		"                       seconds, default 120)\n"
 		"\n"
 		"  --serial SERIAL      the USB board with this serial (default: the only one plugged in)\n"
 		"  --sim SOCKET         the simulated board listening on SOCKET (dartdupd --board sim)\n"
@@ -56,13 +60,14 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "serial", required_argument, NULL, 's' }, { "sim", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },         { "wait", no_argument, NULL, 'w' },
 		{ "watch", no_argument, NULL, 'W' },        { "since", required_argument, NULL, 'n' },
-		{ "job", required_argument, NULL, 'J' },
+		{ "job", required_argument, NULL, 'J' },   { "timeout", required_argument, NULL, 't' },
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->timeout = 120;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -73,6 +78,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		case 'W': o->watch = true; break;
 		case 'n': o->since = strtoull(optarg, NULL, 10); break;
 		case 'J': o->job = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 't': o->timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'm': o->max_bytes = strtoull(optarg, NULL, 10); break;
 		case 'h': board_usage(stdout); exit(0);
 		default: return -1;
@@ -200,7 +206,8 @@ static void load_progress(void *ctx, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
-static int do_load(struct dd_link_client *c, const struct board_opts *o, int kind, struct dd_err *err)
+static int do_load(struct dd_link_client *c, const struct board_opts *o, int kind, char *name, size_t name_len,
+		   struct dd_err *err)
 {
 	struct load_view v = { .tty = isatty(STDERR_FILENO) && !o->json, .last_pct = -1 };
 	struct dd_link_load_opts lo = { .kind = kind, .max_bytes = o->max_bytes,
@@ -213,6 +220,8 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 		return dd_fail(err, DD_EUSAGE, "%s: which file? (dartdup board %s FILE)", o->cmd, o->cmd);
 	clock_gettime(CLOCK_MONOTONIC, &v.t0);
 	rc = dd_link_client_load(c, o->arg, &lo, &r, err);
+	if (!rc && name)
+		snprintf(name, name_len, "%s", r.end.name);
 	if (v.tty && v.last_pct >= 0)
 		fputc('\n', stderr);
 	if (o->json) {
@@ -245,7 +254,7 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 	if (kind == DD_KIND_IMAGE)
 		printf("loaded %s (id %s): signature and every block verified; stored\n", r.end.name, id);
 	else
-		printf("firmware bundle %s (id %s) verified and stored; applied by the board\n", r.end.name, id);
+		printf("firmware bundle %s (id %s) verified and stored; the board applies it when it restarts\n", r.end.name, id);
 	return DD_OK;
 }
 
@@ -473,6 +482,83 @@ static int do_log(struct dd_link_client *c, const struct board_opts *o, struct d
 	return DD_OK;
 }
 
+/* --- update ------------------------------------------------------------------------------- */
+
+/* What the board runs once it serves again: its INFO, "" pending. 1 when it does not (yet) answer. */
+static int board_firmware(const struct board_opts *o, char *fw, size_t fw_len, bool *pending)
+{
+	struct dd_link_client c;
+	struct dd_link_msg *m;
+	struct dd_err e;
+
+	if (connect_board(o, &c, &e))
+		return 1;
+	m = request(&c, DD_MSG_INFO, &e);
+	if (m) {
+		snprintf(fw, fw_len, "%s", m->u.info_r.firmware);
+		*pending = m->u.info_r.pending_firmware[0] != '\0';
+	}
+	dd_link_client_close(&c);
+	return m ? 0 : 1;
+}
+
+/* A board that applies firmware restarts to do it (docs/BOARD.md "Firmware updates"): wait until it
+ * serves again with nothing pending, then compare what it runs with the bundle's version (the last
+ * word of its name). Polling with a deadline: the board is gone from the bus for a while. */
+static int wait_firmware(const struct board_opts *o, const char *serial, const char *bundle, struct dd_err *err)
+{
+	struct board_opts ro = *o;
+	const char *want = strrchr(bundle, ' ') ? strrchr(bundle, ' ') + 1 : bundle;
+	char fw[sizeof(((struct dd_link_info_reply *)0)->firmware)] = "";
+	bool pending = true;
+	struct timespec t0;
+
+	if (!o->sim)
+		ro.serial = serial;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (board_firmware(&ro, fw, sizeof(fw), &pending) || pending) {
+		if (since_s(&t0) > o->timeout)
+			return dd_fail(err, DD_EIO, "board %s did not serve again with firmware %s within %u s%s", serial,
+				       want, o->timeout, pending ? " (the bundle is still pending)" : "");
+		usleep(POLL_MS * 1000);
+	}
+	if (strcmp(fw, want))
+		return dd_fail(err, DD_ECHECK, "board %s runs firmware %s, not %s: the bundle was refused or rolled "
+			       "back (see the board's journal)", serial, fw, want);
+	if (o->json) {
+		struct dd_json j;
+
+		dd_json_init(&j);
+		dd_json_begin_obj(&j, NULL);
+		dd_json_str(&j, "event", "serving");
+		dd_json_str(&j, "board", serial);
+		dd_json_str(&j, "firmware", fw);
+		dd_json_end_obj(&j);
+		puts(dd_json_text(&j));
+		dd_json_free(&j);
+	} else
+		printf("board %s serves again, running firmware %s\n", serial, fw);
+	return DD_OK;
+}
+
+static int do_update(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	char name[sizeof(c->reply.u.load_end_r.name) + 1], serial[sizeof(c->reply.u.info_r.serial) + 1];
+	struct dd_link_msg *m;
+	int rc;
+
+	if (!o->wait)
+		return do_load(c, o, DD_KIND_FIRMWARE, NULL, 0, err);
+	m = request(c, DD_MSG_INFO, err);
+	if (!m)
+		return err->code;
+	snprintf(serial, sizeof(serial), "%s", m->u.info_r.serial);
+	if ((rc = do_load(c, o, DD_KIND_FIRMWARE, name, sizeof(name), err)))
+		return rc;
+	dd_link_client_close(c); /* the board restarts; closing again (cmd_board) is harmless */
+	return wait_firmware(o, serial, name, err);
+}
+
 /* --- main --------------------------------------------------------------------------------- */
 
 static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
@@ -480,9 +566,9 @@ static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_e
 	if (!strcmp(o->cmd, "info"))
 		return do_info(c, o, err);
 	if (!strcmp(o->cmd, "load"))
-		return do_load(c, o, DD_KIND_IMAGE, err);
+		return do_load(c, o, DD_KIND_IMAGE, NULL, 0, err);
 	if (!strcmp(o->cmd, "update"))
-		return do_load(c, o, DD_KIND_FIRMWARE, err);
+		return do_update(c, o, err);
 	if (!strcmp(o->cmd, "start"))
 		return do_start(c, o, err);
 	if (!strcmp(o->cmd, "abort"))

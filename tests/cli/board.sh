@@ -215,6 +215,9 @@ expect_rc "a signed bundle is verified and stored" 0 B update "$T/fw.dfi"
 expect_rc "info reports the stored bundle" 0 B info --json
 out_has "pending firmware named" '"pending_firmware":"dartdupd-firmware sim 9.9.9"'
 out_has "image unchanged by the update" '"name":"sample C"'
+# the sim board stores bundles but never applies them: --wait says so after its time-out, exit 1
+expect_rc "update --wait on a board that does not apply it: exit 1" 1 B update "$T/fw.dfi" --wait --timeout 1
+out_has "update --wait names what is still pending" "did not serve again with firmware 9.9.9 within 1 s (the bundle is still pending)"
 
 # --- the board killed (SIGKILL, no clean stop) during an update and during a load -------------
 # --max-bytes returns once the board acknowledged that many bytes, so the kill lands in the

@@ -91,6 +91,20 @@ fresh; bundle "$T/new" "dartdupd-firmware linux-gadget 9.9.9" "$T/depot.key"
 python3 -c "f=open('$ST/firmware.dfi','r+b'); f.seek(200000); b=f.read(1); f.seek(200000); f.write(bytes([b[0]^0xff]))"
 refused "a damaged bundle" "firmware.dfi"
 
+# a bundle whose program never serves (here /bin/true: an executable for this CPU that exits at once),
+# applied the way the board's service does it (gadget-setup apply-firmware: the previous program, when there
+# is one, runs the apply, because the newest may not run at all)
+GS=$PWD/boards/linux-gadget/gadget-setup
+fresh; bundle /bin/true "dartdupd-firmware linux-gadget 7.7.7" "$T/depot.key"
+expect_rc "gadget-setup apply-firmware installs it" 0 "$GS" apply-firmware "$T/board.conf" "$B"
+check "the program is now the one on trial" cmp -s "$B" /bin/true
+check "the one before is kept as .prev" cmp -s "$B.prev" "$T/before"
+check "it cannot serve (its --apply-firmware does nothing either)" sh -c "'$B' --board linux-gadget --apply-firmware; test -f '$ST/firmware.trial'"
+expect_rc "the next start (gadget-setup apply-firmware): exit 0" 0 "$GS" apply-firmware "$T/board.conf" "$B"
+out_has "the previous program rolled the dead one back" "\"dartdupd-firmware linux-gadget 7.7.7\" never served: rolled back to $B.prev"
+check "rolled back: the program is the previous one" cmp -s "$B" "$T/before"
+check "rolled back: no trial left" test ! -e "$ST/firmware.trial"
+
 # the new program cannot be written beside the old one (its .new name is taken by a folder): nothing is
 # half done, and the bundle stays pending for the next start
 fresh; bundle "$T/new" "dartdupd-firmware linux-gadget 9.9.9" "$T/depot.key"

@@ -21,7 +21,7 @@ check "unit: ExecStart runs the installed dartdupd" \
 check "unit: ExecStartPre runs the installed gadget-setup" \
 	grep -qx 'ExecStartPre=/usr/lib/dartdup/gadget-setup up /etc/dartdup/board.conf' "$U"
 check "unit: a stored firmware bundle is applied before dartdupd starts" \
-	grep -qx 'ExecStartPre=-/usr/bin/dartdupd --board linux-gadget --apply-firmware --config /etc/dartdup/board.conf' "$U"
+	grep -qx 'ExecStartPre=-/usr/lib/dartdup/gadget-setup apply-firmware /etc/dartdup/board.conf /usr/bin/dartdupd' "$U"
 check "unit: exit 3 (stopped to apply firmware) restarts it" grep -qx 'RestartForceExitStatus=3' "$U"
 check "unit: no placeholder left" test -z "$(grep -n '@[A-Z]*@' "$U")"
 if command -v systemd-analyze >/dev/null; then

@@ -18,10 +18,23 @@ sticks() {
 	python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(3 << 20)) + bytes(1 << 20))' >"$VM_SHARE/a.img"
 	"$DARTDUP" pack "$VM_SHARE/a.img" -o "$VM_SHARE/a.dfi" --block-size 64K --key "$VM_SHARE/depot.key" \
 		--name "sample A" >/dev/null 2>&1 || return 1
-	# a firmware bundle: this dartdupd with a marker appended (an ELF that still runs)
-	{ cat "$DARTDUPD"; printf 'dartdupd-firmware-test-marker'; } >"$VM_SHARE/fw.bin"
+	# firmware bundles: this dartdupd with its version strings made another (FW_VERSION, the same length),
+	# and a program that never serves (/bin/true: an executable for this CPU that exits at once)
+	FW_VERSION=$(python3 - "$DARTDUPD" "$VM_SHARE/fw.bin" "$(cat "$VM_REPO/VERSION")" <<-'PY'
+	import sys
+	exe, out, v = sys.argv[1], sys.argv[2], sys.argv[3]
+	new = "".join(("9" if c != "9" else "8") if c.isdigit() else c for c in v)
+	b = open(exe, "rb").read()
+	assert b.count(v.encode() + b"\0") >= 1, "version string not found"
+	open(out, "wb").write(b.replace(v.encode() + b"\0", new.encode() + b"\0"))
+	print(new)
+	PY
+	) || return 1
+	echo "FW_VERSION=$FW_VERSION" >"$VM_SHARE/fw.env"
 	"$DARTDUP" pack "$VM_SHARE/fw.bin" -o "$VM_SHARE/fw.dfi" --key "$VM_SHARE/depot.key" \
-		--name "dartdupd-firmware linux-gadget 9.9.9" >/dev/null 2>&1 || return 1
+		--name "dartdupd-firmware linux-gadget $FW_VERSION" >/dev/null 2>&1 || return 1
+	"$DARTDUP" pack /bin/true -o "$VM_SHARE/fw-dead.dfi" --key "$VM_SHARE/depot.key" \
+		--name "dartdupd-firmware linux-gadget 7.7.7" >/dev/null 2>&1 || return 1
 	head -c $((64 << 20)) /dev/urandom >"$VM_SHARE/big.img"
 	"$DARTDUP" pack "$VM_SHARE/big.img" -o "$VM_SHARE/big.dfi" --key "$VM_SHARE/depot.key" \
 		--name "big B" >/dev/null 2>&1 || return 1
@@ -124,36 +137,64 @@ faults() {
 }
 
 start_daemon() { # as the board's service runs it: sets pid; READY comes on $fifo
-	/tmp/bin/dartdupd --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" 2>>/tmp/dartdupd.log &
+	/tmp/bin/dartdupd --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" >/dev/null 2>>/tmp/dartdupd.log &
 	pid=$!
 }
 
-# --- a firmware update over USB, applied as the board's service does (dartdupd.service) -------------
-firmware_update() {
-	local rc
-	out=$(B update "$VM_SHARE/fw.dfi" 2>&1)
-	check "dartdup board update stores a signed firmware bundle" grep -q "verified and stored" <<<"$out" ||
-		echo "# $out"
-	wait "$pid"
-	rc=$?
-	check "dartdupd then stops with status 3 to have it applied (status $rc)" test "$rc" = 3
-	check "dartdupd says why it stopped" grep -q 'firmware "dartdupd-firmware linux-gadget 9.9.9" stored; stopping' \
-		/tmp/dartdupd.log
-	# the unit: ExecStopPost gadget-setup down; ExecStartPre --apply-firmware, gadget-setup up; ExecStart
+# --- firmware updates over USB, applied as the board's service does (dartdupd.service) ---------------
+# service_restart: what systemd does when dartdupd exits: ExecStopPost gadget-setup down; ExecStartPre
+# gadget-setup apply-firmware, gadget-setup up; ExecStart. Sets pid; what --apply-firmware said is in $applied.
+service_restart() {
 	"$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
-	out=$(/tmp/bin/dartdupd --board linux-gadget --apply-firmware --config "$conf" 2>&1)
-	check "--apply-firmware installs it over the program" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin" ||
-		echo "# $out"
-	check "the previous program is kept as .prev" cmp -s /tmp/bin/dartdupd.prev "$DARTDUPD"
+	applied=$("$VM_REPO/boards/linux-gadget/gadget-setup" apply-firmware "$conf" /tmp/bin/dartdupd 2>&1)
+	echo "# apply: $applied"
 	"$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf"
 	start_daemon
+}
+
+firmware_update() {
+	local rc upid applied
+	. "$VM_SHARE/fw.env"
+	B update "$VM_SHARE/fw.dfi" --wait --timeout 120 >/tmp/update.log 2>&1 &
+	upid=$!
+	wait "$pid"
+	rc=$?
+	check "after an update dartdupd stops with status 3 to have it applied (status $rc)" test "$rc" = 3
+	check "dartdupd says why it stopped" \
+		grep -q "firmware \"dartdupd-firmware linux-gadget $FW_VERSION\" stored; stopping" /tmp/dartdupd.log
+	service_restart
+	check "--apply-firmware installs it over the program" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin"
+	check "the previous program is kept as .prev" cmp -s /tmp/bin/dartdupd.prev "$DARTDUPD"
 	check "the new program serves" test "$(timeout 30 head -n1 "$fifo")" = READY
 	check "serving, the new program ended its trial (no roll-back at the next start)" \
 		test ! -e "$store/firmware.trial"
-	check "the board is back on the bus" wait_for 30 board_on_bus
-	out=$(wait_for 30 B info >/dev/null 2>&1; B info --json 2>&1)
+	wait "$upid"
+	rc=$?
+	sed 's/^/# update: /' /tmp/update.log
+	check "dartdup board update --wait: exit 0 once the board serves firmware $FW_VERSION" test "$rc" = 0
+	check "update --wait names the firmware the board runs" grep -q "running firmware $FW_VERSION" /tmp/update.log
+	out=$(B info --json 2>&1)
 	check "after the update the board still serves its image, no firmware pending" \
 		grep -q '"name":"big B".*"pending_firmware":null' <<<"$out" || echo "# $out"
+
+	# a bundle whose program never serves (it exits at once): rolled back at the next restart
+	B update "$VM_SHARE/fw-dead.dfi" --wait --timeout 120 >/tmp/update.log 2>&1 &
+	upid=$!
+	wait "$pid"
+	service_restart
+	check "the dead program is installed (on trial)" cmp -s /tmp/bin/dartdupd /bin/true
+	check "it never serves" test -z "$(timeout 30 head -n1 "$fifo")"
+	wait "$pid"
+	service_restart # systemd's Restart=on-failure
+	check "the next start rolls it back" grep -q '"dartdupd-firmware linux-gadget 7.7.7" never served: rolled back' <<<"$applied"
+	check "the program is the one that served before" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin"
+	check "it serves again" test "$(timeout 30 head -n1 "$fifo")" = READY
+	wait "$upid"
+	rc=$?
+	sed 's/^/# update: /' /tmp/update.log
+	check "update --wait: exit 1, the board runs $FW_VERSION, not 7.7.7" test "$rc" = 1
+	check "update --wait says it was refused or rolled back" \
+		grep -q "runs firmware $FW_VERSION, not 7.7.7: the bundle was refused or rolled back" /tmp/update.log
 }
 
 guest() {
