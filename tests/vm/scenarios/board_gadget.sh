@@ -40,7 +40,7 @@ sticks() {
 		--name "big B" >/dev/null 2>&1 || return 1
 	# the gadget modules, found here (a find over 9p in the emulated guest takes minutes)
 	local m ko list=""
-	for m in udc-core dummy_hcd configfs libcomposite usb_f_fs evdev; do
+	for m in udc-core dummy_hcd configfs libcomposite usb_f_fs evdev ledtrig-timer; do
 		ko=$(find "$VM_MODDIR" -name "$m.ko" | head -1)
 		[ -n "$ko" ] || return 1
 		list+="$ko "
@@ -87,9 +87,12 @@ faults() {
 	# --- a stick pulled mid-job fails alone ------------------------------------------------------
 	B start >/dev/null 2>&1
 	job=$((job + 2))
-	# slot 3 is throttled: wait until it is writing, then have the host pull it
-	wait_for 60 sh -c "\"$DARTDUP\" board --serial $SERIAL status --json |
-		grep -Eq '\"port\":3,\"state\":\"(busy|verifying)\"'"
+	# slot 3 is throttled: wait until it is writing (its green light blinks: the LED's timer trigger),
+	# then have the host pull it
+	check "slot 3 writes (busy)" wait_for 60 sh -c "\"$DARTDUP\" board --serial $SERIAL status --json |
+		grep -q '\"port\":3,\"state\":\"busy\"'"
+	check "slot 3's light while it writes: green blinks (timer trigger), red off" \
+		test "$(grep -o '\[timer\]' "/sys/class/leds/$led_green/trigger")$(led "$led_red")" = "[timer]0"
 	say PULL
 	await PULLED 60
 	out=$(B status --watch --json --job "$job" 2>&1)
@@ -199,7 +202,8 @@ firmware_update() {
 
 guest() {
 	local conf=/tmp/board.conf store=/tmp/store fifo=/tmp/ready pid job out
-	check "gadget modules load (udc-core dummy_hcd configfs libcomposite usb_f_fs evdev)" gadget_modules || return
+	check "gadget modules load (udc-core dummy_hcd configfs libcomposite usb_f_fs evdev ledtrig-timer)" \
+		gadget_modules || return
 	local kbd=/dev/input/by-path/platform-i8042-serio-0-event-kbd
 	wait_for 20 test -e "$kbd" || kbd=$(ls /dev/input/event* | head -1)
 	local led_green led_red
