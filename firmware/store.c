@@ -2,6 +2,7 @@
  * incoming/, verified completely, fsynced, renamed over the stored file, and the directories
  * fsynced; a power cut at any moment leaves the old image or the new one. */
 #include "firmware/store.h"
+#include "hash/sha256_fd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -340,28 +341,6 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 	return 0;
 }
 
-static int file_sha256(int fd, uint8_t out[DD_SHA256_LEN], struct dd_err *err)
-{
-	enum { BUF = 1 << 20 };
-	uint8_t *buf = malloc(BUF);
-	struct dd_sha256 ctx;
-	off_t off = 0;
-	ssize_t n;
-
-	if (!buf)
-		return dd_fail(err, DD_ENOMEM, "out of memory");
-	dd_sha256_init(&ctx);
-	while ((n = pread(fd, buf, BUF, off)) > 0) {
-		dd_sha256_update(&ctx, buf, (size_t)n);
-		off += n;
-	}
-	free(buf);
-	if (n < 0)
-		return dd_fail_errno(err, DD_EIO, errno, "read");
-	dd_sha256_final(&ctx, out);
-	return DD_OK;
-}
-
 /* Move the verified transfer into place: fsync, rename, fsync both directories. */
 static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name, struct dd_err *err)
 {
@@ -393,7 +372,7 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
 		return DD_LERR_STATE;
 	}
-	if ((rc = file_sha256(x->fd, sha, err))) {
+	if ((rc = dd_sha256_fd(x->fd, x->path, sha, NULL, err))) {
 		xfer_close(x, true);
 		return DD_LERR_IO;
 	}

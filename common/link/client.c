@@ -1,5 +1,6 @@
 /* PC side of the link protocol (docs/PROTOCOL.md). */
 #include "link/client.h"
+#include "hash/sha256_fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,29 +116,6 @@ fail:
 }
 
 /* --- load ----------------------------------------------------------------------------------- */
-
-static int hash_file(int fd, const char *path, uint8_t out[DD_SHA256_LEN], uint64_t *size, struct dd_err *err)
-{
-	enum { BUF = 1 << 20 };
-	uint8_t *buf = malloc(BUF);
-	struct dd_sha256 ctx;
-	uint64_t off = 0;
-	ssize_t n;
-
-	if (!buf)
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
-	dd_sha256_init(&ctx);
-	while ((n = pread(fd, buf, BUF, (off_t)off)) > 0) {
-		dd_sha256_update(&ctx, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	free(buf);
-	if (n < 0)
-		return dd_fail_errno(err, DD_EIO, errno, "%s: read", path);
-	dd_sha256_final(&ctx, out);
-	*size = off;
-	return DD_OK;
-}
 
 struct pipe_state {
 	int fd;
@@ -260,7 +238,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	p.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p.fd < 0)
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	rc = hash_file(p.fd, path, sha, &p.size, err);
+	rc = dd_sha256_fd(p.fd, path, sha, &p.size, err);
 	if (!rc && !p.size)
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
