@@ -431,6 +431,24 @@ static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **sh
 	return w->own;
 }
 
+/* The target's next position in the block sequence (its workers share one cursor); false when it is
+ * done or stopping. A writer moving on may let the shared window's tail advance. */
+static bool next_in_seq(struct tctx *tc, uint64_t *s, bool writing)
+{
+	struct engine *e = tc->e;
+	bool more;
+
+	pthread_mutex_lock(&e->lock);
+	more = !stopping(tc) && tc->cursor < e->n_seq;
+	if (more) {
+		*s = tc->cursor++;
+		if (writing)
+			advance_tail(e);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return more;
+}
+
 static void *write_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -446,14 +464,8 @@ static void *write_worker(void *arg)
 		uint32_t len;
 		int rc;
 
-		pthread_mutex_lock(&e->lock);
-		if (stopping(tc) || tc->cursor >= e->n_seq) {
-			pthread_mutex_unlock(&e->lock);
+		if (!next_in_seq(tc, &s, true))
 			break;
-		}
-		s = tc->cursor++;
-		advance_tail(e);
-		pthread_mutex_unlock(&e->lock);
 
 		i = e->seq[s];
 		off = i * (uint64_t)info->block_size;
@@ -527,13 +539,8 @@ static void *verify_worker(void *arg)
 		uint64_t s, i;
 		int rc;
 
-		pthread_mutex_lock(&e->lock);
-		if (stopping(tc) || tc->cursor >= e->n_seq) {
-			pthread_mutex_unlock(&e->lock);
+		if (!next_in_seq(tc, &s, false))
 			break;
-		}
-		s = tc->cursor++;
-		pthread_mutex_unlock(&e->lock);
 
 		i = e->seq[s];
 		dd_err_clear(&err);
@@ -612,15 +619,13 @@ static int clear_boot_records(struct tctx *tc, struct dd_err *err)
 	return DD_OK;
 }
 
-/* Read the cleared tail back (after the write phase's flush): it must hold zeros. */
-static int verify_disk_tail(struct tctx *tc, struct dd_err *err)
+/* Read the cleared tail [off, off + len) back (after the write phase's flush): it must hold zeros. */
+static int verify_disk_tail(struct tctx *tc, uint64_t off, uint64_t len, struct dd_err *err)
 {
 	struct worker *w = &tc->w[0];
 	struct engine *e = tc->e;
-	uint64_t off, len;
 	int rc;
 
-	disk_tail(tc, &off, &len);
 	if (len && (rc = own_buffer(w, err)))
 		return rc;
 	while (len) {
@@ -709,7 +714,7 @@ static void verify_phase(struct tctx *tc)
 	t0 = now(e);
 	run_workers(tc, verify_worker);
 	disk_tail(tc, &off, &len);
-	if (!stopping(tc) && !e->job->policy.verify_only && verify_disk_tail(tc, &err))
+	if (!stopping(tc) && !e->job->policy.verify_only && verify_disk_tail(tc, off, len, &err))
 		fail_locked(tc, err.code == DD_ECHECK ? (int64_t)off : -1, err.msg);
 	pthread_mutex_lock(&e->lock);
 	tc->st.verify_seconds = now(e) - t0;
