@@ -121,10 +121,10 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
-		if (t->id.capacity < need) {
+		if (dd_target_room(t) < need) {
 			/* checked here so that a small stick fails alone (the engine refuses the job) */
 			snprintf(e.msg, sizeof(e.msg), "stick too small: %llu bytes, the image needs %llu",
-				 (unsigned long long)t->id.capacity, (unsigned long long)need);
+				 (unsigned long long)dd_target_room(t), (unsigned long long)need);
 			p->now.id = t->id;
 			dd_target_close(t);
 			port_unusable(d, p, e.msg);

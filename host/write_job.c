@@ -6,20 +6,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "host/cli.h"
 #include "host/iso/build.h"
 #include "host/write_ui.h"
+#include "engine/audit.h"
+#include "safety/door.h"
 #include "safety/safety.h"
 
 #define MAX_PUBKEYS 16
@@ -37,11 +37,7 @@ struct opts {
 };
 
 struct planned {
-	char path[PATH_MAX];
-	bool is_dev;
-	struct stat st;
-	bool exists;
-	struct dd_disk disk;
+	struct dd_door_target v;   /* the door's verdict: path, identity, reason when refused */
 	struct dd_target *t;
 };
 
@@ -177,70 +173,35 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* ---- targets ------------------------------------------------------------------------------- */
 
-static uint64_t free_bytes(const char *path)
+static struct dd_door_opts door_opts(const struct opts *o, const struct dd_image_info *info)
 {
-	char dir[PATH_MAX];
-	struct statvfs v;
+	struct dd_door_opts d = {
+		.safety = { o->allow_non_usb, o->unmount, info->image_size, o->image },
+		.read_only = o->verify_only,
+		.inputs = &o->image,
+		.n_inputs = 1,
+	};
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (statvfs(dirname(dir), &v))
-		return 0;
-	return (uint64_t)v.f_bavail * v.f_frsize;
+	return d;
 }
 
-/* Checks one target; prints why when refused. Returns 0 ok, 2 refused/bad. */
-static int check_target(const struct opts *o, const struct stat *img, const struct dd_image_info *info,
-			struct planned *p)
+/* Judges one target through the door (common/safety/door.h); prints why when refused.
+ * Returns 0 ok, 2 refused (p->v.reason says why, for the audit record). */
+static int check_target(const struct opts *o, const struct dd_image_info *info, struct planned *p)
 {
-	struct dd_safety_opts so = { o->allow_non_usb, o->unmount, info->image_size, o->image };
+	struct dd_door_opts d = door_opts(o, info);
 	struct dd_err err;
 
-	p->exists = stat(p->path, &p->st) == 0;
-	if (o->probe && (!p->exists || !S_ISBLK(p->st.st_mode))) {
-		/* a file has no announced capacity to fake; probing it would only make it huge and sparse */
-		cli_error("%s: refused: --probe checks block devices, not files", p->path);
-		return 2;
-	}
-	if (!p->exists) {
-		if (errno != ENOENT || o->verify_only) {
-			cli_error("%s: %s", p->path, strerror(errno));
-			return 2;
-		}
-		if (free_bytes(p->path) < info->image_size) {
-			cli_error("%s: refused: too small: its file system has %" PRIu64 " bytes free, the image needs %" PRIu64,
-				  p->path, free_bytes(p->path), info->image_size);
-			return 2;
-		}
-		return 0;
-	}
-	if (S_ISREG(p->st.st_mode)) {
-		if (p->st.st_dev == img->st_dev && p->st.st_ino == img->st_ino) {
-			cli_error("%s: refused: this is the image itself", p->path);
-			return 2;
-		}
-		if (!o->verify_only && (uint64_t)p->st.st_size + free_bytes(p->path) < info->image_size) {
-			cli_error("%s: refused: too small: %" PRIu64 " bytes with the free space, the image needs %" PRIu64,
-				  p->path, (uint64_t)p->st.st_size + free_bytes(p->path), info->image_size);
-			return 2;
-		}
-		return 0;
-	}
-	if (!S_ISBLK(p->st.st_mode)) {
-		cli_error("%s: refused: not a regular file or a block device", p->path);
-		return 2;
-	}
-	p->is_dev = true;
-	if (o->verify_only) {
-		/* reading is harmless: no eligibility rules, only the names */
-		so.allow_non_usb = true;
-		so.min_size = 0;
-		so.image_path = NULL;
-		so.unmount = true;
-		dd_safety_check(p->path, &so, &p->disk, &err);
-		return 0;
-	}
-	if (dd_safety_check(p->path, &so, &p->disk, &err)) {
+	if (dd_door_judge_target(p->v.path, &d, &p->v, &err)) {
+		if (!p->v.reason[0])
+			snprintf(p->v.reason, sizeof(p->v.reason), "%.255s", err.msg);
 		cli_error("%s", err.msg);
+		return 2;
+	}
+	if (o->probe && !p->v.is_dev) {
+		/* a file has no announced capacity to fake; probing it would only make it huge and sparse */
+		snprintf(p->v.reason, sizeof(p->v.reason), "--probe checks block devices, not files");
+		cli_error("%s: refused: %s", p->v.path, p->v.reason);
 		return 2;
 	}
 	return 0;
@@ -248,12 +209,12 @@ static int check_target(const struct opts *o, const struct stat *img, const stru
 
 static bool same_target(const struct planned *a, const struct planned *b)
 {
-	if (!a->exists || !b->exists)
-		return !strcmp(a->path, b->path);
-	if (a->is_dev != b->is_dev)
+	if (!a->v.exists || !b->v.exists)
+		return !strcmp(a->v.real, b->v.real);
+	if (a->v.is_dev != b->v.is_dev)
 		return false;
-	return a->is_dev ? a->st.st_rdev == b->st.st_rdev
-			 : a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
+	return a->v.is_dev ? a->v.st.st_rdev == b->v.st.st_rdev
+			   : a->v.st.st_dev == b->v.st.st_dev && a->v.st.st_ino == b->v.st.st_ino;
 }
 
 static int plan_all(const struct opts *o, const struct dd_image_info *info, struct planned **out, unsigned *n)
@@ -276,7 +237,7 @@ static int plan_all(const struct opts *o, const struct dd_image_info *info, stru
 		/* --all means USB sticks only, whatever --allow-non-usb says */
 		if (!disks[i].usb || !(disks[i].eligible || o->verify_only))
 			continue;
-		snprintf((*out)[k].path, sizeof((*out)[k].path), "%s", disks[i].devnode);
+		snprintf((*out)[k].v.path, sizeof((*out)[k].v.path), "%s", disks[i].devnode);
 		k++;
 	}
 	dd_safety_free(disks);
@@ -291,11 +252,8 @@ static int plan_all(const struct opts *o, const struct dd_image_info *info, stru
 static int plan_targets(const struct opts *o, const struct dd_image_info *info, struct planned **out,
 			unsigned *n)
 {
-	struct stat img;
 	int rc = 0;
 
-	if (stat(o->image, &img))
-		memset(&img, 0, sizeof(img));
 	if (o->all) {
 		if ((rc = plan_all(o, info, out, n)))
 			return rc;
@@ -305,16 +263,18 @@ static int plan_targets(const struct opts *o, const struct dd_image_info *info, 
 		if (!*out)
 			return 2;
 		for (unsigned i = 0; i < *n; i++)
-			snprintf((*out)[i].path, sizeof((*out)[i].path), "%s", o->targets[i]);
+			snprintf((*out)[i].v.path, sizeof((*out)[i].v.path), "%s", o->targets[i]);
 	}
 	/* check them all (and report every refusal) before touching any */
 	for (unsigned i = 0; i < *n; i++) {
-		int r = check_target(o, &img, info, &(*out)[i]);
+		struct planned *p = &(*out)[i];
+		int r = check_target(o, info, p);
 
 		rc = rc ? rc : r;
 		for (unsigned k = 0; k < i && !r; k++)
-			if (same_target(&(*out)[i], &(*out)[k])) {
-				cli_error("%s: given twice (same as %s)", (*out)[i].path, (*out)[k].path);
+			if (same_target(p, &(*out)[k])) {
+				snprintf(p->v.reason, sizeof(p->v.reason), "given twice (same as %.200s)", (*out)[k].v.path);
+				cli_error("%s: %s", p->v.path, p->v.reason);
 				rc = 2;
 				break;
 			}
@@ -335,15 +295,15 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 	fprintf(stderr, "Write %s (%" PRIu64 " bytes) onto %u target(s)? Everything on them is lost:\n",
 		info->name, info->image_size, n);
 	for (unsigned i = 0; i < n; i++) {
-		const struct dd_disk *d = &p[i].disk;
+		const struct dd_disk *d = &p[i].v.disk;
 
-		if (p[i].is_dev)
-			fprintf(stderr, "  %-16s %-10s %-16s %-24s %8.1f GB  %s%s\n", p[i].path,
+		if (p[i].v.is_dev)
+			fprintf(stderr, "  %-16s %-10s %-16s %-24s %8.1f GB  %s%s\n", p[i].v.path,
 				d->id.vendor[0] ? d->id.vendor : "-", d->id.model[0] ? d->id.model : "-",
 				d->id.port[0] ? d->id.port : "-", (double)d->id.capacity / 1e9,
 				d->id.serial[0] ? d->id.serial : "-", d->needs_unmount ? "  (will be unmounted)" : "");
 		else
-			fprintf(stderr, "  %-16s (file)\n", p[i].path);
+			fprintf(stderr, "  %-16s (file)\n", p[i].v.path);
 	}
 	fprintf(stderr, "Type yes to continue: ");
 	if (!fgets(line, sizeof(line), stdin))
@@ -351,37 +311,60 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 	return !strcmp(line, "yes\n") || !strcmp(line, "y\n");
 }
 
+/* Opens every target through the door; a target that cannot be opened is refused (its reason kept
+ * for the audit record), and then none is written. */
 static int open_targets(const struct opts *o, const struct dd_image_info *info, struct planned *p, unsigned n)
 {
-	enum dd_target_mode mode = o->verify_only ? DD_TARGET_READONLY : DD_TARGET_WRITE;
-	struct dd_safety_opts so = { o->allow_non_usb, o->unmount, info->image_size, o->image };
+	struct dd_door_opts d = door_opts(o, info);
 	struct dd_err err;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (p[i].is_dev && !o->verify_only && p[i].disk.needs_unmount &&
-		    dd_safety_unmount(&p[i].disk, &so, &err)) {
+		if (p[i].v.is_dev && !o->verify_only && p[i].v.disk.needs_unmount &&
+		    dd_safety_unmount(&p[i].v.disk, &d.safety, &err)) {
+			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
 			cli_error("%s", err.msg);
 			return 2;
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
-		int rc = p[i].is_dev ? dd_target_blockdev_open(p[i].path, mode, &p[i].t, &err)
-				     : dd_target_file_open(p[i].path, mode, info->image_size, &p[i].t, &err);
-
-		if (rc) {
+		if (dd_door_open_target(&p[i].v, &d, info->image_size, &p[i].t, &err)) {
+			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
 			cli_error("%s", err.msg);
 			return 2;
 		}
-		if (p[i].is_dev) {
-			struct dd_target_identity *id = &p[i].t->id;
-
-			memcpy(id->port, p[i].disk.id.port, sizeof(id->port));
-			memcpy(id->vendor, p[i].disk.id.vendor, sizeof(id->vendor));
-			memcpy(id->model, p[i].disk.id.model, sizeof(id->model));
-			memcpy(id->serial, p[i].disk.id.serial, sizeof(id->serial));
-		}
 	}
 	return 0;
+}
+
+/* A run that stopped before the engine: one audit record per target anyway. The refused ones say
+ * "refused" and why; the others "skipped" (nothing was written to them either). */
+static void audit_not_run(const struct opts *o, const struct dd_source *src, const struct planned *p,
+			  unsigned n, const char *why_skipped)
+{
+	struct dd_audit_job aj = {
+		.image_id = src->info.image_id, .image_name = src->info.name,
+		.mode = o->verify_only ? "verify" : "write",
+	};
+	struct dd_target_status st;
+	struct dd_json j;
+	struct dd_err err;
+	bool failed = false;
+
+	if (!o->log_path)
+		return;
+	dd_json_init(&j);
+	for (unsigned i = 0; i < n; i++) {
+		if (p[i].v.reason[0])
+			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.reason);
+		else
+			dd_audit_not_run(&st, DD_RESULT_SKIPPED, why_skipped);
+		dd_audit_format(&j, &aj, &p[i].v.id, &st);
+		if (!failed && dd_audit_append(o->log_path, dd_json_text(&j), &err)) {
+			cli_error("%s", err.msg);
+			failed = true;
+		}
+	}
+	dd_json_free(&j);
 }
 
 /* ---- the job ------------------------------------------------------------------------------- */
@@ -490,16 +473,23 @@ int write_job_main(int argc, char **argv, bool verify_only)
 		return dd_exit_status(err.code) ? dd_exit_status(err.code) : 2;
 	}
 	rc = plan_targets(&o, &src->info, &p, &n);
-	if (!rc && !confirm(&o, &src->info, p, n))
+	if (rc && p)
+		audit_not_run(&o, src, p, n, "not started: another target was refused");
+	if (!rc && !confirm(&o, &src->info, p, n)) {
 		rc = 2;
-	if (!rc && stop_requested)
+		audit_not_run(&o, src, p, n, "not started: not confirmed");
+	}
+	if (!rc && stop_requested) {
 		rc = 2;
-	if (!rc)
-		rc = open_targets(&o, &src->info, p, n);
+		audit_not_run(&o, src, p, n, "not started: interrupted");
+	}
+	if (!rc && (rc = open_targets(&o, &src->info, p, n)))
+		audit_not_run(&o, src, p, n, "not started: another target was refused");
 	if (!rc)
 		rc = run_job(&o, src, p, n);
 	for (unsigned i = 0; p && i < n; i++)
-		dd_target_close(p[i].t);
+		if (p[i].t)
+			dd_target_close(p[i].t);
 	free(p);
 	dd_source_close(src);
 	return rc;

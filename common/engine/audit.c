@@ -69,6 +69,14 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	dd_json_end_obj(j);
 }
 
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why)
+{
+	memset(st, 0, sizeof(*st));
+	st->result = result;
+	st->first_bad_offset = -1;
+	snprintf(st->error, sizeof(st->error), "%.*s", (int)sizeof(st->error) - 1, why ? why : "");
+}
+
 int dd_audit_append(const char *path, const char *text, struct dd_err *err)
 {
 	size_t len = strlen(text);

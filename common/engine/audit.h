@@ -29,6 +29,10 @@ void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st
 void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 		     const struct dd_target_identity *id, const struct dd_target_status *st);
 
+/* The status of a target the run never started: result DD_RESULT_REFUSED or DD_RESULT_SKIPPED,
+ * nothing written, error = why (its record then says "refused"/"skipped" and the reason). */
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why);
+
 /* Appends text + '\n' to path with one write() on an O_APPEND descriptor (records from
  * concurrent writers never interleave) and fsyncs it. */
 int dd_audit_append(const char *path, const char *text, struct dd_err *err);

@@ -828,9 +828,9 @@ static int check_targets(struct engine *e, struct dd_err *err)
 		if (!t->align || (t->align & (t->align - 1)) || t->align > info->block_size)
 			return dd_fail(err, DD_EINTERNAL, "%s: unsupported alignment %zu", t->id.path, t->align);
 		need = (info->image_size + t->align - 1) / t->align * t->align;
-		if (t->id.capacity < need)
+		if (dd_target_room(t) < need)
 			return dd_fail(err, DD_ESAFETY, "%s: too small: %" PRIu64 " bytes, the image needs %" PRIu64,
-				       t->id.path, t->id.capacity, need);
+				       t->id.path, dd_target_room(t), need);
 	}
 	return DD_OK;
 }

@@ -22,6 +22,8 @@ const char *dd_result_name(enum dd_result r)
 	case DD_RESULT_FAIL: return "fail";
 	case DD_RESULT_INCOMPLETE: return "incomplete";
 	case DD_RESULT_WRITTEN: return "written";
+	case DD_RESULT_REFUSED: return "refused";
+	case DD_RESULT_SKIPPED: return "skipped";
 	}
 	return "unknown";
 }

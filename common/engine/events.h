@@ -30,6 +30,9 @@ enum dd_result {
 	DD_RESULT_FAIL,        /* an error or a verification failure */
 	DD_RESULT_INCOMPLETE,  /* interrupted before the end */
 	DD_RESULT_WRITTEN,     /* written with verification turned off (--no-verify): not proven good */
+	/* never run by the engine; only in audit records of targets a run was asked to handle: */
+	DD_RESULT_REFUSED,     /* refused by the safety rules or a check before anything was written */
+	DD_RESULT_SKIPPED,     /* not started: another target of the run was refused, so none was written */
 };
 
 struct dd_target_status {

@@ -39,10 +39,18 @@ struct dd_target {
 	unsigned queue_depth; /* requests the engine may keep in flight */
 	bool whole_disk;     /* a disk whose end partition tables refer to (GPT keeps its backup there):
 			      * the engine clears a stale copy past the image (engine.h) */
+	uint64_t room;       /* bytes it can take when more than id.capacity: a file grows into its file
+			      * system's free space (id.capacity stays its size, as records show it); 0: none */
 	void *priv;
 };
 
 void dd_target_close(struct dd_target *t);
+
+/* How many bytes the target can hold: room when set, else its capacity (the engine's size check). */
+static inline uint64_t dd_target_room(const struct dd_target *t)
+{
+	return t->room > t->id.capacity ? t->room : t->id.capacity;
+}
 
 /* Backends (common/target/target_*.c). need_size: bytes the image needs (a file target is
  * extended to it on flush; capacity is checked by the engine before any write). */
@@ -51,14 +59,21 @@ enum dd_target_mode {
 	DD_TARGET_READONLY,  /* dartdup verify */
 };
 
-/* A regular file (created when missing in write mode). capacity = its size plus the free space
- * of its file system. */
+/* A regular file (created when missing in write mode). capacity = its size; room (write mode) = its
+ * size plus the free space of its file system. */
 int dd_target_file_open(const char *path, enum dd_target_mode mode, uint64_t need_size,
 			struct dd_target **out, struct dd_err *err);
+/* The same over a descriptor the caller opened (common/safety/door.c); fd is ours from here on,
+ * closed on failure too. name is what messages and id.path say. */
+int dd_target_file_adopt(int fd, const char *name, enum dd_target_mode mode, uint64_t need_size,
+			 struct dd_target **out, struct dd_err *err);
 
 /* A block device, opened O_DIRECT | O_EXCL. Does NOT decide whether the device may be written:
  * ask common/safety first. id->port/vendor/model/serial are left for the caller to fill. */
 int dd_target_blockdev_open(const char *path, enum dd_target_mode mode, struct dd_target **out,
 			    struct dd_err *err);
+/* The same over a descriptor opened O_DIRECT by the caller (common/safety/door.c); fd is ours from
+ * here on, closed on failure too. */
+int dd_target_blockdev_adopt(int fd, const char *name, struct dd_target **out, struct dd_err *err);
 
 #endif

@@ -82,14 +82,20 @@ int dd_target_blockdev_open(const char *path, enum dd_target_mode mode, struct d
 			    struct dd_err *err)
 {
 	int flags = (mode == DD_TARGET_WRITE ? O_RDWR : O_RDONLY) | O_DIRECT | O_EXCL | O_CLOEXEC;
+	int fd = open(path, flags);
+
+	if (fd < 0)
+		return dd_fail_errno(err, errno == EBUSY ? DD_ESAFETY : DD_EINPUT, errno, "%s", path);
+	return dd_target_blockdev_adopt(fd, path, out, err);
+}
+
+int dd_target_blockdev_adopt(int fd, const char *path, struct dd_target **out, struct dd_err *err)
+{
 	struct blockdev_target *b;
 	uint64_t size = 0;
 	struct stat st;
-	int sector = 0, fd;
+	int sector = 0;
 
-	fd = open(path, flags);
-	if (fd < 0)
-		return dd_fail_errno(err, errno == EBUSY ? DD_ESAFETY : DD_EINPUT, errno, "%s", path);
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode)) {
 		close(fd);
 		return dd_fail(err, DD_EINPUT, "%s: not a block device", path);

@@ -46,6 +46,9 @@ static int file_flush(struct dd_target *t, struct dd_err *err)
 				     t->id.path, f->need_size);
 	if (fsync(f->fd))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: fsync", t->id.path);
+	/* a file's capacity is its size: what it is now that the image is in it */
+	if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > t->id.capacity)
+		t->id.capacity = (uint64_t)st.st_size;
 	posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
 	return DD_OK;
 }
@@ -69,22 +72,28 @@ int dd_target_file_open(const char *path, enum dd_target_mode mode, uint64_t nee
 			struct dd_target **out, struct dd_err *err)
 {
 	int flags = (mode == DD_TARGET_WRITE ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC;
+	int fd = open(path, flags, 0644);
+
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	return dd_target_file_adopt(fd, path, mode, need_size, out, err);
+}
+
+int dd_target_file_adopt(int fd, const char *name, enum dd_target_mode mode, uint64_t need_size,
+			 struct dd_target **out, struct dd_err *err)
+{
 	struct file_target *f;
 	struct statvfs vfs;
 	struct stat st;
-	int fd;
 
-	fd = open(path, flags, 0644);
-	if (fd < 0)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return dd_fail(err, DD_EINPUT, "%s: not a regular file", path);
+		return dd_fail(err, DD_EINPUT, "%s: not a regular file", name);
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		close(fd);
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", name);
 	}
 	f->fd = fd;
 	f->need_size = need_size;
@@ -92,10 +101,11 @@ int dd_target_file_open(const char *path, enum dd_target_mode mode, uint64_t nee
 	f->t.priv = f;
 	f->t.align = 1;
 	f->t.queue_depth = 1;
-	snprintf(f->t.id.path, sizeof(f->t.id.path), "%s", path);
+	snprintf(f->t.id.path, sizeof(f->t.id.path), "%s", name);
+	/* the record says what the file is; how far it may grow is room (the engine's size check) */
 	f->t.id.capacity = (uint64_t)st.st_size;
 	if (mode == DD_TARGET_WRITE && fstatvfs(fd, &vfs) == 0)
-		f->t.id.capacity += (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		f->t.room = (uint64_t)st.st_size + (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	*out = &f->t;
 	return DD_OK;
 }
