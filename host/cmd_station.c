@@ -43,6 +43,7 @@
 #include "hash/sha256.h"
 #include "host/station_core.h"
 #include "host/station_view.h"
+#include "safety/door.h"
 #include "safety/safety.h"
 #include "source/source.h"
 #include "target/target.h"
@@ -280,48 +281,34 @@ static void eject(struct job *job, char *detail, size_t size)
 		close(fd);
 }
 
-/* Fills the record of a stick that was never opened (refused): nothing written. */
-static void refused_status(struct dd_target_status *st, const char *why)
-{
-	memset(st, 0, sizeof(*st));
-	st->result = DD_RESULT_FAIL;
-	st->first_bad_offset = -1;
-	snprintf(st->error, sizeof(st->error), "refused: %.200s", why);
-}
-
 static enum station_outcome stick_job(struct job *job, struct dd_target_identity *id, char *detail, size_t size)
 {
 	struct ctx *c = job->ctx;
-	struct dd_safety_opts so = {
-		.allow_non_usb = c->o.allow_non_usb, .min_size = c->src->info.image_size, .image_path = c->o.image,
+	const char *inputs[] = { c->o.image };
+	struct dd_door_opts door = {
+		.safety = { .allow_non_usb = c->o.allow_non_usb, .min_size = c->src->info.image_size,
+			    .image_path = c->o.image },
+		.inputs = inputs, .n_inputs = 1,
 	};
+	struct dd_door_target v;
 	struct dd_target_status st;
 	struct dd_target *t = NULL;
-	struct dd_disk disk;
 	struct dd_err err;
 	enum station_action act;
 	bool counterfeit, pulled;
 	int rc;
 
-	memset(id, 0, sizeof(*id));
-	memset(&disk, 0, sizeof(disk));
-	snprintf(id->path, sizeof(id->path), "%s", job->devnode);
 	dd_err_clear(&err);
-	if (dd_safety_check(job->devnode, &so, &disk, &err) != DD_OK) {
-		set_text(detail, size, disk.reason[0] ? disk.reason : err.msg);
-		refused_status(&st, detail);
+	/* the door: judged by common/safety, then opened O_EXCL; a refused stick's record still names
+	 * it as sysfs knows it (vendor, model, serial, port, capacity) */
+	if (dd_door_target(job->devnode, &door, c->src->info.image_size, &v, &t, &err) != DD_OK) {
+		*id = v.id;
+		set_text(detail, size, v.reason[0] ? v.reason : err.msg);
+		dd_audit_not_run(&st, DD_RESULT_REFUSED, detail);
 		audit(job, id, &st, "write");
 		return OUT_REFUSED;
 	}
-	*id = disk.id;
-	if (dd_target_blockdev_open(job->devnode, DD_TARGET_WRITE, &t, &err)) {
-		set_text(detail, size, err.msg);
-		refused_status(&st, detail);
-		audit(job, id, &st, "write");
-		return OUT_REFUSED;
-	}
-	t->id = disk.id;
-	snprintf(t->id.path, sizeof(t->id.path), "%s", job->devnode);
+	*id = t->id;
 
 	act = station_first_action(block0_matches(t, &c->src->info), c->o.rewrite, c->o.probe);
 	if (act == ACT_VERIFY) {
@@ -383,6 +370,8 @@ static void *job_main(void *arg)
 	if (out == OUT_FAIL && vanished(job))
 		out = OUT_PULLED;
 	pthread_mutex_lock(&c->lock);
+	if (!job->slot->serial[0]) /* no udev database: the names sysfs gave (the audit record's) */
+		set_text(job->slot->serial, sizeof(job->slot->serial), id.serial);
 	if (out != OUT_PASS && out != OUT_ALREADY && job->abort && !job->slot->pulled)
 		out = OUT_INCOMPLETE;
 	station_job_done(&c->st, job->slot, out, detail, elapsed(c));

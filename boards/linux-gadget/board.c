@@ -25,6 +25,7 @@
 #include "firmware/apply.h"
 #include "boards/linux-gadget/ffs.h"
 #include "boards/linux-gadget/io.h"
+#include "safety/door.h"
 #include "safety/safety.h"
 #include "util/json.h"
 
@@ -157,21 +158,18 @@ static int lg_port_open(struct dd_board *b, unsigned i, uint64_t need_size, stru
 			struct dd_err *err)
 {
 	struct lg *g = b->priv;
-	struct dd_safety_opts o = { .min_size = need_size };
-	struct dd_disk d;
+	struct dd_door_opts o = { .safety = { .min_size = need_size } };
+	struct dd_door_target v;
 	int rc;
 
 	if (i >= g->conf.n_slots || !g->port[i].present)
 		return dd_fail(err, DD_EINPUT, "slot %u: no stick", i + 1);
-	/* judged again now: the stick may have been mounted or swapped since the scan */
-	if ((rc = dd_safety_check(g->port[i].disk.devnode, &o, &d, err)))
+	/* judged again now, through the door: the stick may have been mounted or swapped since the scan */
+	if ((rc = dd_door_judge_target(g->port[i].disk.devnode, &o, &v, err)))
 		return rc;
-	if (lg_conf_slot_of(&g->conf, d.id.port) != (int)i)
-		return dd_fail(err, DD_EINPUT, "slot %u: %s is no longer in this slot", i + 1, d.devnode);
-	if ((rc = dd_target_blockdev_open(d.devnode, DD_TARGET_WRITE, out, err)))
-		return rc;
-	(*out)->id = d.id;
-	return DD_OK;
+	if (lg_conf_slot_of(&g->conf, v.id.port) != (int)i)
+		return dd_fail(err, DD_EINPUT, "slot %u: %s is no longer in this slot", i + 1, v.path);
+	return dd_door_open_target(&v, &o, need_size, out, err);
 }
 
 static void lg_set_light(struct dd_board *b, unsigned i, int state, unsigned percent)
