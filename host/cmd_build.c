@@ -3,9 +3,11 @@
 #include "format/dfi_writer.h"
 #include "host/cli.h"
 #include "host/iso/build.h"
+#include "safety/door.h"
 #include "util/json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,19 +143,25 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_free(&j);
 }
 
-/* boot.wim's SHA-256 beside it, in sha256sum's format. */
-static int write_sha256_file(const char *out, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
+/* boot.wim's SHA-256 beside it, in sha256sum's format; opened through the door like every output. */
+static int write_sha256_file(const struct build_args *a, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
 {
+	const char *inputs[] = { a->iso, a->key, a->out };
 	char path[4096], hex[2 * DD_SHA256_LEN + 1];
-	const char *base = strrchr(out, '/');
+	const char *base = strrchr(a->out, '/');
 	FILE *f;
+	int fd, rc;
 
-	snprintf(path, sizeof(path), "%s.sha256", out);
+	snprintf(path, sizeof(path), "%s.sha256", a->out);
 	dd_hex(hex, sum, DD_SHA256_LEN);
-	f = fopen(path, "we");
-	if (!f)
+	if ((rc = dd_door_open_output(path, inputs, 3, O_WRONLY, DD_DOOR_TRUNC, 0644, &fd, err)))
+		return rc;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
 		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	fprintf(f, "%s  %s\n", hex, base ? base + 1 : out);
+	}
+	fprintf(f, "%s  %s\n", hex, base ? base + 1 : a->out);
 	if (fclose(f))
 		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
 	return DD_OK;
@@ -170,6 +178,25 @@ static int pack(const struct build_args *a, const char *raw, const struct dd_bui
 	/* the ISO's own date, so a rebuild gives the same package */
 	po.created = rep->created > 0 ? (uint64_t)rep->created : 1;
 	return dfi_pack(raw, a->out, &po, err);
+}
+
+/* Every path this build will write, judged by the door before anything is opened: OUT, the raw
+ * temporary file a .dfi is packed from (then renamed over nothing: dfi_pack's own temporary file is
+ * new), the wds .sha256. None may be a device, lie under /dev, or be the ISO or the key. */
+static int judge_outputs(const struct build_args *a, const char *target, struct dd_err *err)
+{
+	const char *inputs[] = { a->iso, a->key };
+	char sum[4096];
+	int rc;
+
+	if ((rc = dd_door_judge_output(a->out, inputs, 2, err)))
+		return rc;
+	if (target != a->out && (rc = dd_door_judge_output(target, inputs, 2, err)))
+		return rc;
+	snprintf(sum, sizeof(sum), "%s.sha256", a->out);
+	if (a->opts.format == DD_BUILD_WDS && (rc = dd_door_judge_output(sum, inputs, 2, err)))
+		return rc;
+	return DD_OK;
 }
 
 int cmd_build(int argc, char **argv)
@@ -192,9 +219,11 @@ int cmd_build(int argc, char **argv)
 		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);
 		target = tmp;
 	}
-	rc = dd_build(a.iso, target, &a.opts, &rep, &err);
+	rc = judge_outputs(&a, target, &err);
+	if (!rc)
+		rc = dd_build(a.iso, target, &a.opts, &rep, &err);
 	if (!rc && a.opts.format == DD_BUILD_WDS)
-		rc = write_sha256_file(a.out, rep.out_sha256, &err);
+		rc = write_sha256_file(&a, rep.out_sha256, &err);
 	if (!rc && !a.raw) {
 		rc = pack(&a, target, &rep, &err);
 		unlink(target);

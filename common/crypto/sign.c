@@ -1,6 +1,7 @@
 /* ECDSA P-256 keys and signatures with mbedTLS (see sign.h). */
 #include "crypto/sign.h"
 #include "crypto/mbedtls_compat.h"
+#include "safety/door.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,11 +59,11 @@ static int compute_key_id(mbedtls_pk_context *pk, uint8_t id[DD_SHA256_LEN])
 static int write_file(const char *path, const unsigned char *data, size_t len, mode_t mode,
 		      struct dd_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	int rc = DD_OK;
+	int fd, rc;
 
-	if (fd < 0)
-		return dd_fail_errno(err, errno == EEXIST ? DD_EUSAGE : DD_EIO, errno, "%s", path);
+	/* the door: created new (never over anything), never under /dev */
+	if ((rc = dd_door_open_output(path, NULL, 0, O_WRONLY, DD_DOOR_EXCL, mode, &fd, err)))
+		return rc;
 	if (fchmod(fd, mode) || write(fd, data, len) != (ssize_t)len || fsync(fd))
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s: write failed", path);
 	if (close(fd) && rc == DD_OK)
@@ -83,6 +84,9 @@ int dd_keygen(const char *base, struct dd_err *err)
 	if ((size_t)snprintf(key_path, sizeof(key_path), "%s.key", base) >= sizeof(key_path) ||
 	    (size_t)snprintf(pub_path, sizeof(pub_path), "%s.pub", base) >= sizeof(pub_path))
 		return dd_fail(err, DD_EUSAGE, "%s: name too long", base);
+	/* both judged before either is written: a refusal leaves nothing behind */
+	if ((rc = dd_door_judge_output(key_path, NULL, 0, err)) || (rc = dd_door_judge_output(pub_path, NULL, 0, err)))
+		return rc;
 	if (access(pub_path, F_OK) == 0)
 		return dd_fail(err, DD_EUSAGE, "%s: already exists (not overwriting a key)", pub_path);
 	mbedtls_pk_init(&pk);

@@ -7,6 +7,7 @@
 #include "format/dfi_writer.h"
 #include "format/dfi_format.h"
 #include "crypto/sign.h"
+#include "safety/door.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -577,11 +578,18 @@ int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_op
 	struct pack pk = { .in_path = in_path, .out_path = out_path, .out_fd = -1 };
 	struct pack_input in = { .fd = -1 };
 	struct dd_signer *signer = NULL;
+	const char *inputs[2];
 	int rc;
 
 	pk.opts = opts ? opts : &defaults;
 	rc = check_opts(pk.opts, &pk.block_size, err);
 	if (rc)
+		return rc;
+	/* the door: the package is renamed over out_path, so it must be no device, nothing under /dev,
+	 * and not the image or key it is made from (the temporary file is new: mkostemp) */
+	inputs[0] = in_path;
+	inputs[1] = pk.opts->key_path;
+	if ((rc = dd_door_judge_output(out_path, inputs, 2, err)))
 		return rc;
 	pk.window_log = dfi_window_log_for(pk.block_size);
 	if (pk.opts->key_path) {

@@ -263,7 +263,9 @@ static int judge_output(const char *path, const char *const *inputs, unsigned n,
 	if (dd_door_resolve(path, real, cap, exists, &e))
 		return dd_fail(err, DD_ESAFETY, "%s: refused: %s", path, without_path(e.msg, path));
 	if (dd_door_under_dev(real))
-		return dd_fail(err, DD_ESAFETY, "%s: refused: under /dev: a device is never an output", path);
+		return dd_fail(err, DD_ESAFETY, "%s: refused: %s%s%sunder /dev: a device is never an output", path,
+			       strcmp(real, path) ? "it is " : "", strcmp(real, path) ? real : "",
+			       strcmp(real, path) ? ", " : "");
 	if (!*exists)
 		return DD_OK;
 	if (stat(real, st))

@@ -5,6 +5,7 @@
 #include "host/iso/iso.h"
 #include "host/iso/util.h"
 #include "host/iso/wim.h"
+#include "safety/door.h"
 #include "source/source.h"
 #include "util/json.h"
 
@@ -270,6 +271,9 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	memset(rep, 0, sizeof(*rep));
 	rep->format = opts->format;
 	tmpdir[0] = added[0] = '\0';
+	/* judged before any work: a refused output costs nothing and touches nothing */
+	if ((rc = dd_door_judge_output(out_path, &iso_path, 1, err)))
+		return rc;
 	if ((rc = iso_open(iso_path, &img, err)))
 		return rc;
 	snprintf(rep->fs, sizeof(rep->fs), "%s", img.fs);
@@ -283,11 +287,9 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	if ((rc = examine(&img, tmpdir, opts->format != DD_BUILD_WDS, rep, added, sizeof(added), err)))
 		goto out;
 	iso_tree_stats(img.root, &rep->files, &rep->dirs, &rep->bytes);
-	fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);
+	/* the door: never a device, never the ISO itself; emptied only once it is known to be a file */
+	if ((rc = dd_door_open_output(out_path, &iso_path, 1, O_RDWR, DD_DOOR_TRUNC, 0644, &fd, err)))
 		goto out;
-	}
 	if (opts->format == DD_BUILD_WDS)
 		rc = write_wds(&img, fd, rep, err);
 	else
