@@ -30,7 +30,8 @@ static void usage(FILE *f)
 		"  --format wds        sources/boot.wim as is, plus OUT.sha256 (network boot)\n"
 		"  --size BYTES        image (usb) or volume (partition) size, suffixes K M G; default: content + headroom\n"
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
-		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n");
+		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
+		"OUT is a file: never a device, anything under /dev, or the ISO itself (refused, exit 2).\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)

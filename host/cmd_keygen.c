@@ -14,7 +14,7 @@ static void keygen_usage(FILE *out)
 		"\n"
 		"Makes an ECDSA P-256 key pair: NAME.key (private, PEM, mode 0600) and NAME.pub (public, PEM).\n"
 		"Sign packages with `dartdup pack --key NAME.key`; check them with `inspect --pubkey NAME.pub`.\n"
-		"Existing files are never overwritten.\n"
+		"Existing files are never overwritten; nothing is ever created under /dev.\n"
 		"\n"
 		"exit status: 0 ok, 2 bad usage or the files exist\n");
 }
