@@ -791,6 +791,11 @@ int cmd_station(int argc, char **argv)
 	rc = parse(argc, argv, &c.o);
 	if (rc >= 0)
 		goto out;
+	if (c.o.log && dd_door_judge_log(c.o.log, &c.o.image, 1, &err)) {
+		cli_error("%s", err.msg);
+		rc = 2;
+		goto out;
+	}
 	so.pubkeys = c.o.pubkeys;
 	so.n_pubkeys = c.o.n_pubkeys;
 	dd_err_clear(&err);

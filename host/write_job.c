@@ -464,6 +464,10 @@ int write_job_main(int argc, char **argv, bool verify_only)
 
 	if ((rc = parse(argc, argv, &o)) >= 0)
 		return rc;
+	if (o.log_path && dd_door_judge_log(o.log_path, &o.image, 1, &err)) {
+		cli_error("%s", err.msg);
+		return 2;
+	}
 	/* a signal from here on stops the job cleanly (before any write: nothing is done) */
 	catch_signals();
 	so.pubkeys = o.pubkeys;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash/sha256.h"
@@ -82,6 +83,7 @@ int dd_audit_append(const char *path, const char *text, struct dd_err *err)
 	size_t len = strlen(text);
 	char *line = malloc(len + 2);
 	int fd, rc = DD_OK;
+	struct stat st;
 	ssize_t n;
 
 	if (!line)
@@ -89,15 +91,21 @@ int dd_audit_append(const char *path, const char *text, struct dd_err *err)
 	memcpy(line, text, len);
 	line[len] = '\n';
 	line[len + 1] = '\0';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s: cannot open the audit log", path);
+		goto out;
+	}
+	/* a log is a file or a stream (fifo, /dev/stdout); a disk is never one (common/safety/door.h) */
+	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+		rc = dd_fail(err, DD_ESAFETY, "%s: refused: not a file or a stream, never an audit log", path);
+		close(fd);
 		goto out;
 	}
 	n = write(fd, line, len + 1);
 	if (n != (ssize_t)(len + 1))
 		rc = dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC, "%s: cannot append the audit record", path);
-	else if (fsync(fd))
+	else if (S_ISREG(st.st_mode) && fsync(fd))
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s: fsync", path);
 	close(fd);
 out:

@@ -319,3 +319,27 @@ int dd_door_open_output(const char *path, const char *const *inputs, unsigned n_
 	}
 	return DD_OK;
 }
+
+int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err)
+{
+	char real[PATH_MAX];
+	const char *in;
+	struct dd_err e;
+	struct stat st;
+	bool exists;
+
+	/* a stream handed over (/dev/stdout is a link to a pipe that realpath() cannot name) */
+	if (!stat(path, &st) && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return DD_OK;
+	if (dd_door_resolve(path, real, sizeof(real), &exists, &e))
+		return dd_fail(err, DD_ESAFETY, "%s: refused: %s", path, without_path(e.msg, path));
+	if (!exists)
+		return dd_door_under_dev(real) ? dd_fail(err, DD_ESAFETY, "%s: refused: no such device", path) : DD_OK;
+	if (stat(real, &st))
+		return dd_fail_errno(err, DD_ESAFETY, errno, "%s: refused", path);
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+		return dd_fail(err, DD_ESAFETY, "%s: refused: %s is never a log", path, kind_of(st.st_mode));
+	if (S_ISREG(st.st_mode) && (in = same_as_input(&st, inputs, n_inputs)))
+		return dd_fail(err, DD_ESAFETY, "%s: refused: the same file as the input %s", path, in);
+	return DD_OK;
+}

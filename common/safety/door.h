@@ -77,6 +77,11 @@ int dd_door_target(const char *path, const struct dd_door_opts *o, uint64_t need
 /* Judges an output path against the run's inputs (NULL entries skipped). DD_OK or DD_ESAFETY. */
 int dd_door_judge_output(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err);
 
+/* Judges an append-only log (--log): a regular file (new or existing, never an input), or a stream a
+ * script hands over (a fifo, /dev/stdout, /dev/null); never a block device, folder or socket, never a
+ * missing name under /dev. DD_OK or DD_ESAFETY. dd_audit_append() checks the kind again once open. */
+int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err);
+
 enum {
 	DD_DOOR_TRUNC = 1,  /* an existing file is emptied (after it was judged and opened, never before) */
 	DD_DOOR_EXCL = 2,   /* create only: an existing path (even a symlink) is refused */

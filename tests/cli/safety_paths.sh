@@ -72,6 +72,15 @@ check "audit: every record parses" python3 -c "
 import json
 for l in open('$T/mixed.log'): json.loads(l)"
 
+# --- the audit log: a file or a stream, never a disk, never the image --------------------------------
+expect_rc "--log the image itself refused" 2 "$DARTDUP" write "$W/img" "$T/l1" --yes --log "$W/img"
+out_has "--log: says why" "$W/img: refused: the same file as the input"
+check "--log: the image unchanged, the target not written" bash -c "[ '$(sha "$W/img")' = '$IMGSUM' ] && [ ! -e '$T/l1' ]"
+expect_rc "--log a missing name under /dev refused" 2 "$DARTDUP" write "$W/img" "$T/l1" --yes --log "$MISSING"
+check "--log: nothing created in /dev" test ! -e "$MISSING"
+expect_rc "--log /dev/stdout (a stream) is fine" 0 "$DARTDUP" write "$W/img" "$T/l2" --yes --log /dev/stdout
+out_has "--log /dev/stdout: the record on stdout" '"result":"pass"'
+
 # --- a file target's capacity is its size, not its size plus free space ------------------------------
 # --full: until the zero-block policy (issue 13 item 1) proves zero blocks on reused targets by default
 expect_rc "write a pre-existing random file target" 0 "$DARTDUP" write "$W/img" "$W/old" --full --yes --log "$T/file.log"
@@ -104,6 +113,9 @@ else
 		--yes --log "$T/loop.log"
 	out_has "says it is no USB stick" "$L: refused: not a USB stick (loop device)"
 	loop_intact "refused write"
+	expect_rc "--log onto a loop device refused" 2 "$DARTDUP" write "$W/img" "$T/l3" --yes --log "$L"
+	out_has "--log: a block device is never a log" "a block device is never a log"
+	loop_intact "--log"
 	check "audit: the refused loop device with its sysfs capacity" \
 		grep -q "\"target\":\"$L\".*\"capacity\":$((16 * MiB)),\"result\":\"refused\".*\"error\":\"not a USB stick" "$T/loop.log"
 	expect_rc "write the random-filled loop device with --allow-non-usb" 0 "$DARTDUP" write "$W/img" "$L" \
