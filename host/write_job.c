@@ -313,6 +313,18 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 	return !strcmp(line, "yes\n") || !strcmp(line, "y\n");
 }
 
+/* A later target could not be opened: the files the door created for the first n (new, empty, made
+ * O_EXCL by us) go again, so a refused run leaves nothing behind. */
+static void forget_new_files(struct planned *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		dd_target_close(p[i].t);
+		p[i].t = NULL;
+		if (!p[i].v.exists)
+			unlink(p[i].v.real);
+	}
+}
+
 /* Opens every target through the door; a target that cannot be opened is refused (its reason kept
  * for the audit record), and then none is written. */
 static int open_targets(const struct opts *o, const struct dd_image_info *info, struct planned *p, unsigned n)
@@ -332,6 +344,7 @@ static int open_targets(const struct opts *o, const struct dd_image_info *info, 
 		if (dd_door_open_target(&p[i].v, &d, info->image_size, &p[i].t, &err)) {
 			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
 			cli_error("%s", err.msg);
+			forget_new_files(p, i);
 			return 2;
 		}
 	}
