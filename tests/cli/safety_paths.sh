@@ -12,6 +12,8 @@ LOOPS=()
 cleanup() {
 	local l
 	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+	# a regression would leave regular files in /dev: remove them (never a device node: -f)
+	for l in "${MISSING:-}" "${MISSING:-}.sha256"; do [ -n "${MISSING:-}" ] && [ -f "$l" ] && rm -f "$l"; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
