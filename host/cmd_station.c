@@ -17,6 +17,7 @@
  * gang their ports' power, and a disabled port would not see the next stick until re-enabled, which
  * breaks "pull, plug the next one"). The port stays live for the next stick. */
 #include "host/cli.h"
+#include "host/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -805,7 +806,7 @@ int cmd_station(int argc, char **argv)
 	so.pubkeys = c.o.pubkeys;
 	so.n_pubkeys = c.o.n_pubkeys;
 	dd_err_clear(&err);
-	if (dd_source_open(c.o.image, &so, &c.src, &err)) {
+	if (host_image_open(c.o.image, &so, &c.src, &err)) {
 		cli_error("%s", err.msg);
 		rc = dd_exit_status(err.code);
 		goto out;

@@ -18,7 +18,7 @@
 
 #include "engine/engine.h"
 #include "host/cli.h"
-#include "host/iso/build.h"
+#include "host/image.h"
 #include "host/write_ui.h"
 #include "safety/safety.h"
 
@@ -483,9 +483,8 @@ int write_job_main(int argc, char **argv, bool verify_only)
 	catch_signals();
 	so.pubkeys = o.pubkeys;
 	so.n_pubkeys = o.n_pubkeys;
-	/* IMAGE: .dfi, raw, plain .zst by content; a DaRT ISO is built into a temporary image first */
-	if (dd_build_is_iso(o.image) ? dd_build_open_source(o.image, NULL, &so, &src, NULL, &err)
-				     : dd_source_open(o.image, &so, &src, &err)) {
+	/* IMAGE by content, through the one door (host/image.h): decoded or built before any target opens */
+	if (host_image_open(o.image, &so, &src, &err)) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(err.code) ? dd_exit_status(err.code) : 2;
 	}
