@@ -92,8 +92,11 @@ static int ar_setup(struct ar_reader *r, struct dd_err *err)
 			return dd_fail(err, DD_EINTERNAL, "%s: no decoder for %s", r->path, r->m->what);
 		/* ARCHIVE_WARN would mean an external program: refuse rather than start one */
 		st = r->f->support(r->a);
+		/* raw: the stream's bytes are the one entry; empty: an empty stream reads as no entry */
 		if (st == ARCHIVE_OK)
 			st = archive_read_support_format_raw(r->a);
+		if (st == ARCHIVE_OK)
+			st = archive_read_support_format_empty(r->a);
 	}
 	if (st != ARCHIVE_OK)
 		return dd_fail(err, DD_EINTERNAL, "%s: this libarchive cannot decode %s", r->path, r->m->what);
@@ -110,6 +113,8 @@ static int ar_start(struct ar_reader *r, struct dd_err *err)
 	if (archive_read_open_filename(r->a, r->path, 1 << 16) != ARCHIVE_OK)
 		return ar_fail(r, "is damaged or truncated", err);
 	st = archive_read_next_header(r->a, &e);
+	if (st == ARCHIVE_EOF && r->f)
+		return dd_fail(err, DD_EINPUT, "%s: the %s stream holds an empty image", r->path, r->m->name);
 	if (st == ARCHIVE_EOF)
 		return dd_fail(err, DD_EINPUT, "%s: %s holding no file", r->path, r->m->what);
 	if (st != ARCHIVE_OK)
