@@ -134,6 +134,14 @@ if scripts/make-sample-iso "$T/s.iso" --wim-mb 1 >/dev/null 2>&1; then
 	expect_rc "inspect of a DaRT ISO shows the built image" 0 "$D" inspect --json "$T/s.iso"
 	check "inspect of an ISO: format iso" test "$(json_field format)" = iso
 	check "inspect of an ISO: the built image's size" test "$(json_field image_size)" = "$(stat -c %s "$T/s.img")"
+	# build: the output's name says what it holds
+	expect_rc "build -o NAME.img without --raw refused" 2 "$D" build "$T/s.iso" -o "$T/b.img"
+	one_line "build -o NAME.img: one line with the hint" "b.img: without --raw, build writes a .dfi package"
+	check "build -o NAME.img: nothing written" sh -c "! ls '$T'/b.img* 2>/dev/null | grep -q ."
+	expect_rc "build --raw -o NAME.dfi refused" 2 "$D" build "$T/s.iso" -o "$T/b.dfi" --raw
+	check "build --raw -o NAME.dfi: nothing written" sh -c "! ls '$T'/b.dfi* 2>/dev/null | grep -q ."
+	expect_rc "build -o NAME.DFI (any case) packs" 0 "$D" build "$T/s.iso" -o "$T/b.DFI" --quiet
+	check "build -o NAME.DFI: a package of the raw build" bash -c "zstd -dc '$T/b.DFI' | cmp -s - '$T/s.img'"
 	gzip -c "$T/s.iso" >"$T/s.iso.gz"
 	expect_rc "a gzip of an ISO refused" 2 "$D" write --yes "$T/s.iso.gz" "$T/t1"
 	one_line "a gzip of an ISO: one line, decompress it first" "s.iso.gz: the gzip stream holds an ISO"
