@@ -661,6 +661,7 @@ static void usage(FILE *out)
 		"                       [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
+		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
 		"  --ports PATH...  only these ports (udev ID_PATH or /dev/disk/by-path/ name; a prefix covers a\n"
 		"                   hub on that socket); they become slots 1..N. Default: every USB port.\n"
 		"  --log FILE       append one JSON audit record per stick\n"
