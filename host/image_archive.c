@@ -43,18 +43,30 @@ static int ar_fail(struct ar_reader *r, const char *what, struct dd_err *err)
 	return dd_fail(err, DD_EINPUT, "%s: %s %s: %s", r->path, r->m->what, what, msg ? msg : "unknown error");
 }
 
+/* An entry's name as it may appear in a one-line message: control bytes (a newline, an escape) become '?'. */
+static void safe_name(char *dst, size_t max, const char *src)
+{
+	size_t n = 0;
+
+	for (; src && src[n] && n + 1 < max; n++)
+		dst[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? '?' : src[n];
+	dst[n] = 0;
+}
+
 /* After the image file's data: nothing else may follow (a zip with a second file is refused). */
 static int ar_end(struct ar_reader *r, struct dd_err *err)
 {
 	struct archive_entry *e;
+	char next[256];
 	int st = archive_read_next_header(r->a, &e);
 
 	if (st == ARCHIVE_EOF)
 		return DD_OK;
 	if (st != ARCHIVE_OK)
 		return ar_fail(r, "is damaged after its first file", err);
+	safe_name(next, sizeof(next), archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
 	return dd_fail(err, DD_EINPUT, "%s: %s holding several files (%s, %s ...): it must hold exactly one image",
-		       r->path, r->m->what, r->entry, archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+		       r->path, r->m->what, r->entry, next);
 }
 
 static int ar_read(struct dd_stream *s, uint8_t *buf, size_t len, size_t *got, struct dd_err *err)
@@ -123,8 +135,8 @@ static int ar_start(struct ar_reader *r, struct dd_err *err)
 		return dd_fail(err, DD_EINPUT, "%s: starts like %s but is not a valid one", r->path, r->m->what);
 	if (r->f)
 		return DD_OK;
-	name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "?";
-	snprintf(r->entry, sizeof(r->entry), "%s", name);
+	safe_name(r->entry, sizeof(r->entry), archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+	name = r->entry;
 	if (archive_entry_filetype(e) == AE_IFDIR)
 		return dd_fail(err, DD_EINPUT, "%s: %s holding a directory (%s): it must hold exactly one image file",
 			       r->path, r->m->what, name);

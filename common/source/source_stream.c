@@ -141,10 +141,13 @@ int dd_source_open_stream(const char *path, const struct dd_source_opts *opts, c
 			  struct dd_stream *in, struct dd_source **out, struct dd_err *err)
 {
 	struct stream_source *z;
+	char what[64];
 	int rc;
 
+
 	*out = NULL;
-	if ((rc = dd_source_refuse_keys(opts, path, format, err)))
+	snprintf(what, sizeof(what), "decoded %s", format);
+	if ((rc = dd_source_refuse_keys(opts, path, what, err)))
 		return rc;
 	z = calloc(1, sizeof(*z));
 	if (!z)

@@ -122,9 +122,17 @@ for f in "two.zip:several files" "dir.zip:directory" "empty.zip:no file" "disk.t
 	check "$n: pack left no package" sh -c "! ls '$T'/never.dfi* 2>/dev/null | grep -q ."
 	expect_rc "$n: inspect refused" 2 "$D" inspect "$T/$n"
 done
+# entry names from the archive are shown with control bytes replaced: the message stays one line
+python3 -c "
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    z.writestr('evil\n\x1b[2Jname.img', b'x' * 5000)
+    z.writestr('second.img', b'y' * 5000)" "$T/names.zip"
+expect_rc "a zip with a newline in an entry name refused" 2 "$D" write --yes "$T/names.zip" "$T/t1"
+one_line "an entry name with a newline: still one line" "names.zip: a zip archive holding several files (evil??[2Jname.img, second.img"
 expect_rc "a decoded image carries no signature: --pubkey refused" 2 "$D" write --yes --pubkey "$T/none.pem" \
 	"$T/disk.img.xz" "$T/t1"
-one_line "--pubkey with an xz stream: one line" "disk.img.xz: a xz image carries no signature"
+one_line "--pubkey with an xz stream: one line" "disk.img.xz: a decoded xz image carries no signature"
 
 # --- an ISO: built by write, refused by pack (build makes its package), refused inside a stream ---
 if scripts/make-sample-iso "$T/s.iso" --wim-mb 1 >/dev/null 2>&1; then
