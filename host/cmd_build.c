@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct build_args {
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 		"  --format wds        sources/boot.wim as is, plus OUT.sha256 (network boot)\n"
 		"  --size BYTES        image (usb) or volume (partition) size, suffixes K M G; default: content + headroom\n"
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
+		"                      (OUT must be named *.dfi without --raw, and must not be with it)\n"
 		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
 		"OUT is a file: never a device, anything under /dev, or the ISO itself (refused, exit 2).\n");
 }
@@ -102,6 +104,25 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 		return 2;
 	}
 	a->iso = argv[optind];
+	return -1;
+}
+
+/* The name says what the file holds: a package is OUT.dfi, a raw image (or wds's WIM) is not. A raw
+ * image named .dfi, or a package named .img, would mislead every later reader and user. */
+static int check_out_name(const struct build_args *a)
+{
+	size_t n = strlen(a->out);
+	bool dfi = n >= 4 && !strcasecmp(a->out + n - 4, ".dfi");
+
+	if (!a->raw && !dfi) {
+		cli_error("%s: without --raw, build writes a .dfi package: name it *.dfi, or add --raw for the "
+			  "raw disk image", a->out);
+		return 2;
+	}
+	if (a->raw && dfi) {
+		cli_error("%s: a raw image named .dfi: name it *.img (or drop --raw for a package)", a->out);
+		return 2;
+	}
 	return -1;
 }
 
@@ -215,6 +236,8 @@ int cmd_build(int argc, char **argv)
 		a.opts.progress = show_progress;
 	if (a.opts.format == DD_BUILD_WDS)
 		a.raw = true; /* the WIM is the deliverable */
+	if ((rc = check_out_name(&a)) >= 0)
+		return rc;
 	target = a.out;
 	if (!a.raw) {
 		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);

@@ -1,5 +1,7 @@
-/* dartdup inspect FILE.dfi: show a package, check its signature and (with --check) every block. */
+/* dartdup inspect IMAGE: show a package, check its signature and (with --check) every block. Any
+ * other IMAGE shows what the door (host/image.h) makes of it: format, size, blocks, image id. */
 #include "host/cli.h"
+#include "host/image.h"
 #include "format/dfi_reader.h"
 #include "util/json.h"
 
@@ -16,9 +18,11 @@
 static void inspect_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dartdup inspect FILE.dfi [--pubkey PUB]... [--check] [--blocks] [--json]\n"
+		"usage: dartdup inspect IMAGE [--pubkey PUB]... [--check] [--blocks] [--json]\n"
 		"\n"
-		"Validates a .dfi package's structure and prints its manifest summary.\n"
+		"Validates a .dfi package's structure and prints its manifest summary. Any other IMAGE (raw,\n"
+		".zst, xz, gzip, bzip2, lz4, zip, DaRT ISO) shows what write would make of it: format, size,\n"
+		"blocks, image id.\n"
 		"\n"
 		"  -p, --pubkey PUB  the package must be signed by this key (repeat for several keys;\n"
 		"                    unsigned or signed by another key: exit 2)\n"
@@ -156,6 +160,123 @@ static void check_progress(void *ctx, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
+/* ---- any other IMAGE, opened through the door ---------------------------------------------- */
+
+static uint64_t zero_blocks(const struct dd_image_info *info)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < info->block_count; i++)
+		n += dd_block_is_zero(info, i);
+	return n;
+}
+
+/* Read every block again and compare it with the hash the open computed. */
+static int check_source(struct dd_source *src, struct dd_err *err)
+{
+	const struct dd_image_info *info = &src->info;
+	uint8_t *buf = malloc(info->block_size), h[DD_SHA256_LEN];
+	int rc = buf ? DD_OK : dd_fail(err, DD_ENOMEM, "out of memory");
+
+	for (uint64_t i = 0; !rc && i < info->block_count; i++) {
+		rc = dd_source_read_block(src, i, buf, err);
+		if (rc)
+			break;
+		dd_sha256(buf, dd_block_len(info, i), h);
+		if (memcmp(h, info->block_hash[i], DD_SHA256_LEN))
+			rc = dd_fail(err, DD_ECHECK, "block %llu (image offset %llu) changed since it was read",
+				     (unsigned long long)i, (unsigned long long)(i * info->block_size));
+	}
+	free(buf);
+	return rc;
+}
+
+static void print_source_text(const char *path, const struct dd_image_info *info, bool blocks)
+{
+	char hex[2 * DD_SHA256_LEN + 1];
+
+	dd_hex(hex, info->image_id, DD_SHA256_LEN);
+	printf("image       %s\n", path);
+	printf("format      %s\n", info->format);
+	printf("name        %s\n", info->name);
+	printf("image id    %s\n", hex);
+	printf("image size  %llu bytes\n", (unsigned long long)info->image_size);
+	printf("blocks      %llu of %u bytes, %llu all zeros\n", (unsigned long long)info->block_count,
+	       info->block_size, (unsigned long long)zero_blocks(info));
+	printf("signature   unsigned\n");
+	for (uint64_t i = 0; blocks && i < info->block_count; i++) {
+		dd_hex(hex, info->block_hash[i], DD_SHA256_LEN);
+		printf("block %llu  offset %llu  %s%s\n", (unsigned long long)i,
+		       (unsigned long long)(i * info->block_size), dd_block_is_zero(info, i) ? "zero  " : "", hex);
+	}
+}
+
+static void print_source_json(const char *path, const struct dd_image_info *info, bool blocks, int check_rc,
+			      bool checked, const char *check_msg)
+{
+	struct dd_json j;
+
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_str(&j, "image", path);
+	dd_json_str(&j, "format", info->format);
+	dd_json_str(&j, "name", info->name);
+	dd_json_hex(&j, "image_id", info->image_id, DD_SHA256_LEN);
+	dd_json_u64(&j, "image_size", info->image_size);
+	dd_json_u64(&j, "block_size", info->block_size);
+	dd_json_u64(&j, "blocks", info->block_count);
+	dd_json_u64(&j, "zero_blocks", zero_blocks(info));
+	dd_json_begin_obj(&j, "signature");
+	dd_json_str(&j, "state", "none");
+	dd_json_end_obj(&j);
+	if (checked) {
+		dd_json_begin_obj(&j, "check");
+		dd_json_bool(&j, "ok", check_rc == DD_OK);
+		dd_json_str(&j, "error", check_rc ? check_msg : NULL);
+		dd_json_end_obj(&j);
+	}
+	if (blocks) {
+		dd_json_begin_arr(&j, "block_list");
+		for (uint64_t i = 0; i < info->block_count; i++) {
+			dd_json_begin_obj(&j, NULL);
+			dd_json_u64(&j, "offset", i * info->block_size);
+			dd_json_bool(&j, "zero", dd_block_is_zero(info, i));
+			dd_json_hex(&j, "sha256", info->block_hash[i], DD_SHA256_LEN);
+			dd_json_end_obj(&j);
+		}
+		dd_json_end_arr(&j);
+	}
+	dd_json_end_obj(&j);
+	puts(dd_json_text(&j));
+	dd_json_free(&j);
+}
+
+static int inspect_source(const char *path, const struct dfi_open_opts *oo, bool check, bool json, bool blocks)
+{
+	struct dd_source_opts so = { .pubkeys = oo->pubkeys, .n_pubkeys = oo->n_pubkeys };
+	struct dd_err err = { 0 }, cerr = { 0 };
+	struct dd_source *src;
+	int crc = DD_OK;
+
+	if (host_image_open(path, &so, &src, &err)) {
+		cli_error("%s", err.msg);
+		return dd_exit_status(err.code);
+	}
+	if (check)
+		crc = check_source(src, &cerr);
+	if (json)
+		print_source_json(path, &src->info, blocks, crc, check, cerr.msg);
+	else
+		print_source_text(path, &src->info, blocks);
+	if (check && crc)
+		cli_error("%s: %s", path, cerr.msg);
+	else if (check && !json)
+		printf("check       all %llu blocks read again and match their SHA-256\n",
+		       (unsigned long long)src->info.block_count);
+	dd_source_close(src);
+	return dd_exit_status(crc);
+}
+
 int cmd_inspect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -173,6 +294,8 @@ int cmd_inspect(int argc, char **argv)
 	bool check = false, json = false, blocks = false;
 	struct dd_err err = { 0 }, cerr = { 0 };
 	struct dfi_reader *r;
+	const struct dd_magic *m;
+	bool iso;
 	int c, rc, crc = DD_OK;
 
 	optind = 1;
@@ -196,7 +319,12 @@ int cmd_inspect(int argc, char **argv)
 		inspect_usage(stderr);
 		return 2;
 	}
-	rc = dfi_open(argv[optind], &oo, &r, &err);
+	/* by content: what starts like a package is read as one (a damaged one fails here) */
+	rc = host_image_detect(argv[optind], &m, &iso, &err);
+	if (!rc && (!m || m->kind != DD_MAGIC_DFI))
+		return inspect_source(argv[optind], &oo, check, json, blocks);
+	if (!rc)
+		rc = dfi_open(argv[optind], &oo, &r, &err);
 	if (rc) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(rc);

@@ -1,5 +1,6 @@
-/* dartdup pack IMAGE -o OUT.dfi: raw or .zst image -> signed .dfi package. */
+/* dartdup pack IMAGE -o OUT.dfi: raw, .zst, xz, gzip, bzip2, lz4, zip or .dfi image -> signed .dfi package. */
 #include "host/cli.h"
+#include "host/image.h"
 #include "format/dfi_reader.h"
 #include "format/dfi_writer.h"
 #include "util/json.h"
@@ -17,9 +18,11 @@ static void pack_usage(FILE *out)
 		"usage: dartdup pack IMAGE -o OUT.dfi [--key KEY] [--level N] [--block-size N] [--name TEXT]\n"
 		"                    [--threads N] [--json]\n"
 		"\n"
-		"Packs a raw disk image (or a .zst of one) into a .dfi package: a zstd stream of independent\n"
-		"blocks with a manifest of per-block SHA-256 hashes, optionally signed (ECDSA P-256).\n"
+		"Packs a raw disk image into a .dfi package: a zstd stream of independent blocks with a\n"
+		"manifest of per-block SHA-256 hashes, optionally signed (ECDSA P-256).\n"
 		"`zstd -dc OUT.dfi` gives back the image byte for byte.\n"
+		"IMAGE by content: raw; .zst, xz, gzip, bzip2, lz4 or a zip of one image file (the decoded\n"
+		"image is packed); a .dfi (repacked); a DaRT ISO: use `dartdup build ISO -o OUT.dfi`.\n"
 		"\n"
 		"  -o, --output OUT.dfi  the package to write (written beside, renamed into place at the end);\n"
 		"                        a file: never a device, anything under /dev, IMAGE or KEY (exit 2)\n"
@@ -104,6 +107,31 @@ static void report(const char *out, bool json)
 	dfi_close(r);
 }
 
+/* IMAGE by content: a raw image streams straight into dfi_pack() (no scan first); anything to
+ * decode or check (compressed, zip, .dfi) goes through the door (host/image.h) and is packed from
+ * its source; an ISO is build's job (its package records the ISO's hash, name and date). */
+static int pack_image(const char *in, const char *out, const struct dfi_pack_opts *o, struct dd_err *err)
+{
+	struct dd_source_opts so = { .block_size = o->block_size };
+	const struct dd_magic *m;
+	struct dd_source *src;
+	bool iso;
+	int rc;
+
+	if ((rc = host_image_detect(in, &m, &iso, err)))
+		return rc;
+	if (iso)
+		return dd_fail(err, DD_EINPUT, "%s: a DaRT ISO: make its package with dartdup build %s -o OUT.dfi",
+			       in, in);
+	if (!m)
+		return dfi_pack(in, out, o, err);
+	if ((rc = host_image_open(in, &so, &src, err)))
+		return rc;
+	rc = dfi_pack_source(src, in, out, o, err);
+	dd_source_close(src);
+	return rc;
+}
+
 int cmd_pack(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -168,7 +196,7 @@ int cmd_pack(int argc, char **argv)
 		o.progress = show_progress;
 		o.progress_ctx = &prog;
 	}
-	rc = dfi_pack(argv[optind], out, &o, &err);
+	rc = pack_image(argv[optind], out, &o, &err);
 	if (o.progress && prog.last_pct >= 0)
 		fputc('\n', stderr);
 	if (rc) {

@@ -17,6 +17,7 @@
  * gang their ports' power, and a disabled port would not see the next stick until re-enabled, which
  * breaks "pull, plug the next one"). The port stays live for the next stick. */
 #include "host/cli.h"
+#include "host/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -649,6 +650,7 @@ static void usage(FILE *out)
 		"                       [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
+		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
 		"  --ports PATH...  only these ports (udev ID_PATH or /dev/disk/by-path/ name; a prefix covers a\n"
 		"                   hub on that socket); they become slots 1..N. Default: every USB port.\n"
 		"  --log FILE       append one JSON audit record per stick\n"
@@ -799,7 +801,7 @@ int cmd_station(int argc, char **argv)
 	so.pubkeys = c.o.pubkeys;
 	so.n_pubkeys = c.o.n_pubkeys;
 	dd_err_clear(&err);
-	if (dd_source_open(c.o.image, &so, &c.src, &err)) {
+	if (host_image_open(c.o.image, &so, &c.src, &err)) {
 		cli_error("%s", err.msg);
 		rc = dd_exit_status(err.code);
 		goto out;

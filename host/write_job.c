@@ -16,7 +16,7 @@
 
 #include "engine/engine.h"
 #include "host/cli.h"
-#include "host/iso/build.h"
+#include "host/image.h"
 #include "host/write_ui.h"
 #include "engine/audit.h"
 #include "safety/door.h"
@@ -58,6 +58,7 @@ static void usage(FILE *out, bool verify_only)
 			"\n"
 			"Re-verifies sticks (or image files) against IMAGE, read-only: every block the write put\n"
 			"there is read back from the medium and its SHA-256 compared with the image's.\n"
+			"IMAGE by content, as for write (a compressed image is decoded first, an ISO built).\n"
 			"\n"
 			"  --all            every USB stick libudev finds\n"
 			"  --full           check the all-zero blocks too (for sticks written with --full)\n"
@@ -71,8 +72,9 @@ static void usage(FILE *out, bool verify_only)
 			"usage: dartdup write IMAGE TARGET... | --all [--yes] [--json] [--log FILE] [--pubkey PUB]...\n"
 			"                     [--no-verify] [--full] [--retries N] [--unmount] [--allow-non-usb] [--probe]\n"
 			"\n"
-			"Writes IMAGE (.dfi, raw .img or plain .zst) onto every TARGET at once and verifies each by\n"
-			"reading it back. TARGET: a whole USB disk (/dev/sdX, /dev/disk/by-path/...) or a regular file;\n"
+			"Writes IMAGE onto every TARGET at once and verifies each by reading it back.\n"
+			"IMAGE by content: .dfi, raw, .zst/xz/gzip/bzip2/lz4 (decoded first), a zip of one image, DaRT ISO.\n"
+			"TARGET: a whole USB disk (/dev/sdX, /dev/disk/by-path/...) or a regular file;\n"
 			"a name under /dev must be an existing disk (a missing /dev/sdz is refused, never created).\n"
 			"\n"
 			"  --all            every eligible USB stick libudev finds (see dartdup list)\n"
@@ -485,9 +487,8 @@ int write_job_main(int argc, char **argv, bool verify_only)
 	catch_signals();
 	so.pubkeys = o.pubkeys;
 	so.n_pubkeys = o.n_pubkeys;
-	/* IMAGE: .dfi, raw, plain .zst by content; a DaRT ISO is built into a temporary image first */
-	if (dd_build_is_iso(o.image) ? dd_build_open_source(o.image, NULL, &so, &src, NULL, &err)
-				     : dd_source_open(o.image, &so, &src, &err)) {
+	/* IMAGE by content, through the one door (host/image.h): decoded or built before any target opens */
+	if (host_image_open(o.image, &so, &src, &err)) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(err.code) ? dd_exit_status(err.code) : 2;
 	}

@@ -1,4 +1,5 @@
-/* dfi_pack(): raw or .zst image in, .dfi package out (docs/FORMAT.md).
+/* dfi_pack(): raw or .zst image in, .dfi package out (docs/FORMAT.md); dfi_pack_source(): the image
+ * of an open dd_source in (what the PC decoded: xz, zip, ...).
  *
  * One reading thread (the caller) fills block slots in order; a pool of workers compresses,
  * hashes and zero-checks them in parallel (each block is an independent zstd frame); the caller
@@ -8,6 +9,7 @@
 #include "format/dfi_format.h"
 #include "crypto/sign.h"
 #include "safety/door.h"
+#include "source/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +29,7 @@
 #define DARTDUP_VERSION "0"
 #endif
 
-/* ---- input: a raw image or a .zst stream, read block by block ---------------------------- */
+/* ---- input: a raw image, a .zst stream or a source, read block by block -------------------- */
 
 struct pack_input {
 	const char *path;
@@ -40,6 +42,10 @@ struct pack_input {
 	ZSTD_inBuffer zin;
 	size_t zlast;         /* last ZSTD_decompressStream() hint: 0 = at a frame boundary */
 	bool file_eof;
+	struct dd_source *src; /* dfi_pack_source(): blocks come from here, checked against their hash */
+	uint8_t *sbuf;
+	uint64_t snext;        /* next source block */
+	size_t spos, slen;     /* bytes of sbuf handed out, bytes in sbuf */
 };
 
 static int read_full(int fd, uint8_t *buf, size_t want, size_t *got)
@@ -97,12 +103,71 @@ static int input_open(struct pack_input *in, const char *path, struct dd_err *er
 	return DD_OK;
 }
 
+static int input_open_source(struct pack_input *in, const char *path, struct dd_source *src,
+			     struct dd_err *err)
+{
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
+	in->path = path;
+	in->src = src;
+	in->file_size = src->info.image_size;
+	in->sbuf = malloc(src->info.block_size);
+	if (!in->sbuf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	return DD_OK;
+}
+
 static void input_close(struct pack_input *in)
 {
 	if (in->fd >= 0)
 		close(in->fd);
 	ZSTD_freeDCtx(in->dctx);
 	free(in->zbuf);
+	free(in->sbuf);
+}
+
+/* The source's next block into sbuf; its hash must still be the one the source was opened with
+ * (a decoded copy on disk, or a package, that changed since is caught here, not packed). */
+static int source_next(struct pack_input *in, struct dd_err *err)
+{
+	const struct dd_image_info *info = &in->src->info;
+	uint8_t h[DD_SHA256_LEN];
+	int rc = dd_source_read_block(in->src, in->snext, in->sbuf, err);
+
+	if (rc)
+		return rc;
+	in->slen = dd_block_len(info, in->snext);
+	in->spos = 0;
+	dd_sha256(in->sbuf, in->slen, h);
+	if (memcmp(h, info->block_hash[in->snext], DD_SHA256_LEN))
+		return dd_fail(err, DD_EIO, "%s: block %llu does not match its SHA-256 any more", in->path,
+			       (unsigned long long)in->snext);
+	in->snext++;
+	return DD_OK;
+}
+
+static int source_read(struct pack_input *in, uint8_t *buf, size_t want, size_t *got, struct dd_err *err)
+{
+	size_t n = 0;
+	int rc;
+
+	while (n < want) {
+		size_t k;
+
+		if (in->spos == in->slen) {
+			if (in->snext == in->src->info.block_count)
+				break;
+			if ((rc = source_next(in, err)))
+				return rc;
+		}
+		k = in->slen - in->spos < want - n ? in->slen - in->spos : want - n;
+		memcpy(buf + n, in->sbuf + in->spos, k);
+		in->spos += k;
+		n += k;
+	}
+	in->consumed += n;
+	*got = n;
+	return DD_OK;
 }
 
 /* Fill buf with up to want bytes of image; *got < want only at the end of the image. */
@@ -111,6 +176,8 @@ static int input_read(struct pack_input *in, uint8_t *buf, size_t want, size_t *
 	ZSTD_outBuffer out = { buf, want, 0 };
 	int e;
 
+	if (in->src)
+		return source_read(in, buf, want, got, err);
 	if (!in->dctx) {
 		e = read_full(in->fd, buf, want, got);
 		if (e)
@@ -571,8 +638,9 @@ static unsigned thread_count(const struct dfi_pack_opts *o)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_opts *opts,
-	     struct dd_err *err)
+/* The body of both entry points: src NULL reads in_path (raw or zstd), else src's blocks. */
+static int pack_run(const char *in_path, struct dd_source *src, const char *out_path,
+		    const struct dfi_pack_opts *opts, struct dd_err *err)
 {
 	static const struct dfi_pack_opts defaults;
 	struct pack pk = { .in_path = in_path, .out_path = out_path, .out_fd = -1 };
@@ -597,7 +665,7 @@ int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_op
 		if (rc)
 			return rc;
 	}
-	rc = input_open(&in, in_path, err);
+	rc = src ? input_open_source(&in, in_path, src, err) : input_open(&in, in_path, err);
 	if (rc)
 		goto out;
 	if ((size_t)snprintf(pk.tmp_path, sizeof(pk.tmp_path), "%s.XXXXXX", out_path) >= sizeof(pk.tmp_path)) {
@@ -630,4 +698,16 @@ out:
 	dd_signer_close(signer);
 	free(pk.entries);
 	return rc;
+}
+
+int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_opts *opts,
+	     struct dd_err *err)
+{
+	return pack_run(in_path, NULL, out_path, opts, err);
+}
+
+int dfi_pack_source(struct dd_source *src, const char *in_path, const char *out_path,
+		    const struct dfi_pack_opts *opts, struct dd_err *err)
+{
+	return pack_run(in_path, src, out_path, opts, err);
 }

@@ -26,4 +26,12 @@ struct dfi_pack_opts {
 int dfi_pack(const char *in_path, const char *out_path, const struct dfi_pack_opts *opts,
 	     struct dd_err *err);
 
+struct dd_source;
+/* Pack the image of an open source (any backend: what the PC decoded from an .xz or a zip, another
+ * .dfi ...), read block by block in order; each block must still match the source's SHA-256 (else
+ * DD_EIO). in_path names the input in messages and gives the default name; progress counts image
+ * bytes. Output as dfi_pack(). */
+int dfi_pack_source(struct dd_source *src, const char *in_path, const char *out_path,
+		    const struct dfi_pack_opts *opts, struct dd_err *err);
+
 #endif

@@ -2,6 +2,7 @@
 #include "source/source.h"
 #include "format/dfi_reader.h"
 #include "source/source_backends.h"
+#include "source/magic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +17,19 @@ struct source_backend {
 };
 
 /* Tried in order; the first whose probe accepts the head opens the file. A .dfi starts with a
- * skippable frame, so it must come before a plain .zst backend; a raw backend (accepts
- * anything) goes last. */
+ * skippable frame, so it must come before a plain .zst backend; the raw backend goes last and takes
+ * only what no detector of source/magic.h claims. */
 static const struct source_backend backends[] = {
 	{ "dfi", dfi_probe, dfi_source_open },
 	{ "zst", dd_source_probe_zst, dd_source_open_zst },
 	{ "raw", dd_source_probe_raw, dd_source_open_raw },
 };
 
-#define PROBE_LEN 64
-
 int dd_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		   struct dd_err *err)
 {
-	uint8_t head[PROBE_LEN];
+	uint8_t head[DD_MAGIC_HEAD];
+	const struct dd_magic *m;
 	ssize_t n;
 	int fd;
 
@@ -49,6 +49,10 @@ int dd_source_open(const char *path, const struct dd_source_opts *opts, struct d
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i].probe(head, (size_t)n))
 			return backends[i].open(path, opts, out, err);
+	/* claimed by a detector, yet no backend of this side opens it: say what it is */
+	m = dd_magic_detect(head, (size_t)n);
+	if (m)
+		return dd_magic_refuse(m, path, err);
 	return dd_fail(err, DD_EINPUT, "%s: not a .dfi package", path);
 }
 

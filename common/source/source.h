@@ -1,5 +1,6 @@
 /* source: where the image comes from. One small table of functions; backends for .dfi packages,
- * raw images and plain .zst streams (and .iso through the builder, host side).
+ * raw images and plain .zst streams; host side also .iso (through the builder) and the streams
+ * and archives host/image.c decodes (xz, gzip, bzip2, lz4, zip) through dd_source_open_stream().
  *
  * After dd_source_open() returns DD_OK the source is fully validated (MCUboot-style: bounds,
  * hashes, signature when a key was given) and info.block_hash[] can be trusted. */
@@ -28,7 +29,8 @@ struct dd_image_info {
 	uint8_t image_id[DD_SHA256_LEN]; /* SHA-256 of the manifest (for raw sources: of the synthesized one) */
 	char name[128];
 	enum dd_sig_state sig;
-	const char *format;         /* "dfi", "raw", "zst", "iso" */
+	const char *format;         /* "dfi", "raw", "zst", "iso", or a decoded stream's dd_magic name
+	                               ("xz", "gzip", "bzip2", "lz4", "zip") */
 };
 
 static inline bool dd_block_is_zero(const struct dd_image_info *info, uint64_t i)
@@ -68,9 +70,28 @@ struct dd_source_opts {
 	uint32_t block_size;         /* for raw/zst sources; 0 = default 1 MiB */
 };
 
-/* Open by content (zstd magic / skippable dfi header / raw). */
+/* Open by content (source/magic.h): a .dfi, a plain zstd stream, or a raw image (what no detector
+ * claims). Anything else a detector claims is refused (DD_EINPUT) with a line saying what it is. */
 int dd_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		   struct dd_err *err);
+
+/* A decoder: the decoded bytes of an image, in order, once. */
+struct dd_stream {
+	/* Up to len decoded bytes into buf; *got == 0 only at the end of the image. A damaged or
+	 * truncated stream fails (DD_EINPUT, one line naming the file). */
+	int (*read)(struct dd_stream *s, uint8_t *buf, size_t len, size_t *got, struct dd_err *err);
+	void *priv;
+};
+
+/* A source from a stream without random access or manifest (plain .zst here; xz, gzip, ... on the
+ * PC): decoded once, to its end, into an unlinked sparse temporary file ($TMPDIR, else /var/tmp;
+ * zero blocks stay holes) while every block is hashed and zero blocks noted, so the image size is
+ * learned in that one pass and memory stays at one block whatever the size. Blocks are then read
+ * back from the file. Refused (DD_EINPUT): a key in opts (a stream is unsigned), an empty image, a
+ * decoded image that a detector of source/magic.h claims (a .tar.gz, an .xz inside a zip ...).
+ * format (a string that lives as long as the source, e.g. a dd_magic name) goes to info.format. */
+int dd_source_open_stream(const char *path, const struct dd_source_opts *opts, const char *format,
+			  struct dd_stream *in, struct dd_source **out, struct dd_err *err);
 
 static inline int dd_source_read_block(struct dd_source *src, uint64_t i, uint8_t *buf, struct dd_err *err)
 {

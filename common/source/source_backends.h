@@ -11,14 +11,14 @@
 
 /* Probes for the dispatcher: does a file starting with head[0..n) belong to this backend? */
 bool dd_source_probe_zst(const uint8_t *head, size_t n); /* zstd frame magic (after dfi's probe) */
-bool dd_source_probe_raw(const uint8_t *head, size_t n); /* anything: the last resort */
+bool dd_source_probe_raw(const uint8_t *head, size_t n); /* what no source/magic.h entry claims */
 
 /* Raw disk image: scanned once on open (block hashes, zero map). */
 int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err);
 
-/* Plain .zst stream (no manifest, no random access): decoded once on open into an unlinked
- * temporary file (sparse: zero blocks are holes) while hashing; blocks are read from there. */
+/* Plain .zst stream (no manifest, no random access): a zstd decoder fed to dd_source_open_stream()
+ * (decoded once on open into an unlinked sparse temporary file while hashing). */
 int dd_source_open_zst(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err);
 

@@ -1,6 +1,7 @@
 /* See source_scan.h. */
 #include "source/source_scan.h"
 #include "source/source_backends.h"
+#include "source/magic.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,14 +97,17 @@ void dd_scan_free(struct dd_scan *s)
 
 bool dd_source_probe_zst(const uint8_t *head, size_t n)
 {
-	return n >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD;
+	const struct dd_magic *m = dd_magic_detect(head, n);
+
+	return m && m->kind == DD_MAGIC_ZSTD;
 }
 
-/* Anything else is a raw image, except what starts like a zstd skippable frame (a .dfi whose
- * header is damaged must be refused, never written out as raw bytes). */
+/* Only what no detector claims is a raw image: a compressed image is never written out as its
+ * compressed bytes, and a .dfi whose header is damaged (it still starts like a skippable frame) is
+ * refused, never written out as raw bytes. */
 bool dd_source_probe_raw(const uint8_t *head, size_t n)
 {
-	return !(n >= 4 && (head[0] & 0xF0) == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18);
+	return !dd_magic_detect(head, n);
 }
 
 int dd_source_refuse_keys(const struct dd_source_opts *opts, const char *path, const char *what,

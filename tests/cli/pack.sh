@@ -93,8 +93,8 @@ expect_rc "truncated package refused" 2 "$D" inspect "$T/trunc.dfi"
 one_line "truncated: one line naming the file" "trunc.dfi: truncated"
 expect_rc "missing package" 2 "$D" inspect "$T/absent.dfi"
 one_line "missing package: one line naming it" "absent.dfi"
-expect_rc "a raw image is not a package" 2 "$D" inspect "$T/disk.img"
-one_line "raw image: one line" "disk.img: not a .dfi package"
+expect_rc "inspect of a raw image shows what write would make of it" 0 "$D" inspect "$T/disk.img"
+out_has "raw image: its format" "format      raw"
 
 # pack errors
 expect_rc "pack of a missing image" 2 "$D" pack "$T/absent.img" -o "$T/x.dfi"

@@ -1,0 +1,91 @@
+/* See image.h: the one door to an IMAGE on the PC. */
+#include "host/image.h"
+#include "host/iso/build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Where an ISO 9660 / UDF volume descriptor starts (dd_build_is_iso() looks there too). */
+#define ISO_VD_OFFSET (16 * 2048)
+
+int host_image_detect(const char *path, const struct dd_magic **m, bool *iso, struct dd_err *err)
+{
+	uint8_t head[DD_MAGIC_HEAD];
+	ssize_t n;
+	int fd;
+
+	*m = NULL;
+	*iso = false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	do
+		n = pread(fd, head, sizeof(head), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return dd_fail_errno(err, DD_EINPUT, e, "%s: read failed", path);
+	}
+	close(fd);
+	*m = dd_magic_detect(head, (size_t)n);
+	if (!*m)
+		*iso = dd_build_is_iso(path);
+	return DD_OK;
+}
+
+/* A decoded image that is an ISO would go onto the sticks as a raw ISO: the builder needs the .iso
+ * itself (it reads it by random access), so say so. */
+static int refuse_inner_iso(const char *path, struct dd_source *src, struct dd_err *err)
+{
+	const struct dd_image_info *info = &src->info;
+	uint64_t i = ISO_VD_OFFSET / info->block_size;
+	uint32_t off = ISO_VD_OFFSET % info->block_size;
+	uint8_t *buf;
+	bool iso;
+	int rc;
+
+	if (i >= info->block_count || dd_block_len(info, i) < off + 8)
+		return DD_OK;
+	buf = malloc(info->block_size);
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	rc = dd_source_read_block(src, i, buf, err);
+	iso = !rc && (!memcmp(buf + off + 1, "CD001", 5) || !memcmp(buf + off + 1, "BEA01", 5));
+	free(buf);
+	if (!rc && iso)
+		rc = dd_fail(err, DD_EINPUT, "%s: the %s stream holds an ISO: decompress it and give the .iso "
+			     "itself (dartdup builds the stick image from it)", path, info->format);
+	return rc;
+}
+
+int host_image_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		    struct dd_err *err)
+{
+	const struct dd_magic *m;
+	bool iso;
+	int rc;
+
+	*out = NULL;
+	if ((rc = host_image_detect(path, &m, &iso, err)))
+		return rc;
+	if (iso)
+		return dd_build_open_source(path, NULL, opts, out, NULL, err);
+	if (!m || m->kind == DD_MAGIC_DFI || m->kind == DD_MAGIC_ZSTD)
+		rc = dd_source_open(path, opts, out, err);
+	else if (m->kind == DD_MAGIC_STREAM || m->kind == DD_MAGIC_ARCHIVE)
+		rc = host_image_open_archive(path, m, opts, out, err);
+	else
+		return dd_magic_refuse(m, path, err);
+	if (!rc && m && m->kind != DD_MAGIC_DFI)
+		rc = refuse_inner_iso(path, *out, err);
+	if (rc) {
+		dd_source_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
