@@ -88,6 +88,8 @@ expect_rc "start --wait: every port passes" 0 B start --wait
 check "the port files equal the image" ports_equal "$T/a.img" "${P[@]}"
 expect_rc "status after the job" 0 B status --json
 check "status: every port pass" test "$(grep -o '"state":"pass"' "$T/out" | wc -l)" -eq 3
+check "status: every port's phase and result as the protocol names them (done, pass)" \
+	test "$(grep -o '"phase":"done","result":"pass"' "$T/out" | wc -l)" -eq 3
 expect_rc "log returns the records" 0 B log --json
 check "log: one record per port" test "$(grep -c '"result":"pass"' "$T/out")" -eq 3
 out_has "log records carry the image id" '"image_id":"'
