@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/schema.h"
 
 #define POLL_MS 250 /* status polling while waiting or watching */
 
@@ -133,6 +134,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "board", in->board);
 		dd_json_str(&j, "serial", in->serial);
 		dd_json_str(&j, "firmware", in->firmware);
@@ -228,6 +230,7 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "event", rc ? "load-failed" : "loaded");
 		dd_json_str(&j, "kind", kind == DD_KIND_IMAGE ? "image" : "firmware");
 		dd_json_u64(&j, "size", r.size);
@@ -266,6 +269,7 @@ static void status_json(const struct dd_link_status_reply *s)
 
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_u64(&j, "job", s->job);
 	dd_json_str(&j, "state", dd_job_state_name(s->job_state, &n));
 	dd_json_begin_arr(&j, "ports");
@@ -378,7 +382,7 @@ static int do_start(struct dd_link_client *c, const struct board_opts *o, struct
 		printf("job %u started on %u port(s)\n", job, n);
 	if (!o->wait) {
 		if (o->json)
-			printf("{\"event\":\"started\",\"job\":%u,\"ports\":%u}\n", job, n);
+			printf("{\"schema\":%d,\"event\":\"started\",\"job\":%u,\"ports\":%u}\n", DD_SCHEMA_VERSION, job, n);
 		return DD_OK;
 	}
 	last = malloc(sizeof(*last));
@@ -533,6 +537,7 @@ static int wait_firmware(const struct board_opts *o, const char *serial, const c
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "event", "serving");
 		dd_json_str(&j, "board", serial);
 		dd_json_str(&j, "firmware", fw);

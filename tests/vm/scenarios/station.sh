@@ -140,11 +140,17 @@ guest() {
 }
 
 after() {
-	local n=$((IMG_MIB << 20)) id
-	local out
+	local n=$((IMG_MIB << 20)) id out
 	for id in a c d f; do
 		out=$(cmp -n "$n" "$VM_SHARE/image.img" "$(stick_file "$id")" 2>&1) &&
 			ok "after: stick $id (random before) holds the image" ||
 			not_ok "after: stick $id (random before) differs from the image: ${out##*: }"
 	done
+	# the event lines and audit records as docs/EVENTS.md specifies them
+	for id in events1 events2; do
+		out=$(python3 "$VM_REPO/tests/cli/events_check.py" station "$VM_SHARE/$id.jsonl" 2>&1) &&
+			ok "after: station --json lines ($id) as docs/EVENTS.md says" || not_ok "after: $id: ${out//$'\n'/; }"
+	done
+	out=$(python3 "$VM_REPO/tests/cli/events_check.py" audit "$VM_SHARE/audit.jsonl" 2>&1) &&
+		ok "after: audit records as docs/EVENTS.md says" || not_ok "after: audit records: ${out//$'\n'/; }"
 }

@@ -34,8 +34,7 @@ guest() {
 }
 
 after() {
-	local id
-	local out
+	local id out
 	for id in s1 s2 s3 s4 s5 s6 s7 s8; do
 		out=$(cmp -n "$IMAGE_SIZE" "$VM_OUT/image.img" "$(stick_file "$id")" 2>&1) &&
 			ok "backing file of $id (random before) equals the image" ||
@@ -43,4 +42,9 @@ after() {
 	done
 	cmp -s "$VM_OUT/sticks/sys.img" <(head -c $((32 << 20)) /dev/zero) && ok "the virtio disk is untouched" ||
 		not_ok "the virtio disk was written to"
+	# the event lines and audit records as docs/EVENTS.md specifies them
+	out=$(python3 "$VM_REPO/tests/cli/events_check.py" write "$VM_SHARE/events.jsonl" 2>&1) &&
+		ok "write --json lines as docs/EVENTS.md says" || not_ok "write --json lines: ${out//$'\n'/; }"
+	out=$(python3 "$VM_REPO/tests/cli/events_check.py" audit "$VM_SHARE/audit.jsonl" 2>&1) &&
+		ok "audit records as docs/EVENTS.md says" || not_ok "audit records: ${out//$'\n'/; }"
 }
