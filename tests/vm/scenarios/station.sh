@@ -2,8 +2,9 @@
 # ejected; a stick pulled mid-write fails and its slot takes the next stick; a stick that already holds the image
 # is recognised without rewriting; with --probe a counterfeit stick (nbdkit: 64 MiB announced, writes past
 # 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log. The sticks are
-# reused ones (random bytes before the guest starts) and the image has a zero MiB: after the guest stopped,
-# every stick that passed (or already held the image) equals the image byte for byte over its range.
+# reused ones (random bytes before the guest starts) and the image has a zero MiB: a stick holding the image
+# except that zero MiB is rewritten, not taken as "already"; after the guest stopped, every stick that
+# passed (or already held the image) equals the image byte for byte over its range.
 
 VM_TIMEOUT=300   # under a loaded 2-core host the guest crawls; it takes ~100 s when alone
 
@@ -23,6 +24,9 @@ sticks() {
 	stick f 64M later port=5 fill=random
 	# d already holds the image (as a stick written yesterday would), random bytes after it
 	dd if="$VM_SHARE/image.img" of="$(stick_file d)" conv=notrunc status=none
+	# c held the image once, then its zero MiB got other bytes: not "already", it must be rewritten
+	dd if="$VM_SHARE/image.img" of="$(stick_file c)" conv=notrunc status=none
+	dd if=/dev/urandom of="$(stick_file c)" bs=1M seek=$((IMG_MIB - 2)) count=1 conv=notrunc status=none
 }
 
 host() {
@@ -107,6 +111,9 @@ guest() {
 
 	r=$(wait_result "$(stick_serial c)") || not_ok "stick c: no result"
 	echo "$r" | grep -q '"result":"pass"' && ok "next stick in the freed slot passes" || not_ok "stick c: $r"
+	grep -F "\"serial\":\"$(stick_serial c)\"" "$EV" | grep -qF '"phase":"write"' &&
+		ok "stick c (the image but stale bytes in its zero MiB) is rewritten, not taken as already" ||
+		not_ok "stick c (stale bytes in the image's zero MiB) was not rewritten"
 	sc=$(echo "$r" | field slot)
 	[ "$sc" = "$sb" ] && [ "$sc" = 2 ] && [ "$sa" = 1 ] && ok "--ports order is the slot order; same port, same slot" ||
 		not_ok "slots: a=$sa b=$sb c=$sc"
