@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link/wire.h"
+
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		    uint64_t *value, struct dd_err *err)
@@ -67,8 +69,8 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 		snprintf(o->serial, sizeof(o->serial), "%s", p->now.present ? p->now.id.serial : p->id.serial);
 		if (!job_data)
 			continue;
-		o->phase = (uint8_t)p->st.phase;
-		o->result = (uint8_t)p->st.result;
+		o->phase = dd_link_phase_of(p->st.phase);
+		o->result = dd_link_result_of(p->st.result);
 		o->total = p->st.bytes_total + p->st.bytes_to_verify;
 		o->done = p->st.bytes_written + p->st.bytes_verified;
 		if (o->done > o->total)

@@ -13,6 +13,7 @@
 
 #include "link/usb_ids.h"
 #include "util/json.h"
+#include "util/schema.h"
 
 #define OUT_SLOTS 4
 #define IN_SLOTS 2
@@ -420,6 +421,7 @@ int dd_board_usb_list(FILE *out, bool json, struct dd_err *err)
 
 			dd_json_init(&j);
 			dd_json_begin_obj(&j, NULL);
+			dd_json_schema(&j);
 			dd_json_str(&j, "serial", sn);
 			dd_json_str(&j, "usb", path);
 			dd_json_end_obj(&j);

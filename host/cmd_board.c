@@ -2,7 +2,6 @@
  * A thin front end: the protocol is common/link/, the USB transport host/board_usb.c. */
 #include "host/board_link.h"
 #include "host/cli.h"
-#include "engine/events.h"
 #include "link/client.h"
 #include "util/json.h"
 
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/schema.h"
 
 #define POLL_MS 250 /* status polling while waiting or watching */
 
@@ -134,6 +134,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "board", in->board);
 		dd_json_str(&j, "serial", in->serial);
 		dd_json_str(&j, "firmware", in->firmware);
@@ -229,6 +230,7 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "event", rc ? "load-failed" : "loaded");
 		dd_json_str(&j, "kind", kind == DD_KIND_IMAGE ? "image" : "firmware");
 		dd_json_u64(&j, "size", r.size);
@@ -262,21 +264,24 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 
 static void status_json(const struct dd_link_status_reply *s)
 {
+	struct dd_link_name n;
 	struct dd_json j;
 
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_u64(&j, "job", s->job);
-	dd_json_str(&j, "state", dd_job_state_name(s->job_state));
+	dd_json_str(&j, "state", dd_job_state_name(s->job_state, &n));
 	dd_json_begin_arr(&j, "ports");
 	for (unsigned i = 0; i < s->n_ports; i++) {
 		const struct dd_link_port_status *p = &s->port[i];
 
 		dd_json_begin_obj(&j, NULL);
 		dd_json_u64(&j, "port", i + 1);
-		dd_json_str(&j, "state", dd_port_state_name(p->state));
-		dd_json_str(&j, "phase", dd_phase_name(p->phase));
-		dd_json_str(&j, "result", dd_result_name(p->result));
+		/* the protocol's numbers (docs/PROTOCOL.md "Values"), not the engine's */
+		dd_json_str(&j, "state", dd_port_state_name(p->state, &n));
+		dd_json_str(&j, "phase", dd_link_phase_name(p->phase, &n));
+		dd_json_str(&j, "result", dd_link_result_name(p->result, &n));
 		dd_json_u64(&j, "done", p->done);
 		dd_json_u64(&j, "total", p->total);
 		dd_json_u64(&j, "rate", p->rate);
@@ -295,7 +300,9 @@ static void status_json(const struct dd_link_status_reply *s)
 /* The table; returns the number of lines printed (to redraw in place). */
 static int status_table(const struct dd_link_status_reply *s)
 {
-	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state));
+	struct dd_link_name n;
+
+	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state, &n));
 	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MB/s", "serial", "error");
 	for (unsigned i = 0; i < s->n_ports; i++) {
 		const struct dd_link_port_status *p = &s->port[i];
@@ -303,7 +310,7 @@ static int status_table(const struct dd_link_status_reply *s)
 
 		if (p->total)
 			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
-		printf("%-5u %-10s %5s %8.1f  %-20s %s\n", i + 1, dd_port_state_name(p->state), pct,
+		printf("%-5u %-10s %5s %8.1f  %-20s %s\n", i + 1, dd_port_state_name(p->state, &n), pct,
 		       (double)p->rate / 1e6, p->serial, p->error);
 	}
 	fflush(stdout);
@@ -375,7 +382,7 @@ static int do_start(struct dd_link_client *c, const struct board_opts *o, struct
 		printf("job %u started on %u port(s)\n", job, n);
 	if (!o->wait) {
 		if (o->json)
-			printf("{\"event\":\"started\",\"job\":%u,\"ports\":%u}\n", job, n);
+			printf("{\"schema\":%d,\"event\":\"started\",\"job\":%u,\"ports\":%u}\n", DD_SCHEMA_VERSION, job, n);
 		return DD_OK;
 	}
 	last = malloc(sizeof(*last));
@@ -530,6 +537,7 @@ static int wait_firmware(const struct board_opts *o, const char *serial, const c
 
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "event", "serving");
 		dd_json_str(&j, "board", serial);
 		dd_json_str(&j, "firmware", fw);

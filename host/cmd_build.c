@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "util/schema.h"
 
 struct build_args {
 	const char *iso, *out, *key, *name;
@@ -141,6 +142,7 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_str(&j, "event", "built");
 	dd_json_str(&j, "output", a->out);
 	dd_json_str(&j, "format", fmt[a->opts.format]);

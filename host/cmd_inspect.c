@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/schema.h"
 
 #define MAX_PUBKEYS 16
 
@@ -95,6 +96,7 @@ static void print_json(const struct dfi_reader *r, const char *const *keys, bool
 
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_str(&j, "package", r->path);
 	dd_json_u64(&j, "package_size", r->file_size);
 	dd_json_u64(&j, "format_version", m->version);

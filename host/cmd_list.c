@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "util/schema.h"
 
 static void list_usage(FILE *out)
 {
@@ -34,6 +35,7 @@ static void print_json(const struct dd_disk *d, unsigned n)
 
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_begin_arr(&j, "disks");
 	for (unsigned i = 0; i < n; i++) {
 		dd_json_begin_obj(&j, NULL);

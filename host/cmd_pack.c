@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "util/schema.h"
 
 static void pack_usage(FILE *out)
 {
@@ -87,6 +88,7 @@ static void report(const char *out, bool json)
 		struct dd_json j;
 		dd_json_init(&j);
 		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
 		dd_json_str(&j, "package", out);
 		dd_json_str(&j, "image_id", id);
 		dd_json_u64(&j, "image_size", r->m.image_size);

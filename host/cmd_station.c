@@ -49,6 +49,7 @@
 #include "source/source.h"
 #include "target/target.h"
 #include "util/json.h"
+#include "util/schema.h"
 
 struct options {
 	const char *image;
@@ -120,6 +121,7 @@ static void emit_json_start(struct ctx *c)
 		return;
 	dd_json_init(&j);
 	dd_json_begin_obj(&j, NULL);
+	dd_json_schema(&j);
 	dd_json_str(&j, "event", "start");
 	dd_json_str(&j, "image", c->o.image);
 	dd_json_str(&j, "name", c->src->info.name);

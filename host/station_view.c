@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "util/schema.h"
 
 struct out {
 	char *buf;
@@ -141,6 +142,7 @@ void station_json_slot(struct dd_json *j, const char *event, const struct statio
 {
 	dd_json_reset(j);
 	dd_json_begin_obj(j, NULL);
+	dd_json_schema(j);
 	dd_json_str(j, "event", event);
 	dd_json_double(j, "t", t, 3);
 	dd_json_u64(j, "slot", slot->number);
@@ -171,6 +173,7 @@ void station_json_summary(struct dd_json *j, const struct station *s, double ela
 
 	dd_json_reset(j);
 	dd_json_begin_obj(j, NULL);
+	dd_json_schema(j);
 	dd_json_str(j, "event", "summary");
 	dd_json_double(j, "t", elapsed, 3);
 	dd_json_u64(j, "done", c->passed + c->already);

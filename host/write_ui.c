@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/schema.h"
 
 #define REDRAW_INTERVAL 0.2
 
@@ -122,6 +123,7 @@ static void json_event(struct write_ui *ui, const struct dd_event *ev)
 
 	dd_json_reset(j);
 	dd_json_begin_obj(j, NULL);
+	dd_json_schema(j);
 	dd_json_str(j, "event", dd_event_type_name(ev->type));
 	dd_json_double(j, "t", ev->t, 3);
 	switch (ev->type) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hash/sha256.h"
+#include "util/schema.h"
 
 #ifndef DARTDUP_VERSION
 #define DARTDUP_VERSION "0.0.0"
@@ -51,6 +52,7 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 
 	dd_json_reset(j);
 	dd_json_begin_obj(j, NULL);
+	dd_json_schema(j);
 	dd_json_str(j, "time", when);
 	empty_as_null(j, "host", host);
 	dd_json_str(j, "tool_version", job->tool_version ? job->tool_version : DARTDUP_VERSION);

@@ -24,6 +24,7 @@ void dd_link_client_close(struct dd_link_client *c)
 static int recv_reply(struct dd_link_client *c, uint32_t tag, int timeout_ms, struct dd_err *err)
 {
 	struct dd_link_header h;
+	struct dd_link_name name;
 	const uint8_t *payload;
 	size_t got;
 	int rc, code;
@@ -55,7 +56,7 @@ static int recv_reply(struct dd_link_client *c, uint32_t tag, int timeout_ms, st
 		return DD_OK;
 	c->last_error = c->reply.u.error.code;
 	return dd_fail(err, c->last_error == DD_LERR_IO || c->last_error == DD_LERR_INTERNAL ? DD_EIO : DD_EINPUT,
-		       "board: %s (%s)", c->reply.u.error.msg, dd_link_errcode_name(c->last_error));
+		       "board: %s (%s)", c->reply.u.error.msg, dd_link_errcode_name(c->last_error, &name));
 }
 
 static int send_req(struct dd_link_client *c, struct dd_link_msg *req, struct dd_err *err)

@@ -1,9 +1,8 @@
 /* link protocol: frame and message encoding and checking (docs/PROTOCOL.md). */
 #include "link/proto.h"
 
+#include <stdio.h>
 #include <string.h>
-
-#include "engine/events.h"
 
 /* --- little-endian writer and reader with sticky overflow flags -------------------------- */
 
@@ -334,8 +333,9 @@ static void dec_port(struct rd *r, struct dd_link_port_status *p)
 	p->rate = get_u32(r);
 	get_str(r, p->serial);
 	get_str(r, p->error);
-	if (p->state > DD_PORT_STATE_MAX || p->phase > DD_PHASE_DONE || p->result > DD_RESULT_INCOMPLETE ||
-	    p->done > p->total)
+	/* state, phase and result may hold numbers a newer board added: kept, shown as unknown(N) and
+	 * never counted as a pass (docs/PROTOCOL.md "Values") */
+	if (p->done > p->total)
 		r->bad = true;
 }
 
@@ -475,7 +475,7 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 		m->u.status_r.job_state = get_u8(r);
 		m->u.status_r.job = get_u32(r);
 		m->u.status_r.n_ports = get_u8(r);
-		if (m->u.status_r.n_ports > DD_LINK_MAX_PORTS || m->u.status_r.job_state > DD_JOB_DONE) {
+		if (m->u.status_r.n_ports > DD_LINK_MAX_PORTS) {
 			r->bad = true;
 			return;
 		}
@@ -513,7 +513,8 @@ int dd_link_decode(const struct dd_link_header *h, const uint8_t *payload, struc
 		get_zero(&r, 2);
 		m->u.error.value = get_u64(&r);
 		get_str(&r, m->u.error.msg);
-		if (!r.short_ && (!m->u.error.code || m->u.error.code > DD_LERR_INTERNAL))
+		/* a code this side does not know is still an error: shown as unknown(N) */
+		if (!r.short_ && !m->u.error.code)
 			r.bad = true;
 	} else {
 		*code = DD_LERR_TYPE;
@@ -583,35 +584,68 @@ const char *dd_link_type_name(int type)
 	}
 }
 
-const char *dd_link_errcode_name(int code)
+/* names[v], or "unknown(v)" in *buf when v is past the table or has no name there */
+static const char *name_of(const char *const *names, size_t n, unsigned v, struct dd_link_name *buf)
 {
-	static const char *const names[] = {
-		[DD_LERR_FRAME] = "bad-frame", [DD_LERR_VERSION] = "bad-version", [DD_LERR_TYPE] = "unknown-type",
-		[DD_LERR_LENGTH] = "bad-length", [DD_LERR_FIELD] = "bad-field", [DD_LERR_STATE] = "wrong-state",
-		[DD_LERR_OFFSET] = "bad-offset", [DD_LERR_REFUSED] = "refused", [DD_LERR_NO_IMAGE] = "no-image",
-		[DD_LERR_NO_STICKS] = "no-sticks", [DD_LERR_IO] = "io-error", [DD_LERR_INTERNAL] = "internal",
-	};
-
-	if (code <= 0 || code > DD_LERR_INTERNAL)
-		return "unknown-error";
-	return names[code];
+	if (v < n && names[v])
+		return names[v];
+	snprintf(buf->s, sizeof(buf->s), "unknown(%u)", v);
+	return buf->s;
 }
 
-const char *dd_port_state_name(int state)
-{
-	static const char *const names[] = { "empty", "ready", "busy", "verifying", "pass", "fail", "attention" };
+#define NAME_OF(names, v, buf) name_of(names, sizeof(names) / sizeof(names[0]), v, buf)
 
-	if (state < 0 || state > DD_PORT_STATE_MAX)
-		return "unknown";
-	return names[state];
+static const char *const errcode_names[] = {
+	[DD_LERR_FRAME] = "bad-frame", [DD_LERR_VERSION] = "bad-version", [DD_LERR_TYPE] = "unknown-type",
+	[DD_LERR_LENGTH] = "bad-length", [DD_LERR_FIELD] = "bad-field", [DD_LERR_STATE] = "wrong-state",
+	[DD_LERR_OFFSET] = "bad-offset", [DD_LERR_REFUSED] = "refused", [DD_LERR_NO_IMAGE] = "no-image",
+	[DD_LERR_NO_STICKS] = "no-sticks", [DD_LERR_IO] = "io-error", [DD_LERR_INTERNAL] = "internal",
+};
+static const char *const port_state_names[] = {
+	[DD_PORT_EMPTY] = "empty", [DD_PORT_READY] = "ready", [DD_PORT_BUSY] = "busy",
+	[DD_PORT_VERIFYING] = "verifying", [DD_PORT_PASS] = "pass", [DD_PORT_FAIL] = "fail",
+	[DD_PORT_ATTENTION] = "attention",
+};
+static const char *const job_state_names[] = {
+	[DD_JOB_IDLE] = "idle", [DD_JOB_RUNNING] = "running", [DD_JOB_DONE] = "done",
+};
+/* the same words as the engine's dd_phase_name()/dd_result_name() (checked by test_link_proto) */
+static const char *const phase_names[] = {
+	[DD_LPHASE_QUEUED] = "queued", [DD_LPHASE_PROBE] = "probe", [DD_LPHASE_WRITE] = "write",
+	[DD_LPHASE_VERIFY] = "verify", [DD_LPHASE_BOOT] = "boot", [DD_LPHASE_DONE] = "done",
+};
+static const char *const result_names[] = {
+	[DD_LRESULT_NONE] = "running", [DD_LRESULT_PASS] = "pass", [DD_LRESULT_FAIL] = "fail",
+	[DD_LRESULT_INCOMPLETE] = "incomplete", [DD_LRESULT_WRITTEN] = "written",
+};
+/* every value of the protocol has a name: a value added to an enum without one fails here */
+_Static_assert(sizeof(errcode_names) / sizeof(errcode_names[0]) == DD_LERR_INTERNAL + 1, "error code names");
+_Static_assert(sizeof(port_state_names) / sizeof(port_state_names[0]) == DD_PORT_STATE_MAX + 1, "port state names");
+_Static_assert(sizeof(job_state_names) / sizeof(job_state_names[0]) == DD_JOB_DONE + 1, "job state names");
+_Static_assert(sizeof(phase_names) / sizeof(phase_names[0]) == DD_LPHASE_COUNT, "phase names");
+_Static_assert(sizeof(result_names) / sizeof(result_names[0]) == DD_LRESULT_COUNT, "result names");
+
+const char *dd_link_errcode_name(unsigned code, struct dd_link_name *buf)
+{
+	return NAME_OF(errcode_names, code, buf);
 }
 
-const char *dd_job_state_name(int state)
+const char *dd_port_state_name(unsigned state, struct dd_link_name *buf)
 {
-	switch (state) {
-	case DD_JOB_IDLE: return "idle";
-	case DD_JOB_RUNNING: return "running";
-	case DD_JOB_DONE: return "done";
-	default: return "unknown";
-	}
+	return NAME_OF(port_state_names, state, buf);
+}
+
+const char *dd_job_state_name(unsigned state, struct dd_link_name *buf)
+{
+	return NAME_OF(job_state_names, state, buf);
+}
+
+const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf)
+{
+	return NAME_OF(phase_names, phase, buf);
+}
+
+const char *dd_link_result_name(unsigned result, struct dd_link_name *buf)
+{
+	return NAME_OF(result_names, result, buf);
 }

@@ -91,6 +91,29 @@ enum dd_job_state {
 	DD_JOB_DONE = 2,    /* the last job ended; results in the ports */
 };
 
+/* A port's phase and result in STATUS: the protocol's own numbers, fixed forever (docs/PROTOCOL.md
+ * "Values"); a later version only adds new ones. The board maps the engine's enum dd_phase and
+ * enum dd_result onto them in one place (link/wire.h: an engine value without a wire value does not
+ * compile), so renumbering the engine never changes what travels. */
+enum dd_link_phase {
+	DD_LPHASE_QUEUED = 0,
+	DD_LPHASE_PROBE = 1,   /* counterfeit-capacity probe */
+	DD_LPHASE_WRITE = 2,
+	DD_LPHASE_VERIFY = 3,
+	DD_LPHASE_BOOT = 4,    /* writing the first block last */
+	DD_LPHASE_DONE = 5,
+};
+#define DD_LPHASE_COUNT 6
+
+enum dd_link_result {
+	DD_LRESULT_NONE = 0,       /* still running, or no job on this port */
+	DD_LRESULT_PASS = 1,       /* every block written and verified */
+	DD_LRESULT_FAIL = 2,
+	DD_LRESULT_INCOMPLETE = 3, /* aborted before the end */
+	DD_LRESULT_WRITTEN = 4,    /* written without verification: not proven good */
+};
+#define DD_LRESULT_COUNT 5
+
 struct dd_link_hello {
 	uint16_t min_version, max_version;
 	char name[DD_LINK_STR_MAX + 1];        /* who is calling ("dartdup 0.1.0") */
@@ -159,8 +182,8 @@ struct dd_link_start_reply {
 
 struct dd_link_port_status {
 	uint8_t state;                         /* enum dd_port_state */
-	uint8_t phase;                         /* enum dd_phase */
-	uint8_t result;                        /* enum dd_result */
+	uint8_t phase;                         /* enum dd_link_phase (not the engine's enum) */
+	uint8_t result;                        /* enum dd_link_result (not the engine's enum) */
 	uint64_t done;                         /* bytes written + verified */
 	uint64_t total;                        /* bytes to write + verify */
 	uint64_t capacity;
@@ -255,8 +278,17 @@ int dd_link_log_next(const struct dd_link_log_reply *r, uint32_t *pos, const cha
 bool dd_link_log_append(uint8_t *buf, uint32_t cap, uint32_t *len, const char *text, size_t text_len);
 
 const char *dd_link_type_name(int type);
-const char *dd_link_errcode_name(int code);
-const char *dd_port_state_name(int state);
-const char *dd_job_state_name(int state);
+
+/* Names of the numbers a board sends, as `dartdup board` shows them ("write", "pass", "busy",
+ * "no-image", ...). A receiver accepts numbers it does not know in these fields (a newer board may send
+ * them): their name is "unknown(N)", written into *buf; never an out-of-bounds read. */
+struct dd_link_name {
+	char s[24]; /* "unknown(4294967295)" fits */
+};
+const char *dd_link_errcode_name(unsigned code, struct dd_link_name *buf);
+const char *dd_port_state_name(unsigned state, struct dd_link_name *buf);
+const char *dd_job_state_name(unsigned state, struct dd_link_name *buf);
+const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf);
+const char *dd_link_result_name(unsigned result, struct dd_link_name *buf);
 
 #endif

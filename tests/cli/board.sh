@@ -81,6 +81,7 @@ expect_rc "load a signed image" 0 B load "$T/a.dfi"
 out_has "load reports verification" "every block verified"
 expect_rc "info shows the image" 0 B info --json
 out_has "info names the image" '"name":"sample A"'
+check "info --json: schema 1, the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-info "$T/out"
 expect_rc "start with no stick in any port is refused" 2 B start
 out_has "no-sticks reason" "no stick"
 touch "${P[@]}"
@@ -88,7 +89,13 @@ expect_rc "start --wait: every port passes" 0 B start --wait
 check "the port files equal the image" ports_equal "$T/a.img" "${P[@]}"
 expect_rc "status after the job" 0 B status --json
 check "status: every port pass" test "$(grep -o '"state":"pass"' "$T/out" | wc -l)" -eq 3
+check "status: every port's phase and result as the protocol names them (done, pass)" \
+	test "$(grep -o '"phase":"done","result":"pass"' "$T/out" | wc -l)" -eq 3
+check "status --json: schema 1, the fields and values of docs/EVENTS.md" \
+	python3 tests/cli/events_check.py board-status "$T/out"
 expect_rc "log returns the records" 0 B log --json
+check "log --json: the board's audit records (seq, board, then schema 1 and the record's fields)" \
+	python3 tests/cli/events_check.py board-log "$T/out"
 check "log: one record per port" test "$(grep -c '"result":"pass"' "$T/out")" -eq 3
 out_has "log records carry the image id" '"image_id":"'
 out_has "log records carry the board serial" '"board":"SIM-'

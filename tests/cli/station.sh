@@ -37,7 +37,7 @@ if stop_with INT; then
 	out_has_file "totals count nothing done" "0 done (0 written, 0 already held the image), 0 failed"
 fi
 if stop_with TERM --json --probe; then
-	if tail -1 "$T/st.out" | grep -q '^{"event":"summary".*"done":0.*"failed":0'; then
+	if tail -1 "$T/st.out" | grep -q '^{"schema":1,"event":"summary".*"done":0.*"failed":0'; then
 		ok "station --json ends with a summary event"
 	else
 		not_ok "station --json summary: $(tail -1 "$T/st.out")"

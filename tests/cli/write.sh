@@ -31,9 +31,9 @@ check "audit record fields" grep -q '"image_id":"[0-9a-f]\{64\}".*"target":".*/a
 
 expect_rc "json events" 0 "$DARTDUP" write --json --yes "$IMG" "$T/j1" "$T/j2"
 check "json: one start, two done, one summary" bash -c "
-	[ \$(grep -c '^{\"event\":\"start\"' '$T/out') -eq 1 ] &&
-	[ \$(grep -c '^{\"event\":\"done\".*\"result\":\"pass\"' '$T/out') -eq 2 ] &&
-	grep -q '^{\"event\":\"summary\".*\"pass\":2,\"fail\":0,\"incomplete\":0,\"result\":\"pass\"}' '$T/out'"
+	[ \$(grep -c '^{\"schema\":1,\"event\":\"start\"' '$T/out') -eq 1 ] &&
+	[ \$(grep -c '^{\"schema\":1,\"event\":\"done\".*\"result\":\"pass\"' '$T/out') -eq 2 ] &&
+	grep -q '^{\"schema\":1,\"event\":\"summary\".*\"pass\":2,\"fail\":0,\"incomplete\":0,\"result\":\"pass\"}' '$T/out'"
 check "json: every line parses" python3 -c "
 import json, sys
 for l in open('$T/out'): json.loads(l)"

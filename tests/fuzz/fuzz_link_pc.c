@@ -9,9 +9,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void use_reply(const struct dd_link_msg *m)
 {
 	volatile size_t sink = 0;
+	struct dd_link_name n;
 
 	if (m->flags & DD_LINK_F_ERROR) {
-		sink += strlen(m->u.error.msg) + strlen(dd_link_errcode_name(m->u.error.code));
+		sink += strlen(m->u.error.msg) + strlen(dd_link_errcode_name(m->u.error.code, &n));
 		return;
 	}
 	switch (m->type) {
@@ -31,11 +32,14 @@ static void use_reply(const struct dd_link_msg *m)
 	}
 	case DD_MSG_STATUS:
 		FUZZ_ASSERT(m->u.status_r.n_ports <= DD_LINK_MAX_PORTS);
+		sink += strlen(dd_job_state_name(m->u.status_r.job_state, &n));
 		for (unsigned i = 0; i < m->u.status_r.n_ports; i++) {
 			const struct dd_link_port_status *p = &m->u.status_r.port[i];
 
 			FUZZ_ASSERT(p->done <= p->total);
-			sink += strlen(p->serial) + strlen(p->error) + strlen(dd_port_state_name(p->state));
+			/* every number a board sends has a name, known or unknown(N) */
+			sink += strlen(p->serial) + strlen(p->error) + strlen(dd_port_state_name(p->state, &n)) +
+				strlen(dd_link_phase_name(p->phase, &n)) + strlen(dd_link_result_name(p->result, &n));
 		}
 		break;
 	case DD_MSG_INFO:

@@ -1,9 +1,11 @@
 /* link protocol: every message round-trips; malformed variants of each (short, long, wrong version,
  * wrong lengths, bad flags, unknown type, garbage) are refused with the right error code; frames
- * are reassembled from a byte stream cut anywhere. */
+ * are reassembled from a byte stream cut anywhere; every number a board sends (phase, result, port and
+ * job state, error code) round-trips with its name, and numbers the PC does not know decode safely. */
 #include "check.h"
 #include "engine/events.h"
 #include "link/link.h"
+#include "link/wire.h"
 
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -78,7 +80,7 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	for (int i = 0; i < 3; i++) {
 		struct dd_link_port_status *p = &m->u.status_r.port[i];
 
-		p->state = (uint8_t)(DD_PORT_BUSY + i), p->phase = DD_PHASE_WRITE, p->result = DD_RESULT_NONE;
+		p->state = (uint8_t)(DD_PORT_BUSY + i), p->phase = DD_LPHASE_WRITE, p->result = DD_LRESULT_NONE;
 		p->done = 100u * (unsigned)i, p->total = 1000, p->capacity = 8000000000ull, p->rate = 30000000;
 		snprintf(p->serial, sizeof(p->serial), "SER%d", i);
 		if (i == 2)
@@ -324,14 +326,150 @@ TEST(fields_out_of_range_refused)
 	frame[DD_LINK_HDR_LEN + 5] = DD_LINK_MAX_PORTS + 1; /* too many ports */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 	frame[DD_LINK_HDR_LEN + 5] = 1;
-	frame[DD_LINK_HDR_LEN + 6] = 77; /* port state unknown */
+	set_le32(frame + DD_LINK_HDR_LEN + 10, 11); /* done (low half) 11 > total 10 */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 
 	/* the encoder refuses what the decoder would refuse */
-	m.u.status_r.port[0].state = 77;
+	m.u.status_r.port[0].done = 11;
 	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) == DD_EINTERNAL);
-	m.u.status_r.port[0].state = 0;
+	m.u.status_r.port[0].done = 0;
 	CHECK(dd_link_encode(&m, frame, 20, &len, NULL) == DD_EINTERNAL); /* buffer too small */
+}
+
+/* A STATUS reply with one port carrying these numbers, through the encoder and the decoder. */
+static int status_round_trip(unsigned job_state, unsigned state, unsigned phase, unsigned result,
+			     struct dd_link_msg *d)
+{
+	struct dd_link_msg m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_STATUS;
+	m.flags = DD_LINK_F_REPLY;
+	m.u.status_r.job_state = (uint8_t)job_state, m.u.status_r.n_ports = 1;
+	m.u.status_r.port[0].state = (uint8_t)state;
+	m.u.status_r.port[0].phase = (uint8_t)phase, m.u.status_r.port[0].result = (uint8_t)result;
+	len = encode(&m);
+	if (!len || decode_frame(frame, len, d))
+		return -1;
+	return d->u.status_r.job_state == job_state && d->u.status_r.port[0].state == state &&
+	       d->u.status_r.port[0].phase == phase && d->u.status_r.port[0].result == result ? 0 : -1;
+}
+
+TEST(engine_values_map_onto_wire_values)
+{
+	static const enum dd_phase phases[] = { DD_PHASE_QUEUED, DD_PHASE_PROBE, DD_PHASE_WRITE,
+						DD_PHASE_VERIFY, DD_PHASE_BOOT, DD_PHASE_DONE };
+	static const enum dd_result results[] = { DD_RESULT_NONE, DD_RESULT_PASS, DD_RESULT_FAIL,
+						  DD_RESULT_INCOMPLETE, DD_RESULT_WRITTEN };
+	bool seen[256] = { false };
+	struct dd_link_name n;
+	struct dd_link_msg d;
+
+	/* each engine value has its own wire value, and the PC names it as the engine does */
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		uint8_t w = dd_link_phase_of(phases[i]);
+
+		CHECK(w < DD_LPHASE_COUNT && !seen[w]);
+		seen[w] = true;
+		CHECK_EQ_INT(strcmp(dd_link_phase_name(w, &n), dd_phase_name(phases[i])), 0);
+		CHECK_EQ_INT(status_round_trip(DD_JOB_RUNNING, DD_PORT_BUSY, w, DD_LRESULT_NONE, &d), 0);
+	}
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+		uint8_t w = dd_link_result_of(results[i]);
+
+		CHECK(w < DD_LRESULT_COUNT && !seen[w]);
+		seen[w] = true;
+		CHECK_EQ_INT(strcmp(dd_link_result_name(w, &n), dd_result_name(results[i])), 0);
+		CHECK_EQ_INT(status_round_trip(DD_JOB_DONE, DD_PORT_PASS, DD_LPHASE_DONE, w, &d), 0);
+	}
+	/* the numbers themselves are the protocol's (docs/PROTOCOL.md "Values") */
+	CHECK_EQ_INT(dd_link_phase_of(DD_PHASE_VERIFY), 3);
+	CHECK_EQ_INT(dd_link_result_of(DD_RESULT_PASS), 1);
+	CHECK_EQ_INT(dd_link_result_of(DD_RESULT_WRITTEN), 4);
+	/* a corrupt engine value never becomes a known wire value */
+	CHECK_EQ_INT(dd_link_phase_of((enum dd_phase)99), 255);
+	CHECK_EQ_INT(dd_link_result_of((enum dd_result)99), 255);
+}
+
+TEST(every_board_value_round_trips_with_a_name)
+{
+	struct dd_link_name n;
+	struct dd_link_msg m, d;
+	size_t len;
+
+	for (unsigned v = 0; v < DD_LPHASE_COUNT; v++) {
+		CHECK_EQ_INT(status_round_trip(DD_JOB_RUNNING, DD_PORT_BUSY, v, 0, &d), 0);
+		CHECK(strncmp(dd_link_phase_name(d.u.status_r.port[0].phase, &n), "unknown(", 8) != 0);
+	}
+	for (unsigned v = 0; v < DD_LRESULT_COUNT; v++) {
+		CHECK_EQ_INT(status_round_trip(DD_JOB_DONE, DD_PORT_FAIL, 0, v, &d), 0);
+		CHECK(strncmp(dd_link_result_name(d.u.status_r.port[0].result, &n), "unknown(", 8) != 0);
+	}
+	for (unsigned v = 0; v <= DD_PORT_STATE_MAX; v++) {
+		CHECK_EQ_INT(status_round_trip(DD_JOB_IDLE, v, 0, 0, &d), 0);
+		CHECK(strncmp(dd_port_state_name(d.u.status_r.port[0].state, &n), "unknown(", 8) != 0);
+	}
+	for (unsigned v = 0; v <= DD_JOB_DONE; v++) {
+		CHECK_EQ_INT(status_round_trip(v, DD_PORT_EMPTY, 0, 0, &d), 0);
+		CHECK(strncmp(dd_job_state_name(d.u.status_r.job_state, &n), "unknown(", 8) != 0);
+	}
+	CHECK_EQ_INT(strcmp(dd_port_state_name(DD_PORT_ATTENTION, &n), "attention"), 0);
+	CHECK_EQ_INT(strcmp(dd_job_state_name(DD_JOB_DONE, &n), "done"), 0);
+	for (unsigned code = 1; code <= DD_LERR_INTERNAL; code++) {
+		memset(&m, 0, sizeof(m));
+		m.type = DD_MSG_START, m.flags = DD_LINK_F_REPLY | DD_LINK_F_ERROR;
+		m.u.error.code = (uint16_t)code;
+		len = encode(&m);
+		CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+		CHECK_EQ_INT(d.u.error.code, code);
+		CHECK(strncmp(dd_link_errcode_name(d.u.error.code, &n), "unknown(", 8) != 0);
+	}
+	CHECK_EQ_INT(strcmp(dd_link_errcode_name(DD_LERR_NO_STICKS, &n), "no-sticks"), 0);
+}
+
+TEST(unknown_board_values_decode_safely)
+{
+	static const unsigned unknown[] = { DD_LPHASE_COUNT, DD_LRESULT_COUNT, DD_PORT_STATE_MAX + 1, 77, 255 };
+	struct dd_link_name n;
+	struct dd_link_msg m, d;
+	char want[32];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		unsigned v = unknown[i];
+
+		/* a newer board's number: the STATUS is kept, the number shown as unknown(N) */
+		snprintf(want, sizeof(want), "unknown(%u)", v);
+		if (v >= DD_LPHASE_COUNT) {
+			CHECK_EQ_INT(status_round_trip(DD_JOB_RUNNING, DD_PORT_BUSY, v, 0, &d), 0);
+			CHECK_EQ_INT(strcmp(dd_link_phase_name(d.u.status_r.port[0].phase, &n), want), 0);
+		}
+		if (v >= DD_LRESULT_COUNT) {
+			CHECK_EQ_INT(status_round_trip(DD_JOB_DONE, DD_PORT_PASS, 0, v, &d), 0);
+			CHECK_EQ_INT(strcmp(dd_link_result_name(d.u.status_r.port[0].result, &n), want), 0);
+		}
+		if (v > DD_PORT_STATE_MAX) {
+			CHECK_EQ_INT(status_round_trip(v, v, 0, 0, &d), 0);
+			CHECK_EQ_INT(strcmp(dd_port_state_name(d.u.status_r.port[0].state, &n), want), 0);
+			CHECK_EQ_INT(strcmp(dd_job_state_name(d.u.status_r.job_state, &n), want), 0);
+		}
+	}
+	/* an error code the PC does not know is still an error with its message; 0 is no error */
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_LOAD_END, m.flags = DD_LINK_F_REPLY | DD_LINK_F_ERROR;
+	m.u.error.code = 65535;
+	strcpy(m.u.error.msg, "from the future");
+	len = encode(&m);
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(strcmp(dd_link_errcode_name(d.u.error.code, &n), "unknown(65535)"), 0);
+	CHECK_EQ_INT(strcmp(d.u.error.msg, "from the future"), 0);
+	frame[DD_LINK_HDR_LEN] = 0, frame[DD_LINK_HDR_LEN + 1] = 0;
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	/* the largest number any name function can get still fits its buffer */
+	CHECK_EQ_INT(strcmp(dd_link_phase_name(4294967295u, &n), "unknown(4294967295)"), 0);
+	CHECK_EQ_INT(strcmp(dd_link_errcode_name(0, &n), "unknown(0)"), 0);
 }
 
 TEST(log_reply_count_must_match_records)
@@ -450,6 +588,9 @@ int main(void)
 	RUN(long_payloads_refused);
 	RUN(wrong_version_type_flags_magic);
 	RUN(fields_out_of_range_refused);
+	RUN(engine_values_map_onto_wire_values);
+	RUN(every_board_value_round_trips_with_a_name);
+	RUN(unknown_board_values_decode_safely);
 	RUN(log_reply_count_must_match_records);
 	RUN(garbage_never_crashes);
 	RUN(stream_reassembly);

@@ -100,9 +100,10 @@ vm_prepare() {
 
 # --- declaring sticks (called from a scenario's sticks() function) ----------------------------------------
 # stick ID SIZE [serial=S] [hub] [port=P] [bps=N] [rbps=N] [wbps=N] [error=read:SECTOR|write:SECTOR] [later]
-#       [fake=wrap:REAL|drop:REAL]
+#       [fake=wrap:REAL|drop:REAL] [fill=random]
 #   A usb-storage stick on the xHCI controller (or behind the emulated usb-hub), backed by a sparse file
-#   out/NAME/sticks/ID.img of SIZE (truncate syntax). bps/rbps/wbps throttle it (bytes per second). error=
+#   out/NAME/sticks/ID.img of SIZE (truncate syntax). fill=random: a reused stick, its backing file filled with
+#   random bytes at once (so a scenario may still put data over it, e.g. an image it already holds). bps/rbps/wbps throttle it (bytes per second). error=
 #   makes every read or write touching that 512-byte sector fail with EIO (QEMU blkdebug). later: not plugged at
 #   boot; plug it with `plug ID`. fake=: a counterfeit stick announcing SIZE but holding only REAL bytes (truncate
 #   syntax): past REAL its writes wrap around onto [0, REAL) or are lost (reads give zeros). Served by nbdkit
@@ -128,6 +129,7 @@ stick() {
 		error=read:* | error=write:*) VM_ERROR[$id]=${o#error=} ;;
 		later) VM_LATER[$id]=1 ;;
 		fake=wrap:* | fake=drop:*) VM_FAKE[$id]=${o#fake=} ;;
+		fill=random) vm_fill_random "$(stick_file "$id")" "$size" || return 1 ;;
 		*) vm_log "stick $id: unknown option $o"; return 1 ;;
 		esac
 	done
@@ -140,6 +142,13 @@ stick() {
 	fi
 	[[ "$port" == *.* ]] && VM_NEED_HUB=1
 	VM_PORT[$id]=$port
+}
+
+# vm_fill_random FILE SIZE: FILE becomes SIZE (truncate syntax) random bytes, what a reused stick holds
+vm_fill_random() {
+	local n
+	n=$(numfmt --from=iec "$2") || return 1
+	head -c "$n" /dev/urandom >"$1" && [ "$(stat -c %s "$1")" = "$n" ]
 }
 
 disk() {

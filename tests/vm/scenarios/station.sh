@@ -1,7 +1,10 @@
 # dartdup station in a real kernel: sticks hot-added over QMP while the station runs are written, verified and
 # ejected; a stick pulled mid-write fails and its slot takes the next stick; a stick that already holds the image
 # is recognised without rewriting; with --probe a counterfeit stick (nbdkit: 64 MiB announced, writes past
-# 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log.
+# 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log. The sticks are
+# reused ones (random bytes before the guest starts) and the image has a zero MiB: a stick holding the image
+# except that zero MiB is rewritten, not taken as "already"; after the guest stopped, every stick that
+# passed (or already held the image) equals the image byte for byte over its range.
 
 VM_TIMEOUT=300   # under a loaded 2-core host the guest crawls; it takes ~100 s when alone
 
@@ -9,17 +12,21 @@ IMG_MIB=4
 
 sticks() {
 	# the image, made on the host in the shared folder (same path in the guest)
-	python3 -c 'import random,sys; r=random.Random(8); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1]) << 20))' \
+	# random MiBs with one zero MiB (a whole 1 MiB block of the package) before the last
+	python3 -c 'import random,sys; r=random.Random(8); n=int(sys.argv[1]) - 2; sys.stdout.buffer.write(r.randbytes(n << 20) + bytes(1 << 20) + r.randbytes(1 << 20))' \
 		"$IMG_MIB" >"$VM_SHARE/image.img"
 	"$DARTDUP" pack "$VM_SHARE/image.img" -o "$VM_SHARE/image.dfi" >/dev/null || return 1
-	stick a 32M later port=1
-	stick b 32M later port=2 wbps=100000
-	stick c 32M later port=2
-	stick d 32M later port=3
+	stick a 32M later port=1 fill=random
+	stick b 32M later port=2 wbps=100000 fill=random
+	stick c 32M later port=2 fill=random
+	stick d 32M later port=3 fill=random
 	stick e 64M later port=4 fake=wrap:16M
-	stick f 64M later port=5
-	# d already holds the image (as a stick written yesterday would)
+	stick f 64M later port=5 fill=random
+	# d already holds the image (as a stick written yesterday would), random bytes after it
 	dd if="$VM_SHARE/image.img" of="$(stick_file d)" conv=notrunc status=none
+	# c held the image once, then its zero MiB got other bytes: not "already", it must be rewritten
+	dd if="$VM_SHARE/image.img" of="$(stick_file c)" conv=notrunc status=none
+	dd if=/dev/urandom of="$(stick_file c)" bs=1M seek=$((IMG_MIB - 2)) count=1 conv=notrunc status=none
 }
 
 host() {
@@ -104,6 +111,9 @@ guest() {
 
 	r=$(wait_result "$(stick_serial c)") || not_ok "stick c: no result"
 	echo "$r" | grep -q '"result":"pass"' && ok "next stick in the freed slot passes" || not_ok "stick c: $r"
+	grep -F "\"serial\":\"$(stick_serial c)\"" "$EV" | grep -qF '"phase":"write"' &&
+		ok "stick c (the image but stale bytes in its zero MiB) is rewritten, not taken as already" ||
+		not_ok "stick c (stale bytes in the image's zero MiB) was not rewritten"
 	sc=$(echo "$r" | field slot)
 	[ "$sc" = "$sb" ] && [ "$sc" = 2 ] && [ "$sa" = 1 ] && ok "--ports order is the slot order; same port, same slot" ||
 		not_ok "slots: a=$sa b=$sb c=$sc"
@@ -137,9 +147,17 @@ guest() {
 }
 
 after() {
-	local n=$((IMG_MIB << 20)) id
-	for id in a c f; do
-		cmp -n "$n" "$VM_SHARE/image.img" "$(stick_file "$id")" >/dev/null &&
-			ok "after: stick $id holds the image" || not_ok "after: stick $id differs from the image"
+	local n=$((IMG_MIB << 20)) id out
+	for id in a c d f; do
+		out=$(cmp -n "$n" "$VM_SHARE/image.img" "$(stick_file "$id")" 2>&1) &&
+			ok "after: stick $id (random before) holds the image" ||
+			not_ok "after: stick $id (random before) differs from the image: ${out##*: }"
 	done
+	# the event lines and audit records as docs/EVENTS.md specifies them
+	for id in events1 events2; do
+		out=$(python3 "$VM_REPO/tests/cli/events_check.py" station "$VM_SHARE/$id.jsonl" 2>&1) &&
+			ok "after: station --json lines ($id) as docs/EVENTS.md says" || not_ok "after: $id: ${out//$'\n'/; }"
+	done
+	out=$(python3 "$VM_REPO/tests/cli/events_check.py" audit "$VM_SHARE/audit.jsonl" 2>&1) &&
+		ok "after: audit records as docs/EVENTS.md says" || not_ok "after: audit records: ${out//$'\n'/; }"
 }

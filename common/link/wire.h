@@ -1,0 +1,18 @@
+/* link/wire: the engine's phase and result as the link protocol numbers them. The one place where the
+ * engine's enums (engine/events.h) meet the protocol's (link/proto.h); the board uses it, the PC never
+ * needs it (it names the wire values with dd_link_phase_name()/dd_link_result_name()). */
+#ifndef DARTDUP_LINK_WIRE_H
+#define DARTDUP_LINK_WIRE_H
+
+#include <stdint.h>
+
+#include "engine/events.h"
+#include "link/proto.h"
+
+/* The wire number of an engine phase / result. Total over the engine's enums: an engine value without a
+ * wire value does not compile (link/wire.c). A number outside the enum (a bug) gives 255, which a PC
+ * shows as unknown(255) and never counts as a pass. */
+uint8_t dd_link_phase_of(enum dd_phase p);
+uint8_t dd_link_result_of(enum dd_result r);
+
+#endif
