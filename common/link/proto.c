@@ -617,6 +617,7 @@ static const char *const phase_names[] = {
 static const char *const result_names[] = {
 	[DD_LRESULT_NONE] = "running", [DD_LRESULT_PASS] = "pass", [DD_LRESULT_FAIL] = "fail",
 	[DD_LRESULT_INCOMPLETE] = "incomplete", [DD_LRESULT_WRITTEN] = "written",
+	[DD_LRESULT_REFUSED] = "refused", [DD_LRESULT_SKIPPED] = "skipped",
 };
 /* every value of the protocol has a name: a value added to an enum without one fails here */
 _Static_assert(sizeof(errcode_names) / sizeof(errcode_names[0]) == DD_LERR_INTERNAL + 1, "error code names");

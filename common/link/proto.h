@@ -111,8 +111,10 @@ enum dd_link_result {
 	DD_LRESULT_FAIL = 2,
 	DD_LRESULT_INCOMPLETE = 3, /* aborted before the end */
 	DD_LRESULT_WRITTEN = 4,    /* written without verification: not proven good */
+	DD_LRESULT_REFUSED = 5,    /* refused by the safety rules before anything was written */
+	DD_LRESULT_SKIPPED = 6,    /* not started: another target of the run was refused */
 };
-#define DD_LRESULT_COUNT 5
+#define DD_LRESULT_COUNT 7
 
 struct dd_link_hello {
 	uint16_t min_version, max_version;

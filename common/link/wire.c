@@ -12,11 +12,12 @@ _Static_assert(DD_LPHASE_QUEUED == 0 && DD_LPHASE_PROBE == 1 && DD_LPHASE_WRITE 
 		       DD_LPHASE_BOOT == 4 && DD_LPHASE_DONE == 5 && DD_LPHASE_COUNT == 6,
 	       "the protocol's phase numbers never change (docs/PROTOCOL.md)");
 _Static_assert(DD_LRESULT_NONE == 0 && DD_LRESULT_PASS == 1 && DD_LRESULT_FAIL == 2 && DD_LRESULT_INCOMPLETE == 3 &&
-		       DD_LRESULT_WRITTEN == 4 && DD_LRESULT_COUNT == 5,
+		       DD_LRESULT_WRITTEN == 4 && DD_LRESULT_REFUSED == 5 &&
+		       DD_LRESULT_SKIPPED == 6 && DD_LRESULT_COUNT == 7,
 	       "the protocol's result numbers never change (docs/PROTOCOL.md)");
 /* at least as many wire values as engine values: a new engine value needs a wire value of its own */
 _Static_assert(DD_PHASE_DONE + 1 <= DD_LPHASE_COUNT, "every engine phase has its own wire phase");
-_Static_assert(DD_RESULT_WRITTEN + 1 <= DD_LRESULT_COUNT, "every engine result has its own wire result");
+_Static_assert(DD_RESULT_SKIPPED + 1 <= DD_LRESULT_COUNT, "every engine result has its own wire result");
 
 uint8_t dd_link_phase_of(enum dd_phase p)
 {
@@ -39,6 +40,8 @@ uint8_t dd_link_result_of(enum dd_result r)
 	case DD_RESULT_FAIL: return DD_LRESULT_FAIL;
 	case DD_RESULT_INCOMPLETE: return DD_LRESULT_INCOMPLETE;
 	case DD_RESULT_WRITTEN: return DD_LRESULT_WRITTEN;
+	case DD_RESULT_REFUSED: return DD_LRESULT_REFUSED;
+	case DD_RESULT_SKIPPED: return DD_LRESULT_SKIPPED;
 	}
 	return UINT8_MAX;
 }
