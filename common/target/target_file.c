@@ -39,7 +39,7 @@ static int file_flush(struct dd_target *t, struct dd_err *err)
 	struct file_target *f = t->priv;
 	struct stat st;
 
-	/* Zero blocks at the end were skipped: the file must still be as long as the image. */
+	/* The file must be as long as the image (open extended it; nothing may have shortened it since). */
 	if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->need_size &&
 	    ftruncate(f->fd, (off_t)f->need_size))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: cannot extend to %" PRIu64 " bytes",
@@ -80,6 +80,14 @@ int dd_target_file_open(const char *path, enum dd_target_mode mode, uint64_t nee
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return dd_fail(err, DD_EINPUT, "%s: not a regular file", path);
+	}
+	/* As long as the image from the start (sparse: costs no space): the engine reads an all-zero image
+	 * block before deciding to write it, and a new or short file holds zeros there, not an end. */
+	if (mode == DD_TARGET_WRITE && (uint64_t)st.st_size < need_size && ftruncate(fd, (off_t)need_size)) {
+		int e = errno;
+
+		close(fd);
+		return dd_fail_errno(err, DD_EIO, e, "%s: cannot extend to %" PRIu64 " bytes", path, need_size);
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
