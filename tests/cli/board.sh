@@ -54,6 +54,8 @@ pack "$T/a.img" "$T/a.dfi" --key "$T/depot.key" --name "sample A" &&
 	pack "$T/a.img" "$T/foreign.dfi" --key "$T/foreign.key" --name "foreign" ||
 	{ not_ok "pack sample images"; exit 0; }
 
+# used_sticks PORT...: sticks from an earlier life: 5 MiB of random old content each
+used_sticks() { local p; for p in "$@"; do head -c $((5 << 20)) /dev/urandom >"$p"; done; }
 ports_equal() { # IMAGE PORT...: every port file holds the image
 	local img=$1 p; shift
 	for p in "$@"; do cmp -s -n "$(stat -c %s "$img")" "$img" "$p" || { echo "# $p differs from $img"; return 1; }; done
@@ -83,9 +85,12 @@ expect_rc "info shows the image" 0 B info --json
 out_has "info names the image" '"name":"sample A"'
 expect_rc "start with no stick in any port is refused" 2 B start
 out_has "no-sticks reason" "no stick"
-touch "${P[@]}"
+used_sticks "${P[@]}"
 expect_rc "start --wait: every port passes" 0 B start --wait
 check "the port files equal the image" ports_equal "$T/a.img" "${P[@]}"
+# image A starts with an all-zero MiB and ends with one: a reused stick's old bytes there do not survive
+check "random-filled ports: the image's zero MiBs read zeros" bash -c "
+	for p in ${P[*]}; do cmp -s -n $((1 << 20)) \"\$p\" /dev/zero && cmp -s -n 12345 -i $((3 << 20)):0 \"\$p\" /dev/zero || exit 1; done"
 expect_rc "status after the job" 0 B status --json
 check "status: every port pass" test "$(grep -o '"state":"pass"' "$T/out" | wc -l)" -eq 3
 expect_rc "log returns the records" 0 B log --json
@@ -107,7 +112,7 @@ out_has "the other results stay lit" '{"port":2,"state":"pass"'
 
 # --- the button (SIGUSR1), synchronised on the job number -----------------------------------
 job=$(B status --json | grep -o '"job":[0-9]*' | cut -d: -f2)
-rm -f "${P[@]}"; touch "${P[@]}" # new sticks
+rm -f "${P[@]}"; used_sticks "${P[@]}" # new (used) sticks
 kill -USR1 "$PID"
 expect_rc "button press runs a job" 0 B status --watch --json --job $((job + 1))
 check "button job: every port pass" test "$(tail -n1 "$T/out" | grep -o '"state":"pass"' | wc -l)" -eq 3
