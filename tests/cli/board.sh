@@ -197,6 +197,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null;
 	expect_rc "status after the failing job" 0 B status --json
 	out_has "the good port passed" '{"port":1,"state":"pass"'
 	out_has "the tiny port needs attention (too small)" '{"port":2,"state":"attention"'
+	check "the too small port's file is left as it was (empty)" test ! -s "$T/small/p4"
 	check "the good port holds the image" ports_equal "$T/c.img" "$T/p1"
 	expect_rc "log has the failure" 0 B log --json
 	out_has "log records the failing port" '"result":"fail"'
