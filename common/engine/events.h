@@ -26,7 +26,7 @@ enum dd_phase {
 
 enum dd_result {
 	DD_RESULT_NONE,        /* still running */
-	DD_RESULT_PASS,        /* every block written and verified */
+	DD_RESULT_PASS,        /* the image's range holds the image: every block in place and verified */
 	DD_RESULT_FAIL,        /* an error or a verification failure */
 	DD_RESULT_INCOMPLETE,  /* interrupted before the end */
 	DD_RESULT_WRITTEN,     /* written with verification turned off (--no-verify): not proven good */
