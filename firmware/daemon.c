@@ -96,7 +96,7 @@ void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t)
 
 static unsigned percent_of(const struct dd_target_status *st)
 {
-	uint64_t total = st->bytes_total + st->bytes_to_verify, done = st->bytes_written + st->bytes_verified;
+	uint64_t total = dd_status_total(st), done = dd_status_done(st);
 
 	if (!total)
 		return 0;

@@ -171,10 +171,9 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 	r->job.src = d->store.image;
 	r->job.targets = r->targets;
 	r->job.n_targets = r->n;
+	/* the default policy makes exact copies: a reused stick's old bytes in the image's zero blocks are
+	 * zeroed (read first, written where not zero) and every block is verified (engine/policy.h) */
 	dd_policy_default(&r->job.policy);
-	/* a duplicator makes exact copies: zero blocks are written and verified too, so a reused
-	 * stick holds nothing of its previous content */
-	r->job.policy.full = true;
 	r->job.sink = (struct dd_event_sink){ .emit = emit, .ctx = r };
 	r->abort_flag = 0;
 	r->job.abort_flag = &r->abort_flag;

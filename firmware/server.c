@@ -71,8 +71,8 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 			continue;
 		o->phase = dd_link_phase_of(p->st.phase);
 		o->result = dd_link_result_of(p->st.result);
-		o->total = p->st.bytes_total + p->st.bytes_to_verify;
-		o->done = p->st.bytes_written + p->st.bytes_verified;
+		o->total = dd_status_total(&p->st);
+		o->done = dd_status_done(&p->st);
 		if (o->done > o->total)
 			o->done = o->total;
 		o->rate = p->st.rate > 0 && p->st.rate < 4e9 ? (uint32_t)p->st.rate : 0;

@@ -235,6 +235,8 @@ static int run_engine(struct job *job, struct dd_target *t, bool verify_only, st
 		.sink = { job_event, &sink }, .abort_flag = &job->abort,
 	};
 
+	/* the default policy (engine/policy.h): the "already holds the image" check (verify_only) reads every
+	 * block back, all-zero ones included, so a stick with stale bytes there is written, not kept */
 	dd_policy_default(&dj.policy);
 	dj.policy.verify_only = verify_only;
 	dj.policy.probe = c->o.probe && !verify_only;

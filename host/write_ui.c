@@ -149,6 +149,7 @@ static void json_event(struct write_ui *ui, const struct dd_event *ev)
 		dd_json_str(j, "phase", dd_phase_name(st->phase));
 		dd_json_double(j, "percent", st->progress * 100, 1);
 		dd_json_u64(j, "bytes_written", st->bytes_written);
+		dd_json_u64(j, "bytes_skipped", st->bytes_skipped);
 		dd_json_u64(j, "bytes_verified", st->bytes_verified);
 		dd_json_double(j, "mb_per_s", st->rate / 1e6, 1);
 		dd_json_double(j, "eta", st->eta, 1);

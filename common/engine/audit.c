@@ -26,6 +26,7 @@ void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st
 	dd_json_str(j, "result", dd_result_name(st->result));
 	dd_json_u64(j, "bytes_written", st->bytes_written);
 	dd_json_u64(j, "bytes_verified", st->bytes_verified);
+	dd_json_u64(j, "bytes_skipped", st->bytes_skipped);
 	if (st->first_bad_offset >= 0)
 		dd_json_i64(j, "first_bad_offset", st->first_bad_offset);
 	else

@@ -20,8 +20,8 @@ struct dd_audit_job {
 
 /* Formats one record (a JSON object, no newline) into j (reset first): time, host, tool_version,
  * image_id, image_name, mode, target, port, vendor, model, serial, capacity, result,
- * bytes_written, bytes_verified, first_bad_offset (null if none), write_seconds, verify_seconds,
- * error (null if none). */
+ * bytes_written, bytes_verified, bytes_skipped (all-zero image blocks found already zero, not written),
+ * first_bad_offset (null if none), write_seconds, verify_seconds, error (null if none). */
 /* The result fields of a target (result, bytes, first bad offset, seconds, error), as the audit
  * record and the "done" event line both carry them. */
 void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st);

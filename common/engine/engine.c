@@ -75,10 +75,10 @@ struct engine {
 	struct dd_job *job;
 	const struct dd_image_info *info;
 	size_t block_size;
-	uint64_t *seq;      /* blocks the write/verify phases go through, in order (never block 0
-	                       when writing: it is written last) */
+	uint64_t *seq;      /* blocks the write/verify phases go through, in order: every block of the
+	                       image (but block 0 when writing: it is written last) */
 	uint64_t n_seq;
-	bool write_block0;  /* block 0 is written in the boot phase */
+	bool write_block0;  /* block 0 is written in the boot phase (always, when writing) */
 	uint8_t *block0;    /* block 0, decoded and checked before any I/O */
 	uint8_t *zeros;     /* a zero block: block 0 is cleared first */
 	struct timespec t0;
@@ -128,22 +128,21 @@ static uint8_t *alloc_block(const struct engine *e)
 	return p;
 }
 
-void dd_policy_default(struct dd_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->verify = true;
-	p->retries = 2;
-}
-
 /* ---- events ------------------------------------------------------------------------------ */
+
+/* The current phase's byte counter (a zero block found in place counts as done by the write phase). */
+static uint64_t phase_bytes(const struct dd_target_status *st)
+{
+	return st->phase == DD_PHASE_VERIFY ? st->bytes_verified : st->bytes_written + st->bytes_skipped;
+}
 
 /* Under e->lock: rate, ETA and progress from the counters. */
 static void update_rates(struct engine *e, struct tctx *tc, double t)
 {
 	struct dd_target_status *st = &tc->st;
-	uint64_t total = st->bytes_total + st->bytes_to_verify;
-	uint64_t done = st->bytes_written + st->bytes_verified;
-	uint64_t phase_done = st->phase == DD_PHASE_VERIFY ? st->bytes_verified : st->bytes_written;
+	uint64_t total = dd_status_total(st);
+	uint64_t done = dd_status_done(st);
+	uint64_t phase_done = phase_bytes(st);
 	double dt = t - tc->phase_t0;
 
 	phase_done -= tc->phase_base;
@@ -208,7 +207,7 @@ static void set_phase(struct engine *e, struct tctx *tc, enum dd_phase phase)
 	pthread_mutex_lock(&e->lock);
 	tc->st.phase = phase;
 	tc->phase_t0 = now(e);
-	tc->phase_base = phase == DD_PHASE_VERIFY ? tc->st.bytes_verified : tc->st.bytes_written;
+	tc->phase_base = phase_bytes(&tc->st);
 	pthread_mutex_unlock(&e->lock);
 	emit_target(e, tc, DD_EV_PHASE);
 }
@@ -250,7 +249,8 @@ static void release_tail(struct engine *e)
 {
 	struct ebuf **s = &e->slot[e->tail % e->window];
 
-	buf_put(e, *s);
+	if (*s) /* NULL: a position no writer needs the image's bytes for */
+		buf_put(e, *s);
 	*s = NULL;
 	e->tail++;
 }
@@ -358,6 +358,11 @@ static void *decoder_main(void *arg)
 				pthread_cond_wait(&e->cond, &e->lock);
 			continue;
 		}
+		if (dd_policy_write(&e->job->policy, e->info, e->seq[e->head]) != DD_WRITE_DATA) {
+			e->slot[e->head++ % e->window] = NULL; /* written without the image's bytes */
+			pthread_cond_broadcast(&e->cond);
+			continue;
+		}
 		b = buf_get(e);
 		if (!b && !e->n_bufs) {
 			decoder_fail(e, "out of memory for block buffers");
@@ -449,6 +454,27 @@ static bool next_in_seq(struct tctx *tc, uint64_t *s, bool writing)
 	return more;
 }
 
+static bool all_zero(const struct engine *e, const uint8_t *buf, size_t len)
+{
+	return !memcmp(buf, e->zeros, len);
+}
+
+/* An all-zero image block (DD_WRITE_ZERO_IF_DIRTY): read what the target holds there into the worker's
+ * own buffer and write zeros only when any byte is not zero. *wrote says which. */
+static int zero_if_dirty(struct worker *w, uint64_t off, uint32_t len, bool *wrote, struct dd_err *err)
+{
+	struct tctx *tc = w->tc;
+	int rc;
+
+	*wrote = false;
+	if ((rc = own_buffer(w, err)) || (rc = tc->t->ops->read_at(tc->t, w->own, len, off, err)))
+		return rc;
+	if (all_zero(tc->e, w->own, len))
+		return DD_OK;
+	*wrote = true;
+	return tc->t->ops->write_at(tc->t, tc->e->zeros, len, off, err);
+}
+
 static void *write_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -458,10 +484,11 @@ static void *write_worker(void *arg)
 
 	for (;;) {
 		struct dd_err err;
-		struct ebuf *shared;
+		struct ebuf *shared = NULL;
 		const uint8_t *data;
 		uint64_t s, i, off;
 		uint32_t len;
+		bool wrote = true;
 		int rc;
 
 		if (!next_in_seq(tc, &s, true))
@@ -471,21 +498,40 @@ static void *write_worker(void *arg)
 		off = i * (uint64_t)info->block_size;
 		len = dd_block_len(info, i);
 		dd_err_clear(&err);
-		data = claim_block(w, s, &shared, &err);
-		rc = data ? tc->t->ops->write_at(tc->t, data, len, off, &err) : err.code;
+		if (dd_policy_write(&e->job->policy, info, i) == DD_WRITE_ZERO_IF_DIRTY) {
+			data = e->zeros;
+			rc = zero_if_dirty(w, off, len, &wrote, &err);
+		} else {
+			data = claim_block(w, s, &shared, &err);
+			rc = data ? tc->t->ops->write_at(tc->t, data, len, off, &err) : err.code;
+		}
 
 		pthread_mutex_lock(&e->lock);
 		if (shared)
 			buf_put(e, shared);
 		if (rc)
 			target_fail(tc, rc == DD_EIO ? (int64_t)off : -1, err.msg);
-		else if (data)
+		else if (data && wrote)
 			tc->st.bytes_written += len;
+		else if (data)
+			tc->st.bytes_skipped += len;
 		pthread_mutex_unlock(&e->lock);
 		if (!data && !rc)
 			break; /* stopping */
 	}
 	return NULL;
+}
+
+/* Does buf (len bytes read back at block i) equal the image's block? A zero block is proven by its content:
+ * the manifest's hash of an all-zero block says no more (dfi_open checks zero blocks carry that hash). */
+static bool holds_block(const struct engine *e, uint64_t i, const uint8_t *buf, uint32_t len, bool zeros)
+{
+	uint8_t h[DD_SHA256_LEN];
+
+	if (zeros)
+		return all_zero(e, buf, len);
+	dd_sha256(buf, len, h);
+	return !memcmp(h, e->info->block_hash[i], DD_SHA256_LEN);
 }
 
 /* Read block i back from the medium and compare; on a mismatch rewrite it (from known, or decoded
@@ -497,17 +543,18 @@ static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, stru
 	const struct dd_policy *pol = &e->job->policy;
 	uint64_t off = i * (uint64_t)e->info->block_size;
 	uint32_t len = dd_block_len(e->info, i);
-	uint8_t h[DD_SHA256_LEN];
+	bool zeros = dd_policy_check(pol, e->info, i) == DD_CHECK_ZEROS;
 	int rc;
 
 	if ((rc = own_buffer(w, err)))
 		return rc;
+	if (zeros && !known)
+		known = e->zeros;
 	for (int attempt = 0;; attempt++) {
 		rc = tc->t->ops->read_at(tc->t, w->own, len, off, err);
 		if (rc)
 			return rc;
-		dd_sha256(w->own, len, h);
-		if (!memcmp(h, e->info->block_hash[i], DD_SHA256_LEN))
+		if (holds_block(e, i, w->own, len, zeros))
 			return DD_OK;
 		if (pol->verify_only || attempt >= pol->retries || stopping(tc))
 			break;
@@ -802,16 +849,16 @@ static int build_seq(struct engine *e, struct dd_err *err)
 {
 	const struct dd_image_info *info = e->info;
 	const struct dd_policy *pol = &e->job->policy;
-	uint64_t first = pol->verify_only ? 0 : 1;
 
 	e->seq = calloc(info->block_count ? info->block_count : 1, sizeof(*e->seq));
 	if (!e->seq)
 		return dd_fail(err, DD_ENOMEM, "out of memory for the block list");
-	for (uint64_t i = first; i < info->block_count; i++)
-		if (pol->full || !dd_block_is_zero(info, i))
+	/* verification covers every block; the write phase every block but the one written last */
+	for (uint64_t i = 0; i < info->block_count; i++)
+		if (pol->verify_only || dd_policy_write(pol, info, i) != DD_WRITE_LAST)
 			e->seq[e->n_seq++] = i;
 	e->write_block0 = !pol->verify_only && info->block_count &&
-			  (pol->full || !dd_block_is_zero(info, 0));
+			  dd_policy_write(pol, info, 0) == DD_WRITE_LAST;
 	return DD_OK;
 }
 

@@ -4,12 +4,15 @@
  *  - one queue per target: a slow stick never holds the others back;
  *  - bounded memory whatever the image size and the number of targets: a target that falls
  *    behind the shared window decodes the block it needs again from the source;
- *  - all-zero blocks skipped unless policy.full;
- *  - the first block is written last, after every other block verified;
+ *  - the policy (engine/policy.h) decides each block: PASS means every byte of the image's range equals
+ *    the image, whatever the target held. An all-zero image block is read first and zeros written only
+ *    where the target is not zero (policy.full: written like any block);
+ *  - the first block is cleared first and written last, after every other block verified, zero or not;
  *  - on a whole disk, the last MiB past the image is cleared (with the first block, before any image
  *    block) and read back: a GPT's stale backup copy never outlives the write;
- *  - verification reads the medium back (after flush), compares SHA-256 with the manifest,
- *    rewrites a failing block up to policy.retries times;
+ *  - verification reads EVERY block of the image back from the medium (after flush), compares its SHA-256
+ *    with the manifest (an all-zero block: every byte zero), rewrites a failing block up to
+ *    policy.retries times; verify_only reads every block the same way and writes nothing;
  *  - a target that fails, fails alone. */
 #ifndef DARTDUP_ENGINE_H
 #define DARTDUP_ENGINE_H
@@ -18,16 +21,9 @@
 #include <stdbool.h>
 
 #include "engine/events.h"
+#include "engine/policy.h"
 #include "source/source.h"
 #include "target/target.h"
-
-struct dd_policy {
-	bool verify;        /* default true */
-	bool verify_only;   /* read-only verification (dartdup verify) */
-	bool full;          /* write zero blocks too */
-	int retries;        /* per failing block; default 2 */
-	bool probe;         /* counterfeit-capacity probe before writing */
-};
 
 struct dd_job {
 	struct dd_source *src;
@@ -38,8 +34,6 @@ struct dd_job {
 	volatile sig_atomic_t *abort_flag; /* set non-zero (e.g. from a signal handler) to stop */
 	size_t memory_budget;              /* bytes for shared block buffers; 0 = default */
 };
-
-void dd_policy_default(struct dd_policy *p);
 
 /* Runs the job to the end. status[i] receives each target's final status (array of n_targets).
  * Returns DD_OK when every target passed, DD_ECHECK when any failed, DD_EABORT when interrupted,

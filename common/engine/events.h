@@ -26,7 +26,7 @@ enum dd_phase {
 
 enum dd_result {
 	DD_RESULT_NONE,        /* still running */
-	DD_RESULT_PASS,        /* every block written and verified */
+	DD_RESULT_PASS,        /* the image's range holds the image: every block in place and verified */
 	DD_RESULT_FAIL,        /* an error or a verification failure */
 	DD_RESULT_INCOMPLETE,  /* interrupted before the end */
 	DD_RESULT_WRITTEN,     /* written with verification turned off (--no-verify): not proven good */
@@ -40,8 +40,9 @@ struct dd_target_status {
 	enum dd_result result;
 	uint64_t bytes_written;
 	uint64_t bytes_verified;
-	uint64_t bytes_total;      /* bytes this target must write (skipped zero blocks excluded) */
-	uint64_t bytes_to_verify;  /* bytes the verification reads back (0 with --no-verify) */
+	uint64_t bytes_skipped;    /* image bytes found already in place (all-zero blocks read first: not written) */
+	uint64_t bytes_total;      /* bytes the write phase covers: written + skipped at its end (the image's size) */
+	uint64_t bytes_to_verify;  /* bytes the verification reads back (the image's size; 0 with --no-verify) */
 	double progress;           /* 0..1 of this target's whole job (write + verify) */
 	double rate;               /* bytes per second, current phase */
 	double eta;                /* seconds, < 0 unknown */
@@ -50,6 +51,17 @@ struct dd_target_status {
 	double t_start, t_end;     /* seconds since job start */
 	char error[256];           /* "" when none */
 };
+
+/* The whole job's bytes (write phase + verification) and how many are done: progress = done / total. */
+static inline uint64_t dd_status_total(const struct dd_target_status *st)
+{
+	return st->bytes_total + st->bytes_to_verify;
+}
+
+static inline uint64_t dd_status_done(const struct dd_target_status *st)
+{
+	return st->bytes_written + st->bytes_skipped + st->bytes_verified;
+}
 
 struct dd_event {
 	enum dd_event_type type;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,34 @@ struct file_target {
 	struct dd_target t;
 	int fd;
 	uint64_t need_size;
+	atomic_bool extended;
 };
 
+/* The file is made as long as the image (sparse: costs no space). Idempotent. */
+static int extend(struct file_target *f, struct dd_err *err)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->need_size &&
+	    ftruncate(f->fd, (off_t)f->need_size))
+		return dd_fail_errno(err, DD_EIO, errno, "%s: cannot extend to %" PRIu64 " bytes",
+				     f->t.id.path, f->need_size);
+	return DD_OK;
+}
+
+/* From its first write on, a file is as long as the image: an all-zero image block the engine reads
+ * before deciding to write it then holds zeros, not the file's end. Not at open: a target refused after
+ * opening is left as it was. Concurrent first writers may both extend (harmless). */
 static int file_write_at(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct file_target *f = t->priv;
+	int rc;
 
+	if (!atomic_load(&f->extended)) {
+		if ((rc = extend(f, err)))
+			return rc;
+		atomic_store(&f->extended, true);
+	}
 	return dd_fd_write_full(f->fd, buf, len, off, t->id.path, err);
 }
 
@@ -37,13 +60,10 @@ static int file_read_at(struct dd_target *t, void *buf, size_t len, uint64_t off
 static int file_flush(struct dd_target *t, struct dd_err *err)
 {
 	struct file_target *f = t->priv;
-	struct stat st;
+	int rc;
 
-	/* Zero blocks at the end were skipped: the file must still be as long as the image. */
-	if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->need_size &&
-	    ftruncate(f->fd, (off_t)f->need_size))
-		return dd_fail_errno(err, DD_EIO, errno, "%s: cannot extend to %" PRIu64 " bytes",
-				     t->id.path, f->need_size);
+	if ((rc = extend(f, err))) /* still as long as the image, whatever happened since */
+		return rc;
 	if (fsync(f->fd))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: fsync", t->id.path);
 	/* a file's capacity is its size: what it is now that the image is in it */
@@ -97,6 +117,7 @@ int dd_target_file_adopt(int fd, const char *name, enum dd_target_mode mode, uin
 	}
 	f->fd = fd;
 	f->need_size = need_size;
+	atomic_init(&f->extended, false);
 	f->t.ops = &file_ops;
 	f->t.priv = f;
 	f->t.align = 1;

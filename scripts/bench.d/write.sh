@@ -7,6 +7,11 @@
 # Every tool drives all targets at once (one process per target, in parallel, where it cannot
 # drive several itself). Targets are loop devices over files in /dev/shm, so that every tool can
 # use O_DIRECT and the numbers show the tools' own cost rather than one slow disk's.
+# The peers run first, so dartdup's targets already hold the image there (its zero blocks are read,
+# found zero, not written). Then the write policy on its own (engine/policy.h), 1 and 4 targets: the
+# default (zero blocks read first, zeros written only where the target is not zero) against --full
+# (every block written, no read first), on fresh all-zero targets and on reused ones full of random
+# data, in the same run.
 # Also: peak memory (max RSS, /usr/bin/time -v) of dartdup with 16 file targets, and its CPU
 # seconds per GiB written and verified. Needs root (loop devices). BENCH_WRITE_MB sets the image
 # size (default 512).
@@ -113,6 +118,41 @@ for n in 1 4 8; do
 	printf '  %-8s %9ss %9ss %9ss %9ss   %s\n' "$n" "$(secs "$t_dart")" "$(secs "$t_dd")" "$(secs "$t_bmap")" \
 		"$(secs "$t_dcf")" "$(ratio "$t_dart" "$best")"
 done
+
+# The policy: default vs --full, on fresh (all zero) and reused (random old content) targets
+head -c $((mb << 20)) /dev/urandom >"$SHM/old"
+fresh() { local t; for t in "$@"; do blkdiscard "$t" 2>/dev/null || dd if=/dev/zero of="$t" bs=1M count="$mb" oflag=direct status=none; done; }
+used() { local t; for t in "$@"; do dd if="$SHM/old" of="$t" bs=1M oflag=direct status=none; done; }
+# policy_run FILL [OPTION]: the wall seconds of a write onto the targets filled by FILL (the best of
+# BENCH_POLICY_RUNS, default 3: a shared machine's noise only ever adds), then the MiB per target the
+# engine found already zero (bytes_skipped)
+policy_run() {
+	local fill=$1 t0 t1 best= k; shift
+	for k in $(seq 1 "${BENCH_POLICY_RUNS:-3}"); do
+		"$fill" "${TG[@]}"
+		t0=$(now)
+		"$D" write --json "$img.dfi" "${TG[@]}" --yes --allow-non-usb "$@" >"$W/policy.json" ||
+			{ echo "bench write: dartdup $* on $fill targets failed" >&2; exit 1; }
+		t1=$(now)
+		readback_ok "${TG[@]}" || { echo "bench write: dartdup $* left a $fill target wrong" >&2; exit 1; }
+		[ -z "$best" ] || [ $((t1 - t0)) -lt "$best" ] && best=$((t1 - t0))
+	done
+	printf '%s %s' "$(secs "$best")" "$(python3 -c "
+import json
+s = [json.loads(l)['bytes_skipped'] for l in open('$W/policy.json') if json.loads(l)['event'] == 'done']
+print(min(s) >> 20)")"
+}
+echo "  write policy (zero blocks: read first, written where not zero | --full: written, no read):"
+printf '  %-8s %16s %16s %16s %16s\n' targets "fresh default" "fresh --full" "reused default" "reused --full"
+for n in 1 4; do
+	TG=("${LOOPS[@]:0:$n}")
+	read -r fd fds <<<"$(policy_run fresh)"
+	read -r ff _ <<<"$(policy_run fresh --full)"
+	read -r ud uds <<<"$(policy_run used)"
+	read -r uf _ <<<"$(policy_run used --full)"
+	printf '  %-8s %16s %16s %16s %16s\n' "$n" "${fd}s (${fds} MiB in place)" "${ff}s" "${ud}s (${uds} MiB)" "${uf}s"
+done
+rm -f "$SHM/old"
 
 # 16 file targets: peak memory and CPU per GiB
 tv=$W/time16.txt

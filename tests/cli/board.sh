@@ -54,6 +54,8 @@ pack "$T/a.img" "$T/a.dfi" --key "$T/depot.key" --name "sample A" &&
 	pack "$T/a.img" "$T/foreign.dfi" --key "$T/foreign.key" --name "foreign" ||
 	{ not_ok "pack sample images"; exit 0; }
 
+# used_sticks PORT...: sticks from an earlier life: 5 MiB of random old content each
+used_sticks() { local p; for p in "$@"; do head -c $((5 << 20)) /dev/urandom >"$p"; done; }
 ports_equal() { # IMAGE PORT...: every port file holds the image
 	local img=$1 p; shift
 	for p in "$@"; do cmp -s -n "$(stat -c %s "$img")" "$img" "$p" || { echo "# $p differs from $img"; return 1; }; done
@@ -84,9 +86,12 @@ out_has "info names the image" '"name":"sample A"'
 check "info --json: schema 1, the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-info "$T/out"
 expect_rc "start with no stick in any port is refused" 2 B start
 out_has "no-sticks reason" "no stick"
-touch "${P[@]}"
+used_sticks "${P[@]}"
 expect_rc "start --wait: every port passes" 0 B start --wait
 check "the port files equal the image" ports_equal "$T/a.img" "${P[@]}"
+# image A starts with an all-zero MiB and ends with one: a reused stick's old bytes there do not survive
+check "random-filled ports: the image's zero MiBs read zeros" bash -c "
+	for p in ${P[*]}; do cmp -s -n $((1 << 20)) \"\$p\" /dev/zero && cmp -s -n 12345 -i $((3 << 20)):0 \"\$p\" /dev/zero || exit 1; done"
 expect_rc "status after the job" 0 B status --json
 check "status: every port pass" test "$(grep -o '"state":"pass"' "$T/out" | wc -l)" -eq 3
 check "status: every port's phase and result as the protocol names them (done, pass)" \
@@ -114,7 +119,7 @@ out_has "the other results stay lit" '{"port":2,"state":"pass"'
 
 # --- the button (SIGUSR1), synchronised on the job number -----------------------------------
 job=$(B status --json | grep -o '"job":[0-9]*' | cut -d: -f2)
-rm -f "${P[@]}"; touch "${P[@]}" # new sticks
+rm -f "${P[@]}"; used_sticks "${P[@]}" # new (used) sticks
 kill -USR1 "$PID"
 expect_rc "button press runs a job" 0 B status --watch --json --job $((job + 1))
 check "button job: every port pass" test "$(tail -n1 "$T/out" | grep -o '"state":"pass"' | wc -l)" -eq 3
@@ -199,6 +204,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null;
 	expect_rc "status after the failing job" 0 B status --json
 	out_has "the good port passed" '{"port":1,"state":"pass"'
 	out_has "the tiny port needs attention (too small)" '{"port":2,"state":"attention"'
+	check "the too small port's file is left as it was (empty)" test ! -s "$T/small/p4"
 	check "the good port holds the image" ports_equal "$T/c.img" "$T/p1"
 	expect_rc "log has the failure" 0 B log --json
 	out_has "log records the failing port" '"result":"fail"'

@@ -26,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "ok - genuine loop disk passes the probe # SKIP needs root for losetup"
 	exit 0
 fi
-truncate -s $((64 * MiB)) "$T/disk"
+head -c $((64 * MiB)) /dev/urandom >"$T/disk" # a used disk: random old content
 L=$(losetup -f --show "$T/disk") && LOOPS+=("$L")
 expect_rc "genuine loop disk: probe, write, verify" 0 "$DARTDUP" write "$T/img" "$L" --yes --allow-non-usb --probe --json
 out_has "the probe phase ran" '"phase":"probe"'

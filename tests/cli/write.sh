@@ -15,6 +15,8 @@ ROOT=0; [ "$(id -u)" -eq 0 ] && ROOT=1
 skip() { echo "ok - $1 # SKIP $2"; }
 MiB=1048576
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# rnd FILE BYTES: a reused target: random old content (a PASS must leave none of it in the image's range)
+rnd() { head -c "$2" /dev/urandom >"$1"; }
 
 # an odd-sized image with a zero block in the middle
 IMG=$T/odd.img
@@ -23,12 +25,16 @@ make_image "$T/part" $((MiB + 12345)) 7
 ISIZE=$(stat -c %s "$IMG")
 
 # --- several file targets, odd size, json, audit log ---------------------------------------------
+rnd "$T/a" "$ISIZE"; rnd "$T/b" $((ISIZE + 5000)); rnd "$T/c" 100 # as long, longer, shorter than the image
 expect_rc "write three file targets" 0 "$DARTDUP" write "$IMG" "$T/a" "$T/b" "$T/c" --yes --log "$T/audit.log"
-check "targets identical to the image" bash -c "cmp -s '$IMG' '$T/a' && cmp -s '$IMG' '$T/b' && cmp -s '$IMG' '$T/c'"
+check "targets identical to the image" bash -c "cmp -s '$IMG' '$T/a' && cmp -s -n $ISIZE '$IMG' '$T/b' && cmp -s '$IMG' '$T/c'"
+check "the zero MiB of the image is zero on the reused targets" bash -c "
+	for t in a b c; do cmp -s -n $MiB -i $MiB:0 '$T/'\$t /dev/zero || exit 1; done"
 out_has "summary line" "write: 3 passed, 0 failed, 0 incomplete"
 check "audit log has one record per target" test "$(grep -c '"result":"pass"' "$T/audit.log")" -eq 3
 check "audit record fields" grep -q '"image_id":"[0-9a-f]\{64\}".*"target":".*/a".*"capacity":[0-9]*,"result":"pass","bytes_written":[0-9]*' "$T/audit.log"
 
+rnd "$T/j1" "$ISIZE"; rnd "$T/j2" "$ISIZE"
 expect_rc "json events" 0 "$DARTDUP" write --json --yes "$IMG" "$T/j1" "$T/j2"
 check "json: one start, two done, one summary" bash -c "
 	[ \$(grep -c '^{\"schema\":1,\"event\":\"start\"' '$T/out') -eq 1 ] &&
@@ -49,6 +55,11 @@ PY
 expect_rc "verify catches a changed byte" 1 "$DARTDUP" verify "$IMG" "$T/a" "$T/b"
 out_has "verify names the first bad offset" "FAIL at offset $((2 * MiB))"
 out_has "the untouched target still passes" "verify: 1 passed, 1 failed"
+# the image's all-zero MiB at [1 MiB, 2 MiB): stale bytes there are a difference like any other
+python3 -c "f=open('$T/a','r+b'); f.seek($((MiB + 4242))); f.write(b'old')"
+expect_rc "verify catches stale bytes in a zero block" 1 "$DARTDUP" verify "$IMG" "$T/a"
+out_has "verify names the zero block's offset" "FAIL at offset $MiB"
+expect_rc "verify --full is the same check" 1 "$DARTDUP" verify --full "$IMG" "$T/a"
 expect_rc "verify a missing target" 2 "$DARTDUP" verify "$IMG" "$T/nonexistent"
 
 # --- refusals: nothing written anywhere ----------------------------------------------------------
@@ -73,13 +84,20 @@ out_has "list gives the reason" '"reason":"holds /'
 
 # --- .zst image, --full ---------------------------------------------------------------------------
 zstd -q -3 "$IMG" -o "$T/odd.img.zst"
+rnd "$T/z1" "$ISIZE"
 expect_rc "write a plain .zst image" 0 "$DARTDUP" write "$T/odd.img.zst" "$T/z1" --yes
 check "zst target identical" cmp -s "$IMG" "$T/z1"
-python3 -c "open('$T/dirty','wb').write(b'\xff' * $ISIZE)"
-expect_rc "write over a dirty target (zero blocks skipped)" 0 "$DARTDUP" write "$IMG" "$T/dirty" --yes
-check "skipped zero blocks keep old bytes" bash -c "! cmp -s '$IMG' '$T/dirty'"
-expect_rc "write --full" 0 "$DARTDUP" write --full "$IMG" "$T/dirty" --yes
-check "--full makes it identical" cmp -s "$IMG" "$T/dirty"
+rnd "$T/dirty" "$ISIZE"
+expect_rc "write over a random-filled target" 0 "$DARTDUP" write --json "$IMG" "$T/dirty" --yes
+check "its zero blocks were rewritten: identical" cmp -s "$IMG" "$T/dirty"
+check "nothing reported skipped on random old content" grep -q '"event":"done".*"bytes_skipped":0,' "$T/out"
+expect_rc "write again over the same target" 0 "$DARTDUP" write --json "$IMG" "$T/dirty" --yes
+check "zero blocks already zero: read, reported skipped" grep -q "\"event\":\"done\".*\"bytes_skipped\":$MiB," "$T/out"
+check "still identical" cmp -s "$IMG" "$T/dirty"
+rnd "$T/dirty" "$ISIZE"
+expect_rc "write --full over a random-filled target" 0 "$DARTDUP" write --full --json "$IMG" "$T/dirty" --yes
+check "--full: identical" cmp -s "$IMG" "$T/dirty"
+check "--full: every byte written" grep -q "\"event\":\"done\".*\"bytes_written\":$ISIZE,.*\"bytes_skipped\":0," "$T/out"
 
 # --- a DaRT ISO is built on the fly (the builder's hook) ------------------------------------------
 if [ -x scripts/make-sample-iso ] && scripts/make-sample-iso "$T/s.iso" --wim-mb 1 >/dev/null 2>&1; then
@@ -164,6 +182,19 @@ check "between the image and the last MiB: the old content, untouched" \
 check "a file target's size stays the image's (nothing cleared past it)" test "$(stat -c %s "$T/lf1")" = "$(stat -c %s "$RND")"
 check "files beside it too" bash -c "cmp -s '$RND' '$T/lf1' && cmp -s '$RND' '$T/lf2'"
 expect_rc "verify the loop device" 0 "$DARTDUP" verify "$RND" "$L"
+
+# reused loop devices (random old content) and an image with an all-zero MiB
+truncate -s $((8 * MiB)) "$T/rloop1" "$T/rloop2"
+rnd "$T/rloop1" $((8 * MiB)); rnd "$T/rloop2" $((8 * MiB))
+R1=$(losetup -f --show "$T/rloop1") && LOOPS+=("$R1")
+R2=$(losetup -f --show "$T/rloop2") && LOOPS+=("$R2")
+expect_rc "write random-filled loop devices" 0 "$DARTDUP" write "$IMG" "$R1" "$R2" --yes --allow-non-usb
+check "random-filled loop devices hold the image byte for byte" \
+	bash -c "cmp -s -n $ISIZE '$IMG' '$R1' && cmp -s -n $ISIZE '$IMG' '$R2'"
+expect_rc "verify the reused loop devices" 0 "$DARTDUP" verify "$IMG" "$R1" "$R2"
+python3 -c "f=open('$R2','r+b'); f.seek($((MiB + 512))); f.write(b'stale'); f.flush()"
+expect_rc "verify a loop device with stale bytes in a zero block" 1 "$DARTDUP" verify "$IMG" "$R1" "$R2"
+out_has "loop: names the zero block's offset" "FAIL at offset $MiB"
 
 truncate -s $((2 * MiB)) "$T/smallloop"
 L2=$(losetup -f --show "$T/smallloop") && LOOPS+=("$L2")

@@ -1,5 +1,7 @@
 /* The engine against file targets and a fake target backend that fails on purpose: errors at an
- * offset, lies on read-back, disappears, is slow; interruption; bounded memory; verify-only. */
+ * offset, lies on read-back, disappears, is slow; interruption; bounded memory; verify-only.
+ * Every target starts with random old content ("a reused stick"): a PASS must leave it byte-equal to the
+ * image over the image's range (engine/policy.h). */
 #include "check.h"
 #include "engine/audit.h"
 #include "engine/engine.h"
@@ -19,6 +21,7 @@
 struct fake {
 	struct dd_target t;
 	uint8_t *mem;
+	uint8_t *orig;           /* the stick's old content (random), to see what was left untouched */
 	size_t cap;
 	pthread_mutex_t lock;
 	int64_t fail_write_at;   /* write_at covering this offset fails (-1: never) */
@@ -26,6 +29,9 @@ struct fake {
 	int lie_times;           /* ...this many times (-1: always) */
 	int vanish_after;        /* after this many writes every call fails (-1: never) */
 	int writes;
+	int reads;
+	uint64_t zero_block_writes; /* writes into an all-zero block of image `zimg` (when set) */
+	const struct dd_image_info *zimg;
 	int64_t order[4096];     /* offsets written, in order (first byte of data in order_b0) */
 	uint8_t order_b0[4096];
 	int n_order;
@@ -67,6 +73,8 @@ static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t
 		rc = dd_fail(err, DD_EIO, "%s: write error at %llu", t->id.path, (unsigned long long)off);
 	else if (off + len > f->cap)
 		rc = dd_fail(err, DD_EIO, "%s: past the end", t->id.path);
+	if (!rc && f->zimg && off / BS < f->zimg->block_count && dd_block_is_zero(f->zimg, off / BS))
+		f->zero_block_writes++;
 	if (!rc) {
 		memcpy(f->mem + off, buf, len);
 		if (f->n_order < 4096) {
@@ -88,6 +96,7 @@ static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, s
 	pthread_mutex_lock(&f->lock);
 	if (f->wrap)
 		off %= f->wrap;
+	f->reads++;
 	if (f->vanish_after >= 0 && f->writes >= f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (off + len > f->cap)
@@ -115,6 +124,7 @@ static void fake_close(struct dd_target *t)
 	pthread_cond_destroy(&f->gate_cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f->mem);
+	free(f->orig);
 	free(f);
 }
 
@@ -122,10 +132,13 @@ static const struct dd_target_ops fake_ops = { fake_write, fake_read, fake_flush
 
 static struct fake *fake_new(const char *name, size_t cap)
 {
+	static uint64_t seed = 1000;
 	struct fake *f = calloc(1, sizeof(*f));
 
 	f->mem = malloc(cap);
-	memset(f->mem, 0xee, cap); /* old content of the "stick" */
+	f->orig = malloc(cap);
+	check_fill_random(f->mem, cap, seed++); /* old content of the "stick": random, never zeros */
+	memcpy(f->orig, f->mem, cap);
 	f->cap = cap;
 	f->fail_write_at = f->lie_at = -1;
 	f->vanish_after = -1;
@@ -159,20 +172,11 @@ static uint8_t *make_image(const char *path, unsigned n_blocks, unsigned tail, s
 	return img;
 }
 
-/* The written part matches: every non-zero block equals the image, zero blocks kept the stick's
- * old content (0xee: skipped, not written). */
+/* A PASS's promise: the image's range holds the image byte for byte, zero blocks included, whatever
+ * the stick held before. */
 static int written_ok(const uint8_t *mem, const uint8_t *img, size_t n)
 {
-	for (size_t off = 0; off < n; off += BS) {
-		size_t len = n - off < BS ? n - off : BS;
-		bool zero = true;
-
-		for (size_t k = 0; k < len && zero; k++)
-			zero = !img[off + k];
-		if (zero ? mem[off] != 0xee : memcmp(mem + off, img + off, len) != 0)
-			return 0;
-	}
-	return 1;
+	return !memcmp(mem, img, n);
 }
 
 static struct dd_source *open_raw(const char *path)
@@ -267,7 +271,12 @@ TEST(three_file_targets_odd_size)
 	CHECK(dd_block_is_zero(&src->info, 1) && dd_block_is_zero(&src->info, 7));
 	CHECK(!dd_block_is_zero(&src->info, 0) && !dd_block_is_zero(&src->info, 10));
 	for (int i = 0; i < 3; i++) {
+		uint8_t *old = malloc(n + 100 * i); /* a reused file: random old bytes, longer or as long */
+
+		check_fill_random(old, n + 100 * i, 77 + i);
 		snprintf(tp[i], sizeof(tp[i]), "%s/odd-t%d", check_tmpdir(), i);
+		CHECK(check_write_file(tp[i], old, n + 100 * i) == 0);
+		free(old);
 		CHECK(dd_target_file_open(tp[i], DD_TARGET_WRITE, n, &t[i], &err) == DD_OK);
 	}
 	job_init(&job, src, t, 3, &r);
@@ -277,12 +286,14 @@ TEST(three_file_targets_odd_size)
 
 		CHECK_EQ_INT(st[i].result, DD_RESULT_PASS);
 		CHECK(st[i].first_bad_offset == -1);
-		CHECK_EQ_U64(st[i].bytes_verified, st[i].bytes_total);
-		CHECK(st[i].bytes_total < n); /* zero blocks skipped */
+		CHECK_EQ_U64(st[i].bytes_total, n);    /* every block: written, or found already zero */
+		CHECK_EQ_U64(st[i].bytes_verified, n); /* every block read back, zero blocks included */
+		CHECK_EQ_U64(st[i].bytes_written, n);  /* random old bytes: every zero block rewritten */
+		CHECK_EQ_U64(st[i].bytes_skipped, 0);
 		dd_target_close(t[i]);
 		back = check_read_file(tp[i], &got);
 		CHECK(back);
-		CHECK_EQ_U64(got, n);
+		CHECK_EQ_U64(got, n + 100 * i);
 		CHECK_MEM_EQ(back, img, n);
 		free(back);
 	}
@@ -324,7 +335,7 @@ TEST(first_block_cleared_first_written_last)
 		CHECK(f->order[k] != 0);
 	CHECK_EQ_INT(r.boot_phases, 1);
 	CHECK(written_ok(f->mem, img, n));
-	CHECK(f->mem[n] == 0xee); /* nothing past the image */
+	CHECK(f->mem[n] == f->orig[n]); /* nothing past the image */
 	dd_target_close(t[0]);
 	dd_source_close(src);
 	free(img);
@@ -369,7 +380,8 @@ TEST(whole_disk_tail_cleared)
 	CHECK(written_ok(big->mem, img, n));
 	for (size_t off = cap - tail; off < cap; off += sizeof(zeros))
 		CHECK_MEM_EQ(big->mem + off, zeros, sizeof(zeros));
-	CHECK(big->mem[cap - tail - 1] == 0xee && big->mem[n + 512] == 0xee); /* between: untouched */
+	CHECK(big->mem[cap - tail - 1] == big->orig[cap - tail - 1] &&
+	      big->mem[n + 512] == big->orig[n + 512]); /* between: untouched */
 	CHECK_EQ_U64(st[0].bytes_written, st[0].bytes_total);                /* the tail is not image */
 
 	CHECK_EQ_INT(st[1].result, DD_RESULT_PASS);
@@ -665,6 +677,229 @@ TEST(verify_only_catches_a_changed_byte)
 	free(img);
 }
 
+static unsigned zero_blocks(const struct dd_image_info *info)
+{
+	unsigned z = 0;
+
+	for (uint64_t i = 0; i < info->block_count; i++)
+		z += dd_block_is_zero(info, i);
+	return z;
+}
+
+/* Issue #13: a reused stick's old bytes in the image's all-zero blocks must not survive a PASS. */
+TEST(reused_stick_holds_the_image_after_pass)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	unsigned nz;
+
+	snprintf(ip, sizeof(ip), "%s/reused.img", check_tmpdir());
+	img = make_image(ip, 13, 999, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	nz = zero_blocks(&src->info);
+	CHECK(nz >= 4);
+	f = fake_new("reused", n + BS); /* random old content */
+	f->zimg = &src->info;
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(f->mem, img, n);
+	CHECK_EQ_U64(f->zero_block_writes, nz); /* every dirty zero block written, once */
+	CHECK_EQ_U64(st[0].bytes_total, n);
+	CHECK_EQ_U64(st[0].bytes_written, n);
+	CHECK_EQ_U64(st[0].bytes_skipped, 0);
+	CHECK_EQ_U64(st[0].bytes_to_verify, n);
+	CHECK_EQ_U64(st[0].bytes_verified, n);
+	CHECK(st[0].progress == 1.0);
+
+	/* written again: the zero blocks already hold zeros, read and left alone */
+	f->zero_block_writes = 0;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(f->mem, img, n);
+	CHECK_EQ_U64(f->zero_block_writes, 0);
+	CHECK_EQ_U64(st[0].bytes_skipped, (uint64_t)nz * BS);
+	CHECK_EQ_U64(st[0].bytes_written + st[0].bytes_skipped, st[0].bytes_total);
+	CHECK_EQ_U64(st[0].bytes_verified, n);
+	CHECK(st[0].progress == 1.0);
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* A fresh stick (zeros) with one stale byte in one zero block: only that zero block is written. */
+TEST(zero_blocks_already_zero_get_no_write)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	unsigned nz;
+
+	snprintf(ip, sizeof(ip), "%s/fresh.img", check_tmpdir());
+	img = make_image(ip, 12, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	nz = zero_blocks(&src->info);
+	CHECK(dd_block_is_zero(&src->info, 4));
+	f = fake_new("fresh", n);
+	memset(f->mem, 0, n);
+	f->mem[4 * BS + 777] = 0x42;
+	f->zimg = &src->info;
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(f->mem, img, n);
+	CHECK_EQ_U64(f->zero_block_writes, 1);
+	CHECK_EQ_U64(st[0].bytes_skipped, (uint64_t)(nz - 1) * BS);
+	CHECK_EQ_U64(st[0].bytes_written, n - (uint64_t)(nz - 1) * BS);
+	CHECK_EQ_U64(st[0].bytes_verified, n);
+	/* reads: one per block verified, one per zero block read first */
+	CHECK_EQ_INT(f->reads, (int)(src->info.block_count + nz));
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* --full: every block written, zero blocks too, without reading them first. */
+TEST(full_writes_every_block_without_reading_first)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/fullfresh.img", check_tmpdir());
+	img = make_image(ip, 12, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("fresh-full", n);
+	memset(f->mem, 0, n); /* already zero where the image is: --full writes there all the same */
+	f->zimg = &src->info;
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.policy.full = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(f->mem, img, n);
+	CHECK_EQ_U64(f->zero_block_writes, zero_blocks(&src->info));
+	CHECK_EQ_INT(f->writes, (int)src->info.block_count + 1);      /* + block 0 cleared first */
+	CHECK_EQ_INT(f->reads, (int)src->info.block_count);           /* the verification only */
+	CHECK_EQ_U64(st[0].bytes_written, n);
+	CHECK_EQ_U64(st[0].bytes_skipped, 0);
+	CHECK_EQ_U64(st[0].bytes_verified, n);
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* dartdup verify (and the station's "already holds the image" check): stale bytes in a zero block
+ * are a difference like any other. */
+TEST(verify_only_finds_stale_bytes_in_a_zero_block)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/vozero.img", check_tmpdir());
+	img = make_image(ip, 9, 300, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	CHECK(dd_block_is_zero(&src->info, 4));
+	f = fake_new("stale", n + BS);
+	memcpy(f->mem, img, n);
+	f->mem[4 * BS + 100] = 0x17; /* old data the write never cleared */
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[0].first_bad_offset, 4 * BS);
+	CHECK_STR_CONTAINS(st[0].error, "offset 16384");
+	CHECK_EQ_INT(f->writes, 0);
+	CHECK_EQ_U64(st[0].bytes_to_verify, n);
+	f->mem[4 * BS + 100] = 0;
+	job_init(&job, src, t, 1, &r);
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_U64(st[0].bytes_verified, n);
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* An image whose first block is all zero: still cleared first, written last and verified. */
+TEST(zero_first_block_written_and_verified_last)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f, *liar;
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/zero0.img", check_tmpdir());
+	img = make_image(ip, 6, 0, &n);
+	memset(img, 0, BS);
+	CHECK(check_write_file(ip, img, n) == 0);
+	src = open_raw(ip);
+	CHECK(src);
+	CHECK(dd_block_is_zero(&src->info, 0));
+	f = fake_new("z0", n);
+	liar = fake_new("z0-liar", n);
+	liar->lie_at = 10; /* block 0 keeps showing a stale byte */
+	liar->lie_times = -1;
+	t[0] = &f->t;
+	t[1] = &liar->t;
+	job_init(&job, src, t, 2, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_MEM_EQ(f->mem, img, n);
+	CHECK(f->order[0] == 0 && f->order[f->n_order - 1] == 0); /* cleared first, written last */
+	CHECK_EQ_INT(r.boot_phases, 2);
+	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[1].first_bad_offset, 0);
+	dd_target_close(t[0]);
+	dd_target_close(t[1]);
+	dd_source_close(src);
+	free(img);
+}
+
 TEST(full_writes_zero_blocks_and_too_small_refused)
 {
 	char ip[512];
@@ -850,8 +1085,7 @@ TEST(probe_fails_a_counterfeit_alone)
 	t[0] = &real->t;
 	t[1] = &fake->t;
 	job_init(&job, src, t, 2, &r);
-	job.policy.probe = true;
-	job.policy.full = true; /* (probe samples may land in zero blocks: compare all) */
+	job.policy.probe = true; /* (probe samples land in zero blocks too: the default leaves them zero) */
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
 	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
 	CHECK_MEM_EQ(real->mem, img, n);
@@ -950,6 +1184,11 @@ int main(void)
 	RUN(abort_before_any_write);
 	RUN(slow_target_holds_nobody_back_memory_bounded);
 	RUN(verify_only_catches_a_changed_byte);
+	RUN(reused_stick_holds_the_image_after_pass);
+	RUN(zero_blocks_already_zero_get_no_write);
+	RUN(full_writes_every_block_without_reading_first);
+	RUN(verify_only_finds_stale_bytes_in_a_zero_block);
+	RUN(zero_first_block_written_and_verified_last);
 	RUN(full_writes_zero_blocks_and_too_small_refused);
 	RUN(empty_image_and_no_verify);
 	RUN(damaged_source_fails_writers);
