@@ -60,6 +60,7 @@ static int file_read_at(struct dd_target *t, void *buf, size_t len, uint64_t off
 static int file_flush(struct dd_target *t, struct dd_err *err)
 {
 	struct file_target *f = t->priv;
+	struct stat st;
 	int rc;
 
 	if ((rc = extend(f, err))) /* still as long as the image, whatever happened since */
