@@ -238,14 +238,19 @@ int cmd_build(int argc, char **argv)
 		a.opts.progress = show_progress;
 	if (a.opts.format == DD_BUILD_WDS)
 		a.raw = true; /* the WIM is the deliverable */
-	if ((rc = check_out_name(&a)) >= 0)
-		return rc;
 	target = a.out;
 	if (!a.raw) {
 		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);
 		target = tmp;
 	}
+	/* where before what: a device named as OUT is refused as a device, whatever its name says */
 	rc = judge_outputs(&a, target, &err);
+	if (!rc) {
+		int named = check_out_name(&a);
+
+		if (named >= 0)
+			return named;
+	}
 	if (!rc)
 		rc = dd_build(a.iso, target, &a.opts, &rep, &err);
 	if (!rc && a.opts.format == DD_BUILD_WDS)

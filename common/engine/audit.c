@@ -24,6 +24,9 @@ static void empty_as_null(struct dd_json *j, const char *key, const char *val)
 void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st)
 {
 	dd_json_str(j, "result", dd_result_name(st->result));
+	/* a target that never ran: why not (the same words as error, under the name an auditor looks for) */
+	if (st->result == DD_RESULT_REFUSED || st->result == DD_RESULT_SKIPPED)
+		dd_json_str(j, "reason", st->error);
 	dd_json_u64(j, "bytes_written", st->bytes_written);
 	dd_json_u64(j, "bytes_verified", st->bytes_verified);
 	dd_json_u64(j, "bytes_skipped", st->bytes_skipped);

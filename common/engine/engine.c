@@ -164,6 +164,12 @@ static void emit_target(struct engine *e, struct tctx *tc, enum dd_event_type ty
 
 	pthread_mutex_lock(&e->emit_lock);
 	pthread_mutex_lock(&e->lock);
+	/* the supervisor's tick may race the target's end: once its done event is out, nothing follows */
+	if (type == DD_EV_PROGRESS && tc->st.result != DD_RESULT_NONE) {
+		pthread_mutex_unlock(&e->lock);
+		pthread_mutex_unlock(&e->emit_lock);
+		return;
+	}
 	t = now(e);
 	update_rates(e, tc, t);
 	if (type == DD_EV_PROGRESS)

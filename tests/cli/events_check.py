@@ -19,11 +19,11 @@ I, N, S, B, H, Z = "int", "num", "str", "bool", "hex", "null"  # Z: null allowed
 AUDIT = {
     "schema": I, "time": S, "host": (S, Z), "tool_version": S, "image_id": (H, Z), "image_name": (S, Z),
     "mode": ("write", "verify"), "target": S, "port": (S, Z), "vendor": (S, Z), "model": (S, Z),
-    "serial": (S, Z), "capacity": I, "result": ("pass", "fail", "incomplete", "written", "refused"),
+    "serial": (S, Z), "capacity": I, "result": ("pass", "fail", "incomplete", "written", "refused", "skipped"),
     "bytes_written": I, "bytes_verified": I, "first_bad_offset": (I, Z), "write_seconds": N,
     "verify_seconds": N, "error": (S, Z),
 }
-AUDIT_OPT = {"reason": S}  # only with result "refused", and then required
+AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
 BOARD_LOG_FRONT = {"seq": I, "board": S}
 
 IDS = {"index": I, "target": S, "port": (S, Z), "serial": (S, Z)}
@@ -133,9 +133,9 @@ def check_audit(objs, board):
         w = f"line {n}: "
         errs += schema_first(o, front, w)
         errs += fields(o, dict(front, **AUDIT), AUDIT_OPT, w)
-        if o.get("result") == "refused" and not isinstance(o.get("reason"), str):
-            errs.append(f"{w}a refused record without its reason")
-        if o.get("result") != "refused" and "reason" in o:
+        if o.get("result") in ("refused", "skipped") and not isinstance(o.get("reason"), str):
+            errs.append(f"{w}a {o.get('result')} record without its reason")
+        if o.get("result") not in ("refused", "skipped") and "reason" in o:
             errs.append(f"{w}reason in a {o.get('result')} record")
     return errs
 

@@ -200,6 +200,9 @@ struct recorder {
 	int done_before_gate;     /* TARGET_DONE count that opens the gate */
 	struct fake *gate;
 	volatile sig_atomic_t *abort_on_phase_write; /* set on the first write phase event */
+	bool done_seen[8];        /* per target: its TARGET_DONE came */
+	int progress_after_done;  /* PROGRESS events of a target after its TARGET_DONE */
+	bool slow_done;           /* the sink takes 0.7 s over a TARGET_DONE (an audit log's fsync) */
 };
 
 static void rec_emit(void *ctx, const struct dd_event *ev)
@@ -210,7 +213,11 @@ static void rec_emit(void *ctx, const struct dd_event *ev)
 	r->last_type = ev->type;
 	switch (ev->type) {
 	case DD_EV_JOB_START: r->starts++; break;
-	case DD_EV_PROGRESS: r->progress++; break;
+	case DD_EV_PROGRESS:
+		r->progress++;
+		if (ev->target >= 0 && ev->target < 8 && r->done_seen[ev->target])
+			r->progress_after_done++;
+		break;
 	case DD_EV_PHASE:
 		r->boot_phases += ev->status->phase == DD_PHASE_BOOT;
 		if (r->abort_on_phase_write && ev->status->phase == DD_PHASE_WRITE)
@@ -218,6 +225,15 @@ static void rec_emit(void *ctx, const struct dd_event *ev)
 		break;
 	case DD_EV_TARGET_DONE:
 		r->dones++;
+		if (ev->target >= 0 && ev->target < 8)
+			r->done_seen[ev->target] = true;
+		if (r->slow_done) {
+			/* not synchronisation: it holds the sink long enough for the supervisor's 500 ms
+			 * progress tick to come due, the window in which a progress event used to follow done */
+			struct timespec ts = { 0, 700000000L };
+
+			nanosleep(&ts, NULL);
+		}
 		if (r->gate && r->dones == r->done_before_gate) {
 			pthread_mutex_lock(&r->gate->lock);
 			r->gate->gate_open = true;
@@ -302,6 +318,41 @@ TEST(three_file_targets_odd_size)
 	CHECK_EQ_INT(r.summaries, 1);
 	CHECK_EQ_INT(r.n_pass, 3);
 	CHECK_EQ_INT(r.last_type, DD_EV_JOB_DONE);
+	dd_source_close(src);
+	free(img);
+}
+
+/* A sink that is slow over a target's done event (the audit log's fsync) must not see a progress event of
+ * that target afterwards: done is the target's last event (docs/EVENTS.md). */
+TEST(no_progress_after_done)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f[2];
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+
+	snprintf(ip, sizeof(ip), "%s/slowdone.img", check_tmpdir());
+	img = make_image(ip, 6, 100, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	for (int i = 0; i < 2; i++) {
+		f[i] = fake_new(i ? "slowdone-b" : "slowdone-a", n + 4096);
+		t[i] = &f[i]->t;
+	}
+	job_init(&job, src, t, 2, &r);
+	r.slow_done = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	CHECK_EQ_INT(r.dones, 2);
+	CHECK_EQ_INT(r.progress_after_done, 0);
+	CHECK_EQ_INT(r.last_type, DD_EV_JOB_DONE);
+	for (int i = 0; i < 2; i++)
+		dd_target_close(t[i]);
 	dd_source_close(src);
 	free(img);
 }
@@ -1196,5 +1247,6 @@ int main(void)
 	RUN(probe_fails_a_counterfeit_alone);
 	RUN(dispatcher_picks_raw_zst_and_refuses_broken_packages);
 	RUN(audit_record_fields);
+	RUN(no_progress_after_done);
 	return check_done();
 }
