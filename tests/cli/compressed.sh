@@ -44,8 +44,7 @@ for f in xz:disk.img.xz gzip:disk.img.gz bzip2:disk.img.bz2 lz4:disk.img.lz4 lz4
 	 zst:disk.img.zst zip:disk.zip; do
 	fmt=${f%%:*} file=$T/${f#*:} n=${f#*:}
 	fresh_targets
-	# --full: every block is written whatever the engine's zero-block policy (another part of #13)
-	expect_rc "$n: write onto random-filled targets" 0 "$D" write --full --yes "$file" "$T/t1" "$T/t2"
+	expect_rc "$n: write onto random-filled targets" 0 "$D" write --yes "$file" "$T/t1" "$T/t2"
 	holds "$n: first target holds the decoded image" "$T/t1"
 	holds "$n: second target holds the decoded image" "$T/t2"
 	expect_rc "$n: verify passes" 0 "$D" verify "$file" "$T/t1" "$T/t2"
@@ -67,13 +66,13 @@ out_has "inspect --check reads every block again" "check       all $(((ISIZE + M
 # --- by content, never by name ------------------------------------------------------------------
 cp "$T/disk.img.xz" "$T/named.img"
 fresh_targets
-expect_rc "an xz stream named .img is decoded" 0 "$D" write --full --yes "$T/named.img" "$T/t1"
+expect_rc "an xz stream named .img is decoded" 0 "$D" write --yes "$T/named.img" "$T/t1"
 holds "an xz stream named .img: the target holds the decoded image" "$T/t1"
 expect_rc "inspect: an xz stream named .img" 0 "$D" inspect --json "$T/named.img"
 check "inspect: named .img, format xz" test "$(json_field format)" = xz
 cp "$IMG" "$T/raw.xz"
 fresh_targets
-expect_rc "a raw image named .xz is written as it is" 0 "$D" write --full --yes "$T/raw.xz" "$T/t1"
+expect_rc "a raw image named .xz is written as it is" 0 "$D" write --yes "$T/raw.xz" "$T/t1"
 holds "a raw image named .xz: the target holds it" "$T/t1"
 expect_rc "inspect: a raw image named .xz" 0 "$D" inspect --json "$T/raw.xz"
 check "inspect: named .xz, format raw" test "$(json_field format)" = raw
@@ -111,7 +110,7 @@ for f in "two.zip:several files" "dir.zip:directory" "empty.zip:no file" "disk.t
 	n=${f%%:*} why=${f#*:}
 	fresh_targets
 	before1=$(sha "$T/t1") before2=$(sha "$T/t2")
-	expect_rc "$n: write refused" 2 "$D" write --full --yes "$T/$n" "$T/t1" "$T/t2" "$T/never"
+	expect_rc "$n: write refused" 2 "$D" write --yes "$T/$n" "$T/t1" "$T/t2" "$T/never"
 	one_line "$n: one line naming the file" "$n"
 	out_has "$n: says why ($why)" "$why"
 	check "$n: targets untouched" test "$(sha "$T/t1") $(sha "$T/t2")" = "$before1 $before2"

@@ -84,8 +84,7 @@ expect_rc "--log /dev/stdout (a stream) is fine" 0 "$DARTDUP" write "$W/img" "$T
 out_has "--log /dev/stdout: the record on stdout" '"result":"pass"'
 
 # --- a file target's capacity is its size, not its size plus free space ------------------------------
-# --full: until the zero-block policy (issue 13 item 1) proves zero blocks on reused targets by default
-expect_rc "write a pre-existing random file target" 0 "$DARTDUP" write "$W/img" "$W/old" --full --yes --log "$T/file.log"
+expect_rc "write a pre-existing random file target" 0 "$DARTDUP" write "$W/img" "$W/old" --yes --log "$T/file.log"
 check "the target holds the image" cmp -n "$(stat -c %s "$W/img")" "$W/img" "$W/old"
 check "audit: capacity = the file's size" grep -q "\"capacity\":$((5 * MiB)),\"result\":\"pass\"" "$T/file.log"
 expect_rc "write a new file target" 0 "$DARTDUP" write "$W/img" "$T/fresh" --yes --log "$T/fresh.log"
@@ -121,7 +120,7 @@ else
 	check "audit: the refused loop device with its sysfs capacity" \
 		grep -q "\"target\":\"$L\".*\"capacity\":$((16 * MiB)),\"result\":\"refused\".*\"error\":\"not a USB stick" "$T/loop.log"
 	expect_rc "write the random-filled loop device with --allow-non-usb" 0 "$DARTDUP" write "$W/img" "$L" \
-		--yes --allow-non-usb --full
+		--yes --allow-non-usb
 	check "the loop device holds the image" cmp -n "$(stat -c %s "$W/img")" "$W/img" "$L"
 	head -c $((16 * MiB)) /dev/urandom >"$L"
 	sync
