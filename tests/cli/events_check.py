@@ -20,7 +20,7 @@ AUDIT = {
     "schema": I, "time": S, "host": (S, Z), "tool_version": S, "image_id": (H, Z), "image_name": (S, Z),
     "mode": ("write", "verify"), "target": S, "port": (S, Z), "vendor": (S, Z), "model": (S, Z),
     "serial": (S, Z), "capacity": I, "result": ("pass", "fail", "incomplete", "written", "refused", "skipped"),
-    "bytes_written": I, "bytes_verified": I, "first_bad_offset": (I, Z), "write_seconds": N,
+    "bytes_written": I, "bytes_skipped": I, "bytes_verified": I, "first_bad_offset": (I, Z), "write_seconds": N,
     "verify_seconds": N, "error": (S, Z),
 }
 AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
@@ -30,9 +30,9 @@ IDS = {"index": I, "target": S, "port": (S, Z), "serial": (S, Z)}
 WRITE = {
     "start": {"mode": ("write", "verify"), "image": S, "image_id": H, "image_size": I,
               "targets": [dict(IDS, capacity=I)]},
-    "phase": dict(IDS, phase=("probe", "write", "verify", "boot"), percent=N, bytes_written=I, bytes_verified=I,
-                  mb_per_s=N, eta=N),
-    "done": dict(IDS, result=("pass", "fail", "incomplete", "written"), bytes_written=I, bytes_verified=I,
+    "phase": dict(IDS, phase=("probe", "write", "verify", "boot"), percent=N, bytes_written=I, bytes_skipped=I,
+                  bytes_verified=I, mb_per_s=N, eta=N),
+    "done": dict(IDS, result=("pass", "fail", "incomplete", "written"), bytes_written=I, bytes_skipped=I, bytes_verified=I,
                  first_bad_offset=(I, Z), write_seconds=N, verify_seconds=N, error=(S, Z)),
     "summary": {"targets": I, "pass": I, "fail": I, "incomplete": I, "result": ("pass", "fail", "incomplete")},
 }
