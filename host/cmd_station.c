@@ -807,7 +807,7 @@ int cmd_station(int argc, char **argv)
 	dd_err_clear(&err);
 	if (host_image_open(c.o.image, &so, &c.src, &err)) {
 		cli_error("%s", err.msg);
-		rc = dd_exit_status(err.code);
+		rc = 2; /* no stick was touched */
 		goto out;
 	}
 	station_init(&c.st, c.o.ports, c.o.n_ports);

@@ -491,7 +491,7 @@ int write_job_main(int argc, char **argv, bool verify_only)
 	/* IMAGE by content, through the one door (host/image.h): decoded or built before any target opens */
 	if (host_image_open(o.image, &so, &src, &err)) {
 		cli_error("%s", err.msg);
-		return dd_exit_status(err.code) ? dd_exit_status(err.code) : 2;
+		return 2; /* no target was opened: nothing was done, whatever went wrong (a full $TMPDIR too) */
 	}
 	rc = plan_targets(&o, &src->info, &p, &n);
 	if (rc && p)
