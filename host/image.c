@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
 
 /* Where an ISO 9660 / UDF volume descriptor starts (dd_build_is_iso() looks there too). */
 #define ISO_VD_OFFSET (16 * 2048)
@@ -63,8 +66,49 @@ static int refuse_inner_iso(const char *path, struct dd_source *src, struct dd_e
 	return rc;
 }
 
+static int image_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		      struct dd_err *err);
+
+/* A raw image is hashed, a compressed one decoded, in full before anything is written: on a terminal,
+ * say how far (a multi-GB .xz takes minutes). At most 4 lines a second, on stderr. */
+struct read_progress {
+	struct timespec last;
+	bool shown;
+};
+
+static void show_read_progress(void *ctx, const char *path, uint64_t bytes)
+{
+	struct read_progress *p = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->shown && (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000 < 250)
+		return;
+	p->last = now;
+	p->shown = true;
+	(void)path; /* the user's own argument, but it may hold control bytes: not echoed */
+	fprintf(stderr, "\rreading the image: %.0f MiB", (double)bytes / (1 << 20));
+}
+
 int host_image_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		    struct dd_err *err)
+{
+	struct dd_source_opts o = opts ? *opts : (struct dd_source_opts){ 0 };
+	struct read_progress rp = { .shown = false };
+	int rc;
+
+	if (!o.progress && isatty(STDERR_FILENO)) {
+		o.progress = show_read_progress;
+		o.progress_ctx = &rp;
+	}
+	rc = image_open(path, &o, out, err);
+	if (rp.shown)
+		fputc('\n', stderr);
+	return rc;
+}
+
+static int image_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		      struct dd_err *err)
 {
 	const struct dd_magic *m;
 	bool iso;

@@ -68,6 +68,10 @@ struct dd_source_opts {
 	                                signed by one of them (else DD_EINPUT) */
 	size_t n_pubkeys;
 	uint32_t block_size;         /* for raw/zst sources; 0 = default 1 MiB */
+	/* Sources without a manifest (raw, decoded streams) read the whole image once on open: called
+	 * after each block with the bytes read so far (a front end shows it; NULL: silent). */
+	void (*progress)(void *ctx, const char *path, uint64_t bytes);
+	void *progress_ctx;
 };
 
 /* Open by content (source/magic.h): a .dfi, a plain zstd stream, or a raw image (what no detector

@@ -28,6 +28,8 @@ int dd_scan_init(struct dd_scan *s, const struct dd_source_opts *opts, const cha
 		return dd_fail(err, DD_EUSAGE, "%s: block size %u is not a power of two from 4 KiB to 64 MiB",
 			       path, bs);
 	s->block_size = bs;
+	s->opts = opts;
+	s->path = path;
 	return DD_OK;
 }
 
@@ -57,6 +59,8 @@ int dd_scan_add(struct dd_scan *s, const uint8_t *block, uint32_t len, bool *is_
 		*is_zero = zero;
 	s->n++;
 	s->size += len;
+	if (s->opts && s->opts->progress)
+		s->opts->progress(s->opts->progress_ctx, s->path, s->size);
 	return DD_OK;
 }
 

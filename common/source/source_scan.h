@@ -18,6 +18,8 @@ struct dd_scan {
 	uint64_t n, cap;      /* blocks */
 	uint8_t (*hash)[DD_SHA256_LEN];
 	uint8_t *zero_map;
+	const struct dd_source_opts *opts; /* its progress hook, called from dd_scan_add() */
+	const char *path;
 };
 
 /* True when len bytes at p are all zero. */

@@ -160,6 +160,9 @@ fi
 # station_start IMAGE: start a station with --json, wait (bounded) for its start event, stop it
 station_start() {
 	local pid deadline
+	# the last run's start line must not be taken for this one's (the child truncates st.out only
+	# once it runs: a SIGTERM sent before that lands in the middle of its start-up)
+	rm -f "$T/st.out" "$T/st.err"
 	"$D" station "$1" --json >"$T/st.out" 2>"$T/st.err" &
 	pid=$!
 	deadline=$((SECONDS + 60))
@@ -172,6 +175,13 @@ station_start() {
 		sleep 0.05
 	done
 	kill -TERM "$pid"
+	# bounded: a station that ignores SIGTERM fails this suite instead of hanging it
+	deadline=$((SECONDS + 60))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		not_ok "station stops on SIGTERM"
+	fi
 	wait "$pid"
 }
 start_field() { head -1 "$T/st.out" | sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
@@ -202,6 +212,10 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 
 PY
 )
 check "a 256 MiB xz image decodes in under 64 MiB of memory (max RSS ${rss} KiB)" test "$rss" -gt 0 -a "$rss" -lt 65536
+
+check "on a terminal, decoding shows how far it got" bash -c "script -qc '$D inspect $T/big.img.xz' /dev/null | tr '\\r' '\\n' | grep -q '^reading the image: [0-9]* MiB'"
+expect_rc "not on a terminal: no progress line" 0 "$D" inspect "$T/big.img.xz"
+check "not on a terminal: no progress line (output)" bash -c "! grep -q 'reading the image' '$T/out'"
 
 # --- no room to decode: nothing was done, so exit 2 (as root: a 1 MiB tmpfs as TMPDIR) -------------
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/smalltmp" && mount -t tmpfs -o size=1m tmpfs "$T/smalltmp" 2>/dev/null; then
