@@ -17,25 +17,14 @@
 int host_image_detect(const char *path, const struct dd_magic **m, bool *iso, struct dd_err *err)
 {
 	uint8_t head[DD_MAGIC_HEAD];
-	ssize_t n;
-	int fd;
+	size_t n;
+	int rc;
 
 	*m = NULL;
 	*iso = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	do
-		n = pread(fd, head, sizeof(head), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		return dd_fail_errno(err, DD_EINPUT, e, "%s: read failed", path);
-	}
-	close(fd);
-	*m = dd_magic_detect(head, (size_t)n);
+	if ((rc = dd_magic_read_head(path, head, &n, err)))
+		return rc;
+	*m = dd_magic_detect(head, n);
 	if (!*m)
 		*iso = dd_build_is_iso(path);
 	return DD_OK;

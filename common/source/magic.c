@@ -2,7 +2,10 @@
  * zstd RFC 8878, PKZIP APPNOTE, POSIX ustar, 7z, RAR, qcow, VMDK, VHDX, VDI). */
 #include "source/magic.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define B(...) (const uint8_t[]){ __VA_ARGS__ }
 #define AT(off, ...) .offset = (off), .len = sizeof((const uint8_t[]){ __VA_ARGS__ }), .bytes = B(__VA_ARGS__)
@@ -78,4 +81,24 @@ int dd_magic_refuse(const struct dd_magic *m, const char *path, struct dd_err *e
 		return dd_fail(err, DD_EINPUT, "%s: %s: only dartdup on the PC decodes it (dartdup pack "
 			       "makes a .dfi of it)", path, m->what);
 	}
+}
+
+int dd_magic_read_head(const char *path, uint8_t head[DD_MAGIC_HEAD], size_t *n, struct dd_err *err)
+{
+	ssize_t got;
+	int fd, e;
+
+	*n = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	do
+		got = pread(fd, head, DD_MAGIC_HEAD, 0);
+	while (got < 0 && errno == EINTR);
+	e = errno;
+	close(fd);
+	if (got < 0)
+		return dd_fail_errno(err, DD_EINPUT, e, "%s: read failed", path);
+	*n = (size_t)got;
+	return DD_OK;
 }

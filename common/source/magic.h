@@ -39,6 +39,10 @@ struct dd_magic {
  * an entry whose bytes lie beyond n does not match). */
 const struct dd_magic *dd_magic_detect(const uint8_t *head, size_t n);
 
+/* The first DD_MAGIC_HEAD bytes of path (fewer for a short file: *n says how many), what
+ * dd_magic_detect() looks at. DD_EINPUT with one line naming path when it cannot be read. */
+int dd_magic_read_head(const char *path, uint8_t head[DD_MAGIC_HEAD], size_t *n, struct dd_err *err);
+
 /* The whole table (for tests and docs). */
 const struct dd_magic *dd_magic_table(size_t *count);
 

@@ -4,10 +4,6 @@
 #include "source/source_backends.h"
 #include "source/magic.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 struct source_backend {
 	const char *name;
 	/* true when this backend reads a file starting with head[0..n) */
@@ -30,27 +26,17 @@ int dd_source_open(const char *path, const struct dd_source_opts *opts, struct d
 {
 	uint8_t head[DD_MAGIC_HEAD];
 	const struct dd_magic *m;
-	ssize_t n;
-	int fd;
+	size_t n;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	do
-		n = pread(fd, head, sizeof(head), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = errno;
-		close(fd);
-		return dd_fail_errno(err, DD_EINPUT, e, "%s: read failed", path);
-	}
-	close(fd);
+	if ((rc = dd_magic_read_head(path, head, &n, err)))
+		return rc;
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (backends[i].probe(head, (size_t)n))
+		if (backends[i].probe(head, n))
 			return backends[i].open(path, opts, out, err);
 	/* claimed by a detector, yet no backend of this side opens it: say what it is */
-	m = dd_magic_detect(head, (size_t)n);
+	m = dd_magic_detect(head, n);
 	if (m)
 		return dd_magic_refuse(m, path, err);
 	return dd_fail(err, DD_EINPUT, "%s: not a .dfi package", path);
