@@ -4,7 +4,8 @@
 # 16 MiB wrap around) is caught and a genuine one passes. Every result is in the audit log. The sticks are
 # reused ones (random bytes before the guest starts) and the image has a zero MiB: a stick holding the image
 # except that zero MiB is rewritten, not taken as "already"; after the guest stopped, every stick that
-# passed (or already held the image) equals the image byte for byte over its range.
+# passed (or already held the image) equals the image byte for byte over its range. A stick too small for the
+# image is refused, and its audit record still names it (port, serial, capacity from sysfs) with the reason.
 
 VM_TIMEOUT=300   # under a loaded 2-core host the guest crawls; it takes ~100 s when alone
 
@@ -22,6 +23,8 @@ sticks() {
 	stick d 32M later port=3 fill=random
 	stick e 64M later port=4 fake=wrap:16M
 	stick f 64M later port=5 fill=random
+	# g is too small for the image: refused, and its record still names it (serial, port, capacity)
+	stick g 2M later port=6 fill=random
 	# d already holds the image (as a stick written yesterday would), random bytes after it
 	dd if="$VM_SHARE/image.img" of="$(stick_file d)" conv=notrunc status=none
 	# c held the image once, then its zero MiB got other bytes: not "already", it must be rewritten
@@ -38,7 +41,7 @@ host() {
 	# at once: b's job may still be winding down when c arrives; c then waits for the slot
 	check "host: plug c into b's port" plug c
 	# the rest without waiting: each stick goes at its own pace
-	check "host: plug a, d, e (counterfeit) and f" eval 'plug a && plug d && plug e && plug f'
+	check "host: plug a, d, e (counterfeit), f and g (too small)" eval 'plug a && plug d && plug e && plug f && plug g'
 	await DONE 150
 }
 
@@ -80,7 +83,7 @@ guest() {
 	local img=$VM_SHARE/image.dfi log=$VM_SHARE/audit.jsonl r sa sb sc ev1 ev2 pid1 pid2
 	# two stations side by side, each on its own ports: the plain one on ports 1-3, --probe on 4-5
 	ev1=$VM_SHARE/events1.jsonl ev2=$VM_SHARE/events2.jsonl
-	"$DARTDUP" station "$img" --json --log "$log" --ports $PORT:1 $PORT:2 $PORT:3 >"$ev1" 2>"$ev1.err" &
+	"$DARTDUP" station "$img" --json --log "$log" --ports $PORT:1 $PORT:2 $PORT:3 $PORT:6 >"$ev1" 2>"$ev1.err" &
 	pid1=$!
 	"$DARTDUP" station "$img" --json --probe --log "$log" --ports $PORT:4 $PORT:5 >"$ev2" 2>"$ev2.err" &
 	pid2=$!
@@ -118,6 +121,9 @@ guest() {
 	[ "$sc" = "$sb" ] && [ "$sc" = 2 ] && [ "$sa" = 1 ] && ok "--ports order is the slot order; same port, same slot" ||
 		not_ok "slots: a=$sa b=$sb c=$sc"
 
+	r=$(wait_result "$(stick_serial g)") || not_ok "stick g: no result"
+	echo "$r" | grep -q '"result":"refused"' && ok "a stick too small for the image is refused" || not_ok "stick g: $r"
+
 	EV=$ev2 ST_PID=$pid2
 	r=$(wait_result "$(stick_serial e)" 120) || not_ok "stick e: no result"
 	echo "$r" | grep -q '"result":"counterfeit"' && ok "--probe catches the counterfeit stick" || not_ok "stick e: $r"
@@ -132,18 +138,22 @@ guest() {
 	[ "$ST_RC" = 1 ] && ok "station exits 1 after a failed stick" || not_ok "station 1 exit status $ST_RC"
 	tail -1 "$ev1" | grep -q '"event":"summary".*"done":3,"passed":2,"already":1,"failed":1' &&
 		ok "totals: 3 done (2 written, 1 already), 1 failed" || not_ok "summary: $(tail -1 "$ev1")"
-	[ "$(grep -c '"event":"stick"' "$ev1")" = 4 ] && ok "each stick was taken once, only on its own ports" ||
+	[ "$(grep -c '"event":"stick"' "$ev1")" = 5 ] && ok "each stick was taken once, only on its own ports" ||
 		not_ok "station 1 stick events: $(grep -c '"event":"stick"' "$ev1")"
 	stop_station $pid2
 	[ "$(grep -c '"event":"stick"' "$ev2")" = 2 ] && ok "a failed stick left in is not taken again" ||
 		not_ok "station 2 stick events: $(grep -c '"event":"stick"' "$ev2")"
 
-	for id in a b c d e f; do
+	for id in a b c d e f g; do
 		grep -F "\"serial\":\"$(stick_serial $id)\"" "$log" >/dev/null || not_ok "audit log lacks stick $id"
 	done
-	[ "$(wc -l <"$log")" = 6 ] && ok "audit log: one record per stick" || not_ok "audit log: $(wc -l <"$log") lines"
+	[ "$(wc -l <"$log")" = 7 ] && ok "audit log: one record per stick" || not_ok "audit log: $(wc -l <"$log") lines"
 	grep -F "\"serial\":\"$(stick_serial e)\"" "$log" | grep -q '"result":"fail".*counterfeit' &&
 		ok "audit record of the counterfeit stick" || not_ok "audit e: $(grep -F "$(stick_serial e)" "$log")"
+	r=$(grep -F "\"serial\":\"$(stick_serial g)\"" "$log")
+	echo "$r" | grep -q "\"port\":\"$PORT:6[:\"].*\"capacity\":2097152,\"result\":\"refused\",\"reason\":\"[^\"]" &&
+		ok "audit record of the refused stick: its port, serial, capacity and reason from sysfs" ||
+		not_ok "audit g: $r"
 }
 
 after() {
