@@ -13,9 +13,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <libudev.h>
+#include <linux/loop.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -376,6 +379,27 @@ static void note_mounts(struct dd_disk *d, const struct uses *u, const char **sy
 	}
 }
 
+/* A loop device whose backing file is the image file itself: writing it would overwrite the package
+ * while reading it (the image file's own disk is refused through collect_uses(); this is the other way
+ * round). Compared by device and inode, as the kernel holds them, so a renamed file is still found. */
+static bool backed_by_image(const struct dd_disk *d, const struct dd_safety_opts *o)
+{
+	struct loop_info64 li;
+	struct stat st;
+	bool same;
+	int fd;
+
+	if (!o || !o->image_path || strcmp(d->kind, "loop") || stat(o->image_path, &st))
+		return false;
+	fd = open(d->devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	same = !ioctl(fd, LOOP_GET_STATUS64, &li) && li.lo_device == (uint64_t)st.st_dev &&
+	       li.lo_inode == (uint64_t)st.st_ino;
+	close(fd);
+	return same;
+}
+
 static void judge(struct udev_device *dev, const struct dd_safety_opts *o, const struct uses *u,
 		  struct dd_disk *d)
 {
@@ -390,6 +414,8 @@ static void judge(struct udev_device *dev, const struct dd_safety_opts *o, const
 		refuse(d, "%s is a partition, not a whole disk", d->devnode);
 	if (system_what)
 		refuse(d, "holds %s: this machine's own disk", system_what);
+	if (backed_by_image(d, o))
+		refuse(d, "a loop device over the image file itself");
 	if (!strcmp(d->kind, "ram") || !strcmp(d->kind, "optical"))
 		refuse(d, "a %s device", d->kind);
 	if (!d->usb && !(o && o->allow_non_usb))

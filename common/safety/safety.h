@@ -4,7 +4,8 @@
  * A disk is eligible only if: it is a whole disk; a USB mass-storage interface (driver usb-storage
  * or uas) is among its sysfs ancestors (ID_BUS alone lies: USB-SATA bridges report ata); it is not
  * a loop, dm, md, nvme, virtio, mmc (... ) device unless allow_non_usb; it does not hold /, /boot,
- * swap or the image file (never overridable); no partition is mounted (unless unmount: then
+ * swap or the image file and is not a loop device over the image file (never overridable); no
+ * partition is mounted (unless unmount: then
  * d->needs_unmount and dd_safety_unmount() does it after every check passed); nothing (dm, md)
  * holds it; it is at least min_size bytes; it is not read-only. */
 #ifndef DARTDUP_SAFETY_H

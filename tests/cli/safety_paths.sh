@@ -108,6 +108,14 @@ else
 	head -c $((16 * MiB)) /dev/urandom >"$T/loopfile"
 	L=$(losetup -f --show "$T/loopfile") && LOOPS+=("$L")
 	LSUM=$(sha "$L")
+	# a loop device over the package itself: writing it would overwrite the package while reading it
+	"$DARTDUP" pack "$W/img" -o "$T/self.dfi" >/dev/null 2>&1
+	PSUM=$(sha "$T/self.dfi")
+	SL=$(losetup -f --show "$T/self.dfi") && LOOPS+=("$SL")
+	expect_rc "a loop device over the package itself refused, even with --allow-non-usb" 2 \
+		"$DARTDUP" write "$T/self.dfi" "$SL" --yes --allow-non-usb
+	out_has "the loop device over the package: the reason" "$SL: refused: a loop device over the image file itself"
+	check "the package is intact" test "$(sha "$T/self.dfi")" = "$PSUM"
 	loop_intact() { check "$1: $L unchanged and still a block device" bash -c "[ -b '$L' ] && [ \"\$(sha256sum <'$L' | cut -d' ' -f1)\" = '$LSUM' ]"; }
 
 	expect_rc "write to a loop device without --allow-non-usb refused" 2 "$DARTDUP" write "$W/img" "$L" \

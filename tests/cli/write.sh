@@ -72,6 +72,13 @@ check "the other target untouched when one is refused" test ! -e "$T/beside"
 expect_rc "this machine's disk refused even with --allow-non-usb" 2 "$DARTDUP" write "$IMG" /dev/vda --yes --allow-non-usb
 expect_rc "the image itself refused" 2 "$DARTDUP" write "$IMG" "$IMG" --yes
 expect_rc "a target given twice" 2 "$DARTDUP" write "$IMG" "$T/a" "$T/./a" --yes
+# a new file named twice (t.img ./t.img): one file, never written twice with two "pass" records
+(cd "$T" && expect_rc "a new file given twice" 2 "$DARTDUP" write "$IMG" twice.img ./twice.img --yes --log "$T/twice.log")
+out_has "a new file given twice: says so" "given twice"
+check "a new file given twice: not created" test ! -e "$T/twice.img"
+check "a new file given twice: one refused and one skipped record, no pass" bash -c "
+	[ \$(grep -c '\"result\":\"refused\"' '$T/twice.log') -eq 1 ] &&
+	[ \$(grep -c '\"result\":\"skipped\"' '$T/twice.log') -eq 1 ] && ! grep -q '\"result\":\"pass\"' '$T/twice.log'"
 expect_rc "a directory refused" 2 "$DARTDUP" write "$IMG" "$T" --yes
 expect_rc "bad usage" 2 "$DARTDUP" write "$IMG"
 expect_rc "bad retries" 2 "$DARTDUP" write "$IMG" "$T/x" --retries=-1 --yes
