@@ -88,6 +88,15 @@ static void print_text(const struct dfi_reader *r, const char *const *keys, bool
 	}
 }
 
+/* The result of --check, the same object for a package and for any other IMAGE. */
+static void json_check(struct dd_json *j, int check_rc, const char *check_msg)
+{
+	dd_json_begin_obj(j, "check");
+	dd_json_bool(j, "ok", check_rc == DD_OK);
+	dd_json_str(j, "error", check_rc ? check_msg : NULL);
+	dd_json_end_obj(j);
+}
+
 static void print_json(const struct dfi_reader *r, const char *const *keys, bool blocks, int check_rc,
 		       bool checked, const char *check_msg)
 {
@@ -121,12 +130,8 @@ static void print_json(const struct dfi_reader *r, const char *const *keys, bool
 	if (r->sig.state == DD_SIG_VERIFIED)
 		dd_json_str(&j, "pubkey", keys[r->sig.key_index]);
 	dd_json_end_obj(&j);
-	if (checked) {
-		dd_json_begin_obj(&j, "check");
-		dd_json_bool(&j, "ok", check_rc == DD_OK);
-		dd_json_str(&j, "error", check_rc ? check_msg : NULL);
-		dd_json_end_obj(&j);
-	}
+	if (checked)
+		json_check(&j, check_rc, check_msg);
 	if (blocks) {
 		dd_json_begin_arr(&j, "block_list");
 		for (uint64_t i = 0; i < m->block_count; i++) {
@@ -231,12 +236,8 @@ static void print_source_json(const char *path, const struct dd_image_info *info
 	dd_json_begin_obj(&j, "signature");
 	dd_json_str(&j, "state", "none");
 	dd_json_end_obj(&j);
-	if (checked) {
-		dd_json_begin_obj(&j, "check");
-		dd_json_bool(&j, "ok", check_rc == DD_OK);
-		dd_json_str(&j, "error", check_rc ? check_msg : NULL);
-		dd_json_end_obj(&j);
-	}
+	if (checked)
+		json_check(&j, check_rc, check_msg);
 	if (blocks) {
 		dd_json_begin_arr(&j, "block_list");
 		for (uint64_t i = 0; i < info->block_count; i++) {
