@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -320,6 +321,15 @@ int dd_door_open_output(const char *path, const char *const *inputs, unsigned n_
 	return DD_OK;
 }
 
+/* The character devices a log may go to: /dev/null and terminals (consoles, ttys, ptys). Not /dev/mem,
+ * /dev/port, a tape or anything else a JSON line would harm. */
+static bool log_char_device(dev_t rdev)
+{
+	unsigned maj = major(rdev);
+
+	return (maj == 1 && minor(rdev) == 3) || maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
+}
+
 int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err)
 {
 	char real[PATH_MAX];
@@ -329,7 +339,7 @@ int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_in
 	bool exists;
 
 	/* a stream handed over (/dev/stdout is a link to a pipe that realpath() cannot name) */
-	if (!stat(path, &st) && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+	if (!stat(path, &st) && (S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && log_char_device(st.st_rdev))))
 		return DD_OK;
 	if (dd_door_resolve(path, real, sizeof(real), &exists, &e))
 		return dd_fail(err, DD_ESAFETY, "%s: refused: %s", path, without_path(e.msg, path));
@@ -337,7 +347,7 @@ int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_in
 		return dd_door_under_dev(real) ? dd_fail(err, DD_ESAFETY, "%s: refused: no such device", path) : DD_OK;
 	if (stat(real, &st))
 		return dd_fail_errno(err, DD_ESAFETY, errno, "%s: refused", path);
-	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !(S_ISCHR(st.st_mode) && log_char_device(st.st_rdev)))
 		return dd_fail(err, DD_ESAFETY, "%s: refused: %s is never a log", path, kind_of(st.st_mode));
 	if (S_ISREG(st.st_mode) && (in = same_as_input(&st, inputs, n_inputs)))
 		return dd_fail(err, DD_ESAFETY, "%s: refused: the same file as the input %s", path, in);

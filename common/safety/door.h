@@ -78,8 +78,8 @@ int dd_door_target(const char *path, const struct dd_door_opts *o, uint64_t need
 int dd_door_judge_output(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err);
 
 /* Judges an append-only log (--log): a regular file (new or existing, never an input), or a stream a
- * script hands over (a fifo, /dev/stdout, /dev/null); never a block device, folder or socket, never a
- * missing name under /dev. DD_OK or DD_ESAFETY. dd_audit_append() checks the kind again once open. */
+ * script hands over (a fifo, /dev/stdout, /dev/null, a terminal); never another character device
+ * (/dev/mem, /dev/port ...), a block device, folder or socket, never a missing name under /dev. DD_OK or DD_ESAFETY. dd_audit_append() checks the kind again once open. */
 int dd_door_judge_log(const char *path, const char *const *inputs, unsigned n_inputs, struct dd_err *err);
 
 enum {

@@ -80,6 +80,10 @@ out_has "--log: says why" "$W/img: refused: the same file as the input"
 check "--log: the image unchanged, the target not written" bash -c "[ '$(sha "$W/img")' = '$IMGSUM' ] && [ ! -e '$T/l1' ]"
 expect_rc "--log a missing name under /dev refused" 2 "$DARTDUP" write "$W/img" "$T/l1" --yes --log "$MISSING"
 check "--log: nothing created in /dev" test ! -e "$MISSING"
+expect_rc "--log /dev/zero (a device that is no terminal) refused" 2 "$DARTDUP" write "$W/img" "$T/l0" --yes --log /dev/zero
+out_has "--log /dev/zero: the reason" "a character device is never a log"
+check "--log /dev/zero: no target written" test ! -e "$T/l0"
+expect_rc "--log /dev/null is fine" 0 "$DARTDUP" write "$W/img" "$T/l0" --yes --log /dev/null
 expect_rc "--log /dev/stdout (a stream) is fine" 0 "$DARTDUP" write "$W/img" "$T/l2" --yes --log /dev/stdout
 out_has "--log /dev/stdout: the record on stdout" '"result":"pass"'
 
