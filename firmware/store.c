@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/audit.h"
+#include "util/crashpoint.h"
 #include "util/json.h"
 
 static const char *kind_name(int kind)
@@ -156,11 +159,26 @@ static void open_stored(struct dd_store *s, char *warning, size_t wlen)
 	}
 }
 
+/* A power cut in the middle of an append can leave a last record without its newline: cut it off, so
+ * that the log holds whole records only and the next record starts on a line of its own. */
+static void cut_torn_record(const char *path, off_t whole)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	if (!ftruncate(fd, whole) && !fsync(fd))
+		fprintf(stderr, "dartdupd: %s: a torn last record (power cut in an append) was cut off at byte %jd\n",
+			path, (intmax_t)whole);
+	close(fd);
+}
+
 static void scan_log(struct dd_store *s)
 {
 	char path[700], line[64];
 	FILE *f;
 	uint64_t seq;
+	off_t whole = 0, size;
 	int c;
 
 	s->log_next = 1;
@@ -170,21 +188,27 @@ static void scan_log(struct dd_store *s)
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	for (;;) {
-		if (!fgets(line, sizeof(line), f))
-			break;
-		if (sscanf(line, "%" SCNu64, &seq) == 1) {
-			if (!s->log_lines)
-				s->log_first = seq;
-			s->log_lines++;
-			if (seq >= s->log_next)
-				s->log_next = seq + 1;
-		}
-		if (!strchr(line, '\n')) /* skip the rest of a long line */
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
+	while (fgets(line, sizeof(line), f)) {
+		bool ended = strchr(line, '\n') != NULL;
+
+		while (!ended && (c = fgetc(f)) != EOF) /* skip the rest of a long line */
+			ended = c == '\n';
+		if (!ended)
+			break; /* torn: not a record */
+		whole = ftello(f);
+		if (sscanf(line, "%" SCNu64, &seq) != 1)
+			continue;
+		if (!s->log_lines)
+			s->log_first = seq;
+		s->log_lines++;
+		if (seq >= s->log_next)
+			s->log_next = seq + 1;
 	}
+	fseeko(f, 0, SEEK_END);
+	size = ftello(f);
 	fclose(f);
+	if (size > whole)
+		cut_torn_record(path, whole);
 }
 
 int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkeys, size_t n_pubkeys,
@@ -351,9 +375,11 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 	store_path(s, inc, sizeof(inc), "incoming");
 	if (fsync(x->fd))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: fsync", x->path);
+	dd_crashpoint("store-install-before-rename");
 	if (rename(x->path, dst))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: rename to %s", x->path, dst);
 	x->path[0] = '\0';
+	dd_crashpoint("store-install-after-rename");
 	if ((rc = dd_store_fsync_dir(s->dir, err)) || (rc = dd_store_fsync_dir(inc, err)))
 		return rc;
 	return DD_OK;

@@ -47,14 +47,39 @@ $(ARM_BUILD)/tests/%: $(ARM_BUILD)/obj/tests/unit/%.o $(call obj,$(ARM_BUILD),$(
 	@mkdir -p $(dir $@)
 	$(ARM_CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ARM_LIBS)
 
-.PHONY: firmware-arm64 arm64-tests
+# The PC tool for arm64 (`make dartdup-arm64`): the emulated board of tests/board-image/suite runs it in
+# the guest to load an image over the gadget (a real arm64 PC would too). Its packages are on-demand
+# (scripts/deps/board-image.txt). libusb and libarchive come as arm64 -dev packages; the ISO libraries'
+# -dev packages cannot be installed for two architectures at once (not Multi-Arch: same), so their headers
+# are the host's (the same on both LP64 little-endian architectures) and the arm64 shared libraries are
+# named by file.
+ARM_HOST_PKGS := $(HOST_PKGS)
+ARM_ISO_SO    := $(addprefix /usr/lib/$(ARM_TRIPLET)/,libiso9660.so.11 libudf.so.0 libcdio.so.19 libwim.so.15)
+ARM_HOST_HAVE := $(shell $(ARM_PKG_CONFIG) --exists $(ARM_HOST_PKGS) 2>/dev/null && \
+                   ls $(ARM_ISO_SO) >/dev/null 2>&1 && echo yes)
+ARM_HOST_OBJ  := $(call obj,$(ARM_BUILD),host/main.c $(HOST_SRC))
+$(ARM_HOST_OBJ): ARM_CFLAGS += $(shell $(ARM_PKG_CONFIG) --cflags $(ARM_HOST_PKGS) 2>/dev/null) $(ISO_CFLAGS)
+
+$(ARM_BUILD)/bin/dartdup: $(ARM_HOST_OBJ) $(ARM_LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(ARM_CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell $(ARM_PKG_CONFIG) --libs $(ARM_HOST_PKGS)) $(ARM_ISO_SO) \
+		$(ARM_LIBS)
+
+.PHONY: firmware-arm64 arm64-tests dartdup-arm64
+ifeq ($(ARM_HOST_HAVE),yes)
+dartdup-arm64: $(ARM_BUILD)/bin/dartdup
+else
+dartdup-arm64:
+	@echo "dartdup-arm64: needs the arm64 -dev packages of scripts/deps/board-image.txt (scripts/install-deps board-image)" >&2
+	@exit 2
+endif
 firmware-arm64: $(ARM_LIB_CORE) $(ARM_LIB_FW) $(ARM_DAEMON)
 arm64-tests: firmware-arm64 $(ARM_TESTS)
 tests: arm64-tests
 else
 # No cross compiler or arm64 libraries: tests/arm64/suite reports it (run `make deps`).
-.PHONY: firmware-arm64 arm64-tests
-firmware-arm64 arm64-tests:
+.PHONY: firmware-arm64 arm64-tests dartdup-arm64
+firmware-arm64 arm64-tests dartdup-arm64:
 	@echo "firmware-arm64: needs $(ARM_CC) and the arm64 -dev packages of scripts/deps/arm64.txt (make deps)" >&2
 	@exit 2
 endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hash/sha256.h"
+#include "util/crashpoint.h"
 #include "util/schema.h"
 
 #ifndef DARTDUP_VERSION
@@ -84,6 +85,25 @@ void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const 
 	snprintf(st->error, sizeof(st->error), "%.*s", (int)sizeof(st->error) - 1, why ? why : "");
 }
 
+/* One write: a record is never interleaved with another's. The power-cut test's crash point
+ * "audit-append" writes half the line, makes it durable and stops there: a torn record on disk, the way a
+ * power cut in the middle of the write can leave one (firmware/store.c cuts it off at the next open). */
+static ssize_t append_line(int fd, const char *line, size_t len)
+{
+	size_t half = len / 2;
+	ssize_t n;
+
+	if (!dd_crashpoint_armed("audit-append"))
+		return write(fd, line, len);
+	n = write(fd, line, half);
+	if (n != (ssize_t)half)
+		return n;
+	fsync(fd);
+	dd_crashpoint("audit-append");
+	n = write(fd, line + half, len - half);
+	return n < 0 ? n : (ssize_t)half + n;
+}
+
 int dd_audit_append(const char *path, const char *text, struct dd_err *err)
 {
 	size_t len = strlen(text);
@@ -108,7 +128,7 @@ int dd_audit_append(const char *path, const char *text, struct dd_err *err)
 		close(fd);
 		goto out;
 	}
-	n = write(fd, line, len + 1);
+	n = append_line(fd, line, len + 1);
 	if (n != (ssize_t)(len + 1))
 		rc = dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC, "%s: cannot append the audit record", path);
 	else if (S_ISREG(st.st_mode) && fsync(fd))

@@ -5,7 +5,11 @@
 #include "firmware/store.h"
 #include "format/dfi_writer.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *tmp(const char *name)
 {
@@ -225,11 +229,76 @@ TEST(audit_ring_is_bounded)
 	free(buf);
 }
 
+/* Reads every record of the store's log into one string, records separated by '|'. */
+static void all_records(struct dd_store *s, char *out, size_t cap)
+{
+	struct dd_link_log_reply r;
+	uint8_t *buf = malloc(DD_LINK_MAX_PAYLOAD);
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t len;
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (!buf || dd_store_log_read(s, 1, 100, buf, DD_LINK_MAX_PAYLOAD, &r, NULL)) {
+		free(buf);
+		return;
+	}
+	while (dd_link_log_next(&r, &pos, &text, &len) && used + len + 2 < cap)
+		used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "|" : "", (int)len, text);
+	free(buf);
+}
+
+/* A power cut in the middle of an append (here: the crash point "audit-append" stops a child after half a
+ * record is on disk, and the child is killed there) leaves a torn last record: the next open cuts it off,
+ * its sequence number is given again, and every record read back is whole. */
+TEST(audit_torn_record_is_cut_off)
+{
+	struct dd_store s;
+	char recs[1024], path[600];
+	struct stat st_before, st_torn, st_after;
+	int status;
+	pid_t pid;
+
+	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":1}", NULL), DD_OK);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":2}", NULL), DD_OK);
+	snprintf(path, sizeof(path), "%s/audit.log", tmp("store5"));
+	CHECK(!stat(path, &st_before));
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		setenv("DARTDUP_CRASHPOINT", "audit-append", 1);
+		dd_store_log_append(&s, "SIM-1", "{\"n\":3,\"pad\":\"a record long enough to tear\"}", NULL);
+		_exit(0);
+	}
+	CHECK_EQ_INT(waitpid(pid, &status, WUNTRACED), pid);
+	CHECK(WIFSTOPPED(status)); /* stopped at the crash point: half the record is written */
+	CHECK(!stat(path, &st_torn));
+	CHECK(st_torn.st_size > st_before.st_size);
+	kill(pid, SIGKILL);
+	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+	dd_store_close(&s);
+
+	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	CHECK(!stat(path, &st_after));
+	CHECK_EQ_U64((uint64_t)st_after.st_size, (uint64_t)st_before.st_size);
+	CHECK_EQ_U64(s.log_next, 3);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":4}", NULL), DD_OK);
+	all_records(&s, recs, sizeof(recs));
+	CHECK_STR_CONTAINS(recs, "{\"seq\":1,\"board\":\"SIM-1\",\"n\":1}|{\"seq\":2,\"board\":\"SIM-1\",\"n\":2}|"
+				 "{\"seq\":3,\"board\":\"SIM-1\",\"n\":4}");
+	CHECK_EQ_INT(strlen(recs), strlen("{\"seq\":1,\"board\":\"SIM-1\",\"n\":1}") * 3 + 2);
+	dd_store_close(&s);
+}
+
 int main(void)
 {
 	RUN(load_checks_offsets_and_installs);
 	RUN(load_resumes_after_restart);
 	RUN(refused_packages_leave_the_image);
 	RUN(audit_ring_is_bounded);
+	RUN(audit_torn_record_is_cut_off);
 	return check_done();
 }
