@@ -86,6 +86,10 @@ struct dd_board_driver {
 	 * program's file), from the same options (firmware/apply.h: applied, rolled_back). */
 	int (*apply_firmware)(int argc, char **argv, const char *exe, char *applied, char *rolled_back,
 			      size_t len, struct dd_err *err);
+	/* Optional (dartdupd --selftest [--json]): check the board's hardware and store in service
+	 * (docs/ACCEPTANCE.md), a line (or JSON object) per check on out. DD_OK none failed, DD_ECHECK one
+	 * did, another code when the set-up itself is bad. */
+	int (*selftest)(int argc, char **argv, FILE *out, bool json, struct dd_err *err);
 };
 
 /* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */

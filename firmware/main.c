@@ -2,9 +2,11 @@
  *   dartdupd --board NAME [--ready-fd FD] BOARD-OPTIONS...
  *   dartdupd --board NAME --check BOARD-OPTIONS...   (validate the set-up, touch nothing)
  *   dartdupd --board NAME --apply-firmware [--exe FILE] BOARD-OPTIONS...   (install a stored bundle)
+ *   dartdupd --board NAME --selftest [--json] BOARD-OPTIONS...   (the board in service: docs/ACCEPTANCE.md)
  * Exit status: 0 stopped by SIGTERM/SIGINT (or the set-up checks out, or the bundle was applied or
  * none was pending), 1 a runtime failure, 2 bad usage, bad set-up or a refused bundle, 3 stopped to
- * have a stored firmware bundle applied (the board's service restarts it). */
+ * have a stored firmware bundle applied (the board's service restarts it). --selftest: 0 no check failed,
+ * 1 one did, 2 the set-up is bad. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,16 +30,18 @@ static void usage(FILE *out)
 		     "                  update`) over FILE (default: this program), after verifying it again,\n"
 		     "                  or roll back a program that never served; then exit (the board's\n"
 		     "                  service runs it before dartdupd starts; dartdupd exits 3 to get there)\n"
+		     "  --selftest [--json]  check the board in service (gadget port, power, USB ports, sticks'\n"
+		     "                  speeds, store; docs/ACCEPTANCE.md): 0 none failed, 1 one did\n"
 		     "boards:\n");
 	for (unsigned i = 0; dd_board_drivers[i]; i++)
 		fprintf(out, "  %s %s\n", dd_board_drivers[i]->name, dd_board_drivers[i]->usage);
 }
 
 /* Take the daemon's own options out of argv; the rest goes to the board (argv[0] kept). */
-enum mode { SERVE, CHECK, APPLY };
+enum mode { SERVE, CHECK, APPLY, SELFTEST };
 
 static int split_args(int argc, char **argv, const char **board, int *ready_fd, enum mode *mode,
-		      const char **exe, int *bargc, char **bargv)
+		      const char **exe, bool *json, int *bargc, char **bargv)
 {
 	*bargc = 0;
 	bargv[(*bargc)++] = argv[0];
@@ -46,6 +50,10 @@ static int split_args(int argc, char **argv, const char **board, int *ready_fd, 
 			*board = argv[++i];
 		} else if (!strcmp(argv[i], "--check")) {
 			*mode = CHECK;
+		} else if (!strcmp(argv[i], "--selftest")) {
+			*mode = SELFTEST;
+		} else if (!strcmp(argv[i], "--json") && *mode == SELFTEST) {
+			*json = true;
 		} else if (!strcmp(argv[i], "--apply-firmware")) {
 			*mode = APPLY;
 		} else if (!strcmp(argv[i], "--exe") && i + 1 < argc) {
@@ -110,6 +118,7 @@ int main(int argc, char **argv)
 	int bargc, ready_fd = -1, rc, status;
 	enum mode mode = SERVE;
 	const char *exe = NULL;
+	bool json = false;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
@@ -120,7 +129,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bargv = calloc((size_t)argc + 1, sizeof(*bargv));
-	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &exe, &bargc, bargv)) {
+	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &exe, &json, &bargc, bargv)) {
 		usage(stderr);
 		free(bargv);
 		return 2;
@@ -131,6 +140,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		free(bargv);
 		return 2;
+	}
+	if (mode == SELFTEST) {
+		rc = drv->selftest ? drv->selftest(bargc, bargv, stdout, json, &err) :
+				     dd_fail(&err, DD_EUSAGE, "%s board: no --selftest", drv->name);
+		if (rc)
+			fprintf(stderr, "dartdupd: %s\n", err.msg);
+		free(bargv);
+		return rc == DD_ECHECK ? 1 : rc ? 2 : 0;
 	}
 	if (mode != SERVE) {
 		rc = mode == CHECK ? check(drv, bargc, bargv, &err) : apply(drv, bargc, bargv, exe, &err);

@@ -25,6 +25,7 @@
 #include "firmware/apply.h"
 #include "boards/linux-gadget/ffs.h"
 #include "boards/linux-gadget/io.h"
+#include "boards/linux-gadget/selftest.h"
 #include "safety/door.h"
 #include "safety/safety.h"
 #include "util/json.h"
@@ -391,11 +392,28 @@ static int lg_apply_firmware(int argc, char **argv, const char *exe, char *appli
 	return rc;
 }
 
+static int lg_selftest_args(int argc, char **argv, FILE *out, bool json, struct dd_err *err)
+{
+	uint8_t id[DD_SHA256_LEN];
+	const char *config;
+	struct lg_conf *c;
+	int rc = conf_from_args(argc, argv, &config, &c, err);
+
+	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
+		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
+			dd_err_prefix(err, "%s: pubkey", config);
+	if (!rc)
+		rc = lg_selftest(c, out, json, err);
+	free(c);
+	return rc;
+}
+
 const struct dd_board_driver dd_board_linux_gadget = {
 	.name = "linux-gadget",
 	.usage = "[--config FILE]   (board description, default " DEFAULT_CONFIG "; docs/BOARD.md)",
 	.open = lg_open,
 	.check = lg_check,
 	.apply_firmware = lg_apply_firmware,
+	.selftest = lg_selftest_args,
 };
 #endif

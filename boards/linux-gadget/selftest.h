@@ -1,0 +1,15 @@
+/* dartdupd --selftest on the linux-gadget board (selftest.c; docs/ACCEPTANCE.md). */
+#ifndef DARTDUP_LG_SELFTEST_H
+#define DARTDUP_LG_SELFTEST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "boards/linux-gadget/conf.h"
+#include "util/err.h"
+
+/* Every check on out (a line each, or one JSON object each with json). DD_OK when none failed,
+ * DD_ECHECK when one did. */
+int lg_selftest(const struct lg_conf *c, FILE *out, bool json, struct dd_err *err);
+
+#endif
