@@ -311,6 +311,15 @@ static void wait_at_most(struct engine *e, double seconds)
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 
+/* What an error about the image's bytes names: the file they come from (the manifest's name is a
+ * label the package carries, not where the damage is). */
+static const char *image_label(const struct dd_image_info *info)
+{
+	if (info->path)
+		return info->path;
+	return info->name[0] ? info->name : "image";
+}
+
 /* Decode block i into buf and check it against the manifest; the slack after the block's length
  * is zeroed (backends may write whole sectors). */
 static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_err *err)
@@ -328,7 +337,7 @@ static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_er
 	if (memcmp(h, info->block_hash[i], DD_SHA256_LEN))
 		return dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " (offset %" PRIu64
 			       ") does not match the image's hash: the image is damaged or changed",
-			       info->name[0] ? info->name : "image", i, i * (uint64_t)info->block_size);
+			       image_label(info), i, i * (uint64_t)info->block_size);
 	return DD_OK;
 }
 
