@@ -5,6 +5,9 @@
 #include "check.h"
 #include "engine/audit.h"
 #include "engine/engine.h"
+#include "format/dfi_format.h"
+#include "format/dfi_reader.h"
+#include "format/dfi_writer.h"
 #include "source/source_backends.h"
 #include "source/source_scan.h"
 
@@ -1069,6 +1072,58 @@ TEST(damaged_source_fails_writers)
 	free(img);
 }
 
+/* A package whose frames 1 and 2 were swapped after it was opened (as if the file changed while
+ * being written): each still decodes, its hash does not match, and the error names the package's
+ * path, not the manifest's name (issue 17 item 10). */
+TEST(swapped_frame_names_the_package)
+{
+	char ip[512], pp[512];
+	uint8_t *img = malloc(4 * BS), *pkgb, tmp[2 * BS];
+	struct dfi_pack_opts po = { .block_size = BS, .created = 1, .name = "label-not-a-path" };
+	struct dd_source *src;
+	struct dfi_reader *r;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder rec;
+	struct dd_err err = { 0 };
+	uint64_t o1, o2;
+	uint32_t n1;
+	size_t plen;
+
+	CHECK(img);
+	snprintf(ip, sizeof(ip), "%s/swap.img", check_tmpdir());
+	snprintf(pp, sizeof(pp), "%s/swap.dfi", check_tmpdir());
+	check_fill_random(img, 4 * BS, 77); /* random: every frame the same (stored) size */
+	CHECK(check_write_file(ip, img, 4 * BS) == 0);
+	CHECK_EQ_INT(dfi_pack(ip, pp, &po, &err), DD_OK);
+	CHECK_EQ_INT(dfi_open(pp, NULL, &r, &err), DD_OK);
+	o1 = r->m.frame[1].offset, o2 = r->m.frame[2].offset, n1 = r->m.frame[1].size;
+	CHECK_EQ_INT(n1, r->m.frame[2].size);
+	dfi_close(r);
+	CHECK(n1 <= BS + 64);
+	CHECK_EQ_INT(dd_source_open(pp, NULL, &src, &err), DD_OK);
+	pkgb = check_read_file(pp, &plen);
+	CHECK(pkgb);
+	memcpy(tmp, pkgb + o1, n1);
+	memmove(pkgb + o1, pkgb + o2, n1);
+	memcpy(pkgb + o2, tmp, n1);
+	CHECK(check_write_file(pp, pkgb, plen) == 0);
+	free(pkgb);
+	f = fake_new("t", 4 * BS);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &rec);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[0].error, pp);
+	CHECK_STR_CONTAINS(st[0].error, ": block 1 (offset 4096) does not match the image's hash");
+	CHECK(!strstr(st[0].error, "label-not-a-path"));
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
 TEST(zst_source_matches_raw)
 {
 	char ip[512], zp[512];
@@ -1243,6 +1298,7 @@ int main(void)
 	RUN(full_writes_zero_blocks_and_too_small_refused);
 	RUN(empty_image_and_no_verify);
 	RUN(damaged_source_fails_writers);
+	RUN(swapped_frame_names_the_package);
 	RUN(zst_source_matches_raw);
 	RUN(probe_fails_a_counterfeit_alone);
 	RUN(dispatcher_picks_raw_zst_and_refuses_broken_packages);
