@@ -16,16 +16,19 @@
 
 /* ---- pooled decoders: read_block is called from many threads ------------------------------ */
 
+/* A decoder streams its frame through a small input buffer: its memory is the frame's window (at
+ * most 2^window_log, 8 MiB) and DFI_IN_CHUNK, whatever the block size. */
+#define DFI_IN_CHUNK (128u << 10)
+
 struct dctx_item {
 	ZSTD_DCtx *dctx;
-	uint8_t *fbuf;               /* compressed frame buffer, frame_cap bytes */
+	uint8_t *fbuf;               /* compressed input, DFI_IN_CHUNK bytes */
 	struct dctx_item *next;
 };
 
 struct dctx_pool {
 	pthread_mutex_t mu;
 	struct dctx_item *free;
-	size_t frame_cap;
 	unsigned window_log;
 };
 
@@ -44,7 +47,7 @@ static struct dctx_item *pool_get(struct dctx_pool *p)
 	if (!it)
 		return NULL;
 	it->dctx = ZSTD_createDCtx();
-	it->fbuf = malloc(p->frame_cap);
+	it->fbuf = malloc(DFI_IN_CHUNK);
 	if (!it->dctx || !it->fbuf ||
 	    ZSTD_isError(ZSTD_DCtx_setParameter(it->dctx, ZSTD_d_windowLogMax, (int)p->window_log))) {
 		ZSTD_freeDCtx(it->dctx);
@@ -531,7 +534,6 @@ int dfi_open(const char *path, const struct dfi_open_opts *opts, struct dfi_read
 		goto fail;
 	}
 	pthread_mutex_init(&pool->mu, NULL);
-	pool->frame_cap = (size_t)DFI_FRAME_BOUND(r->m.block_size);
 	pool->window_log = r->m.window_log;
 	r->dctx_pool = pool;
 	*out = r;
@@ -598,30 +600,50 @@ static bool frame_header_ok(const uint8_t *p, size_t n, uint32_t len, unsigned w
 	return fcs == len && window <= (1ull << window_log);
 }
 
+static int frame_fail(struct dfi_reader *r, uint64_t i, const char *why, struct dd_err *err)
+{
+	return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (%s)", r->path,
+		       (unsigned long long)i, (unsigned long long)(i * r->m.block_size), why);
+}
+
+/* Streams frame i through the decoder, DFI_IN_CHUNK at a time: the frame must end exactly at its
+ * recorded size (not before, not after), give exactly the block's length, and pass its checksum. */
 static int decode_frame(struct dfi_reader *r, uint64_t i, struct dctx_item *it, uint8_t *buf, struct dd_err *err)
 {
 	const struct dfi_frame *f = &r->m.frame[i];
 	uint32_t len = block_len(&r->m, i);
-	unsigned long long at = (unsigned long long)(i * r->m.block_size);
-	size_t n;
+	ZSTD_outBuffer out = { buf, r->m.block_size, 0 };
+	size_t ret = 1;
 	int e;
 
-	e = pread_full(r->fd, it->fbuf, f->size, f->offset);
-	if (e)
-		return dd_fail_errno(err, DD_EIO, -e, "%s: block %llu (image offset %llu): read failed", r->path,
-				     (unsigned long long)i, at);
-	if (!frame_header_ok(it->fbuf, f->size, len, r->m.window_log))
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (header)",
-			       r->path, (unsigned long long)i, at);
-	n = ZSTD_findFrameCompressedSize(it->fbuf, f->size);
-	if (ZSTD_isError(n) || n != f->size)
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (length)",
-			       r->path, (unsigned long long)i, at);
-	n = ZSTD_decompressDCtx(it->dctx, buf, r->m.block_size, it->fbuf, f->size);
-	if (ZSTD_isError(n) || n != len)
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (%s)",
-			       r->path, (unsigned long long)i, at,
-			       ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+	ZSTD_DCtx_reset(it->dctx, ZSTD_reset_session_only);
+	for (uint32_t done = 0; done < f->size; ) {
+		size_t n = f->size - done < DFI_IN_CHUNK ? f->size - done : DFI_IN_CHUNK;
+		ZSTD_inBuffer in = { it->fbuf, n, 0 };
+
+		e = pread_full(r->fd, it->fbuf, n, f->offset + done);
+		if (e)
+			return dd_fail_errno(err, DD_EIO, -e, "%s: block %llu (image offset %llu): read failed", r->path,
+					     (unsigned long long)i, (unsigned long long)(i * r->m.block_size));
+		if (!done && !frame_header_ok(it->fbuf, n, len, r->m.window_log))
+			return frame_fail(r, i, "header", err);
+		while (in.pos < in.size && ret) {
+			size_t in0 = in.pos, out0 = out.pos;
+
+			ret = ZSTD_decompressStream(it->dctx, &out, &in);
+			if (ZSTD_isError(ret))
+				return frame_fail(r, i, ZSTD_getErrorName(ret), err);
+			if (ret && in.pos == in0 && out.pos == out0)
+				return frame_fail(r, i, "longer than its block", err); /* no room left, no progress */
+		}
+		if (in.pos < in.size)
+			return frame_fail(r, i, "length", err);   /* the frame ended before its recorded size */
+		done += (uint32_t)n;
+	}
+	if (ret)
+		return frame_fail(r, i, "length", err);           /* ... or runs past it */
+	if (out.pos != len)
+		return frame_fail(r, i, "short", err);
 	return DD_OK;
 }
 
