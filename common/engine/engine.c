@@ -11,8 +11,10 @@
  * Bounded memory: shared buffers never exceed max_bufs. The window's tail follows the slowest
  * target still inside it; when the window is full and a faster target is starving, the tail is
  * pushed on regardless and the laggard decodes what it needs itself (read_block is thread-safe,
- * frames are independent) into one buffer per worker. A laggard that catches up uses the window
- * again. So a slow stick never holds the others back and memory never grows.
+ * frames are independent) into a spare taken for that one block (at most max_spare of them, for
+ * every target together). A laggard that catches up uses the window again. So a slow stick never
+ * holds the others back, and memory grows neither with the block size nor with the targets
+ * (plan_memory(): the budget; each worker's I/O buffer is at most IO_CHUNK).
  *
  * Locking: e->lock guards the window, every target's counters and status; e->emit_lock orders the
  * events (a snapshot of the status is taken under e->lock and emitted under emit_lock only). */

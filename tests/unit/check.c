@@ -139,7 +139,7 @@ static long status_kib(const char *field)
 
 long check_peak_rss_kib(int (*fn)(void *arg, char *msg), void *arg, int *rc, char *msg)
 {
-	struct { long rc, kib; char msg[CHECK_MSG]; } out = { -1, -1, "" };
+	struct { long rc, kib; char msg[CHECK_RSS_MSG]; } out = { -1, -1, "" };
 	int pfd[2], status;
 	pid_t pid;
 
@@ -173,7 +173,7 @@ long check_peak_rss_kib(int (*fn)(void *arg, char *msg), void *arg, int *rc, cha
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;
 	*rc = (int)out.rc;
-	out.msg[CHECK_MSG - 1] = '\0';
-	memcpy(msg, out.msg, CHECK_MSG);
+	out.msg[CHECK_RSS_MSG - 1] = '\0';
+	memcpy(msg, out.msg, CHECK_RSS_MSG);
 	return out.kib;
 }

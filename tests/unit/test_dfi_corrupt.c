@@ -506,7 +506,7 @@ static int open_in_child(void *arg, char *msg)
 
 	if (rc == DD_OK)
 		dfi_close(r);
-	snprintf(msg, CHECK_MSG, "%s", err.msg);
+	snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
 	return rc;
 }
 
@@ -515,7 +515,7 @@ static int open_in_child(void *arg, char *msg)
 static void refused_small(const char *p, bool keyed, const char *want, long max_kib)
 {
 	struct open_arg a = { p, keyed };
-	char msg[CHECK_MSG];
+	char msg[CHECK_RSS_MSG];
 	int rc = -100;
 	long kib = check_peak_rss_kib(open_in_child, &a, &rc, msg);
 

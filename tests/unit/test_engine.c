@@ -1149,18 +1149,18 @@ static int big_job_run(void *arg, char *msg)
 	int rc, pass = 0;
 
 	if ((rc = dd_source_open(b->pkg, NULL, &src, &err))) {
-		snprintf(msg, CHECK_MSG, "%s", err.msg);
+		snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
 		return 100 - rc;
 	}
 	for (int i = 0; i < BIG_TARGETS; i++)
 		if ((rc = dd_target_file_open(b->tp[i], DD_TARGET_WRITE, b->image_size, &t[i], &err))) {
-			snprintf(msg, CHECK_MSG, "%s", err.msg);
+			snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
 			return 100 - rc;
 		}
 	job_init(&job, src, t, BIG_TARGETS, &r);
 	job.memory_budget = b->budget;
 	rc = dd_engine_run(&job, st, &err);
-	snprintf(msg, CHECK_MSG, "%s", rc ? err.msg : st[0].error);
+	snprintf(msg, CHECK_RSS_MSG, "%s", rc ? err.msg : st[0].error);
 	for (int i = 0; i < BIG_TARGETS; i++) {
 		pass += st[i].result == DD_RESULT_PASS;
 		dd_target_close(t[i]);
@@ -1177,7 +1177,7 @@ static void big_blocks(uint32_t bs, size_t size, long max_mib)
 	struct dfi_pack_opts po = { .block_size = bs, .level = 1, .created = 1 };
 	struct big_job b = { .image_size = size };
 	uint8_t *img = malloc(size), *old = malloc(size);
-	char ip[512], msg[CHECK_MSG];
+	char ip[512], msg[CHECK_RSS_MSG];
 	struct dd_err err = { 0 };
 	int rc = -1;
 	long kib;
