@@ -1029,6 +1029,11 @@ static int plan_memory(struct engine *e, struct dd_err *err)
 	size_t bs = e->block_size, budget = e->job->memory_budget ? e->job->memory_budget : DEFAULT_BUDGET;
 	size_t blocks;
 
+	e->chunk = bs < IO_CHUNK ? bs : IO_CHUNK;
+	if (e->job->policy.verify_only) {     /* reads back only: no decoder, no rewrite, no block buffer */
+		e->max_bufs = e->window = MIN_WINDOW;
+		return DD_OK;
+	}
 	if (budget / bs < MIN_BLOCKS) {
 		if (e->job->memory_budget)
 			return dd_fail(err, DD_EINPUT, "image: its %zu KiB blocks need a memory budget of at least "
@@ -1039,7 +1044,6 @@ static int plan_memory(struct engine *e, struct dd_err *err)
 	blocks = budget / bs - 1;             /* block 0 */
 	if (blocks > 4096)
 		blocks = 4096;                /* more buffers buy nothing: the window only hides jitter */
-	e->chunk = bs < IO_CHUNK ? bs : IO_CHUNK;
 	e->max_spare = (unsigned)(blocks / 4);
 	e->max_bufs = (unsigned)blocks - e->max_spare;
 	e->window = e->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : e->max_bufs * 3 / 4;

@@ -1251,6 +1251,12 @@ TEST(budget_too_small_for_the_block_size_refused)
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "16384 KiB blocks need a memory budget of at least 81920 KiB");
 	CHECK_EQ_INT(f->writes, 0);
+	/* verifying only needs no block buffer: the same budget runs (and finds the random stick differs) */
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[0].error, "does not match the image");
+	CHECK_EQ_INT(f->writes, 0);
 	dd_target_close(t[0]);
 	dd_source_close(src);
 }
