@@ -961,6 +961,7 @@ static void *target_main(void *arg)
 	struct engine *e = tc->e;
 	const struct dd_policy *pol = &e->job->policy;
 	struct dd_err err;
+	bool booted = false;
 	int rc = DD_OK;
 
 	dd_err_clear(&err);
@@ -977,8 +978,11 @@ static void *target_main(void *arg)
 		set_phase(e, tc, DD_PHASE_BOOT);
 		if ((rc = write_block0(tc, &err)))
 			fail_locked(tc, rc == DD_EIO || rc == DD_ECHECK ? 0 : -1, err.msg);
+		booted = !rc;
 	}
-	finish_target(tc, !stopping(tc));
+	/* A stop that lands after block 0 was written and verified finds the target complete (every
+	 * phase before it ran to its end, or the boot phase would not have started): not incomplete. */
+	finish_target(tc, booted || !stopping(tc));
 	return NULL;
 }
 

@@ -203,6 +203,7 @@ struct recorder {
 	int done_before_gate;     /* TARGET_DONE count that opens the gate */
 	struct fake *gate;
 	volatile sig_atomic_t *abort_on_phase_write; /* set on the first write phase event */
+	volatile sig_atomic_t *abort_on_phase_boot;  /* set on the first boot phase event */
 	bool done_seen[8];        /* per target: its TARGET_DONE came */
 	int progress_after_done;  /* PROGRESS events of a target after its TARGET_DONE */
 	bool slow_done;           /* the sink takes 0.7 s over a TARGET_DONE (an audit log's fsync) */
@@ -225,6 +226,8 @@ static void rec_emit(void *ctx, const struct dd_event *ev)
 		r->boot_phases += ev->status->phase == DD_PHASE_BOOT;
 		if (r->abort_on_phase_write && ev->status->phase == DD_PHASE_WRITE)
 			*r->abort_on_phase_write = 1;
+		if (r->abort_on_phase_boot && ev->status->phase == DD_PHASE_BOOT)
+			*r->abort_on_phase_boot = 1;
 		break;
 	case DD_EV_TARGET_DONE:
 		r->dones++;
@@ -580,6 +583,40 @@ TEST(interrupted_targets_are_incomplete)
 	CHECK(r.n_incomplete >= 1);
 	for (int i = 0; i < 3; i++)
 		dd_target_close(t[i]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* A stop that lands once the boot phase began (block 0 is then written and verified anyway): the target
+ * holds the whole image, verified, and is reported so, never "incomplete" with a bootable first block. */
+TEST(stop_in_the_boot_phase_is_a_pass)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	volatile sig_atomic_t stop = 0;
+
+	snprintf(ip, sizeof(ip), "%s/boot-stop.img", check_tmpdir());
+	img = make_image(ip, 6, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("t", n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.abort_flag = &stop;
+	r.abort_on_phase_boot = &stop;
+	dd_engine_run(&job, st, &err);
+	CHECK(stop);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(written_ok(f->mem, img, n));
+	dd_target_close(t[0]);
 	dd_source_close(src);
 	free(img);
 }
@@ -1425,6 +1462,7 @@ int main(void)
 	RUN(no_retries_fails_on_first_lie);
 	RUN(interrupted_targets_are_incomplete);
 	RUN(abort_before_any_write);
+	RUN(stop_in_the_boot_phase_is_a_pass);
 	RUN(slow_target_holds_nobody_back_memory_bounded);
 	RUN(verify_only_catches_a_changed_byte);
 	RUN(reused_stick_holds_the_image_after_pass);
