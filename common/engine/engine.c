@@ -11,8 +11,10 @@
  * Bounded memory: shared buffers never exceed max_bufs. The window's tail follows the slowest
  * target still inside it; when the window is full and a faster target is starving, the tail is
  * pushed on regardless and the laggard decodes what it needs itself (read_block is thread-safe,
- * frames are independent) into one buffer per worker. A laggard that catches up uses the window
- * again. So a slow stick never holds the others back and memory never grows.
+ * frames are independent) into a spare taken for that one block (at most max_spare of them, for
+ * every target together). A laggard that catches up uses the window again. So a slow stick never
+ * holds the others back, and memory grows neither with the block size nor with the targets
+ * (plan_memory(): the budget; each worker's I/O buffer is at most IO_CHUNK).
  *
  * Locking: e->lock guards the window, every target's counters and status; e->emit_lock orders the
  * events (a snapshot of the status is taken under e->lock and emitted under emit_lock only). */
@@ -26,8 +28,16 @@
 #include <string.h>
 #include <time.h>
 
+/* Memory: the budget holds every block-sized buffer (the shared window, the spares, block 0); the
+ * rest is small and does not grow with the block size: one I/O buffer of at most IO_CHUNK per worker
+ * (read-back, zero checks and zero writes go through it in pieces) and the source's decoders (a .dfi
+ * decoder streams its frame: its window, at most 8 MiB, and a small input buffer). */
 #define DEFAULT_BUDGET (16u << 20)
-#define MIN_WINDOW 4u
+#define IO_CHUNK (1u << 20)
+#define MIN_WINDOW 2u
+/* Fewest block buffers a writing job runs with: a window of MIN_WINDOW, one being decoded, one spare
+ * (a laggard's own decode, a rewrite), block 0. */
+#define MIN_BLOCKS (MIN_WINDOW + 3u)
 #define MAX_QUEUE_DEPTH 16u
 #define PROGRESS_INTERVAL 0.5
 #define TICK_NS 100000000L
@@ -49,7 +59,7 @@ struct tctx;
 
 struct worker {
 	struct tctx *tc;
-	uint8_t *own;       /* private block buffer: lagging decode, read-back, rewrite */
+	uint8_t *io;        /* private I/O buffer (e->chunk bytes): read-back, zero checks */
 	pthread_t thread;
 };
 
@@ -79,8 +89,9 @@ struct engine {
 	                       image (but block 0 when writing: it is written last) */
 	uint64_t n_seq;
 	bool write_block0;  /* block 0 is written in the boot phase (always, when writing) */
-	uint8_t *block0;    /* block 0, decoded and checked before any I/O */
-	uint8_t *zeros;     /* a zero block: block 0 is cleared first */
+	uint8_t *block0;    /* block 0, decoded and checked before any I/O (when written) */
+	size_t chunk;       /* I/O piece: min(block_size, IO_CHUNK) */
+	uint8_t *zeros;     /* chunk bytes of zeros */
 	struct timespec t0;
 
 	pthread_mutex_t lock;
@@ -89,6 +100,9 @@ struct engine {
 	unsigned window, n_bufs, max_bufs;
 	uint64_t head, tail;
 	struct ebuf *free_list;
+	/* spare block buffers (a laggard's own decode, a rewrite), taken and given back per block */
+	struct ebuf *spare_list;
+	unsigned n_spare, max_spare;
 	unsigned starving;
 	double starve_t0;   /* when starving last went from 0 to 1 */
 	unsigned writers;   /* targets still in the write phase */
@@ -118,14 +132,19 @@ static bool stopping(const struct tctx *tc)
 	return tc->failed || aborted(tc->e);
 }
 
-static uint8_t *alloc_block(const struct engine *e)
+static uint8_t *alloc_buf(size_t len)
 {
 	void *p = NULL;
 
-	if (posix_memalign(&p, 4096, e->block_size))
+	if (posix_memalign(&p, 4096, len))
 		return NULL;
-	memset(p, 0, e->block_size);
+	memset(p, 0, len);
 	return p;
+}
+
+static uint8_t *alloc_block(const struct engine *e)
+{
+	return alloc_buf(e->block_size);
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
@@ -311,6 +330,15 @@ static void wait_at_most(struct engine *e, double seconds)
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 
+/* What an error about the image's bytes names: the file they come from (the manifest's name is a
+ * label the package carries, not where the damage is). */
+static const char *image_label(const struct dd_image_info *info)
+{
+	if (info->path)
+		return info->path;
+	return info->name[0] ? info->name : "image";
+}
+
 /* Decode block i into buf and check it against the manifest; the slack after the block's length
  * is zeroed (backends may write whole sectors). */
 static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_err *err)
@@ -328,7 +356,7 @@ static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_er
 	if (memcmp(h, info->block_hash[i], DD_SHA256_LEN))
 		return dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " (offset %" PRIu64
 			       ") does not match the image's hash: the image is damaged or changed",
-			       info->name[0] ? info->name : "image", i, i * (uint64_t)info->block_size);
+			       image_label(info), i, i * (uint64_t)info->block_size);
 	return DD_OK;
 }
 
@@ -400,11 +428,59 @@ static void *decoder_main(void *arg)
 
 /* ---- per-target work --------------------------------------------------------------------- */
 
-static int own_buffer(struct worker *w, struct dd_err *err)
+static int io_buffer(struct worker *w, struct dd_err *err)
 {
-	if (!w->own && !(w->own = alloc_block(w->tc->e)))
+	if (!w->io && !(w->io = alloc_buf(w->tc->e->chunk)))
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory", w->tc->t->id.path);
 	return DD_OK;
+}
+
+/* A spare block buffer, waiting while every one is in use (they are few, and each is held for one
+ * block's decode and write). NULL when the target stops (err untouched) or memory runs out. */
+static struct ebuf *spare_get(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+	struct ebuf *b = NULL;
+	bool grow = false;
+
+	pthread_mutex_lock(&e->lock);
+	while (!stopping(tc)) {
+		if ((b = e->spare_list)) {
+			e->spare_list = b->next;
+			break;
+		}
+		if ((grow = e->n_spare < e->max_spare)) {
+			e->n_spare++;
+			break;
+		}
+		pthread_cond_wait(&e->cond, &e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (!grow)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (b && !(b->data = alloc_block(e))) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		return b;
+	pthread_mutex_lock(&e->lock);
+	e->n_spare--;
+	pthread_mutex_unlock(&e->lock);
+	dd_fail(err, DD_ENOMEM, "%s: out of memory for a block buffer", tc->t->id.path);
+	return NULL;
+}
+
+static void spare_put(struct engine *e, struct ebuf *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&e->lock);
+	b->next = e->spare_list;
+	e->spare_list = b;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
 }
 
 static int flush_target(struct tctx *tc, struct dd_err *err)
@@ -412,8 +488,10 @@ static int flush_target(struct tctx *tc, struct dd_err *err)
 	return tc->t->ops->flush(tc->t, err);
 }
 
-/* Takes position s of the write phase: the window's buffer (a reference) or a private decode. */
-static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **shared, struct dd_err *err)
+/* Takes position s of the write phase: the window's buffer (a reference, *shared) or a decode of its
+ * own into a spare (*spare); the caller gives back whichever it got. */
+static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **shared, struct ebuf **spare,
+				  struct dd_err *err)
 {
 	struct tctx *tc = w->tc;
 	struct engine *e = tc->e;
@@ -435,11 +513,11 @@ static const uint8_t *claim_block(struct worker *w, uint64_t s, struct ebuf **sh
 	pthread_mutex_unlock(&e->lock);
 	if (*shared)
 		return (*shared)->data;
-	if (stopping(tc))
+	if (stopping(tc) || !(*spare = spare_get(tc, err)))
 		return NULL;
-	if (own_buffer(w, err) || decode_block(e, e->seq[s], w->own, err))
+	if (decode_block(e, e->seq[s], (*spare)->data, err))
 		return NULL;
-	return w->own;
+	return (*spare)->data;
 }
 
 /* The target's next position in the block sequence (its workers share one cursor); false when it is
@@ -460,25 +538,52 @@ static bool next_in_seq(struct tctx *tc, uint64_t *s, bool writing)
 	return more;
 }
 
+/* len <= e->chunk */
 static bool all_zero(const struct engine *e, const uint8_t *buf, size_t len)
 {
 	return !memcmp(buf, e->zeros, len);
 }
 
-/* An all-zero image block (DD_WRITE_ZERO_IF_DIRTY): read what the target holds there into the worker's
- * own buffer and write zeros only when any byte is not zero. *wrote says which. */
+/* Zeros over [off, off + len), a chunk at a time. */
+static int write_zeros(struct tctx *tc, uint64_t off, uint64_t len, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+
+	while (len) {
+		size_t n = len < e->chunk ? (size_t)len : e->chunk;
+		int rc = tc->t->ops->write_at(tc->t, e->zeros, n, off, err);
+
+		if (rc)
+			return rc;
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+/* An all-zero image block (DD_WRITE_ZERO_IF_DIRTY): read what the target holds there, a chunk at a
+ * time, and write zeros only over the chunks where any byte is not zero. *wrote says whether any was. */
 static int zero_if_dirty(struct worker *w, uint64_t off, uint32_t len, bool *wrote, struct dd_err *err)
 {
 	struct tctx *tc = w->tc;
+	size_t chunk = tc->e->chunk;
 	int rc;
 
 	*wrote = false;
-	if ((rc = own_buffer(w, err)) || (rc = tc->t->ops->read_at(tc->t, w->own, len, off, err)))
+	if ((rc = io_buffer(w, err)))
 		return rc;
-	if (all_zero(tc->e, w->own, len))
-		return DD_OK;
-	*wrote = true;
-	return tc->t->ops->write_at(tc->t, tc->e->zeros, len, off, err);
+	for (uint32_t done = 0; done < len; done += (uint32_t)chunk) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		if ((rc = tc->t->ops->read_at(tc->t, w->io, n, off + done, err)))
+			return rc;
+		if (all_zero(tc->e, w->io, n))
+			continue;
+		*wrote = true;
+		if ((rc = tc->t->ops->write_at(tc->t, tc->e->zeros, n, off + done, err)))
+			return rc;
+	}
+	return DD_OK;
 }
 
 static void *write_worker(void *arg)
@@ -490,7 +595,7 @@ static void *write_worker(void *arg)
 
 	for (;;) {
 		struct dd_err err;
-		struct ebuf *shared = NULL;
+		struct ebuf *shared = NULL, *spare = NULL;
 		const uint8_t *data;
 		uint64_t s, i, off;
 		uint32_t len;
@@ -508,8 +613,9 @@ static void *write_worker(void *arg)
 			data = e->zeros;
 			rc = zero_if_dirty(w, off, len, &wrote, &err);
 		} else {
-			data = claim_block(w, s, &shared, &err);
+			data = claim_block(w, s, &shared, &spare, &err);
 			rc = data ? tc->t->ops->write_at(tc->t, data, len, off, &err) : err.code;
+			spare_put(e, spare);
 		}
 
 		pthread_mutex_lock(&e->lock);
@@ -528,16 +634,62 @@ static void *write_worker(void *arg)
 	return NULL;
 }
 
-/* Does buf (len bytes read back at block i) equal the image's block? A zero block is proven by its content:
- * the manifest's hash of an all-zero block says no more (dfi_open checks zero blocks carry that hash). */
-static bool holds_block(const struct engine *e, uint64_t i, const uint8_t *buf, uint32_t len, bool zeros)
+/* Does the target hold image block i? Read back a chunk at a time. A zero block is proven by its
+ * content: the manifest's hash of an all-zero block says no more (dfi_open checks zero blocks carry
+ * that hash). */
+static int holds_block(struct worker *w, uint64_t i, bool zeros, bool *holds, struct dd_err *err)
 {
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+	uint64_t off = i * (uint64_t)e->info->block_size;
+	uint32_t len = dd_block_len(e->info, i);
 	uint8_t h[DD_SHA256_LEN];
+	struct dd_sha256 ctx;
+	int rc;
 
-	if (zeros)
-		return all_zero(e, buf, len);
-	dd_sha256(buf, len, h);
-	return !memcmp(h, e->info->block_hash[i], DD_SHA256_LEN);
+	*holds = false;
+	if ((rc = io_buffer(w, err)))
+		return rc;
+	dd_sha256_init(&ctx);
+	for (uint32_t done = 0; done < len; done += (uint32_t)e->chunk) {
+		size_t n = len - done < e->chunk ? len - done : e->chunk;
+
+		if ((rc = tc->t->ops->read_at(tc->t, w->io, n, off + done, err)))
+			return rc;
+		if (zeros && !all_zero(e, w->io, n))
+			return DD_OK;
+		if (!zeros)
+			dd_sha256_update(&ctx, w->io, n);
+	}
+	dd_sha256_final(&ctx, h);
+	*holds = zeros || !memcmp(h, e->info->block_hash[i], DD_SHA256_LEN);
+	return DD_OK;
+}
+
+/* Write block i again: zeros, the bytes known (block 0), or the block decoded again into a spare.
+ * DD_EABORT when the target stopped while waiting for a spare. */
+static int rewrite_block(struct worker *w, uint64_t i, const uint8_t *known, bool zeros, struct dd_err *err)
+{
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+	uint64_t off = i * (uint64_t)e->info->block_size;
+	uint32_t len = dd_block_len(e->info, i);
+	struct ebuf *spare = NULL;
+	int rc;
+
+	if (zeros) {
+		rc = write_zeros(tc, off, len, err);
+	} else if (known) {
+		rc = tc->t->ops->write_at(tc->t, known, len, off, err);
+	} else if (!(spare = spare_get(tc, err))) {
+		return err->code ? err->code : dd_fail(err, DD_EABORT, "%s: stopped", tc->t->id.path);
+	} else {
+		rc = decode_block(e, i, spare->data, err);
+		if (!rc)
+			rc = tc->t->ops->write_at(tc->t, spare->data, len, off, err);
+		spare_put(e, spare);
+	}
+	return rc ? rc : flush_target(tc, err);
 }
 
 /* Read block i back from the medium and compare; on a mismatch rewrite it (from known, or decoded
@@ -548,30 +700,17 @@ static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, stru
 	struct engine *e = tc->e;
 	const struct dd_policy *pol = &e->job->policy;
 	uint64_t off = i * (uint64_t)e->info->block_size;
-	uint32_t len = dd_block_len(e->info, i);
-	bool zeros = dd_policy_check(pol, e->info, i) == DD_CHECK_ZEROS;
+	bool zeros = dd_policy_check(pol, e->info, i) == DD_CHECK_ZEROS, holds;
 	int rc;
 
-	if ((rc = own_buffer(w, err)))
-		return rc;
-	if (zeros && !known)
-		known = e->zeros;
 	for (int attempt = 0;; attempt++) {
-		rc = tc->t->ops->read_at(tc->t, w->own, len, off, err);
-		if (rc)
+		if ((rc = holds_block(w, i, zeros, &holds, err)))
 			return rc;
-		if (holds_block(e, i, w->own, len, zeros))
+		if (holds)
 			return DD_OK;
 		if (pol->verify_only || attempt >= pol->retries || stopping(tc))
 			break;
-		if (!known) {
-			if ((rc = decode_block(e, i, w->own, err)))
-				return rc;
-		}
-		rc = tc->t->ops->write_at(tc->t, known ? known : w->own, len, off, err);
-		if (!rc)
-			rc = flush_target(tc, err);
-		if (rc)
+		if ((rc = rewrite_block(w, i, known, zeros && !known, err)))
 			return rc;
 	}
 	if (pol->verify_only)
@@ -598,6 +737,8 @@ static void *verify_worker(void *arg)
 		i = e->seq[s];
 		dd_err_clear(&err);
 		rc = verify_block(w, i, NULL, &err);
+		if (rc == DD_EABORT)
+			break; /* stopping: the target's result says why */
 		pthread_mutex_lock(&e->lock);
 		if (rc)
 			target_fail(tc, rc == DD_EIO || rc == DD_ECHECK ?
@@ -658,18 +799,10 @@ static int clear_boot_records(struct tctx *tc, struct dd_err *err)
 	uint64_t off, len;
 	int rc;
 
-	if (e->info->block_count &&
-	    (rc = tc->t->ops->write_at(tc->t, e->zeros, dd_block_len(e->info, 0), 0, err)))
+	if (e->info->block_count && (rc = write_zeros(tc, 0, dd_block_len(e->info, 0), err)))
 		return rc;
-	for (disk_tail(tc, &off, &len); len; ) {
-		size_t n = len < e->block_size ? (size_t)len : e->block_size;
-
-		if ((rc = tc->t->ops->write_at(tc->t, e->zeros, n, off, err)))
-			return rc;
-		off += n;
-		len -= n;
-	}
-	return DD_OK;
+	disk_tail(tc, &off, &len);
+	return write_zeros(tc, off, len, err);
 }
 
 /* Read the cleared tail [off, off + len) back (after the write phase's flush): it must hold zeros. */
@@ -679,14 +812,14 @@ static int verify_disk_tail(struct tctx *tc, uint64_t off, uint64_t len, struct 
 	struct engine *e = tc->e;
 	int rc;
 
-	if (len && (rc = own_buffer(w, err)))
+	if (len && (rc = io_buffer(w, err)))
 		return rc;
 	while (len) {
-		size_t n = len < e->block_size ? (size_t)len : e->block_size;
+		size_t n = len < e->chunk ? (size_t)len : e->chunk;
 
-		if ((rc = tc->t->ops->read_at(tc->t, w->own, n, off, err)))
+		if ((rc = tc->t->ops->read_at(tc->t, w->io, n, off, err)))
 			return rc;
-		if (memcmp(w->own, e->zeros, n))
+		if (!all_zero(e, w->io, n))
 			return dd_fail(err, DD_ECHECK, "%s: the end of the disk (offset %" PRIu64
 				       ") did not keep the zeros written over its old partition table copy",
 				       tc->t->id.path, off);
@@ -828,6 +961,7 @@ static void *target_main(void *arg)
 	struct engine *e = tc->e;
 	const struct dd_policy *pol = &e->job->policy;
 	struct dd_err err;
+	bool booted = false;
 	int rc = DD_OK;
 
 	dd_err_clear(&err);
@@ -844,8 +978,11 @@ static void *target_main(void *arg)
 		set_phase(e, tc, DD_PHASE_BOOT);
 		if ((rc = write_block0(tc, &err)))
 			fail_locked(tc, rc == DD_EIO || rc == DD_ECHECK ? 0 : -1, err.msg);
+		booted = !rc;
 	}
-	finish_target(tc, !stopping(tc));
+	/* A stop that lands after block 0 was written and verified finds the target complete (every
+	 * phase before it ran to its end, or the boot phase would not have started): not incomplete. */
+	finish_target(tc, booted || !stopping(tc));
 	return NULL;
 }
 
@@ -888,9 +1025,37 @@ static int check_targets(struct engine *e, struct dd_err *err)
 	return DD_OK;
 }
 
+/* Splits the budget among block 0, the spares and the window. The default budget grows to what the
+ * block size needs at least (MIN_BLOCKS: 320 MiB for the largest blocks the format allows); a budget
+ * the caller set (a board with little memory) is a limit: a block size it cannot hold is refused. */
+static int plan_memory(struct engine *e, struct dd_err *err)
+{
+	size_t bs = e->block_size, budget = e->job->memory_budget ? e->job->memory_budget : DEFAULT_BUDGET;
+	size_t blocks;
+
+	e->chunk = bs < IO_CHUNK ? bs : IO_CHUNK;
+	if (e->job->policy.verify_only) {     /* reads back only: no decoder, no rewrite, no block buffer */
+		e->max_bufs = e->window = MIN_WINDOW;
+		return DD_OK;
+	}
+	if (budget / bs < MIN_BLOCKS) {
+		if (e->job->memory_budget)
+			return dd_fail(err, DD_EINPUT, "image: its %zu KiB blocks need a memory budget of at least "
+				       "%zu KiB (%u blocks); this job has %zu KiB", bs >> 10, (MIN_BLOCKS * bs) >> 10,
+				       MIN_BLOCKS, budget >> 10);
+		budget = MIN_BLOCKS * bs;
+	}
+	blocks = budget / bs - 1;             /* block 0 */
+	if (blocks > 4096)
+		blocks = 4096;                /* more buffers buy nothing: the window only hides jitter */
+	e->max_spare = (unsigned)(blocks / 4);
+	e->max_bufs = (unsigned)blocks - e->max_spare;
+	e->window = e->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : e->max_bufs * 3 / 4;
+	return DD_OK;
+}
+
 static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 {
-	size_t budget = job->memory_budget ? job->memory_budget : DEFAULT_BUDGET;
 	uint64_t to_write = 0;
 	int rc;
 
@@ -907,15 +1072,13 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 	if ((rc = check_targets(e, err)) || (rc = build_seq(e, err)))
 		return rc;
 
-	e->max_bufs = (unsigned)(budget / e->block_size);
-	if (e->max_bufs < MIN_WINDOW + 1)
-		e->max_bufs = MIN_WINDOW + 1;
-	e->window = e->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : e->max_bufs * 3 / 4;
+	if ((rc = plan_memory(e, err)))
+		return rc;
 	e->slot = calloc(e->window, sizeof(*e->slot));
 	e->tc = calloc(e->n, sizeof(*e->tc));
-	e->zeros = alloc_block(e);
-	e->block0 = alloc_block(e);
-	if (!e->slot || !e->tc || !e->zeros || !e->block0)
+	e->zeros = alloc_buf(e->chunk);
+	e->block0 = e->write_block0 ? alloc_block(e) : NULL;
+	if (!e->slot || !e->tc || !e->zeros || (e->write_block0 && !e->block0))
 		return dd_fail(err, DD_ENOMEM, "out of memory");
 	if (e->write_block0 && (rc = decode_block(e, 0, e->block0, err)))
 		return rc;
@@ -949,23 +1112,29 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 	return DD_OK;
 }
 
+static void free_bufs(struct ebuf **list)
+{
+	while (*list) {
+		struct ebuf *b = *list;
+
+		*list = b->next;
+		free(b->data);
+		free(b);
+	}
+}
+
 static void engine_free(struct engine *e)
 {
 	for (unsigned i = 0; e->tc && i < e->n; i++) {
 		for (unsigned k = 0; e->tc[i].w && k < e->tc[i].n_workers; k++)
-			free(e->tc[i].w[k].own);
+			free(e->tc[i].w[k].io);
 		free(e->tc[i].w);
 	}
 	for (unsigned s = 0; e->slot && s < e->window; s++)
 		if (e->slot[s])
 			buf_put(e, e->slot[s]);
-	while (e->free_list) {
-		struct ebuf *b = e->free_list;
-
-		e->free_list = b->next;
-		free(b->data);
-		free(b);
-	}
+	free_bufs(&e->free_list);
+	free_bufs(&e->spare_list);
 	free(e->slot);
 	free(e->tc);
 	free(e->seq);

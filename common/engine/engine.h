@@ -2,7 +2,7 @@
  * Owns the ordering rules shared by the PC tool and the board firmware:
  *  - each block is decoded once and handed to every target (shared, reference-counted buffer);
  *  - one queue per target: a slow stick never holds the others back;
- *  - bounded memory whatever the image size and the number of targets: a target that falls
+ *  - bounded memory whatever the image size, the block size and the number of targets: a target that falls
  *    behind the shared window decodes the block it needs again from the source;
  *  - the policy (engine/policy.h) decides each block: PASS means every byte of the image's range equals
  *    the image, whatever the target held. An all-zero image block is read first and zeros written only
@@ -32,7 +32,9 @@ struct dd_job {
 	struct dd_policy policy;
 	struct dd_event_sink sink;
 	volatile sig_atomic_t *abort_flag; /* set non-zero (e.g. from a signal handler) to stop */
-	size_t memory_budget;              /* bytes for shared block buffers; 0 = default */
+	size_t memory_budget;              /* bytes for block buffers (window, spares, block 0); 0 = default
+	                                      (16 MiB, grown to the 5 blocks a block size needs at least);
+	                                      set, and too small for 5 blocks: the job is refused */
 };
 
 /* Runs the job to the end. status[i] receives each target's final status (array of n_targets).

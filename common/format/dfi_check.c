@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Block buffers of all check threads together: 64 MiB blocks are checked by 2 threads, not one per CPU. */
+#define DFI_CHECK_BUDGET (128u << 20)
+
 struct check_job {
 	struct dfi_reader *r;
 	const struct dfi_check_opts *o;
@@ -93,6 +96,8 @@ int dfi_check(struct dfi_reader *r, const struct dfi_check_opts *opts, uint64_t 
 	pthread_t tids[64];
 	unsigned started = 0;
 
+	if (n > (long)(DFI_CHECK_BUDGET / r->m.block_size))
+		n = (long)(DFI_CHECK_BUDGET / r->m.block_size);  /* a block buffer each: big blocks, fewer threads */
 	if (n < 1)
 		n = 1;
 	if (n > 64)

@@ -47,6 +47,10 @@
 #define DFI_WINDOW_LOG_MIN 10
 #define DFI_WINDOW_LOG_MAX 23            /* 8 MiB: a small board decodes in known memory */
 #define DFI_MAX_BLOCKS (1ull << 24)      /* manifest <= ~805 MB */
+/* Largest manifest payload (fixed part, longest name and tool, DFI_MAX_BLOCKS entries): a trailer
+ * pointing at a bigger one is refused before a byte of it is read. */
+#define DFI_MANIFEST_MAX ((uint64_t)DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX + \
+	DFI_ENTRY_SIZE * DFI_MAX_BLOCKS)
 #define DFI_MAX_IMAGE_SIZE (1ull << 50)  /* 1 PiB */
 /* Largest data frame for a block of n bytes: zstd's compress bound. */
 #define DFI_FRAME_BOUND(n) ((uint64_t)(n) + ((uint64_t)(n) >> 8) + \

@@ -16,16 +16,19 @@
 
 /* ---- pooled decoders: read_block is called from many threads ------------------------------ */
 
+/* A decoder streams its frame through a small input buffer: its memory is the frame's window (at
+ * most 2^window_log, 8 MiB) and DFI_IN_CHUNK, whatever the block size. */
+#define DFI_IN_CHUNK (128u << 10)
+
 struct dctx_item {
 	ZSTD_DCtx *dctx;
-	uint8_t *fbuf;               /* compressed frame buffer, frame_cap bytes */
+	uint8_t *fbuf;               /* compressed input, DFI_IN_CHUNK bytes */
 	struct dctx_item *next;
 };
 
 struct dctx_pool {
 	pthread_mutex_t mu;
 	struct dctx_item *free;
-	size_t frame_cap;
 	unsigned window_log;
 };
 
@@ -44,7 +47,7 @@ static struct dctx_item *pool_get(struct dctx_pool *p)
 	if (!it)
 		return NULL;
 	it->dctx = ZSTD_createDCtx();
-	it->fbuf = malloc(p->frame_cap);
+	it->fbuf = malloc(DFI_IN_CHUNK);
 	if (!it->dctx || !it->fbuf ||
 	    ZSTD_isError(ZSTD_DCtx_setParameter(it->dctx, ZSTD_d_windowLogMax, (int)p->window_log))) {
 		ZSTD_freeDCtx(it->dctx);
@@ -142,6 +145,27 @@ static int check_header(struct dfi_reader *r, struct dd_err *err)
 	return DD_OK;
 }
 
+/* The manifest's size, judged before a byte of it is read: within the format's limit, and not
+ * describing more blocks than the data before it can hold (every frame takes DFI_FRAME_MIN bytes
+ * at least), so what it costs to read is bounded by what a real image of that size would cost. */
+static int check_manifest_room(struct dfi_reader *r, uint64_t mo, struct dd_err *err)
+{
+	uint64_t payload = r->manifest_frame_size - DFI_FRAME_HDR;
+	uint64_t text = DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX;
+	uint64_t min_blocks = payload > text ? (payload - text) / DFI_ENTRY_SIZE : 0;
+
+	if (payload > DFI_MANIFEST_MAX)
+		return dd_fail(err, DD_EINPUT, "%s: trailer damaged: a %llu-byte manifest is over the format's "
+			       "limit of %llu bytes (%llu blocks)", r->path, (unsigned long long)payload,
+			       (unsigned long long)DFI_MANIFEST_MAX, (unsigned long long)DFI_MAX_BLOCKS);
+	if (min_blocks > (mo - DFI_HEADER_FRAME) / DFI_FRAME_MIN)
+		return dd_fail(err, DD_EINPUT, "%s: damaged: a manifest of %llu blocks or more, but only %llu "
+			       "bytes of data frames", r->path, (unsigned long long)min_blocks,
+			       (unsigned long long)(mo - DFI_HEADER_FRAME));
+	r->manifest_offset = mo;
+	return DD_OK;
+}
+
 static int check_trailer(struct dfi_reader *r, struct dd_err *err)
 {
 	uint8_t t[DFI_TRAILER_FRAME];
@@ -159,8 +183,11 @@ static int check_trailer(struct dfi_reader *r, struct dd_err *err)
 	    memcmp(t + 8, DFI_TAG_TRAILER, 4))
 		return dd_fail(err, DD_EINPUT, "%s: truncated or damaged: no trailer at the end (%llu bytes)",
 			       r->path, (unsigned long long)r->file_size);
-	if (dfi_get16(t + 12) != DFI_VERSION || dfi_get16(t + 14))
-		return dd_fail(err, DD_EINPUT, "%s: trailer damaged (version %u)", r->path, dfi_get16(t + 12));
+	if (dfi_get16(t + 12) != DFI_VERSION)
+		return dd_fail(err, DD_EINPUT, "%s: unsupported trailer version %u (this dartdup reads %u)",
+			       r->path, dfi_get16(t + 12), DFI_VERSION);
+	if (dfi_get16(t + 14))
+		return dd_fail(err, DD_EINPUT, "%s: trailer damaged (reserved bytes 14-15 are not zero)", r->path);
 	if (dfi_get64(t + 32) != r->file_size)
 		return dd_fail(err, DD_EINPUT, "%s: truncated or extended: %llu bytes, the trailer says %llu",
 			       r->path, (unsigned long long)r->file_size, (unsigned long long)dfi_get64(t + 32));
@@ -178,8 +205,7 @@ static int check_trailer(struct dfi_reader *r, struct dd_err *err)
 	    (uint64_t)r->manifest_frame_size + r->sig_frame_size != end - mo)
 		return dd_fail(err, DD_EINPUT, "%s: trailer damaged (manifest at %llu, %u bytes; signature %u bytes)",
 			       r->path, (unsigned long long)mo, r->manifest_frame_size, r->sig_frame_size);
-	r->manifest_offset = mo;
-	return DD_OK;
+	return check_manifest_room(r, mo, err);
 }
 
 /* ---- signature ----------------------------------------------------------------------------- */
@@ -258,8 +284,10 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 	mf->window_log = m[12];
 	if (mf->window_log < DFI_WINDOW_LOG_MIN || mf->window_log > DFI_WINDOW_LOG_MAX)
 		return mf_fail(r, err, "window log out of range");
-	if (m[13] != DFI_HASH_SHA256 || dfi_get16(m + 14))
-		return mf_fail(r, err, "unknown hash algorithm");
+	if (m[13] != DFI_HASH_SHA256)
+		return dd_fail(err, DD_EINPUT, "%s: manifest damaged: unknown hash algorithm %u", r->path, m[13]);
+	if (dfi_get16(m + 14))
+		return mf_fail(r, err, "reserved bytes 14-15 are not zero");
 	mf->image_size = dfi_get64(m + 16);
 	mf->block_count = dfi_get64(m + 24);
 	mf->data_offset = dfi_get64(m + 32);
@@ -288,27 +316,54 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 	return DD_OK;
 }
 
-static int parse_entries(struct dfi_reader *r, const uint8_t *p, struct dd_err *err)
+/* The hash of `len` zero bytes, without a block-sized buffer of zeros. */
+static void sha256_zeros(uint64_t len, uint8_t out[DD_SHA256_LEN])
+{
+	static const uint8_t zeros[4096];
+	struct dd_sha256 h;
+
+	dd_sha256_init(&h);
+	for (; len; len -= len < sizeof(zeros) ? len : sizeof(zeros))
+		dd_sha256_update(&h, zeros, len < sizeof(zeros) ? (size_t)len : sizeof(zeros));
+	dd_sha256_final(&h, out);
+}
+
+/* Parsing the entries as they stream by (whole entries per call). */
+struct entry_parse {
+	uint64_t i;                          /* next entry */
+	uint64_t off;                        /* where its frame must start */
+	uint64_t frame_max;
+	uint8_t zero_full[DD_SHA256_LEN], zero_last[DD_SHA256_LEN];
+};
+
+static int alloc_entries(struct dfi_reader *r, struct entry_parse *ep, struct dd_err *err)
 {
 	struct dfi_manifest *mf = &r->m;
-	uint64_t off = mf->data_offset, frame_max = DFI_FRAME_BOUND(mf->block_size);
-	uint8_t zero_full[DD_SHA256_LEN], zero_last[DD_SHA256_LEN];
-	uint8_t *zeros = calloc(1, mf->block_size);
 	uint64_t n = mf->block_count;
 
 	mf->hash = malloc(n ? n * DD_SHA256_LEN : 1);
 	mf->frame = malloc(n ? n * sizeof(*mf->frame) : 1);
 	mf->zero_map = calloc(1, n / 8 + 1);
-	if (!zeros || !mf->hash || !mf->frame || !mf->zero_map) {
-		free(zeros);
+	if (!mf->hash || !mf->frame || !mf->zero_map)
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory for %llu blocks", r->path, (unsigned long long)n);
-	}
+	memset(ep, 0, sizeof(*ep));
+	ep->off = mf->data_offset;
+	ep->frame_max = DFI_FRAME_BOUND(mf->block_size);
 	/* Zero blocks are served without decoding: their hash must be the hash of zeros. */
-	dd_sha256(zeros, mf->block_size, zero_full);
+	sha256_zeros(mf->block_size, ep->zero_full);
 	if (n)
-		dd_sha256(zeros, mf->image_size - (n - 1) * mf->block_size, zero_last);
-	free(zeros);
-	for (uint64_t i = 0; i < n; i++, p += DFI_ENTRY_SIZE) {
+		sha256_zeros(mf->image_size - (n - 1) * mf->block_size, ep->zero_last);
+	return DD_OK;
+}
+
+static int parse_entries(struct dfi_reader *r, struct entry_parse *ep, const uint8_t *p, size_t len,
+			 struct dd_err *err)
+{
+	struct dfi_manifest *mf = &r->m;
+	uint64_t n = mf->block_count;
+
+	for (; len >= DFI_ENTRY_SIZE && ep->i < n; len -= DFI_ENTRY_SIZE, p += DFI_ENTRY_SIZE, ep->i++) {
+		uint64_t i = ep->i;
 		struct dfi_frame *f = &mf->frame[i];
 		uint32_t flags = dfi_get32(p + 44);
 
@@ -316,32 +371,105 @@ static int parse_entries(struct dfi_reader *r, const uint8_t *p, struct dd_err *
 		f->offset = dfi_get64(p + 32);
 		f->size = dfi_get32(p + 40);
 		f->zero = flags & DFI_ENTRY_ZERO;
-		if (f->offset != off || f->size < DFI_FRAME_MIN || f->size > frame_max || (flags & ~DFI_ENTRY_ZERO))
+		if (f->offset != ep->off || f->size < DFI_FRAME_MIN || f->size > ep->frame_max ||
+		    (flags & ~DFI_ENTRY_ZERO))
 			return dd_fail(err, DD_EINPUT, "%s: manifest damaged: frame of block %llu (at byte %llu, %u bytes)",
 				       r->path, (unsigned long long)i, (unsigned long long)f->offset, f->size);
-		off += f->size;
-		if (off > r->manifest_offset)
+		ep->off += f->size;
+		if (ep->off > r->manifest_offset)
 			return dd_fail(err, DD_EINPUT, "%s: manifest damaged: frame of block %llu runs past the data",
 				       r->path, (unsigned long long)i);
 		if (f->zero) {
 			mf->zero_map[i / 8] |= (uint8_t)(1u << (i % 8));
 			mf->zero_blocks++;
-			if (memcmp(mf->hash[i], i + 1 == n ? zero_last : zero_full, DD_SHA256_LEN))
+			if (memcmp(mf->hash[i], i + 1 == n ? ep->zero_last : ep->zero_full, DD_SHA256_LEN))
 				return dd_fail(err, DD_EINPUT, "%s: manifest damaged: block %llu marked zero, hash is not",
 					       r->path, (unsigned long long)i);
 		}
 	}
-	if (off != r->manifest_offset)
-		return dd_fail(err, DD_EINPUT, "%s: damaged: %llu bytes between the last frame and the manifest",
-			       r->path, (unsigned long long)(r->manifest_offset - off));
+	if (len)
+		return dd_fail(err, DD_EINTERNAL, "%s: manifest entries cut", r->path);
 	return DD_OK;
 }
 
-static int read_manifest(struct dfi_reader *r, const struct dfi_open_opts *o, struct dd_err *err)
+/* The manifest is read in chunks of whole entries: memory is one chunk plus the parsed table,
+ * never a copy of the manifest. */
+#define MF_HEAD (DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX)
+#define MF_CHUNK (DFI_ENTRY_SIZE * 1365u)    /* ~64 KiB */
+
+/* Feeds payload bytes [from, to) of the manifest to h, chunk by chunk, and each chunk to the
+ * entry parser when ep is not NULL (from is then the first entry's offset). */
+static int stream_manifest(struct dfi_reader *r, struct dd_sha256 *h, uint8_t *buf, uint64_t from, uint64_t to,
+			   struct entry_parse *ep, struct dd_err *err)
 {
-	uint8_t hdr[DFI_FRAME_HDR], id[DD_SHA256_LEN];
-	size_t len = r->manifest_frame_size - DFI_FRAME_HDR;
-	uint8_t *m;
+	while (from < to) {
+		size_t n = to - from < MF_CHUNK ? (size_t)(to - from) : MF_CHUNK;
+		int rc = read_at(r, buf, n, r->manifest_offset + DFI_FRAME_HDR + from, "manifest", err);
+
+		if (rc)
+			return rc;
+		dd_sha256_update(h, buf, n);
+		if (ep && (rc = parse_entries(r, ep, buf, n, err)))
+			return rc;
+		from += n;
+	}
+	return DD_OK;
+}
+
+/* Pass 1: the manifest's SHA-256 must be the trailer's image id (which the signature, when a key
+ * was given, has already proven) before any field is believed or any memory sized by one; its
+ * fixed part and text are kept in head. */
+static int hash_manifest(struct dfi_reader *r, uint8_t *head, uint8_t *buf, struct dd_err *err)
+{
+	uint64_t len = r->manifest_frame_size - DFI_FRAME_HDR;
+	size_t hn = len < MF_HEAD ? (size_t)len : MF_HEAD;
+	uint8_t id[DD_SHA256_LEN];
+	struct dd_sha256 h;
+	int rc;
+
+	dd_sha256_init(&h);
+	if ((rc = read_at(r, head, hn, r->manifest_offset + DFI_FRAME_HDR, "manifest", err)))
+		return rc;
+	dd_sha256_update(&h, head, hn);
+	if ((rc = stream_manifest(r, &h, buf, hn, len, NULL, err)))
+		return rc;
+	dd_sha256_final(&h, id);
+	if (memcmp(id, r->image_id, DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "%s: manifest damaged (its SHA-256 does not match the image id)", r->path);
+	return DD_OK;
+}
+
+/* Pass 2: the entries into the table, hashed again as they go by: a file changed between the
+ * passes is caught, not half believed. */
+static int load_entries(struct dfi_reader *r, const uint8_t *head, uint8_t *buf, struct dd_err *err)
+{
+	uint64_t len = r->manifest_frame_size - DFI_FRAME_HDR;
+	uint64_t e = DFI_MANIFEST_FIXED + strlen(r->m.name) + strlen(r->m.tool);
+	uint8_t id[DD_SHA256_LEN];
+	struct entry_parse ep;
+	struct dd_sha256 h;
+	int rc;
+
+	if ((rc = alloc_entries(r, &ep, err)))
+		return rc;
+	dd_sha256_init(&h);
+	dd_sha256_update(&h, head, (size_t)e);
+	if ((rc = stream_manifest(r, &h, buf, e, len, &ep, err)))
+		return rc;
+	dd_sha256_final(&h, id);
+	if (memcmp(id, r->image_id, DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "%s: changed while it was being read (the manifest)", r->path);
+	if (ep.off != r->manifest_offset)
+		return dd_fail(err, DD_EINPUT, "%s: damaged: %llu bytes between the last frame and the manifest",
+			       r->path, (unsigned long long)(r->manifest_offset - ep.off));
+	return DD_OK;
+}
+
+static int read_manifest(struct dfi_reader *r, struct dd_err *err)
+{
+	uint8_t hdr[DFI_FRAME_HDR], head[MF_HEAD];
+	uint64_t len = r->manifest_frame_size - DFI_FRAME_HDR;
+	uint8_t *buf;
 	int rc;
 
 	rc = read_at(r, hdr, sizeof(hdr), r->manifest_offset, "manifest", err);
@@ -350,25 +478,15 @@ static int read_manifest(struct dfi_reader *r, const struct dfi_open_opts *o, st
 	if (dfi_get32(hdr) != DFI_SKIPPABLE_MAGIC || dfi_get32(hdr + 4) != len)
 		return dd_fail(err, DD_EINPUT, "%s: manifest damaged: no manifest frame at byte %llu", r->path,
 			       (unsigned long long)r->manifest_offset);
-	m = malloc(len);
-	if (!m)
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory for a %zu-byte manifest", r->path, len);
-	rc = read_at(r, m, len, r->manifest_offset + DFI_FRAME_HDR, "manifest", err);
-	if (rc)
-		goto out;
-	dd_sha256(m, len, id);
-	if (memcmp(id, r->image_id, DD_SHA256_LEN)) {
-		rc = dd_fail(err, DD_EINPUT, "%s: manifest damaged (its SHA-256 does not match the image id)", r->path);
-		goto out;
-	}
-	/* The signature is checked before anything in the manifest is used. */
-	rc = read_signature(r, o, err);
+	buf = malloc(MF_CHUNK);
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", r->path);
+	rc = hash_manifest(r, head, buf, err);
 	if (!rc)
-		rc = parse_fixed(r, m, len, err);
+		rc = parse_fixed(r, head, (size_t)len, err);
 	if (!rc)
-		rc = parse_entries(r, m + DFI_MANIFEST_FIXED + strlen(r->m.name) + strlen(r->m.tool), err);
-out:
-	free(m);
+		rc = load_entries(r, head, buf, err);
+	free(buf);
 	return rc;
 }
 
@@ -403,8 +521,11 @@ int dfi_open(const char *path, const struct dfi_open_opts *opts, struct dfi_read
 	rc = check_header(r, err);
 	if (!rc)
 		rc = check_trailer(r, err);
+	/* The signature covers the trailer's image id: checked before a byte of the manifest is read. */
 	if (!rc)
-		rc = read_manifest(r, opts, err);
+		rc = read_signature(r, opts, err);
+	if (!rc)
+		rc = read_manifest(r, err);
 	if (rc)
 		goto fail;
 	pool = calloc(1, sizeof(*pool));
@@ -413,7 +534,6 @@ int dfi_open(const char *path, const struct dfi_open_opts *opts, struct dfi_read
 		goto fail;
 	}
 	pthread_mutex_init(&pool->mu, NULL);
-	pool->frame_cap = (size_t)DFI_FRAME_BOUND(r->m.block_size);
 	pool->window_log = r->m.window_log;
 	r->dctx_pool = pool;
 	*out = r;
@@ -480,30 +600,50 @@ static bool frame_header_ok(const uint8_t *p, size_t n, uint32_t len, unsigned w
 	return fcs == len && window <= (1ull << window_log);
 }
 
+static int frame_fail(struct dfi_reader *r, uint64_t i, const char *why, struct dd_err *err)
+{
+	return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (%s)", r->path,
+		       (unsigned long long)i, (unsigned long long)(i * r->m.block_size), why);
+}
+
+/* Streams frame i through the decoder, DFI_IN_CHUNK at a time: the frame must end exactly at its
+ * recorded size (not before, not after), give exactly the block's length, and pass its checksum. */
 static int decode_frame(struct dfi_reader *r, uint64_t i, struct dctx_item *it, uint8_t *buf, struct dd_err *err)
 {
 	const struct dfi_frame *f = &r->m.frame[i];
 	uint32_t len = block_len(&r->m, i);
-	unsigned long long at = (unsigned long long)(i * r->m.block_size);
-	size_t n;
+	ZSTD_outBuffer out = { buf, r->m.block_size, 0 };
+	size_t ret = 1;
 	int e;
 
-	e = pread_full(r->fd, it->fbuf, f->size, f->offset);
-	if (e)
-		return dd_fail_errno(err, DD_EIO, -e, "%s: block %llu (image offset %llu): read failed", r->path,
-				     (unsigned long long)i, at);
-	if (!frame_header_ok(it->fbuf, f->size, len, r->m.window_log))
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (header)",
-			       r->path, (unsigned long long)i, at);
-	n = ZSTD_findFrameCompressedSize(it->fbuf, f->size);
-	if (ZSTD_isError(n) || n != f->size)
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (length)",
-			       r->path, (unsigned long long)i, at);
-	n = ZSTD_decompressDCtx(it->dctx, buf, r->m.block_size, it->fbuf, f->size);
-	if (ZSTD_isError(n) || n != len)
-		return dd_fail(err, DD_ECHECK, "%s: block %llu (image offset %llu): data frame damaged (%s)",
-			       r->path, (unsigned long long)i, at,
-			       ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short");
+	ZSTD_DCtx_reset(it->dctx, ZSTD_reset_session_only);
+	for (uint32_t done = 0; done < f->size; ) {
+		size_t n = f->size - done < DFI_IN_CHUNK ? f->size - done : DFI_IN_CHUNK;
+		ZSTD_inBuffer in = { it->fbuf, n, 0 };
+
+		e = pread_full(r->fd, it->fbuf, n, f->offset + done);
+		if (e)
+			return dd_fail_errno(err, DD_EIO, -e, "%s: block %llu (image offset %llu): read failed", r->path,
+					     (unsigned long long)i, (unsigned long long)(i * r->m.block_size));
+		if (!done && !frame_header_ok(it->fbuf, n, len, r->m.window_log))
+			return frame_fail(r, i, "header", err);
+		while (in.pos < in.size && ret) {
+			size_t in0 = in.pos, out0 = out.pos;
+
+			ret = ZSTD_decompressStream(it->dctx, &out, &in);
+			if (ZSTD_isError(ret))
+				return frame_fail(r, i, ZSTD_getErrorName(ret), err);
+			if (ret && in.pos == in0 && out.pos == out0)
+				return frame_fail(r, i, "longer than its block", err); /* no room left, no progress */
+		}
+		if (in.pos < in.size)
+			return frame_fail(r, i, "length", err);   /* the frame ended before its recorded size */
+		done += (uint32_t)n;
+	}
+	if (ret)
+		return frame_fail(r, i, "length", err);           /* ... or runs past it */
+	if (out.pos != len)
+		return frame_fail(r, i, "short", err);
 	return DD_OK;
 }
 
@@ -576,6 +716,7 @@ int dfi_source_open(const char *path, const struct dd_source_opts *opts, struct 
 	src->info.zero_map = r->m.zero_map;
 	memcpy(src->info.image_id, r->image_id, DD_SHA256_LEN);
 	snprintf(src->info.name, sizeof(src->info.name), "%s", r->m.name);
+	src->info.path = r->path;
 	src->info.sig = r->sig.state;
 	src->info.format = "dfi";
 	*out = src;

@@ -28,6 +28,8 @@ struct dd_image_info {
 	const uint8_t *zero_map;    /* bit i (byte i/8, bit i%8) set: block i is all zeros */
 	uint8_t image_id[DD_SHA256_LEN]; /* SHA-256 of the manifest (for raw sources: of the synthesized one) */
 	char name[128];
+	const char *path;           /* the file the blocks are read from (NULL: none); lives as long as
+	                               the source. Errors about the image's bytes name it, not `name` */
 	enum dd_sig_state sig;
 	const char *format;         /* "dfi", "raw", "zst", "iso", or a decoded stream's dd_magic name
 	                               ("xz", "gzip", "bzip2", "lz4", "zip") */

@@ -122,6 +122,7 @@ int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, stru
 	}
 	r->src.ops = &raw_ops;
 	dd_scan_info(&r->scan, path, "raw", &r->src.info);
+	r->src.info.path = r->path;
 	*out = &r->src;
 	return DD_OK;
 }

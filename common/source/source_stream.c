@@ -167,6 +167,7 @@ int dd_source_open_stream(const char *path, const struct dd_source_opts *opts, c
 	}
 	z->src.ops = &stream_ops;
 	dd_scan_info(&z->scan, path, format, &z->src.info);
+	z->src.info.path = z->path;
 	*out = &z->src;
 	return DD_OK;
 }

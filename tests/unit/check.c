@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct check_state check_state;
@@ -116,4 +117,63 @@ void *check_read_file(const char *path, size_t *len)
 	}
 	*len = got;
 	return buf;
+}
+
+/* A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"); -1 when missing. */
+static long status_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field))) {
+			v = strtol(line + strlen(field), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+long check_peak_rss_kib(int (*fn)(void *arg, char *msg), void *arg, int *rc, char *msg)
+{
+	struct { long rc, kib; char msg[CHECK_RSS_MSG]; } out = { -1, -1, "" };
+	int pfd[2], status;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int fd = open("/proc/self/clear_refs", O_WRONLY);
+		long base;
+
+		if (fd < 0 || write(fd, "5", 1) != 1)
+			_exit(3);
+		close(fd);
+		base = status_kib("VmRSS:");
+		out.rc = fn(arg, out.msg);
+		out.kib = status_kib("VmHWM:") - base;
+		if (write(pfd[1], &out, sizeof(out)) != sizeof(out))
+			_exit(4);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &out, sizeof(out)) != sizeof(out))
+		out.kib = -1;
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	*rc = (int)out.rc;
+	out.msg[CHECK_RSS_MSG - 1] = '\0';
+	memcpy(msg, out.msg, CHECK_RSS_MSG);
+	return out.kib;
 }

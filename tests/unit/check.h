@@ -93,4 +93,17 @@ int check_write_file(const char *path, const void *buf, size_t len);
 /* Read a whole file into a malloc'd buffer; *len gets its size. NULL on error. */
 void *check_read_file(const char *path, size_t *len);
 
+/* Runs fn(arg, msg) in a child process and measures how much its peak resident memory grew while fn
+ * ran (VmHWM after, over VmRSS before, with the peak reset first through /proc/self/clear_refs), in
+ * KiB. fn's return value lands in *rc and the message it leaves in msg (CHECK_RSS_MSG bytes) in msg.
+ * Returns -1 when it could not be measured. Under AddressSanitizer
+ * (CHECK_ASAN) the numbers include shadow memory and quarantine: callers skip their bound there. */
+#define CHECK_RSS_MSG 512
+long check_peak_rss_kib(int (*fn)(void *arg, char *msg), void *arg, int *rc, char *msg);
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_ASAN 1
+#else
+#define CHECK_ASAN 0
+#endif
+
 #endif

@@ -7,7 +7,9 @@
 #include "format/dfi_reader.h"
 #include "format/dfi_writer.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define BS 4096
 
@@ -344,6 +346,260 @@ TEST(random_manifest_mutations)
 	printf("# %d of 400 mutated manifests opened (hash or name bytes hit), all checked cleanly\n", opened);
 }
 
+/* ---- item 10: messages that say what is wrong ---------------------------------------------- */
+
+TEST(manifest_reserved_bytes_named)
+{
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	int rc = open_crafted(14, 2, 1, &r, &err);
+
+	if (rc == DD_OK)
+		dfi_close(r);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "try.dfi: manifest damaged: reserved bytes 14-15 are not zero");
+	memset(&err, 0, sizeof(err));
+	rc = open_crafted(13, 1, 2, &r, &err);
+	if (rc == DD_OK)
+		dfi_close(r);
+	CHECK_STR_CONTAINS(err.msg, "unknown hash algorithm 2");
+}
+
+/* The pristine package with its trailer's u16 at off set to v. */
+static int open_trailer_u16(size_t off, uint16_t v, struct dd_err *err)
+{
+	uint8_t *b = malloc(pkg_len);
+	struct dfi_reader *r;
+	int rc;
+
+	if (!b)
+		return 99;
+	memcpy(b, pkg, pkg_len);
+	dfi_put16(b + pkg_len - DFI_TRAILER_FRAME + off, v);
+	rc = try_open(b, pkg_len, false, &r, err);
+	free(b);
+	if (rc == DD_OK)
+		dfi_close(r);
+	return rc;
+}
+
+TEST(trailer_reserved_and_version_named)
+{
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(open_trailer_u16(14, 0x0100, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "try.dfi: trailer damaged (reserved bytes 14-15 are not zero)");
+	CHECK_EQ_INT(open_trailer_u16(12, 2, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "try.dfi: unsupported trailer version 2 (this dartdup reads 1)");
+}
+
+/* ---- item 4: the signature first, the manifest bounded ------------------------------------ */
+
+/* The pristine package, unsigned (signature frame dropped), with its manifest frame's magic broken:
+ * a reader that reads the manifest says "no manifest frame". */
+static uint8_t *unsigned_broken_manifest(size_t *len)
+{
+	size_t end = manifest_off() + manifest_size();
+	uint8_t *b = malloc(end + DFI_TRAILER_FRAME), *t;
+
+	if (!b)
+		return NULL;
+	memcpy(b, pkg, end);
+	t = b + end;
+	memcpy(t, pkg + pkg_len - DFI_TRAILER_FRAME, DFI_TRAILER_FRAME);
+	dfi_put32(t + 28, 0);
+	dfi_put64(t + 32, end + DFI_TRAILER_FRAME);
+	b[manifest_off()] ^= 0xff;
+	*len = end + DFI_TRAILER_FRAME;
+	return b;
+}
+
+TEST(unsigned_with_key_refused_before_the_manifest)
+{
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	size_t len;
+	uint8_t *b = unsigned_broken_manifest(&len);
+	int rc;
+
+	CHECK(b);
+	/* without a key the broken manifest is what is found (the crafting is sound) */
+	rc = try_open(b, len, false, &r, &err);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "no manifest frame");
+	memset(&err, 0, sizeof(err));
+	rc = try_open(b, len, true, &r, &err);
+	free(b);
+	if (rc == DD_OK)
+		dfi_close(r);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "try.dfi: not signed (a public key was given)");
+}
+
+/* A signed package whose trailer's image id was changed: the signature (over that id) fails before the
+ * manifest (broken here too, so reading it would say so) is read. */
+TEST(bad_signature_refused_before_the_manifest)
+{
+	uint8_t *b = malloc(pkg_len);
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	int rc;
+
+	CHECK(b);
+	memcpy(b, pkg, pkg_len);
+	b[manifest_off()] ^= 0xff;
+	b[pkg_len - DFI_TRAILER_FRAME + 40] ^= 0x01;
+	rc = try_open(b, pkg_len, true, &r, &err);
+	free(b);
+	if (rc == DD_OK)
+		dfi_close(r);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "try.dfi: signature does not verify");
+}
+
+/* A sparse package file: a valid header, a manifest frame of payload_len bytes at mo whose first
+ * head_len bytes are head (the rest holes: zeros), no signature, a trailer with image id `id`. */
+static int craft_sparse(const char *p, uint64_t mo, uint32_t payload_len, const uint8_t *head, size_t head_len,
+			const uint8_t id[DD_SHA256_LEN])
+{
+	uint8_t h[DFI_HEADER_FRAME] = { 0 }, fh[DFI_FRAME_HDR], t[DFI_TRAILER_FRAME] = { 0 };
+	uint64_t size = mo + DFI_FRAME_HDR + payload_len + DFI_TRAILER_FRAME;
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644), bad;
+
+	if (fd < 0)
+		return -1;
+	dfi_put32(h, DFI_SKIPPABLE_MAGIC);
+	dfi_put32(h + 4, DFI_HEADER_PAYLOAD);
+	memcpy(h + 8, DFI_TAG_HEADER, 4);
+	dfi_put16(h + 12, DFI_VERSION);
+	dfi_put32(fh, DFI_SKIPPABLE_MAGIC);
+	dfi_put32(fh + 4, payload_len);
+	dfi_put32(t, DFI_SKIPPABLE_MAGIC);
+	dfi_put32(t + 4, DFI_TRAILER_PAYLOAD);
+	memcpy(t + 8, DFI_TAG_TRAILER, 4);
+	dfi_put16(t + 12, DFI_VERSION);
+	dfi_put64(t + 16, mo);
+	dfi_put32(t + 24, DFI_FRAME_HDR + payload_len);
+	dfi_put64(t + 32, size);
+	memcpy(t + 40, id, DD_SHA256_LEN);
+	bad = ftruncate(fd, (off_t)size) ||
+	      pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	      pwrite(fd, fh, sizeof(fh), (off_t)mo) != (ssize_t)sizeof(fh) ||
+	      pwrite(fd, head, head_len, (off_t)(mo + DFI_FRAME_HDR)) != (ssize_t)head_len ||
+	      pwrite(fd, t, sizeof(t), (off_t)(size - DFI_TRAILER_FRAME)) != (ssize_t)sizeof(t);
+	close(fd);
+	return bad ? -1 : 0;
+}
+
+struct open_arg {
+	const char *path;
+	bool keyed;
+};
+
+static int open_in_child(void *arg, char *msg)
+{
+	struct open_arg *a = arg;
+	struct dfi_open_opts o = { .pubkeys = &pub, .n_pubkeys = a->keyed ? 1 : 0 };
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	int rc = dfi_open(a->path, &o, &r, &err);
+
+	if (rc == DD_OK)
+		dfi_close(r);
+	snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
+	return rc;
+}
+
+/* Open path in a child: refused with DD_EINPUT, a message containing want, peak memory growth under
+ * max_kib (not judged under ASan). */
+static void refused_small(const char *p, bool keyed, const char *want, long max_kib)
+{
+	struct open_arg a = { p, keyed };
+	char msg[CHECK_RSS_MSG];
+	int rc = -100;
+	long kib = check_peak_rss_kib(open_in_child, &a, &rc, msg);
+
+	CHECK(kib >= 0);
+	CHECK_EQ_INT(rc, DD_EINPUT);
+	CHECK_STR_CONTAINS(msg, want);
+	printf("# %s: refused, peak memory +%ld KiB\n", want, kib);
+	if (!CHECK_ASAN && kib > max_kib)
+		CHECK_FAIL_("%s: peak memory grew by %ld KiB (bound %ld)", want, kib, max_kib);
+}
+
+/* The fixed part of a manifest for n blocks of 4 KiB (no name, no tool). */
+static void fixed_part(uint8_t *m, uint64_t n)
+{
+	memset(m, 0, DFI_MANIFEST_FIXED);
+	memcpy(m, DFI_TAG_MANIFEST, 4);
+	dfi_put16(m + 4, DFI_VERSION);
+	dfi_put32(m + 8, BS);
+	m[12] = 12;
+	m[13] = DFI_HASH_SHA256;
+	dfi_put64(m + 16, n * BS);
+	dfi_put64(m + 24, n);
+	dfi_put64(m + 32, DFI_HEADER_FRAME);
+}
+
+/* A trailer pointing at a manifest over the format's limit (a 4 GiB sparse file): refused from the
+ * trailer, before a byte of the manifest is read, with or without a key. */
+TEST(crafted_manifest_over_the_limit)
+{
+	const char *p = path("huge.dfi");
+	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };
+	uint32_t payload = UINT32_MAX - 4096;
+
+	fixed_part(m, (payload - DFI_MANIFEST_FIXED) / DFI_ENTRY_SIZE);
+	CHECK(craft_sparse(p, DFI_HEADER_FRAME + (1ull << 30), payload, m, sizeof(m), id) == 0);
+	refused_small(p, false, "over the format's limit", 4096);
+	refused_small(p, true, "over the format's limit", 4096);
+	unlink(p);
+}
+
+/* A manifest describing more blocks than the data before it can hold: refused from the trailer. */
+TEST(crafted_manifest_without_data)
+{
+	const char *p = path("nodata.dfi");
+	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };
+	uint64_t n = 1u << 20;
+
+	fixed_part(m, n);
+	CHECK(craft_sparse(p, DFI_HEADER_FRAME + 1000, (uint32_t)(DFI_MANIFEST_FIXED + n * DFI_ENTRY_SIZE), m,
+			   sizeof(m), id) == 0);
+	refused_small(p, false, "bytes of data frames", 4096);
+	unlink(p);
+}
+
+/* A crafted 100 MB manifest (2^21 blocks) over 19 MB of "frames" (holes): it is streamed, never held,
+ * so refusing it costs little memory, whether its hash is wrong (refused after hashing) or right
+ * (refused at its first entry). Before: the whole manifest was read into memory first. */
+TEST(crafted_big_manifest_bounded_memory)
+{
+	const char *p = path("big.dfi");
+	uint64_t n = 1u << 21;
+	uint32_t payload = (uint32_t)(DFI_MANIFEST_FIXED + n * DFI_ENTRY_SIZE);
+	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };
+	static const uint8_t zeros[1 << 16];
+	struct dd_sha256 h;
+
+	fixed_part(m, n);
+	CHECK(craft_sparse(p, DFI_HEADER_FRAME + n * 9, payload, m, sizeof(m), id) == 0);
+	refused_small(p, false, "its SHA-256 does not match the image id", 16384);
+	dd_sha256_init(&h);
+	dd_sha256_update(&h, m, sizeof(m));
+	for (uint64_t left = payload - sizeof(m); left; ) {
+		size_t k = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
+
+		dd_sha256_update(&h, zeros, k);
+		left -= k;
+	}
+	dd_sha256_final(&h, id);
+	CHECK(craft_sparse(p, DFI_HEADER_FRAME + n * 9, payload, m, sizeof(m), id) == 0);
+	refused_small(p, false, "manifest damaged: frame of block 0", 16384);
+	refused_small(p, true, "not signed", 1024);
+	unlink(p);
+}
+
 int main(void)
 {
 	setup();
@@ -358,6 +614,13 @@ int main(void)
 	RUN(window_larger_than_pinned);
 	RUN(zero_flag_on_data_block);
 	RUN(random_manifest_mutations);
+	RUN(manifest_reserved_bytes_named);
+	RUN(trailer_reserved_and_version_named);
+	RUN(unsigned_with_key_refused_before_the_manifest);
+	RUN(bad_signature_refused_before_the_manifest);
+	RUN(crafted_manifest_over_the_limit);
+	RUN(crafted_manifest_without_data);
+	RUN(crafted_big_manifest_bounded_memory);
 	free(pkg);
 	return check_done();
 }

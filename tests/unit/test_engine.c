@@ -5,6 +5,9 @@
 #include "check.h"
 #include "engine/audit.h"
 #include "engine/engine.h"
+#include "format/dfi_format.h"
+#include "format/dfi_reader.h"
+#include "format/dfi_writer.h"
 #include "source/source_backends.h"
 #include "source/source_scan.h"
 
@@ -200,6 +203,7 @@ struct recorder {
 	int done_before_gate;     /* TARGET_DONE count that opens the gate */
 	struct fake *gate;
 	volatile sig_atomic_t *abort_on_phase_write; /* set on the first write phase event */
+	volatile sig_atomic_t *abort_on_phase_boot;  /* set on the first boot phase event */
 	bool done_seen[8];        /* per target: its TARGET_DONE came */
 	int progress_after_done;  /* PROGRESS events of a target after its TARGET_DONE */
 	bool slow_done;           /* the sink takes 0.7 s over a TARGET_DONE (an audit log's fsync) */
@@ -222,6 +226,8 @@ static void rec_emit(void *ctx, const struct dd_event *ev)
 		r->boot_phases += ev->status->phase == DD_PHASE_BOOT;
 		if (r->abort_on_phase_write && ev->status->phase == DD_PHASE_WRITE)
 			*r->abort_on_phase_write = 1;
+		if (r->abort_on_phase_boot && ev->status->phase == DD_PHASE_BOOT)
+			*r->abort_on_phase_boot = 1;
 		break;
 	case DD_EV_TARGET_DONE:
 		r->dones++;
@@ -581,6 +587,40 @@ TEST(interrupted_targets_are_incomplete)
 	free(img);
 }
 
+/* A stop that lands once the boot phase began (block 0 is then written and verified anyway): the target
+ * holds the whole image, verified, and is reported so, never "incomplete" with a bootable first block. */
+TEST(stop_in_the_boot_phase_is_a_pass)
+{
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	volatile sig_atomic_t stop = 0;
+
+	snprintf(ip, sizeof(ip), "%s/boot-stop.img", check_tmpdir());
+	img = make_image(ip, 6, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	f = fake_new("t", n);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.abort_flag = &stop;
+	r.abort_on_phase_boot = &stop;
+	dd_engine_run(&job, st, &err);
+	CHECK(stop);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(written_ok(f->mem, img, n));
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
 TEST(abort_before_any_write)
 {
 	char ip[512];
@@ -669,7 +709,7 @@ TEST(slow_target_holds_nobody_back_memory_bounded)
 	job_init(&job, &c.src, t, N, &r);
 	r.gate = f[0];
 	r.done_before_gate = N - 1;
-	job.memory_budget = 6 * BS; /* a window of 4 blocks for a 64-block image */
+	job.memory_budget = 6 * BS; /* a window of 3 blocks (4 buffers, a spare, block 0) for 64 blocks */
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
 	CHECK(f[0]->gate_open);
 	for (int i = 0; i < N; i++) {
@@ -1069,6 +1109,195 @@ TEST(damaged_source_fails_writers)
 	free(img);
 }
 
+/* A package whose frames 1 and 2 were swapped after it was opened (as if the file changed while
+ * being written): each still decodes, its hash does not match, and the error names the package's
+ * path, not the manifest's name (issue 17 item 10). */
+TEST(swapped_frame_names_the_package)
+{
+	char ip[512], pp[512];
+	uint8_t *img = malloc(4 * BS), *pkgb, tmp[2 * BS];
+	struct dfi_pack_opts po = { .block_size = BS, .created = 1, .name = "label-not-a-path" };
+	struct dd_source *src;
+	struct dfi_reader *r;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder rec;
+	struct dd_err err = { 0 };
+	uint64_t o1, o2;
+	uint32_t n1;
+	size_t plen;
+
+	CHECK(img);
+	snprintf(ip, sizeof(ip), "%s/swap.img", check_tmpdir());
+	snprintf(pp, sizeof(pp), "%s/swap.dfi", check_tmpdir());
+	check_fill_random(img, 4 * BS, 77); /* random: every frame the same (stored) size */
+	CHECK(check_write_file(ip, img, 4 * BS) == 0);
+	CHECK_EQ_INT(dfi_pack(ip, pp, &po, &err), DD_OK);
+	CHECK_EQ_INT(dfi_open(pp, NULL, &r, &err), DD_OK);
+	o1 = r->m.frame[1].offset, o2 = r->m.frame[2].offset, n1 = r->m.frame[1].size;
+	CHECK_EQ_INT(n1, r->m.frame[2].size);
+	dfi_close(r);
+	CHECK(n1 <= BS + 64);
+	CHECK_EQ_INT(dd_source_open(pp, NULL, &src, &err), DD_OK);
+	pkgb = check_read_file(pp, &plen);
+	CHECK(pkgb);
+	memcpy(tmp, pkgb + o1, n1);
+	memmove(pkgb + o1, pkgb + o2, n1);
+	memcpy(pkgb + o2, tmp, n1);
+	CHECK(check_write_file(pp, pkgb, plen) == 0);
+	free(pkgb);
+	f = fake_new("t", 4 * BS);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &rec);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[0].error, pp);
+	CHECK_STR_CONTAINS(st[0].error, ": block 1 (offset 4096) does not match the image's hash");
+	CHECK(!strstr(st[0].error, "label-not-a-path"));
+	dd_target_close(t[0]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* ---- memory whatever the block size (issue 17 item 3) -------------------------------------- */
+
+#define BIG_TARGETS 16
+
+struct big_job {
+	char pkg[512];
+	char tp[BIG_TARGETS][512];
+	uint64_t image_size;
+	size_t budget;
+};
+
+/* In a child (check_peak_rss_kib): the package to every target, one job. Returns how many passed,
+ * or 100 + the engine's error code's magnitude. */
+static int big_job_run(void *arg, char *msg)
+{
+	struct big_job *b = arg;
+	struct dd_source *src;
+	struct dd_target *t[BIG_TARGETS];
+	struct dd_target_status st[BIG_TARGETS];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err = { 0 };
+	int rc, pass = 0;
+
+	if ((rc = dd_source_open(b->pkg, NULL, &src, &err))) {
+		snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
+		return 100 - rc;
+	}
+	for (int i = 0; i < BIG_TARGETS; i++)
+		if ((rc = dd_target_file_open(b->tp[i], DD_TARGET_WRITE, b->image_size, &t[i], &err))) {
+			snprintf(msg, CHECK_RSS_MSG, "%s", err.msg);
+			return 100 - rc;
+		}
+	job_init(&job, src, t, BIG_TARGETS, &r);
+	job.memory_budget = b->budget;
+	rc = dd_engine_run(&job, st, &err);
+	snprintf(msg, CHECK_RSS_MSG, "%s", rc ? err.msg : st[0].error);
+	for (int i = 0; i < BIG_TARGETS; i++) {
+		pass += st[i].result == DD_RESULT_PASS;
+		dd_target_close(t[i]);
+	}
+	dd_source_close(src);
+	return rc ? 100 - rc : pass;
+}
+
+/* A package of `bs`-byte blocks holding a random image of `size` bytes written to 16 random-filled
+ * file targets: every target passes and holds the image, and the job's peak memory stays under
+ * max_mib (the old engine took a private block buffer per worker: 16 blocks and more). */
+static void big_blocks(uint32_t bs, size_t size, long max_mib)
+{
+	struct dfi_pack_opts po = { .block_size = bs, .level = 1, .created = 1 };
+	struct big_job b = { .image_size = size };
+	uint8_t *img = malloc(size), *old = malloc(size);
+	char ip[512], msg[CHECK_RSS_MSG];
+	struct dd_err err = { 0 };
+	int rc = -1;
+	long kib;
+
+	CHECK(img && old);
+	snprintf(ip, sizeof(ip), "%s/big.img", check_tmpdir());
+	snprintf(b.pkg, sizeof(b.pkg), "%s/big.dfi", check_tmpdir());
+	check_fill_random(img, size, bs);
+	CHECK(check_write_file(ip, img, size) == 0);
+	CHECK_EQ_INT(dfi_pack(ip, b.pkg, &po, &err), DD_OK);
+	for (int i = 0; i < BIG_TARGETS; i++) {
+		snprintf(b.tp[i], sizeof(b.tp[i]), "%s/big-t%d", check_tmpdir(), i);
+		check_fill_random(old, size, 500 + i);
+		CHECK(check_write_file(b.tp[i], old, size) == 0);
+	}
+	free(old);
+	kib = check_peak_rss_kib(big_job_run, &b, &rc, msg);
+	CHECK(kib >= 0);
+	printf("# %u MiB blocks, %d targets: peak memory +%ld MiB\n", bs >> 20, BIG_TARGETS, kib >> 10);
+	if (rc != BIG_TARGETS)
+		CHECK_FAIL_("%d of %d passed: %s", rc, BIG_TARGETS, msg);
+	for (int i = 0; i < BIG_TARGETS; i++) {
+		size_t got;
+		uint8_t *back = check_read_file(b.tp[i], &got);
+
+		CHECK(back);
+		rc = got == size && !memcmp(back, img, size);
+		free(back);
+		unlink(b.tp[i]);
+		CHECK(rc);
+	}
+	free(img);
+	if (!CHECK_ASAN && kib > max_mib << 10)
+		CHECK_FAIL_("peak memory grew by %ld MiB (bound %ld MiB)", kib >> 10, max_mib);
+}
+
+/* 16 MiB blocks, two of them (a full block 0 written last, a short data block through the window). */
+TEST(big_blocks_many_targets_memory_bounded) { big_blocks(16u << 20, (17u << 20) + 4096, 112); }
+
+/* The largest blocks the format allows, an image shorter than one (block 0 only): before, each of the
+ * 16 targets' workers held a private 64 MiB buffer (over 1 GB); now block 0 and 1 MiB pieces. */
+TEST(largest_blocks_many_targets_memory_bounded) { big_blocks(64u << 20, 3u << 20, 112); }
+
+/* A budget the caller set that cannot hold the minimum for the block size: refused before any I/O,
+ * with what it would take. */
+TEST(budget_too_small_for_the_block_size_refused)
+{
+	struct dfi_pack_opts po = { .block_size = 16u << 20, .level = 1, .created = 1 };
+	char ip[512], pp[512];
+	uint8_t *img = malloc(1u << 20);
+	struct dd_source *src;
+	struct fake *f;
+	struct dd_target *t[1];
+	struct dd_target_status st[1];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err = { 0 };
+
+	CHECK(img);
+	snprintf(ip, sizeof(ip), "%s/budget.img", check_tmpdir());
+	snprintf(pp, sizeof(pp), "%s/budget.dfi", check_tmpdir());
+	check_fill_random(img, 1u << 20, 3);
+	CHECK(check_write_file(ip, img, 1u << 20) == 0);
+	free(img);
+	CHECK_EQ_INT(dfi_pack(ip, pp, &po, &err), DD_OK);
+	CHECK_EQ_INT(dd_source_open(pp, NULL, &src, &err), DD_OK);
+	f = fake_new("t", 1u << 20);
+	t[0] = &f->t;
+	job_init(&job, src, t, 1, &r);
+	job.memory_budget = 64u << 20;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "16384 KiB blocks need a memory budget of at least 81920 KiB");
+	CHECK_EQ_INT(f->writes, 0);
+	/* verifying only needs no block buffer: the same budget runs (and finds the random stick differs) */
+	job.policy.verify_only = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
+	CHECK_STR_CONTAINS(st[0].error, "does not match the image");
+	CHECK_EQ_INT(f->writes, 0);
+	dd_target_close(t[0]);
+	dd_source_close(src);
+}
+
 TEST(zst_source_matches_raw)
 {
 	char ip[512], zp[512];
@@ -1233,6 +1462,7 @@ int main(void)
 	RUN(no_retries_fails_on_first_lie);
 	RUN(interrupted_targets_are_incomplete);
 	RUN(abort_before_any_write);
+	RUN(stop_in_the_boot_phase_is_a_pass);
 	RUN(slow_target_holds_nobody_back_memory_bounded);
 	RUN(verify_only_catches_a_changed_byte);
 	RUN(reused_stick_holds_the_image_after_pass);
@@ -1243,6 +1473,10 @@ int main(void)
 	RUN(full_writes_zero_blocks_and_too_small_refused);
 	RUN(empty_image_and_no_verify);
 	RUN(damaged_source_fails_writers);
+	RUN(swapped_frame_names_the_package);
+	RUN(big_blocks_many_targets_memory_bounded);
+	RUN(largest_blocks_many_targets_memory_bounded);
+	RUN(budget_too_small_for_the_block_size_refused);
 	RUN(zst_source_matches_raw);
 	RUN(probe_fails_a_counterfeit_alone);
 	RUN(dispatcher_picks_raw_zst_and_refuses_broken_packages);
