@@ -92,7 +92,7 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 	}
 	switch (req->type) {
 	case DD_MSG_LOAD_BEGIN:
-		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, err);
+		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, value, err);
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:

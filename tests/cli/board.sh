@@ -33,6 +33,7 @@ stop_board() {
 cleanup() {
 	stop_board
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
+	mountpoint -q "$T/smallstore" 2>/dev/null && umount "$T/smallstore"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -72,6 +73,8 @@ out_has "start without an image says why" "no image"
 # --- refusals: nothing stored ---------------------------------------------------------------
 expect_rc "unsigned image refused" 2 B load "$T/unsigned.dfi"
 out_has "unsigned refusal says refused" "refused"
+out_has "the refusal names the user's file" "$T/unsigned.dfi: board: image package"
+check "the refusal never names the board's incoming/ file" eval '! grep -qE "incoming|\.part" "$T/out"'
 expect_rc "foreign-signed image refused" 2 B load "$T/foreign.dfi"
 out_has "foreign refusal names the key problem" "refused"
 expect_rc "a raw image is refused" 2 B load "$T/a.img"
@@ -274,3 +277,25 @@ out_has "completed load names the new image" '"name":"sample A"'
 expect_rc "a job with the loaded image" 0 B start --wait
 check "ports hold image A" ports_equal "$T/a.img" "${P[@]}"
 stop_board
+
+# --- a store that cannot hold a package (issue 17 item 1): refused before a byte is sent --------------
+mkdir -p "$T/smallstore"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12m tmpfs "$T/smallstore" 2>/dev/null; then
+	ST=$T/smallstore/store
+	head -c $((6 << 20)) /dev/urandom >"$T/big.img" # random: the package stays 6 MiB
+	pack "$T/big.img" "$T/big.dfi" --key "$T/depot.key" --name "big" || not_ok "pack a 6 MiB package"
+	check "daemon on a 12 MiB store" start_board "$T/p1"
+	expect_rc "an image that fits the store loads" 0 B load "$T/a.dfi"
+	expect_rc "an image the store cannot hold is refused" 2 B load "$T/big.dfi" --json
+	out_has "the refusal says the store cannot hold it" "cannot hold this image package"
+	out_has "the refusal names the user's file" "$T/big.dfi: board:"
+	out_has "the refusal comes before any data" '"sent":0,'
+	expect_rc "info with a full store" 0 B info --json
+	out_has "the stored image is still served" '"name":"sample A"'
+	expect_rc "a job runs with a full store" 0 B start --wait
+	check "the port holds image A" ports_equal "$T/a.img" "$T/p1"
+	stop_board
+	umount "$T/smallstore"
+else
+	ok "# SKIP a store too small for a package (needs root for a tmpfs)"
+fi
