@@ -25,6 +25,7 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 	d->board = b;
 	d->stop_fd = -1;
 	d->run.wake_fd = -1;
+	d->notify.fd = -1;
 	if (b->n_ports > DD_LINK_MAX_PORTS)
 		return dd_fail(err, DD_EUSAGE, "%u ports: at most %d", b->n_ports, DD_LINK_MAX_PORTS);
 	for (unsigned i = 0; i < b->n_pubkeys; i++)
@@ -132,6 +133,7 @@ void dd_daemon_fini(struct dd_daemon *d)
 			conn_close(&d->conn[i]);
 	dd_store_close(&d->store);
 	dd_runner_fini(&d->run);
+	dd_notify_close(&d->notify);
 	free(d->tx);
 	free(d->logbuf);
 }
@@ -382,24 +384,56 @@ static bool firmware_restart_due(struct dd_daemon *d, double *at)
 	return true;
 }
 
+/* systemd's notifications, when it asked for them; a bad setting is reported and serving goes on. */
+static void notify_open(struct dd_daemon *d)
+{
+	struct dd_err e;
+
+	if (dd_notify_open(&d->notify, getenv("NOTIFY_SOCKET"), getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), &e))
+		fprintf(stderr, "dartdupd: %s (serving without it)\n", e.msg);
+}
+
+static void notify(struct dd_daemon *d, const char *msg)
+{
+	struct dd_err e;
+
+	if (dd_notify_send(&d->notify, msg, &e))
+		fprintf(stderr, "dartdupd: %s\n", e.msg);
+}
+
+/* Long work inside one turn of the loop (verifying a received package) shows it is alive. */
+static void store_busy(void *ctx)
+{
+	struct dd_daemon *d = ctx;
+
+	dd_notify_tick(&d->notify, dd_notify_now_ms());
+}
+
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 {
 	double restart_at = 0;
-	int rc = open_stop_fd(d, err);
+	int rc = open_stop_fd(d, err), wait;
 
 	if (rc)
 		return rc;
 	dd_firmware_confirm(d->board->store_dir); /* a program on trial serves: keep it */
+	notify_open(d);
+	d->store.busy = store_busy;
+	d->store.busy_ctx = d;
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY\n", 6) != 6)
 			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));
 		close(ready_fd);
 	}
+	notify(d, "READY=1");
 	while (!d->stop && !rc) {
-		rc = dd_daemon_step(d, TICK_MS, err);
+		/* the watchdog is pinged from here: a loop that hangs stops pinging and gets restarted */
+		wait = dd_notify_tick(&d->notify, dd_notify_now_ms());
+		rc = dd_daemon_step(d, wait >= 0 && wait < TICK_MS ? wait : TICK_MS, err);
 		if (!rc && firmware_restart_due(d, &restart_at))
 			d->restart = true;
 	}
+	notify(d, "STOPPING=1");
 	if (d->job_state == DD_JOB_RUNNING) {
 		dd_daemon_abort_job(d);
 		dd_daemon_job_update(d, true);

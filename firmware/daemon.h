@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "firmware/board.h"
+#include "firmware/notify.h"
 #include "firmware/store.h"
 #include "link/link.h"
 
@@ -74,6 +75,7 @@ struct dd_daemon {
 	uint32_t job_no;
 	time_t job_time;
 	struct dd_runner run;
+	struct dd_notify notify;         /* systemd: READY=1, the watchdog ($NOTIFY_SOCKET) */
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
 	bool stop;
 	bool restart;                    /* stopped to have a stored firmware bundle applied */
@@ -81,7 +83,8 @@ struct dd_daemon {
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);
 void dd_daemon_fini(struct dd_daemon *d);
-/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving.
+/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving;
+ * with $NOTIFY_SOCKET, also tell systemd (READY=1) and ping its watchdog from the loop (notify.h).
  * On a board with restart_for_firmware, also stop (d->restart set) once a firmware bundle has been
  * stored and no job runs: the board's service applies it and starts the new program. */
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err);

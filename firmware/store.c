@@ -2,7 +2,6 @@
  * incoming/, verified completely, fsynced, renamed over the stored file, and the directories
  * fsynced; a power cut at any moment leaves the old image or the new one. */
 #include "firmware/store.h"
-#include "hash/sha256_fd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,7 +93,19 @@ static int mkdir_p(const char *dir, struct dd_err *err)
 
 /* --- verification ------------------------------------------------------------------------- */
 
-static int check_blocks(struct dd_source *src, const char *path, struct dd_err *err)
+/* Called between blocks of a long verification (the daemon pings its watchdog). */
+struct busy_hook {
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+static void busy(const struct busy_hook *b)
+{
+	if (b && b->fn)
+		b->fn(b->ctx);
+}
+
+static int check_blocks(struct dd_source *src, const char *path, const struct busy_hook *hook, struct dd_err *err)
 {
 	const struct dd_image_info *in = &src->info;
 	uint8_t *buf = malloc(in->block_size), h[DD_SHA256_LEN];
@@ -103,6 +114,7 @@ static int check_blocks(struct dd_source *src, const char *path, struct dd_err *
 	if (!buf)
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
 	for (uint64_t i = 0; i < in->block_count && !rc; i++) {
+		busy(hook);
 		rc = dd_source_read_block(src, i, buf, err);
 		if (rc) {
 			dd_err_prefix(err, "%s: block %" PRIu64, path, i);
@@ -117,8 +129,8 @@ static int check_blocks(struct dd_source *src, const char *path, struct dd_err *
 	return rc;
 }
 
-int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
-			    struct dd_source **out, struct dd_err *err)
+static int verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			  const struct busy_hook *hook, struct dd_source **out, struct dd_err *err)
 {
 	struct dd_source_opts opts = { .pubkeys = pubkeys, .n_pubkeys = n_pubkeys };
 	struct dd_source *src = NULL;
@@ -134,12 +146,48 @@ int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t
 	else if (src->info.sig != DD_SIG_VERIFIED)
 		rc = dd_fail(err, DD_EINPUT, "%s: not signed by a depot key of this board", path);
 	else
-		rc = check_blocks(src, path, err);
+		rc = check_blocks(src, path, hook, err);
 	if (rc) {
 		dd_source_close(src);
 		return rc;
 	}
 	*out = src;
+	return DD_OK;
+}
+
+int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			    struct dd_source **out, struct dd_err *err)
+{
+	return verify_package(path, pubkeys, n_pubkeys, NULL, out, err);
+}
+
+/* SHA-256 of the received file, in pieces, showing life between them. */
+static int hash_file(int fd, const char *label, const struct busy_hook *hook, uint8_t sha[DD_SHA256_LEN],
+		     struct dd_err *err)
+{
+	enum { PIECE = 1 << 20 };
+	struct dd_sha256 ctx;
+	uint8_t *buf = malloc(PIECE);
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", label);
+	dd_sha256_init(&ctx);
+	for (;;) {
+		busy(hook);
+		n = pread(fd, buf, PIECE, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		dd_sha256_update(&ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (n < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s: read", label);
+	dd_sha256_final(&ctx, sha);
 	return DD_OK;
 }
 
@@ -464,11 +512,12 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 static int finish(struct dd_store *s, struct dd_store_xfer *x, int kind, struct dd_link_load_end_reply *rep,
 		  struct dd_err *err)
 {
+	const struct busy_hook hook = { s->busy, s->busy_ctx };
 	uint8_t sha[DD_SHA256_LEN];
 	struct dd_source *src = NULL;
 	int rc;
 
-	if ((rc = dd_sha256_fd(x->fd, kind_label(kind), sha, NULL, err))) {
+	if ((rc = hash_file(x->fd, kind_label(kind), &hook, sha, err))) {
 		xfer_close(x, true);
 		return DD_LERR_IO;
 	}
@@ -477,7 +526,7 @@ static int finish(struct dd_store *s, struct dd_store_xfer *x, int kind, struct 
 		xfer_close(x, true);
 		return DD_LERR_REFUSED;
 	}
-	rc = dd_store_verify_package(x->path, s->pubkeys, s->n_pubkeys, &src, err);
+	rc = verify_package(x->path, s->pubkeys, s->n_pubkeys, &hook, &src, err);
 	if (!rc && (rc = dd_store_check_kind(s->board_type, kind, src->info.name, err)))
 		dd_source_close(src);
 	if (rc) {

@@ -60,6 +60,8 @@ struct dd_store {
 	unsigned log_lines;
 	unsigned ring;                    /* records kept at least (DD_STORE_RING); at most twice that */
 	int (*statvfs)(const char *path, struct statvfs *buf); /* the store's free space (tests replace it) */
+	void (*busy)(void *ctx);          /* called now and then while a package is verified (or NULL) */
+	void *busy_ctx;
 };
 
 /* Open (create) the store and its stored image. A stored image that no longer verifies (keys

@@ -299,3 +299,30 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12m tmpfs "$T/smallstore" 2>/dev
 else
 	ok "# SKIP a store too small for a package (needs root for a tmpfs)"
 fi
+
+# --- systemd's notifications (issue 14 item 4): READY=1 once serving, then WATCHDOG=1 from the loop ----
+# A socket this test owns stands in for systemd's; it says when it is bound (a fifo), then waits
+# for the messages (up to 60 s: a bound, not a pace).
+rm -f "$T/nready"; mkfifo "$T/nready"
+python3 - "$T/notify" "$T/nready" >"$T/notify.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+open(sys.argv[2], "w").write("bound\n")
+seen = []
+try:
+    while seen.count("WATCHDOG=1") < 3:
+        seen.append(s.recv(256).decode())
+except socket.timeout:
+    pass
+print(" ".join(seen))
+PY
+NPID=$!
+read -r _ <"$T/nready"
+ST=$T/store-notify
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=200000 check "daemon under a (pretend) systemd" start_board "$T/p1"
+wait "$NPID"
+check "READY=1 first, then the watchdog pinged from the loop" \
+	grep -qx 'READY=1 WATCHDOG=1 WATCHDOG=1 WATCHDOG=1' "$T/notify.out"
+check "daemon stops cleanly" stop_board
