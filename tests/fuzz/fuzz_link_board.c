@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/statvfs.h>
 
 #ifdef DD_FUZZ_HAVE_BOARD
 #include "firmware/board.h"
@@ -73,6 +74,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	return 0;
+}
+
+/* A transfer the board accepted fits in its store: never more than the file system holds, a firmware
+ * bundle never over its quota (docs/PROTOCOL.md "Room in the store"; 2^40 and 2^62 were accepted). */
+static void check_room(const struct dd_daemon *d)
+{
+	struct statvfs v;
+
+	FUZZ_ASSERT(statvfs(store, &v) == 0);
+	for (int k = DD_KIND_IMAGE; k <= DD_KIND_FIRMWARE; k++) {
+		const struct dd_store_xfer *x = &d->store.xfer[k];
+
+		if (!x->open)
+			continue;
+		FUZZ_ASSERT(x->size <= (uint64_t)v.f_blocks * v.f_frsize);
+		FUZZ_ASSERT(k != DD_KIND_FIRMWARE || x->size <= DD_STORE_FIRMWARE_MAX);
+	}
 }
 
 /* Every input starts from an empty store: no image, no transfer, no log. */
@@ -144,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* every request gets an answer, a well-formed frame (checked by the pipe's send) */
 			FUZZ_ASSERT(dd_daemon_handle(&d, &m, &len, &err) == DD_OK && len > 0);
 			keep = t.ops->send(&t, d.tx, len, &err) == DD_OK;
+			check_room(&d);
 		}
 #endif
 	}
