@@ -6,6 +6,8 @@
 #include "format/dfi_writer.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 static char *tmp(const char *name)
@@ -298,6 +300,23 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
 	CHECK(s.image);
 	memcpy(id, s.image->info.image_id, DD_SHA256_LEN);
+
+	/* the store fills up under a transfer after all (something else took the room): no-space, named */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la - 2, &r), 0);
+	close(s.xfer[DD_KIND_IMAGE].fd);
+	s.xfer[DD_KIND_IMAGE].fd = open("/dev/full", O_RDWR | O_CLOEXEC); /* every write: ENOSPC */
+	CHECK(s.xfer[DD_KIND_IMAGE].fd >= 0);
+	{
+		struct dd_link_load_data dd = { .xfer = r.xfer, .offset = 0, .data = pa, .len = 4096 };
+		uint64_t held, expected;
+
+		CHECK_EQ_INT(dd_store_load_data(&s, &dd, &held, &expected, &err), DD_LERR_NO_SPACE);
+		CHECK_STR_CONTAINS(err.msg, "image package");
+		CHECK_STR_CONTAINS(err.msg, "No space left");
+		CHECK(!strstr(err.msg, "incoming"));
+	}
+	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+	dd_store_load_cancel(&s, r.xfer, NULL);
 
 	/* a full store: a clear refusal, nothing created, the stored image still served */
 	fake_free = DD_STORE_RESERVE / 2;
