@@ -241,8 +241,7 @@ static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 		if (rc < 0) {
 			/* not frames: say so once, then reset the link (nothing after can be trusted) */
 			if (!dd_link_encode_error(d->tx, 0, 0, code, 0, err.msg, &len, NULL))
-				conn_queue(c, d->tx, len);
-			conn_flush(c);
+				conn_queue(c, d->tx, len); /* what the peer takes now: it is dropped next */
 			keep = false;
 			break;
 		}
