@@ -7,7 +7,9 @@
  * decoded request goes to the daemon's real handlers, dd_daemon_handle(), on a simulated board
  * with two ports, the fuzz depot key and a store emptied before each input: transfers, offsets,
  * handles, log ranges, starting a job without an image, all with hostile values. The loop below is
- * the daemon's own serve_frames() (firmware/daemon.c), step for step. */
+ * the daemon's own serve_frames() (firmware/daemon.c), step for step, without its per-peer output
+ * buffer (every reply goes straight to the pipe; a peer that reads slowly is tests/unit/test_daemon_peers.c).
+ * After every request, a transfer the board accepted must fit its store (check_room). */
 #include "fuzz_link.h"
 
 #include <fcntl.h>
