@@ -26,6 +26,7 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 	d->stop_fd = -1;
 	d->run.wake_fd = -1;
 	d->notify.fd = -1;
+	d->verify_slice = DD_DAEMON_VERIFY_SLICE;
 	if (b->n_ports > DD_LINK_MAX_PORTS)
 		return dd_fail(err, DD_EUSAGE, "%u ports: at most %d", b->n_ports, DD_LINK_MAX_PORTS);
 	for (unsigned i = 0; i < b->n_pubkeys; i++)
@@ -67,6 +68,12 @@ static size_t conn_pending(const struct dd_conn *c)
 static bool conn_backlogged(const struct dd_conn *c)
 {
 	return conn_pending(c) >= DD_DAEMON_OUT_WATER;
+}
+
+/* Its requests wait: it has too many replies unread, or the reply to its LOAD_END is not ready. */
+static bool conn_paused(const struct dd_conn *c)
+{
+	return c->waiting || conn_backlogged(c);
 }
 
 /* Send what the peer takes now. Returns false when the connection must go. */
@@ -237,7 +244,8 @@ static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 
 	if (!m)
 		return false;
-	while (keep && !conn_backlogged(c) && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
+	d->serving = c->since; /* a LOAD_END remembers whom to answer */
+	while (keep && !conn_paused(c) && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
 		if (rc < 0) {
 			/* not frames: say so once, then reset the link (nothing after can be trusted) */
 			if (!dd_link_encode_error(d->tx, 0, 0, code, 0, err.msg, &len, NULL))
@@ -253,7 +261,10 @@ static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 						  "a board takes requests, not replies", &len, &err);
 		else
 			rc = dd_daemon_handle(d, m, &len, &err);
-		keep = !rc && conn_queue(c, d->tx, len);
+		if (!rc && !len)
+			c->waiting = true; /* a LOAD_END being verified: answered from verify_turn() */
+		else
+			keep = !rc && conn_queue(c, d->tx, len);
 	}
 	free(m);
 	return keep;
@@ -270,7 +281,7 @@ static void serve_conn(struct dd_daemon *d, struct dd_conn *c, short revents)
 		goto drop;
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
-	while (!conn_backlogged(c)) {
+	while (!conn_paused(c)) {
 		if (dd_link_rx_fill(&c->rx, c->t, 0, &got, &err) || !serve_frames(d, c))
 			goto drop;
 		if (!got)
@@ -279,6 +290,86 @@ static void serve_conn(struct dd_daemon *d, struct dd_conn *c, short revents)
 	return;
 drop:
 	conn_close(c);
+}
+
+/* --- LOAD_END, verified a slice per turn ------------------------------------------------------ */
+
+static struct dd_conn *conn_by_seq(struct dd_daemon *d, uint64_t since)
+{
+	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++)
+		if (d->conn[i].t && d->conn[i].since == since)
+			return &d->conn[i];
+	return NULL;
+}
+
+/* A verification has work to do now (not only waiting for a job to end before it installs). */
+static bool verify_busy(const struct dd_daemon *d)
+{
+	for (int k = DD_KIND_IMAGE; k <= DD_KIND_FIRMWARE; k++)
+		if (d->pending[k].active &&
+		    !(d->store.xfer[k].verify == DD_VERIFY_DONE && d->job_state == DD_JOB_RUNNING))
+			return true;
+	return false;
+}
+
+/* One slice of kind's verification; when it is done, its reply is encoded into d->tx (*len bytes).
+ * Returns false while it goes on. A verified package is installed only while no job reads the stored one. */
+static bool verify_slice(struct dd_daemon *d, int kind, uint64_t budget, size_t *len)
+{
+	struct dd_pending_end *p = &d->pending[kind];
+	struct dd_link_msg *rep = calloc(1, sizeof(*rep));
+	struct dd_err err;
+	int code;
+
+	*len = 0;
+	code = rep ? dd_store_verify_step(&d->store, kind, budget, d->job_state != DD_JOB_RUNNING, &rep->u.load_end_r,
+					  &err)
+		   : DD_LERR_INTERNAL;
+	if (code == DD_STORE_MORE) {
+		free(rep);
+		return false;
+	}
+	p->active = false;
+	if (code) {
+		dd_link_encode_error(d->tx, DD_MSG_LOAD_END, p->tag, code, 0, rep ? err.msg : "out of memory", len, NULL);
+	} else {
+		rep->type = DD_MSG_LOAD_END;
+		rep->flags = DD_LINK_F_REPLY;
+		rep->tag = p->tag;
+		if (dd_link_encode(rep, d->tx, DD_LINK_TX_CAP, len, &err))
+			*len = 0;
+	}
+	free(rep);
+	return true;
+}
+
+/* Every LOAD_END being verified moves on; a finished one answers its peer (if it is still there: the
+ * package is stored either way), whose waiting requests are then served. */
+static void verify_turn(struct dd_daemon *d)
+{
+	for (int k = DD_KIND_IMAGE; k <= DD_KIND_FIRMWARE; k++) {
+		struct dd_conn *c;
+		size_t len;
+
+		if (!d->pending[k].active || !verify_slice(d, k, d->verify_slice, &len))
+			continue;
+		c = conn_by_seq(d, d->pending[k].conn);
+		if (!c)
+			continue;
+		c->waiting = false;
+		if (!len || !conn_queue(c, d->tx, len) || !serve_frames(d, c))
+			conn_close(c);
+	}
+}
+
+int dd_daemon_load_end_now(struct dd_daemon *d, size_t *len, struct dd_err *err)
+{
+	*len = 0;
+	for (int k = DD_KIND_IMAGE; k <= DD_KIND_FIRMWARE; k++)
+		while (d->pending[k].active && !verify_slice(d, k, UINT64_MAX, len))
+			if (d->job_state == DD_JOB_RUNNING)
+				return dd_fail(err, DD_EINTERNAL, "a job runs: the verified package waits");
+	return DD_OK;
 }
 
 /* --- the loop ----------------------------------------------------------------------------- */
@@ -324,10 +415,10 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 			continue;
 		conn_at[nc++] = &d->conn[i];
 		fds[n++] = (struct pollfd){ .fd = d->conn[i].t->fd,
-					    .events = (short)((conn_backlogged(&d->conn[i]) ? 0 : POLLIN) |
+					    .events = (short)((conn_paused(&d->conn[i]) ? 0 : POLLIN) |
 							      (conn_pending(&d->conn[i]) ? POLLOUT : 0)) };
 	}
-	rc = poll(fds, n, timeout_ms);
+	rc = poll(fds, n, verify_busy(d) ? 0 : timeout_ms);
 	if (rc < 0 && errno != EINTR)
 		return dd_fail_errno(err, DD_EIO, errno, "poll");
 	if (rc <= 0)
@@ -342,6 +433,7 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 			serve_conn(d, conn_at[i], fds[nb + 2 + i].revents);
 	if ((rc = handle_board(d, fds, nb, err)))
 		return rc;
+	verify_turn(d);
 	dd_daemon_refresh_ports(d);
 	return DD_OK;
 }
@@ -400,14 +492,6 @@ static void notify(struct dd_daemon *d, const char *msg)
 		fprintf(stderr, "dartdupd: %s\n", e.msg);
 }
 
-/* Long work inside one turn of the loop (verifying a received package) shows it is alive. */
-static void store_busy(void *ctx)
-{
-	struct dd_daemon *d = ctx;
-
-	dd_notify_tick(&d->notify, dd_notify_now_ms());
-}
-
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 {
 	double restart_at = 0;
@@ -417,8 +501,6 @@ int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 		return rc;
 	dd_firmware_confirm(d->board->store_dir); /* a program on trial serves: keep it */
 	notify_open(d);
-	d->store.busy = store_busy;
-	d->store.busy_ctx = d;
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY\n", 6) != 6)
 			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));

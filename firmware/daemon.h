@@ -24,6 +24,10 @@
  * reply than the water mark); a peer that would go past it is dropped. */
 #define DD_DAEMON_OUT_WATER (64 * 1024)
 #define DD_DAEMON_OUT_MAX (DD_DAEMON_OUT_WATER + DD_LINK_TX_CAP)
+/* LOAD_END verifies the whole package: a slice of it per turn of the loop (poll does not wait meanwhile),
+ * so the button, the lights, a job and other peers go on; the asking peer gets its reply when it is done. */
+#define DD_DAEMON_VERIFY_SLICE (8u << 20)
+#define DD_DAEMON_DEFER (-1)     /* a handler's reply comes later (a LOAD_END being verified) */
 
 struct dd_port_slot {
 	struct dd_board_port now;        /* last probe */
@@ -60,6 +64,13 @@ struct dd_conn {
 	uint64_t since;                  /* order of arrival, to drop the oldest when full */
 	uint8_t *out;                    /* replies the peer has not taken yet: out[off..len) */
 	size_t out_off, out_len, out_cap;
+	bool waiting;                    /* its LOAD_END is being verified: its next requests wait */
+};
+
+struct dd_pending_end {                  /* a LOAD_END being verified */
+	bool active;
+	uint64_t conn;                   /* `since` of the connection that asked (it may be gone by then) */
+	uint32_t tag;
 };
 
 struct dd_daemon {
@@ -69,6 +80,9 @@ struct dd_daemon {
 	struct dd_port_slot port[DD_LINK_MAX_PORTS];
 	struct dd_conn conn[DD_DAEMON_MAX_CONNS];
 	uint64_t conn_seq;
+	uint64_t serving;                /* `since` of the connection whose request is being handled */
+	struct dd_pending_end pending[3]; /* indexed by enum dd_link_kind */
+	uint64_t verify_slice;           /* DD_DAEMON_VERIFY_SLICE (tests make it small) */
 	uint8_t *tx;                     /* one reply being encoded */
 	uint8_t *logbuf;                 /* records of a LOG reply */
 	int job_state;                   /* enum dd_job_state */
@@ -97,6 +111,9 @@ void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t);
 /* server.c: answer one decoded request: the reply frame (or ERROR reply) is encoded into d->tx,
  * *len bytes; the caller queues it on the peer's connection. Fails only if nothing can be encoded. */
 int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t *len, struct dd_err *err);
+/* *len = 0 from dd_daemon_handle: the reply comes later (LOAD_END); the loop verifies a slice per turn.
+ * This finishes every pending one at once and encodes the last reply into d->tx (the fuzz target). */
+int dd_daemon_load_end_now(struct dd_daemon *d, size_t *len, struct dd_err *err);
 
 /* job.c */
 int dd_runner_init(struct dd_runner *r, struct dd_err *err);

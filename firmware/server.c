@@ -86,6 +86,8 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		   uint64_t *value, struct dd_err *err)
 {
+	int code;
+
 	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL) {
 		dd_fail(err, DD_EINPUT, "a job is running; load when it is done");
 		return DD_LERR_STATE;
@@ -96,7 +98,11 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:
-		return dd_store_load_end(&d->store, req->u.xfer.xfer, &rep->u.load_end_r, err);
+		if ((code = dd_store_load_end_start(&d->store, req->u.xfer.xfer, err)))
+			return code;
+		/* verified a slice per turn of the loop; the reply goes out when it is done (daemon.c) */
+		d->pending[req->u.xfer.xfer & 3] = (struct dd_pending_end){ true, d->serving, req->tag };
+		return DD_DAEMON_DEFER;
 	default:
 		return dd_store_load_cancel(&d->store, req->u.xfer.xfer, err);
 	}
@@ -161,7 +167,10 @@ int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t 
 		return dd_link_encode_error(d->tx, req->type, req->tag, DD_LERR_INTERNAL, 0, "out of memory", len, err);
 	dd_err_clear(err);
 	code = dispatch(d, req, rep, &value, err);
-	if (code) {
+	if (code == DD_DAEMON_DEFER) {
+		*len = 0;
+		rc = DD_OK;
+	} else if (code) {
 		rc = dd_link_encode_error(d->tx, req->type, req->tag, code, value, err->msg, len, err);
 	} else {
 		rep->type = req->type;

@@ -93,44 +93,24 @@ static int mkdir_p(const char *dir, struct dd_err *err)
 
 /* --- verification ------------------------------------------------------------------------- */
 
-/* Called between blocks of a long verification (the daemon pings its watchdog). */
-struct busy_hook {
-	void (*fn)(void *ctx);
-	void *ctx;
-};
-
-static void busy(const struct busy_hook *b)
+/* Block i of src read and checked against its hash in the signed manifest. */
+static int check_block(struct dd_source *src, uint64_t i, uint8_t *buf, const char *path, struct dd_err *err)
 {
-	if (b && b->fn)
-		b->fn(b->ctx);
-}
+	uint8_t h[DD_SHA256_LEN];
 
-static int check_blocks(struct dd_source *src, const char *path, const struct busy_hook *hook, struct dd_err *err)
-{
-	const struct dd_image_info *in = &src->info;
-	uint8_t *buf = malloc(in->block_size), h[DD_SHA256_LEN];
-	int rc = DD_OK;
-
-	if (!buf)
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
-	for (uint64_t i = 0; i < in->block_count && !rc; i++) {
-		busy(hook);
-		rc = dd_source_read_block(src, i, buf, err);
-		if (rc) {
-			dd_err_prefix(err, "%s: block %" PRIu64, path, i);
-			rc = DD_EINPUT;
-			break;
-		}
-		dd_sha256(buf, dd_block_len(in, i), h);
-		if (memcmp(h, in->block_hash[i], DD_SHA256_LEN))
-			rc = dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " does not match its hash", path, i);
+	if (dd_source_read_block(src, i, buf, err)) {
+		dd_err_prefix(err, "%s: block %" PRIu64, path, i);
+		return DD_EINPUT;
 	}
-	free(buf);
-	return rc;
+	dd_sha256(buf, dd_block_len(&src->info, i), h);
+	if (memcmp(h, src->info.block_hash[i], DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "%s: block %" PRIu64 " does not match its hash", path, i);
+	return DD_OK;
 }
 
-static int verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
-			  const struct busy_hook *hook, struct dd_source **out, struct dd_err *err)
+/* Well formed, a .dfi, signed by one of the keys; its blocks are checked apart (check_block). */
+static int open_package(const char *path, const char *const *pubkeys, size_t n_pubkeys, struct dd_source **out,
+			struct dd_err *err)
 {
 	struct dd_source_opts opts = { .pubkeys = pubkeys, .n_pubkeys = n_pubkeys };
 	struct dd_source *src = NULL;
@@ -145,8 +125,6 @@ static int verify_package(const char *path, const char *const *pubkeys, size_t n
 		rc = dd_fail(err, DD_EINPUT, "%s: not a .dfi package (%s)", path, src->info.format);
 	else if (src->info.sig != DD_SIG_VERIFIED)
 		rc = dd_fail(err, DD_EINPUT, "%s: not signed by a depot key of this board", path);
-	else
-		rc = check_blocks(src, path, hook, err);
 	if (rc) {
 		dd_source_close(src);
 		return rc;
@@ -158,36 +136,23 @@ static int verify_package(const char *path, const char *const *pubkeys, size_t n
 int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
 			    struct dd_source **out, struct dd_err *err)
 {
-	return verify_package(path, pubkeys, n_pubkeys, NULL, out, err);
-}
+	struct dd_source *src = NULL;
+	uint8_t *buf;
+	int rc = open_package(path, pubkeys, n_pubkeys, &src, err);
 
-/* SHA-256 of the received file, in pieces, showing life between them. */
-static int hash_file(int fd, const char *label, const struct busy_hook *hook, uint8_t sha[DD_SHA256_LEN],
-		     struct dd_err *err)
-{
-	enum { PIECE = 1 << 20 };
-	struct dd_sha256 ctx;
-	uint8_t *buf = malloc(PIECE);
-	uint64_t off = 0;
-	ssize_t n;
-
+	if (rc)
+		return rc;
+	buf = malloc(src->info.block_size);
 	if (!buf)
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", label);
-	dd_sha256_init(&ctx);
-	for (;;) {
-		busy(hook);
-		n = pread(fd, buf, PIECE, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		dd_sha256_update(&ctx, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
+		rc = dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	for (uint64_t i = 0; !rc && i < src->info.block_count; i++)
+		rc = check_block(src, i, buf, path, err);
 	free(buf);
-	if (n < 0)
-		return dd_fail_errno(err, DD_EIO, errno, "%s: read", label);
-	dd_sha256_final(&ctx, sha);
+	if (rc) {
+		dd_source_close(src);
+		return rc;
+	}
+	*out = src;
 	return DD_OK;
 }
 
@@ -296,6 +261,9 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 
 static void xfer_close(struct dd_store_xfer *x, bool remove)
 {
+	if (x->vsrc)
+		dd_source_close(x->vsrc);
+	free(x->vbuf);
 	if (x->fd >= 0)
 		close(x->fd);
 	if (remove && x->path[0])
@@ -380,8 +348,9 @@ static int make_room(struct dd_store *s, const struct dd_link_load_begin *req, c
 	keep_room = minus(avail, DD_STORE_RESERVE + other_left);
 	if (need <= keep_room)
 		return 0;
-	*room = minus(avail + other_parts(s, other, "", false), DD_STORE_RESERVE);
-	if (need <= *room) {
+	/* a package being verified is complete and about to be stored: its room is not taken */
+	*room = minus(avail + (ox->verify ? 0 : other_parts(s, other, "", false)), DD_STORE_RESERVE);
+	if (need <= *room && !ox->verify) {
 		xfer_close(ox, true);
 		other_parts(s, other, "", true);
 		return 0;
@@ -403,6 +372,10 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 	uint64_t have = 0;
 	int code;
 
+	if (x->verify) {
+		dd_fail(err, DD_EINPUT, "a %s is being verified; load when it is done", kind_label(req->kind));
+		return DD_LERR_STATE;
+	}
 	if (!(x->open && x->size == req->size && !memcmp(x->sha, req->sha256, DD_SHA256_LEN))) {
 		dd_hex(hex, req->sha256, DD_SHA256_LEN);
 		snprintf(path, sizeof(path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind), hex,
@@ -458,6 +431,10 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 
 	if (!x)
 		return DD_LERR_STATE;
+	if (x->verify) {
+		dd_fail(err, DD_EINPUT, "transfer %u is complete and being verified", req->xfer);
+		return DD_LERR_STATE;
+	}
 	*expected = x->have;
 	if (req->offset != x->have) {
 		dd_fail(err, DD_EINPUT, "data at offset %" PRIu64 ", expected %" PRIu64, req->offset, x->have);
@@ -509,36 +486,106 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 	return DD_OK;
 }
 
-static int finish(struct dd_store *s, struct dd_store_xfer *x, int kind, struct dd_link_load_end_reply *rep,
-		  struct dd_err *err)
+/* LOAD_END's verification, a piece at a time (store.h): the SHA-256 of the bytes, then the package opened
+ * and its signature checked, then every block against the signed manifest, then installed. */
+#define VERIFY_PIECE (1u << 20)
+
+int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *err)
 {
-	const struct busy_hook hook = { s->busy, s->busy_ctx };
+	struct dd_store_xfer *x = find_xfer(s, handle, err);
+
+	if (!x)
+		return DD_LERR_STATE;
+	if (x->verify) {
+		dd_fail(err, DD_EINPUT, "transfer %u is being verified already", handle);
+		return DD_LERR_STATE;
+	}
+	if (x->have != x->size) {
+		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
+		return DD_LERR_STATE;
+	}
+	x->vbuf = malloc(VERIFY_PIECE);
+	if (!x->vbuf) {
+		dd_fail(err, DD_ENOMEM, "out of memory");
+		return DD_LERR_INTERNAL;
+	}
+	dd_sha256_init(&x->vsha);
+	x->vpos = 0;
+	x->verify = DD_VERIFY_HASH;
+	return 0;
+}
+
+/* Hash up to *budget bytes; at the end compare with LOAD_BEGIN's SHA-256 and open the package. */
+static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, uint64_t *budget, struct dd_err *err)
+{
 	uint8_t sha[DD_SHA256_LEN];
-	struct dd_source *src = NULL;
 	int rc;
 
-	if ((rc = hash_file(x->fd, kind_label(kind), &hook, sha, err))) {
-		xfer_close(x, true);
-		return DD_LERR_IO;
+	while (*budget && x->vpos < x->size) {
+		uint64_t want = x->size - x->vpos < VERIFY_PIECE ? x->size - x->vpos : VERIFY_PIECE;
+		ssize_t n = pread(x->fd, x->vbuf, (size_t)(want < *budget ? want : *budget), (off_t)x->vpos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			dd_fail_errno(err, DD_EIO, n < 0 ? errno : EIO, "%s: read", kind_label(kind));
+			return DD_LERR_IO;
+		}
+		dd_sha256_update(&x->vsha, x->vbuf, (size_t)n);
+		x->vpos += (uint64_t)n;
+		*budget = minus(*budget, (uint64_t)n);
 	}
+	if (x->vpos < x->size)
+		return DD_STORE_MORE;
+	dd_sha256_final(&x->vsha, sha);
 	if (memcmp(sha, x->sha, DD_SHA256_LEN)) {
 		dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
-		xfer_close(x, true);
 		return DD_LERR_REFUSED;
 	}
-	rc = verify_package(x->path, s->pubkeys, s->n_pubkeys, &hook, &src, err);
-	if (!rc && (rc = dd_store_check_kind(s->board_type, kind, src->info.name, err)))
-		dd_source_close(src);
-	if (rc) {
-		xfer_close(x, true);
+	rc = open_package(x->path, s->pubkeys, s->n_pubkeys, &x->vsrc, err);
+	if (!rc)
+		rc = dd_store_check_kind(s->board_type, kind, x->vsrc->info.name, err);
+	if (rc)
 		return rc == DD_EINPUT ? DD_LERR_REFUSED : DD_LERR_IO;
+	free(x->vbuf);
+	x->vbuf = malloc(x->vsrc->info.block_size);
+	if (!x->vbuf) {
+		dd_fail(err, DD_ENOMEM, "out of memory");
+		return DD_LERR_INTERNAL;
 	}
-	rc = install(s, x, kind == DD_KIND_IMAGE ? "image.dfi" : "firmware.dfi", err);
-	xfer_close(x, rc != DD_OK);
-	if (rc) {
-		dd_source_close(src);
+	x->vpos = 0;
+	x->verify = DD_VERIFY_BLOCKS;
+	return DD_STORE_MORE;
+}
+
+/* Check blocks for up to *budget bytes (at least one block). */
+static int verify_blocks(struct dd_store_xfer *x, uint64_t *budget, struct dd_err *err)
+{
+	const struct dd_image_info *in = &x->vsrc->info;
+
+	while (*budget && x->vpos < in->block_count) {
+		if (check_block(x->vsrc, x->vpos, x->vbuf, x->path, err))
+			return DD_LERR_REFUSED;
+		x->vpos++;
+		*budget = minus(*budget, in->block_size);
+	}
+	if (x->vpos < in->block_count)
+		return DD_STORE_MORE;
+	x->verify = DD_VERIFY_DONE;
+	return DD_STORE_MORE;
+}
+
+/* Verified: install it and answer. */
+static int store_verified(struct dd_store *s, struct dd_store_xfer *x, int kind, struct dd_link_load_end_reply *rep,
+			  struct dd_err *err)
+{
+	struct dd_source *src = x->vsrc;
+	int rc = install(s, x, kind == DD_KIND_IMAGE ? "image.dfi" : "firmware.dfi", err);
+
+	if (rc)
 		return DD_LERR_IO;
-	}
+	x->vsrc = NULL;
+	xfer_close(x, false);
 	memset(rep, 0, sizeof(*rep));
 	rep->kind = (uint8_t)kind;
 	memcpy(rep->id, src->info.image_id, DD_SHA256_LEN);
@@ -556,22 +603,37 @@ static int finish(struct dd_store *s, struct dd_store_xfer *x, int kind, struct 
 	return 0;
 }
 
-int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_end_reply *rep, struct dd_err *err)
+int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may_install,
+			 struct dd_link_load_end_reply *rep, struct dd_err *err)
 {
-	struct dd_store_xfer *x = find_xfer(s, handle, err);
+	struct dd_store_xfer *x = &s->xfer[kind == DD_KIND_FIRMWARE ? DD_KIND_FIRMWARE : DD_KIND_IMAGE];
 	char path[sizeof(x->path)];
-	int kind = handle & 3, code;
+	int code = DD_STORE_MORE;
 
-	if (!x)
-		return DD_LERR_STATE;
-	if (x->have != x->size) {
-		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
+	memcpy(path, x->path, sizeof(path));
+	if (x->verify == DD_VERIFY_HASH)
+		code = verify_hash(s, x, kind, &budget, err);
+	if (code == DD_STORE_MORE && x->verify == DD_VERIFY_BLOCKS && budget)
+		code = verify_blocks(x, &budget, err);
+	if (code == DD_STORE_MORE && x->verify == DD_VERIFY_DONE && may_install)
+		code = store_verified(s, x, kind, rep, err);
+	if (!x->verify && code == DD_STORE_MORE) {
+		dd_fail(err, DD_EINPUT, "no %s is being verified", kind_label(kind));
 		return DD_LERR_STATE;
 	}
-	memcpy(path, x->path, sizeof(path));
-	code = finish(s, x, kind, rep, err);
-	if (code) /* the PC knows its file, not the board's incoming/ path */
+	if (code > 0) { /* refused or failed: the partial goes; the PC knows its file, not our incoming/ path */
+		xfer_close(x, true);
 		relabel(err, path, kind_label(kind));
+	}
+	return code;
+}
+
+int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_end_reply *rep, struct dd_err *err)
+{
+	int code = dd_store_load_end_start(s, handle, err);
+
+	while (code == 0 && (code = dd_store_verify_step(s, (int)(handle & 3), UINT64_MAX, true, rep, err)) == DD_STORE_MORE)
+		;
 	return code;
 }
 
@@ -581,6 +643,10 @@ int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err
 
 	if (!x)
 		return DD_LERR_STATE;
+	if (x->verify) {
+		dd_fail(err, DD_EINPUT, "transfer %u is being verified: too late to cancel", handle);
+		return DD_LERR_STATE;
+	}
 	xfer_close(x, true);
 	return 0;
 }

@@ -331,6 +331,52 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 	free(junk);
 }
 
+/* LOAD_END in pieces: nothing touches the transfer meanwhile, and a verified package waits until it
+ * may be installed (a job reads the stored image). */
+TEST(load_end_verifies_in_pieces)
+{
+	const char *a = package("pieces", 400000, 10), *b = package("before", 50000, 11);
+	size_t la, lb;
+	uint8_t *pa = a ? check_read_file(a, &la) : NULL, *pb = b ? check_read_file(b, &lb) : NULL;
+	struct dd_store s;
+	struct dd_link_load_begin_reply r, rb;
+	struct dd_link_load_end_reply e;
+	struct dd_err err;
+	unsigned steps = 0;
+	int code;
+
+	CHECK(pa && pb);
+	CHECK_EQ_INT(open_store(&s, tmp("store7")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), 0);
+	CHECK_EQ_INT(send_range(&s, rb.xfer, pb, 0, lb, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, rb.xfer, &e, NULL), 0); /* stored: "before" */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, NULL), 0);
+	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, &err), DD_LERR_STATE); /* once */
+	/* meanwhile the transfer is left alone */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &rb), DD_LERR_STATE);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), DD_LERR_STATE);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, la - 1, la, 1), DD_LERR_STATE);
+	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, &err), DD_LERR_STATE);
+	CHECK_STR_CONTAINS(err.msg, "being verified");
+	/* 64 KiB a step, and no installing yet: it comes to wait, verified, with the old image in place */
+	while ((code = dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, false, &e, NULL)) == DD_STORE_MORE &&
+	       s.xfer[DD_KIND_IMAGE].verify != DD_VERIFY_DONE && steps < 1000)
+		steps++;
+	CHECK_EQ_INT(code, DD_STORE_MORE);
+	CHECK(steps >= 10); /* hashed and checked in pieces */
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, false, &e, NULL), DD_STORE_MORE);
+	CHECK(!strcmp(s.image->info.name, "before"));
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, NULL), 0);
+	CHECK(!strcmp(s.image->info.name, "pieces") && !strcmp(e.name, "pieces"));
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, &err), DD_LERR_STATE); /* done */
+	CHECK_EQ_INT(incoming_files(&s), 0);
+	dd_store_close(&s);
+	free(pa);
+	free(pb);
+}
+
 TEST(audit_ring_is_bounded)
 {
 	struct dd_store s;
@@ -376,6 +422,7 @@ int main(void)
 	RUN(refused_packages_leave_the_image);
 	RUN(load_sizes_bounded_by_the_store);
 	RUN(load_begin_reclaims_an_abandoned_partial);
+	RUN(load_end_verifies_in_pieces);
 	RUN(audit_ring_is_bounded);
 	return check_done();
 }

@@ -65,6 +65,7 @@ struct peer {
 	uint32_t next_tag;   /* tag of the next request */
 	uint32_t replies;    /* replies taken, in order */
 	uint8_t last_type;   /* of the last reply */
+	struct dd_link_msg last; /* the last reply (its fixed fields) */
 	bool bad;            /* a reply out of order, an error reply, or not a frame */
 };
 
@@ -84,26 +85,34 @@ static void peer_close(struct peer *p)
 	free(p->out);
 }
 
-static int peer_request(struct peer *p, uint8_t type)
+/* Queue request m (its tag filled in). */
+static int peer_send(struct peer *p, struct dd_link_msg *m)
 {
-	struct dd_link_msg m;
 	size_t len;
 
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.tag = p->next_tag++;
-	if (type == DD_MSG_HELLO)
-		m.u.hello.min_version = m.u.hello.max_version = 1;
-	if (p->out_len + 256 > p->out_cap) {
-		p->out_cap = p->out_cap ? 2 * p->out_cap : 65536;
+	m->flags = 0;
+	m->tag = p->next_tag++;
+	while (p->out_len + DD_LINK_TX_CAP > p->out_cap) {
+		p->out_cap = p->out_cap ? 2 * p->out_cap : 2 * DD_LINK_TX_CAP;
 		p->out = realloc(p->out, p->out_cap);
 		if (!p->out)
 			return -1;
 	}
-	if (dd_link_encode(&m, p->out + p->out_len, p->out_cap - p->out_len, &len, NULL))
+	if (dd_link_encode(m, p->out + p->out_len, p->out_cap - p->out_len, &len, NULL))
 		return -1;
 	p->out_len += len;
 	return 0;
+}
+
+static int peer_request(struct peer *p, uint8_t type)
+{
+	struct dd_link_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	if (type == DD_MSG_HELLO)
+		m.u.hello.min_version = m.u.hello.max_version = 1;
+	return peer_send(p, &m);
 }
 
 /* Send what the socket takes now. */
@@ -132,6 +141,7 @@ static int peer_take(struct peer *p)
 				p->bad = true;
 			p->replies++;
 			p->last_type = m.type;
+			p->last = m;
 		}
 		if (rc < 0)
 			p->bad = true;
@@ -146,7 +156,7 @@ static int peer_take(struct peer *p)
 struct bench {
 	struct dd_board *board;
 	struct dd_daemon *d;
-	char sock[600];
+	char sock[600], port[600];
 	size_t max_out;      /* the most output the daemon held for any peer */
 };
 
@@ -165,6 +175,7 @@ static int bench_open(struct bench *b)
 	snprintf(port, sizeof(port), "%s%u", tmp("stick"), benches);
 	snprintf(sock, sizeof(sock), "%s%u", tmp("sock"), benches);
 	snprintf(b->sock, sizeof(b->sock), "%s", sock);
+	snprintf(b->port, sizeof(b->port), "%s", port);
 	if (!stick || stored_image(store, 1 << 20))
 		return -1;
 	check_fill_random(stick, 4 << 20, 99); /* a used stick: old bytes everywhere */
@@ -344,9 +355,114 @@ TEST(a_new_peer_replaces_the_stalled_one)
 	bench_close(&b);
 }
 
+/* LOAD_END verifies the whole package; meanwhile the button, another peer and a job go on, and the new
+ * image is installed only once the job that reads the old one has ended. */
+TEST(button_and_peers_served_while_a_package_is_verified)
+{
+	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 2, .name = "next" };
+	struct bench b = { 0 };
+	struct peer a, other;
+	struct dd_link_msg m;
+	size_t len, old_len;
+	uint8_t *img = malloc(6 << 20), *pkg, *old;
+	unsigned turns, before;
+	uint32_t xfer;
+
+	CHECK(img);
+	o.key_path = tmp("depot.key");
+	CHECK_EQ_INT(bench_open(&b), 0); /* stored image "peers" */
+	check_fill_random(img, 6 << 20, 23);
+	CHECK_EQ_INT(check_write_file(tmp("next.img"), img, 6 << 20), 0);
+	CHECK_EQ_INT(dfi_pack(tmp("next.img"), tmp("next.dfi"), &o, NULL), DD_OK);
+	pkg = check_read_file(tmp("next.dfi"), &len);
+	old = check_read_file(tmp("raw.img"), &old_len);
+	CHECK(pkg && old);
+	b.d->verify_slice = 64 << 10; /* about 200 turns of the loop for this package */
+
+	/* peer a sends the package */
+	CHECK_EQ_INT(peer_open(&a, b.sock), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_LOAD_BEGIN;
+	m.u.load_begin.kind = DD_KIND_IMAGE;
+	m.u.load_begin.size = len;
+	dd_sha256(pkg, len, m.u.load_begin.sha256);
+	CHECK_EQ_INT(peer_send(&a, &m), 0);
+	for (turns = 0; turns < 100 && a.replies < 1; turns++) {
+		peer_push(&a);
+		CHECK_EQ_INT(step(&b), 0);
+		CHECK_EQ_INT(peer_take(&a), 0);
+	}
+	CHECK_EQ_INT(a.replies, 1);
+	CHECK(!a.bad);
+	xfer = a.last.u.load_begin_r.xfer;
+	for (size_t off = 0; off < len; off += DD_STORE_CHUNK) {
+		memset(&m, 0, sizeof(m));
+		m.type = DD_MSG_LOAD_DATA;
+		m.u.load_data = (struct dd_link_load_data){ .xfer = xfer, .offset = off, .data = pkg + off,
+							    .len = (uint32_t)(len - off < DD_STORE_CHUNK ? len - off
+												  : DD_STORE_CHUNK) };
+		CHECK_EQ_INT(peer_send(&a, &m), 0);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_LOAD_END;
+	m.u.xfer.xfer = xfer;
+	CHECK_EQ_INT(peer_send(&a, &m), 0);
+	for (turns = 0; turns < 1000 && !b.d->pending[DD_KIND_IMAGE].active; turns++) {
+		peer_push(&a);
+		CHECK_EQ_INT(step(&b), 0);
+		CHECK_EQ_INT(peer_take(&a), 0);
+	}
+	CHECK(b.d->pending[DD_KIND_IMAGE].active); /* LOAD_END taken: the package is being verified */
+	CHECK(!a.bad);
+	before = a.replies;
+
+	/* the button and another peer, served while the verification goes on */
+	CHECK_EQ_INT(peer_open(&other, b.sock), 0);
+	CHECK_EQ_INT(peer_request(&other, DD_MSG_INFO), 0);
+	CHECK_EQ_INT(kill(getpid(), SIGUSR1), 0);
+	for (turns = 0; turns < 50 && (other.replies < 1 || b.d->job_state == DD_JOB_IDLE); turns++) {
+		peer_push(&other);
+		CHECK_EQ_INT(step(&b), 0);
+		CHECK_EQ_INT(peer_take(&other), 0);
+		CHECK_EQ_INT(peer_take(&a), 0);
+	}
+	CHECK_EQ_INT(other.replies, 1);
+	CHECK(!strcmp(other.last.u.info_r.image_name, "peers")); /* the stored image, still */
+	CHECK(b.d->job_state != DD_JOB_IDLE);
+	CHECK(b.d->pending[DD_KIND_IMAGE].active);
+	CHECK_EQ_INT(a.replies, before); /* its LOAD_END is not answered yet */
+
+	/* the job writes the image it started with; the new one is stored after it, then a is answered */
+	for (turns = 0; turns < 3000 && (b.d->job_state != DD_JOB_DONE || a.replies == before); turns++) {
+		CHECK_EQ_INT(step(&b), 0);
+		CHECK_EQ_INT(peer_take(&a), 0);
+	}
+	CHECK_EQ_INT(b.d->job_state, DD_JOB_DONE);
+	CHECK_EQ_INT(b.d->port[0].shown_state, DD_PORT_PASS);
+	CHECK_EQ_INT(a.replies, before + 1);
+	CHECK(!a.bad);
+	CHECK_EQ_INT(a.last_type, DD_MSG_LOAD_END);
+	CHECK(!strcmp(a.last.u.load_end_r.name, "next"));
+	CHECK(b.d->store.image && !strcmp(b.d->store.image->info.name, "next"));
+	{
+		size_t stick_len;
+		uint8_t *stick = check_read_file(b.port, &stick_len);
+
+		CHECK(stick && stick_len >= old_len && !memcmp(stick, old, old_len)); /* the old image, whole */
+		free(stick);
+	}
+	peer_close(&a);
+	peer_close(&other);
+	bench_close(&b);
+	free(img);
+	free(pkg);
+	free(old);
+}
+
 int main(void)
 {
 	RUN(slow_peer_stalls_only_itself);
 	RUN(a_new_peer_replaces_the_stalled_one);
+	RUN(button_and_peers_served_while_a_package_is_verified);
 	return check_done();
 }
