@@ -279,6 +279,8 @@ static void serve_conn(struct dd_daemon *d, struct dd_conn *c, short revents)
 
 	if (!conn_flush(c) || !serve_frames(d, c))
 		goto drop;
+	if (conn_paused(c) && (revents & (POLLHUP | POLLERR)))
+		goto drop; /* gone while its requests wait: poll would report it again at every turn */
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
 	while (!conn_paused(c)) {

@@ -355,64 +355,83 @@ TEST(a_new_peer_replaces_the_stalled_one)
 	bench_close(&b);
 }
 
-/* LOAD_END verifies the whole package; meanwhile the button, another peer and a job go on, and the new
- * image is installed only once the job that reads the old one has ended. */
-TEST(button_and_peers_served_while_a_package_is_verified)
+/* Peer a sends the package pkg (len bytes) and its LOAD_END; returns once the board verifies it. */
+static void upload(struct bench *b, struct peer *a, const uint8_t *pkg, size_t len)
 {
-	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 2, .name = "next" };
-	struct bench b = { 0 };
-	struct peer a, other;
 	struct dd_link_msg m;
-	size_t len, old_len;
-	uint8_t *img = malloc(6 << 20), *pkg, *old;
-	unsigned turns, before;
+	unsigned turns;
 	uint32_t xfer;
 
-	CHECK(img);
-	o.key_path = tmp("depot.key");
-	CHECK_EQ_INT(bench_open(&b), 0); /* stored image "peers" */
-	check_fill_random(img, 6 << 20, 23);
-	CHECK_EQ_INT(check_write_file(tmp("next.img"), img, 6 << 20), 0);
-	CHECK_EQ_INT(dfi_pack(tmp("next.img"), tmp("next.dfi"), &o, NULL), DD_OK);
-	pkg = check_read_file(tmp("next.dfi"), &len);
-	old = check_read_file(tmp("raw.img"), &old_len);
-	CHECK(pkg && old);
-	b.d->verify_slice = 64 << 10; /* about 200 turns of the loop for this package */
-
-	/* peer a sends the package */
-	CHECK_EQ_INT(peer_open(&a, b.sock), 0);
 	memset(&m, 0, sizeof(m));
 	m.type = DD_MSG_LOAD_BEGIN;
 	m.u.load_begin.kind = DD_KIND_IMAGE;
 	m.u.load_begin.size = len;
 	dd_sha256(pkg, len, m.u.load_begin.sha256);
-	CHECK_EQ_INT(peer_send(&a, &m), 0);
-	for (turns = 0; turns < 100 && a.replies < 1; turns++) {
-		peer_push(&a);
-		CHECK_EQ_INT(step(&b), 0);
-		CHECK_EQ_INT(peer_take(&a), 0);
+	CHECK_EQ_INT(peer_send(a, &m), 0);
+	for (turns = 0; turns < 100 && a->replies < 1; turns++) {
+		peer_push(a);
+		CHECK_EQ_INT(step(b), 0);
+		CHECK_EQ_INT(peer_take(a), 0);
 	}
-	CHECK_EQ_INT(a.replies, 1);
-	CHECK(!a.bad);
-	xfer = a.last.u.load_begin_r.xfer;
+	CHECK_EQ_INT(a->replies, 1);
+	CHECK(!a->bad);
+	xfer = a->last.u.load_begin_r.xfer;
 	for (size_t off = 0; off < len; off += DD_STORE_CHUNK) {
 		memset(&m, 0, sizeof(m));
 		m.type = DD_MSG_LOAD_DATA;
 		m.u.load_data = (struct dd_link_load_data){ .xfer = xfer, .offset = off, .data = pkg + off,
 							    .len = (uint32_t)(len - off < DD_STORE_CHUNK ? len - off
 												  : DD_STORE_CHUNK) };
-		CHECK_EQ_INT(peer_send(&a, &m), 0);
+		CHECK_EQ_INT(peer_send(a, &m), 0);
 	}
 	memset(&m, 0, sizeof(m));
 	m.type = DD_MSG_LOAD_END;
 	m.u.xfer.xfer = xfer;
-	CHECK_EQ_INT(peer_send(&a, &m), 0);
-	for (turns = 0; turns < 1000 && !b.d->pending[DD_KIND_IMAGE].active; turns++) {
-		peer_push(&a);
-		CHECK_EQ_INT(step(&b), 0);
-		CHECK_EQ_INT(peer_take(&a), 0);
+	CHECK_EQ_INT(peer_send(a, &m), 0);
+	for (turns = 0; turns < 1000 && !b->d->pending[DD_KIND_IMAGE].active; turns++) {
+		peer_push(a);
+		CHECK_EQ_INT(step(b), 0);
+		CHECK_EQ_INT(peer_take(a), 0);
 	}
-	CHECK(b.d->pending[DD_KIND_IMAGE].active); /* LOAD_END taken: the package is being verified */
+	CHECK(b->d->pending[DD_KIND_IMAGE].active); /* LOAD_END taken: the package is being verified */
+	CHECK(!a->bad);
+}
+
+/* A signed package of 6 MiB of random bytes named "next"; *len its size. */
+static uint8_t *next_package(size_t *len)
+{
+	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 2, .name = "next" };
+	uint8_t *img = malloc(6 << 20);
+
+	o.key_path = tmp("depot.key");
+	if (!img)
+		return NULL;
+	check_fill_random(img, 6 << 20, 23);
+	if (check_write_file(tmp("next.img"), img, 6 << 20) || dfi_pack(tmp("next.img"), tmp("next.dfi"), &o, NULL)) {
+		free(img);
+		return NULL;
+	}
+	free(img);
+	return check_read_file(tmp("next.dfi"), len);
+}
+
+/* LOAD_END verifies the whole package; meanwhile the button, another peer and a job go on, and the new
+ * image is installed only once the job that reads the old one has ended. */
+TEST(button_and_peers_served_while_a_package_is_verified)
+{
+	struct bench b = { 0 };
+	struct peer a, other;
+	size_t len, old_len;
+	uint8_t *pkg, *old;
+	unsigned turns, before;
+
+	CHECK_EQ_INT(bench_open(&b), 0); /* stored image "peers" */
+	pkg = next_package(&len);
+	old = check_read_file(tmp("raw.img"), &old_len);
+	CHECK(pkg && old);
+	b.d->verify_slice = 64 << 10; /* about 200 turns of the loop for this package */
+	CHECK_EQ_INT(peer_open(&a, b.sock), 0);
+	upload(&b, &a, pkg, len);
 	CHECK(!a.bad);
 	before = a.replies;
 
@@ -454,9 +473,35 @@ TEST(button_and_peers_served_while_a_package_is_verified)
 	peer_close(&a);
 	peer_close(&other);
 	bench_close(&b);
-	free(img);
 	free(pkg);
 	free(old);
+}
+
+/* A peer that leaves while its LOAD_END is verified is dropped at once; the package is stored anyway. */
+TEST(a_peer_gone_during_its_load_end)
+{
+	struct bench b = { 0 };
+	struct peer a;
+	size_t len;
+	uint8_t *pkg;
+	unsigned turns;
+
+	CHECK_EQ_INT(bench_open(&b), 0);
+	pkg = next_package(&len);
+	CHECK(pkg);
+	b.d->verify_slice = 64 << 10;
+	CHECK_EQ_INT(peer_open(&a, b.sock), 0);
+	upload(&b, &a, pkg, len);
+	peer_close(&a);
+	for (turns = 0; turns < 5 && live_conns(b.d); turns++)
+		CHECK_EQ_INT(step(&b), 0);
+	CHECK_EQ_INT(live_conns(b.d), 0);
+	CHECK(b.d->pending[DD_KIND_IMAGE].active); /* dropped before the verification ended */
+	for (turns = 0; turns < 3000 && b.d->pending[DD_KIND_IMAGE].active; turns++)
+		CHECK_EQ_INT(step(&b), 0);
+	CHECK(b.d->store.image && !strcmp(b.d->store.image->info.name, "next"));
+	bench_close(&b);
+	free(pkg);
 }
 
 int main(void)
@@ -464,5 +509,6 @@ int main(void)
 	RUN(slow_peer_stalls_only_itself);
 	RUN(a_new_peer_replaces_the_stalled_one);
 	RUN(button_and_peers_served_while_a_package_is_verified);
+	RUN(a_peer_gone_during_its_load_end);
 	return check_done();
 }
