@@ -1,7 +1,8 @@
 /* The board's persistent store: one directory holding
  *   image.dfi            the stored image (replaced atomically, only after full verification)
  *   firmware.dfi         a verified firmware bundle waiting to be applied
- *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart)
+ *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart),
+ *                        at most one per kind; never named to the PC (messages say "image package")
  *   audit.log            the audit ring: "SEQ JSON" lines, bounded
  * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
@@ -10,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
+#include "hash/sha256.h"
 #include "link/proto.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -27,6 +30,20 @@ static inline void dd_copy_str(char *dst, size_t len, const char *src)
 #define DD_STORE_RING 1000          /* audit records kept (at least) */
 #define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
 #define DD_FIRMWARE_PREFIX "dartdupd-firmware "
+/* Room rules for transfers (docs/PROTOCOL.md "Room in the store"): a firmware bundle is at most
+ * DD_STORE_FIRMWARE_MAX bytes; every transfer must fit in the store's free space (statvfs) with
+ * DD_STORE_RESERVE left over for the audit ring, beside what the open transfer of the other kind still
+ * needs, or else in the room a partial transfer of the other kind holds (which is then dropped). */
+#define DD_STORE_FIRMWARE_MAX (256ull << 20)
+#define DD_STORE_RESERVE (8ull << 20)
+
+/* Where LOAD_END's verification of a transfer stands. */
+enum dd_store_verify {
+	DD_VERIFY_NONE = 0,
+	DD_VERIFY_HASH,     /* hashing the received bytes (vpos = bytes hashed) */
+	DD_VERIFY_BLOCKS,   /* checking blocks against the signed manifest (vpos = next block) */
+	DD_VERIFY_DONE,     /* verified: installed as soon as no job reads the stored image */
+};
 
 struct dd_store_xfer {
 	bool open;
@@ -35,6 +52,11 @@ struct dd_store_xfer {
 	uint64_t size, have;
 	int fd;
 	char path[768];
+	int verify;                       /* enum dd_store_verify: no LOAD_BEGIN/DATA/CANCEL meanwhile */
+	uint64_t vpos;
+	struct dd_sha256 vsha;
+	struct dd_source *vsrc;           /* the package, opened and its signature checked */
+	uint8_t *vbuf;
 };
 
 struct dd_store {
@@ -51,6 +73,7 @@ struct dd_store {
 	uint64_t log_first;               /* seq of the oldest record kept */
 	unsigned log_lines;
 	unsigned ring;                    /* records kept at least (DD_STORE_RING); at most twice that */
+	int (*statvfs)(const char *path, struct statvfs *buf); /* the store's free space (tests replace it) */
 };
 
 /* Open (create) the store and its stored image. A stored image that no longer verifies (keys
@@ -59,11 +82,22 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err);
 void dd_store_close(struct dd_store *s);
 
+/* On DD_LERR_NO_SPACE, *room is the largest package of this kind the store can take now. */
 int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
-			struct dd_link_load_begin_reply *rep, struct dd_err *err);
+			struct dd_link_load_begin_reply *rep, uint64_t *room, struct dd_err *err);
 /* On DD_LERR_OFFSET, *expected is the offset the board wants. */
 int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
 		       uint64_t *expected, struct dd_err *err);
+/* LOAD_END in pieces, so that the daemon's loop goes on meanwhile: _start checks the transfer is complete
+ * and begins verifying it; each _step does about `budget` bytes of work and returns DD_STORE_MORE while
+ * there is more, then 0 with *rep filled (verified and stored) or the DD_LERR_* code (refused or failed:
+ * the partial transfer is deleted, err says why, naming the package, never the incoming/ file). A verified
+ * package waits (DD_STORE_MORE) until may_install: a job reads the stored image. */
+#define DD_STORE_MORE (-1)
+int dd_store_load_end_start(struct dd_store *s, uint32_t xfer, struct dd_err *err);
+int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may_install,
+			 struct dd_link_load_end_reply *rep, struct dd_err *err);
+/* All of it at once (start, then steps until done). */
 int dd_store_load_end(struct dd_store *s, uint32_t xfer, struct dd_link_load_end_reply *rep, struct dd_err *err);
 int dd_store_load_cancel(struct dd_store *s, uint32_t xfer, struct dd_err *err);
 
