@@ -25,6 +25,7 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 	d->board = b;
 	d->stop_fd = -1;
 	d->run.wake_fd = -1;
+	d->notify.fd = -1;
 	if (b->n_ports > DD_LINK_MAX_PORTS)
 		return dd_fail(err, DD_EUSAGE, "%u ports: at most %d", b->n_ports, DD_LINK_MAX_PORTS);
 	for (unsigned i = 0; i < b->n_pubkeys; i++)
@@ -53,7 +54,74 @@ static void conn_close(struct dd_conn *c)
 {
 	dd_link_transport_close(c->t);
 	dd_link_rx_free(&c->rx);
+	free(c->out);
 	memset(c, 0, sizeof(*c));
+}
+
+static size_t conn_pending(const struct dd_conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* The peer has not taken enough of its replies: its requests wait until it does. */
+static bool conn_backlogged(const struct dd_conn *c)
+{
+	return conn_pending(c) >= DD_DAEMON_OUT_WATER;
+}
+
+/* Send what the peer takes now. Returns false when the connection must go. */
+static bool conn_flush(struct dd_conn *c)
+{
+	struct dd_err err;
+	size_t n;
+
+	if (!c->t->ops->send_some)
+		return true; /* nothing is ever queued */
+	while (conn_pending(c)) {
+		if (c->t->ops->send_some(c->t, c->out + c->out_off, conn_pending(c), &n, &err))
+			return false;
+		if (!n)
+			return true;
+		c->out_off += n;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > DD_DAEMON_OUT_WATER) { /* a big reply went out: give the memory back */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	return true;
+}
+
+/* Queue one reply frame for the peer and send what it takes now. Returns false when the connection
+ * must go (the transport failed, or the peer would hold more than DD_DAEMON_OUT_MAX bytes). */
+static bool conn_queue(struct dd_conn *c, const uint8_t *frame, size_t len)
+{
+	struct dd_err err;
+	size_t need;
+
+	if (!c->t->ops->send_some) /* a transport without it sends on its own terms (bounded waits) */
+		return !c->t->ops->send(c->t, frame, len, &err);
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, conn_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	need = c->out_len + len;
+	if (need > DD_DAEMON_OUT_MAX)
+		return false;
+	if (need > c->out_cap) {
+		size_t cap = need < 2 * c->out_cap ? 2 * c->out_cap : need;
+		uint8_t *p = realloc(c->out, cap < DD_DAEMON_OUT_MAX ? cap : DD_DAEMON_OUT_MAX);
+
+		if (!p)
+			return false;
+		c->out = p;
+		c->out_cap = cap < DD_DAEMON_OUT_MAX ? cap : DD_DAEMON_OUT_MAX;
+	}
+	memcpy(c->out + c->out_len, frame, len);
+	c->out_len += len;
+	return conn_flush(c);
 }
 
 void dd_daemon_fini(struct dd_daemon *d)
@@ -65,23 +133,36 @@ void dd_daemon_fini(struct dd_daemon *d)
 			conn_close(&d->conn[i]);
 	dd_store_close(&d->store);
 	dd_runner_fini(&d->run);
+	dd_notify_close(&d->notify);
 	free(d->tx);
 	free(d->logbuf);
 }
 
+/* A free slot, else a peer that is not taking its replies, else the oldest connection: stalled peers
+ * cannot lock the others out. */
+static struct dd_conn *slot_for_new(struct dd_daemon *d)
+{
+	struct dd_conn *best = &d->conn[0];
+
+	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++) {
+		struct dd_conn *c = &d->conn[i];
+
+		if (!c->t)
+			return c;
+		if (conn_backlogged(c) != conn_backlogged(best)) {
+			if (conn_backlogged(c))
+				best = c;
+		} else if (c->since < best->since) {
+			best = c;
+		}
+	}
+	return best;
+}
+
 void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t)
 {
-	struct dd_conn *slot = &d->conn[0];
+	struct dd_conn *slot = slot_for_new(d);
 
-	/* a free slot, else the oldest connection goes: a stalled peer cannot lock the others out */
-	for (unsigned i = 0; i < DD_DAEMON_MAX_CONNS; i++) {
-		if (!d->conn[i].t) {
-			slot = &d->conn[i];
-			break;
-		}
-		if (d->conn[i].since < slot->since)
-			slot = &d->conn[i];
-	}
 	if (slot->t)
 		conn_close(slot);
 	if (dd_link_rx_init(&slot->rx, DD_LINK_MAX_PAYLOAD, NULL)) {
@@ -142,48 +223,62 @@ void dd_daemon_refresh_ports(struct dd_daemon *d)
 
 /* --- host links --------------------------------------------------------------------------- */
 
-/* Take every complete frame from a connection. Returns false when the connection must go. */
+/* Answer every complete frame of a connection, until its peer has too many replies unread.
+ * Returns false when the connection must go. */
 static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 {
 	struct dd_link_header h;
 	const uint8_t *payload;
 	struct dd_link_msg *m = malloc(sizeof(*m));
 	struct dd_err err;
+	size_t len = 0;
 	int rc, code;
 	bool keep = true;
 
 	if (!m)
 		return false;
-	while (keep && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
+	while (keep && !conn_backlogged(c) && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
 		if (rc < 0) {
 			/* not frames: say so once, then reset the link (nothing after can be trusted) */
-			dd_link_send_error(c->t, d->tx, 0, 0, code, 0, err.msg, NULL);
+			if (!dd_link_encode_error(d->tx, 0, 0, code, 0, err.msg, &len, NULL))
+				conn_queue(c, d->tx, len); /* what the peer takes now: it is dropped next */
 			keep = false;
-		} else if (dd_link_decode(&h, payload, m, &code, &err)) {
-			keep = !dd_link_send_error(c->t, d->tx, h.type, h.tag, code,
-						   code == DD_LERR_VERSION ? DD_LINK_FRAME_VERSION : 0, err.msg, NULL);
-		} else if (dd_link_is_reply(m)) {
-			keep = !dd_link_send_error(c->t, d->tx, h.type, h.tag, DD_LERR_FIELD, 0,
-						   "a board takes requests, not replies", NULL);
-		} else {
-			keep = !dd_daemon_handle(d, c->t, m, &err);
+			break;
 		}
+		if (dd_link_decode(&h, payload, m, &code, &err))
+			rc = dd_link_encode_error(d->tx, h.type, h.tag, code,
+						  code == DD_LERR_VERSION ? DD_LINK_FRAME_VERSION : 0, err.msg, &len, &err);
+		else if (dd_link_is_reply(m))
+			rc = dd_link_encode_error(d->tx, h.type, h.tag, DD_LERR_FIELD, 0,
+						  "a board takes requests, not replies", &len, &err);
+		else
+			rc = dd_daemon_handle(d, m, &len, &err);
+		keep = !rc && conn_queue(c, d->tx, len);
 	}
 	free(m);
 	return keep;
 }
 
-static void serve_conn(struct dd_daemon *d, struct dd_conn *c)
+/* The connection can be read, written, or went away: send what waits, answer the requests already
+ * received, then read more as long as the peer takes its replies. */
+static void serve_conn(struct dd_daemon *d, struct dd_conn *c, short revents)
 {
 	size_t got;
 	struct dd_err err;
 
-	do {
-		if (dd_link_rx_fill(&c->rx, c->t, 0, &got, &err) || !serve_frames(d, c)) {
-			conn_close(c);
+	if (!conn_flush(c) || !serve_frames(d, c))
+		goto drop;
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	while (!conn_backlogged(c)) {
+		if (dd_link_rx_fill(&c->rx, c->t, 0, &got, &err) || !serve_frames(d, c))
+			goto drop;
+		if (!got)
 			return;
-		}
-	} while (got);
+	}
+	return;
+drop:
+	conn_close(c);
 }
 
 /* --- the loop ----------------------------------------------------------------------------- */
@@ -228,7 +323,9 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 		if (!d->conn[i].t)
 			continue;
 		conn_at[nc++] = &d->conn[i];
-		fds[n++] = (struct pollfd){ .fd = d->conn[i].t->fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = d->conn[i].t->fd,
+					    .events = (short)((conn_backlogged(&d->conn[i]) ? 0 : POLLIN) |
+							      (conn_pending(&d->conn[i]) ? POLLOUT : 0)) };
 	}
 	rc = poll(fds, n, timeout_ms);
 	if (rc < 0 && errno != EINTR)
@@ -242,7 +339,7 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 		dd_daemon_job_update(d, false);
 	for (unsigned i = 0; i < nc; i++)
 		if (fds[nb + 2 + i].revents)
-			serve_conn(d, conn_at[i]);
+			serve_conn(d, conn_at[i], fds[nb + 2 + i].revents);
 	if ((rc = handle_board(d, fds, nb, err)))
 		return rc;
 	dd_daemon_refresh_ports(d);
@@ -286,24 +383,56 @@ static bool firmware_restart_due(struct dd_daemon *d, double *at)
 	return true;
 }
 
+/* systemd's notifications, when it asked for them; a bad setting is reported and serving goes on. */
+static void notify_open(struct dd_daemon *d)
+{
+	struct dd_err e;
+
+	if (dd_notify_open(&d->notify, getenv("NOTIFY_SOCKET"), getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), &e))
+		fprintf(stderr, "dartdupd: %s (serving without it)\n", e.msg);
+}
+
+static void notify(struct dd_daemon *d, const char *msg)
+{
+	struct dd_err e;
+
+	if (dd_notify_send(&d->notify, msg, &e))
+		fprintf(stderr, "dartdupd: %s\n", e.msg);
+}
+
+/* Long work inside one turn of the loop (verifying a received package) shows it is alive. */
+static void store_busy(void *ctx)
+{
+	struct dd_daemon *d = ctx;
+
+	dd_notify_tick(&d->notify, dd_notify_now_ms());
+}
+
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err)
 {
 	double restart_at = 0;
-	int rc = open_stop_fd(d, err);
+	int rc = open_stop_fd(d, err), wait;
 
 	if (rc)
 		return rc;
 	dd_firmware_confirm(d->board->store_dir); /* a program on trial serves: keep it */
+	notify_open(d);
+	d->store.busy = store_busy;
+	d->store.busy_ctx = d;
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "READY\n", 6) != 6)
 			fprintf(stderr, "dartdupd: --ready-fd: %s\n", strerror(errno));
 		close(ready_fd);
 	}
+	notify(d, "READY=1");
 	while (!d->stop && !rc) {
-		rc = dd_daemon_step(d, TICK_MS, err);
+		/* the watchdog is pinged from here: a loop that hangs stops pinging and gets restarted */
+		wait = dd_notify_tick(&d->notify, dd_notify_now_ms());
+		rc = dd_daemon_step(d, wait >= 0 && wait < TICK_MS ? wait : TICK_MS, err);
 		if (!rc && firmware_restart_due(d, &restart_at))
 			d->restart = true;
 	}
+	notify(d, "STOPPING=1");
 	if (d->job_state == DD_JOB_RUNNING) {
 		dd_daemon_abort_job(d);
 		dd_daemon_job_update(d, true);

@@ -12,11 +12,18 @@
 
 #include "engine/engine.h"
 #include "firmware/board.h"
+#include "firmware/notify.h"
 #include "firmware/store.h"
 #include "link/link.h"
 
 #define DD_DAEMON_MAX_CONNS 8
 #define DD_DAEMON_WINDOW 8       /* LOAD_DATA requests a PC may keep in flight */
+/* A peer's replies wait in its own output buffer, sent without blocking as it reads them. A peer with
+ * DD_DAEMON_OUT_WATER bytes unread is not read from until it takes them (its requests wait in its
+ * socket): a slow peer slows only itself, and its buffer never passes DD_DAEMON_OUT_MAX (one more
+ * reply than the water mark); a peer that would go past it is dropped. */
+#define DD_DAEMON_OUT_WATER (64 * 1024)
+#define DD_DAEMON_OUT_MAX (DD_DAEMON_OUT_WATER + DD_LINK_TX_CAP)
 
 struct dd_port_slot {
 	struct dd_board_port now;        /* last probe */
@@ -51,6 +58,8 @@ struct dd_conn {
 	struct dd_link_transport *t;     /* NULL: free slot */
 	struct dd_link_rx rx;
 	uint64_t since;                  /* order of arrival, to drop the oldest when full */
+	uint8_t *out;                    /* replies the peer has not taken yet: out[off..len) */
+	size_t out_off, out_len, out_cap;
 };
 
 struct dd_daemon {
@@ -60,12 +69,13 @@ struct dd_daemon {
 	struct dd_port_slot port[DD_LINK_MAX_PORTS];
 	struct dd_conn conn[DD_DAEMON_MAX_CONNS];
 	uint64_t conn_seq;
-	uint8_t *tx;                     /* one frame being sent */
+	uint8_t *tx;                     /* one reply being encoded */
 	uint8_t *logbuf;                 /* records of a LOG reply */
 	int job_state;                   /* enum dd_job_state */
 	uint32_t job_no;
 	time_t job_time;
 	struct dd_runner run;
+	struct dd_notify notify;         /* systemd: READY=1, the watchdog ($NOTIFY_SOCKET) */
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
 	bool stop;
 	bool restart;                    /* stopped to have a stored firmware bundle applied */
@@ -73,7 +83,8 @@ struct dd_daemon {
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);
 void dd_daemon_fini(struct dd_daemon *d);
-/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving.
+/* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving;
+ * with $NOTIFY_SOCKET, also tell systemd (READY=1) and ping its watchdog from the loop (notify.h).
  * On a board with restart_for_firmware, also stop (d->restart set) once a firmware bundle has been
  * stored and no job runs: the board's service applies it and starts the new program. */
 int dd_daemon_run(struct dd_daemon *d, int ready_fd, struct dd_err *err);
@@ -83,9 +94,9 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err);
 /* Add a host link (the daemon owns it). */
 void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t);
 
-/* server.c: answer one decoded request on link t. */
-int dd_daemon_handle(struct dd_daemon *d, struct dd_link_transport *t, const struct dd_link_msg *req,
-		     struct dd_err *err);
+/* server.c: answer one decoded request: the reply frame (or ERROR reply) is encoded into d->tx,
+ * *len bytes; the caller queues it on the peer's connection. Fails only if nothing can be encoded. */
+int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t *len, struct dd_err *err);
 
 /* job.c */
 int dd_runner_init(struct dd_runner *r, struct dd_err *err);

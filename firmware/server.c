@@ -1,5 +1,5 @@
 /* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or
- * returns a DD_LERR_* code with a one-line reason; dd_daemon_handle sends either. */
+ * returns a DD_LERR_* code with a one-line reason; dd_daemon_handle encodes either. */
 #include "firmware/daemon.h"
 #include "firmware/version.h"
 
@@ -92,7 +92,7 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 	}
 	switch (req->type) {
 	case DD_MSG_LOAD_BEGIN:
-		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, err);
+		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, value, err);
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:
@@ -151,24 +151,23 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 	}
 }
 
-int dd_daemon_handle(struct dd_daemon *d, struct dd_link_transport *t, const struct dd_link_msg *req,
-		     struct dd_err *err)
+int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t *len, struct dd_err *err)
 {
 	struct dd_link_msg *rep = calloc(1, sizeof(*rep)); /* big (STATUS): not on the stack */
 	uint64_t value = 0;
 	int code, rc;
 
 	if (!rep)
-		return dd_link_send_error(t, d->tx, req->type, req->tag, DD_LERR_INTERNAL, 0, "out of memory", err);
+		return dd_link_encode_error(d->tx, req->type, req->tag, DD_LERR_INTERNAL, 0, "out of memory", len, err);
 	dd_err_clear(err);
 	code = dispatch(d, req, rep, &value, err);
 	if (code) {
-		rc = dd_link_send_error(t, d->tx, req->type, req->tag, code, value, err->msg, err);
+		rc = dd_link_encode_error(d->tx, req->type, req->tag, code, value, err->msg, len, err);
 	} else {
 		rep->type = req->type;
 		rep->flags = DD_LINK_F_REPLY;
 		rep->tag = req->tag;
-		rc = dd_link_send(t, d->tx, rep, err);
+		rc = dd_link_encode(rep, d->tx, DD_LINK_TX_CAP, len, err);
 	}
 	free(rep);
 	return rc;

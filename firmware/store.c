@@ -2,7 +2,6 @@
  * incoming/, verified completely, fsynced, renamed over the stored file, and the directories
  * fsynced; a power cut at any moment leaves the old image or the new one. */
 #include "firmware/store.h"
-#include "hash/sha256_fd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +22,40 @@
 static const char *kind_name(int kind)
 {
 	return kind == DD_KIND_FIRMWARE ? "firmware" : "image";
+}
+
+/* What a transfer is called in messages to the PC: never the store's own incoming/ path. */
+static const char *kind_label(int kind)
+{
+	return kind == DD_KIND_FIRMWARE ? "firmware bundle" : "image package";
+}
+
+/* Say label where a message names the internal path (messages from the readers below us). */
+static void relabel(struct dd_err *err, const char *path, const char *label)
+{
+	char out[sizeof(err->msg)], *at;
+	size_t plen = strlen(path), len = 0;
+	const char *p;
+
+	if (!err || !plen)
+		return;
+	for (p = err->msg; (at = strstr(p, path)) && len < sizeof(out); p = at + plen)
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%.*s%s", (int)(at - p), p, label);
+	if (p == err->msg)
+		return;
+	if (len < sizeof(out))
+		snprintf(out + len, sizeof(out) - len, "%s", p);
+	memcpy(err->msg, out, sizeof(out));
+}
+
+static void human_size(char *buf, size_t len, uint64_t n)
+{
+	if (n < (10u << 20))
+		snprintf(buf, len, "%" PRIu64 " bytes", n);
+	else if (n < (10ull << 40))
+		snprintf(buf, len, "%" PRIu64 " MiB", n >> 20);
+	else
+		snprintf(buf, len, "%" PRIu64 " TiB", n >> 40);
 }
 
 static void store_path(const struct dd_store *s, char *out, size_t len, const char *name)
@@ -63,7 +96,19 @@ static int mkdir_p(const char *dir, struct dd_err *err)
 
 /* --- verification ------------------------------------------------------------------------- */
 
-static int check_blocks(struct dd_source *src, const char *path, struct dd_err *err)
+/* Called between blocks of a long verification (the daemon pings its watchdog). */
+struct busy_hook {
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+static void busy(const struct busy_hook *b)
+{
+	if (b && b->fn)
+		b->fn(b->ctx);
+}
+
+static int check_blocks(struct dd_source *src, const char *path, const struct busy_hook *hook, struct dd_err *err)
 {
 	const struct dd_image_info *in = &src->info;
 	uint8_t *buf = malloc(in->block_size), h[DD_SHA256_LEN];
@@ -72,6 +117,7 @@ static int check_blocks(struct dd_source *src, const char *path, struct dd_err *
 	if (!buf)
 		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
 	for (uint64_t i = 0; i < in->block_count && !rc; i++) {
+		busy(hook);
 		rc = dd_source_read_block(src, i, buf, err);
 		if (rc) {
 			dd_err_prefix(err, "%s: block %" PRIu64, path, i);
@@ -86,8 +132,8 @@ static int check_blocks(struct dd_source *src, const char *path, struct dd_err *
 	return rc;
 }
 
-int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
-			    struct dd_source **out, struct dd_err *err)
+static int verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			  const struct busy_hook *hook, struct dd_source **out, struct dd_err *err)
 {
 	struct dd_source_opts opts = { .pubkeys = pubkeys, .n_pubkeys = n_pubkeys };
 	struct dd_source *src = NULL;
@@ -103,12 +149,48 @@ int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t
 	else if (src->info.sig != DD_SIG_VERIFIED)
 		rc = dd_fail(err, DD_EINPUT, "%s: not signed by a depot key of this board", path);
 	else
-		rc = check_blocks(src, path, err);
+		rc = check_blocks(src, path, hook, err);
 	if (rc) {
 		dd_source_close(src);
 		return rc;
 	}
 	*out = src;
+	return DD_OK;
+}
+
+int dd_store_verify_package(const char *path, const char *const *pubkeys, size_t n_pubkeys,
+			    struct dd_source **out, struct dd_err *err)
+{
+	return verify_package(path, pubkeys, n_pubkeys, NULL, out, err);
+}
+
+/* SHA-256 of the received file, in pieces, showing life between them. */
+static int hash_file(int fd, const char *label, const struct busy_hook *hook, uint8_t sha[DD_SHA256_LEN],
+		     struct dd_err *err)
+{
+	enum { PIECE = 1 << 20 };
+	struct dd_sha256 ctx;
+	uint8_t *buf = malloc(PIECE);
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", label);
+	dd_sha256_init(&ctx);
+	for (;;) {
+		busy(hook);
+		n = pread(fd, buf, PIECE, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		dd_sha256_update(&ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (n < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s: read", label);
+	dd_sha256_final(&ctx, sha);
 	return DD_OK;
 }
 
@@ -226,6 +308,7 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 	s->board_type = board_type;
 	s->next_handle = 1;
 	s->ring = DD_STORE_RING;
+	s->statvfs = statvfs;
 	warning[0] = '\0';
 	store_path(s, path, sizeof(path), "incoming");
 	if ((rc = mkdir_p(path, err)))
@@ -256,49 +339,112 @@ void dd_store_close(struct dd_store *s)
 
 /* --- transfers ---------------------------------------------------------------------------- */
 
-/* Remove partial transfers of this kind other than keep (at most one per kind is kept). */
-static void drop_other_parts(struct dd_store *s, int kind, const char *keep)
+/* Partial transfers of this kind in incoming/ other than keep: their bytes on disk, and removed
+ * when drop is set. */
+static uint64_t other_parts(struct dd_store *s, int kind, const char *keep, bool drop)
 {
 	char dir[700], path[1024], prefix[16];
 	struct dirent *de;
+	struct stat st;
+	uint64_t bytes = 0;
 	DIR *d;
 
 	store_path(s, dir, sizeof(dir), "incoming");
 	snprintf(prefix, sizeof(prefix), "%s-", kind_name(kind));
 	d = opendir(dir);
 	if (!d)
-		return;
+		return 0;
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (strcmp(path, keep))
+		if (!strcmp(path, keep))
+			continue;
+		if (!lstat(path, &st))
+			bytes += (uint64_t)st.st_blocks * 512;
+		if (drop)
 			unlink(path);
 	}
 	closedir(d);
+	return bytes;
+}
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* Room for a transfer of req->size bytes of which `have` are already at path: in the free space (less the
+ * reserve and what the other kind's open transfer still needs), else in the space the other kind's partial
+ * holds (dropped then: the newer LOAD_BEGIN wins), else refused with the room there is. Partials of the
+ * same kind are dropped by an accepted LOAD_BEGIN anyway, so their space counts as free. */
+static int make_room(struct dd_store *s, const struct dd_link_load_begin *req, const char *path, uint64_t have,
+		     uint64_t *room, struct dd_err *err)
+{
+	int kind = req->kind, other = kind == DD_KIND_IMAGE ? DD_KIND_FIRMWARE : DD_KIND_IMAGE;
+	struct dd_store_xfer *ox = &s->xfer[other];
+	char want[32], can[32];
+	struct statvfs v;
+	uint64_t need = req->size - have, avail, other_left, keep_room;
+
+	*room = 0;
+	if (kind == DD_KIND_FIRMWARE && req->size > DD_STORE_FIRMWARE_MAX) {
+		*room = DD_STORE_FIRMWARE_MAX;
+		human_size(want, sizeof(want), req->size);
+		dd_fail(err, DD_EINPUT, "a firmware bundle of %s is over this board's limit of %llu MiB", want,
+			DD_STORE_FIRMWARE_MAX >> 20);
+		return DD_LERR_NO_SPACE;
+	}
+	if (s->statvfs(s->dir, &v)) {
+		dd_fail_errno(err, DD_EIO, errno, "the board's store: statvfs");
+		return DD_LERR_IO;
+	}
+	avail = (uint64_t)v.f_bavail * v.f_frsize + other_parts(s, kind, path, false);
+	other_left = ox->open ? ox->size - ox->have : 0;
+	keep_room = minus(avail, DD_STORE_RESERVE + other_left);
+	if (need <= keep_room)
+		return 0;
+	*room = minus(avail + other_parts(s, other, "", false), DD_STORE_RESERVE);
+	if (need <= *room) {
+		xfer_close(ox, true);
+		other_parts(s, other, "", true);
+		return 0;
+	}
+	human_size(want, sizeof(want), need);
+	human_size(can, sizeof(can), *room);
+	*room += have;
+	dd_fail(err, DD_EINPUT, "the board's store cannot hold this %s: %s to receive, room for %s", kind_label(kind),
+		want, can);
+	return DD_LERR_NO_SPACE;
 }
 
 int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
-			struct dd_link_load_begin_reply *rep, struct dd_err *err)
+			struct dd_link_load_begin_reply *rep, uint64_t *room, struct dd_err *err)
 {
 	struct dd_store_xfer *x = &s->xfer[req->kind];
 	char hex[2 * DD_SHA256_LEN + 1], path[sizeof(x->path)];
 	struct stat st;
+	uint64_t have = 0;
+	int code;
 
 	if (!(x->open && x->size == req->size && !memcmp(x->sha, req->sha256, DD_SHA256_LEN))) {
-		xfer_close(x, false);
 		dd_hex(hex, req->sha256, DD_SHA256_LEN);
 		snprintf(path, sizeof(path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind), hex,
 			 req->size);
+		/* what a previous connection (or boot) left: resume there */
+		if (!lstat(path, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= req->size)
+			have = (uint64_t)st.st_size;
+		if ((code = make_room(s, req, path, have, room, err)))
+			return code;
+		xfer_close(x, false);
 		memcpy(x->path, path, sizeof(path));
-		drop_other_parts(s, req->kind, x->path);
-		x->fd = open(x->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		other_parts(s, req->kind, x->path, true);
+		x->fd = open(x->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (x->fd < 0 || fstat(x->fd, &st)) {
-			dd_fail_errno(err, DD_EIO, errno, "%s", x->path);
+			dd_fail_errno(err, DD_EIO, errno, "%s: cannot store the transfer", kind_label(req->kind));
 			xfer_close(x, false);
 			return DD_LERR_IO;
 		}
-		/* what a previous connection (or boot) left: resume there */
 		x->have = (uint64_t)st.st_size;
 		if (x->have > req->size && ftruncate(x->fd, 0) == 0)
 			x->have = 0;
@@ -319,7 +465,8 @@ static struct dd_store_xfer *find_xfer(struct dd_store *s, uint32_t handle, stru
 	struct dd_store_xfer *x = kind == DD_KIND_IMAGE || kind == DD_KIND_FIRMWARE ? &s->xfer[kind] : NULL;
 
 	if (!x || !x->open || x->handle != handle) {
-		dd_fail(err, DD_EINPUT, "no transfer %u open (send LOAD_BEGIN)", handle);
+		dd_fail(err, DD_EINPUT, "no transfer %u open (it ended, was cancelled or gave its room to a newer "
+			"one; send LOAD_BEGIN)", handle);
 		return NULL;
 	}
 	return x;
@@ -350,11 +497,14 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			dd_fail_errno(err, DD_EIO, n < 0 ? errno : ENOSPC, "%s: write", x->path);
+			int e = n < 0 ? errno : ENOSPC;
+
+			dd_fail_errno(err, DD_EIO, e, "%s: the board cannot store the data",
+				      kind_label((int)(req->xfer & 3)));
 			/* keep what is known good: the transfer resumes from the old length */
 			if (ftruncate(x->fd, (off_t)x->have))
 				xfer_close(x, true);
-			return DD_LERR_IO;
+			return e == ENOSPC || e == EDQUOT ? DD_LERR_NO_SPACE : DD_LERR_IO;
 		}
 		p += n;
 		off += (uint64_t)n;
@@ -385,20 +535,15 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 	return DD_OK;
 }
 
-int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_end_reply *rep, struct dd_err *err)
+static int finish(struct dd_store *s, struct dd_store_xfer *x, int kind, struct dd_link_load_end_reply *rep,
+		  struct dd_err *err)
 {
-	struct dd_store_xfer *x = find_xfer(s, handle, err);
+	const struct busy_hook hook = { s->busy, s->busy_ctx };
 	uint8_t sha[DD_SHA256_LEN];
 	struct dd_source *src = NULL;
-	int kind = handle & 3, rc;
+	int rc;
 
-	if (!x)
-		return DD_LERR_STATE;
-	if (x->have != x->size) {
-		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
-		return DD_LERR_STATE;
-	}
-	if ((rc = dd_sha256_fd(x->fd, x->path, sha, NULL, err))) {
+	if ((rc = hash_file(x->fd, kind_label(kind), &hook, sha, err))) {
 		xfer_close(x, true);
 		return DD_LERR_IO;
 	}
@@ -407,7 +552,7 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 		xfer_close(x, true);
 		return DD_LERR_REFUSED;
 	}
-	rc = dd_store_verify_package(x->path, s->pubkeys, s->n_pubkeys, &src, err);
+	rc = verify_package(x->path, s->pubkeys, s->n_pubkeys, &hook, &src, err);
 	if (!rc && (rc = dd_store_check_kind(s->board_type, kind, src->info.name, err)))
 		dd_source_close(src);
 	if (rc) {
@@ -435,6 +580,25 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 		dd_source_close(src);
 	}
 	return 0;
+}
+
+int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_end_reply *rep, struct dd_err *err)
+{
+	struct dd_store_xfer *x = find_xfer(s, handle, err);
+	char path[sizeof(x->path)];
+	int kind = handle & 3, code;
+
+	if (!x)
+		return DD_LERR_STATE;
+	if (x->have != x->size) {
+		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
+		return DD_LERR_STATE;
+	}
+	memcpy(path, x->path, sizeof(path));
+	code = finish(s, x, kind, rep, err);
+	if (code) /* the PC knows its file, not the board's incoming/ path */
+		relabel(err, path, kind_label(kind));
+	return code;
 }
 
 int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err)

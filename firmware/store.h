@@ -1,7 +1,8 @@
 /* The board's persistent store: one directory holding
  *   image.dfi            the stored image (replaced atomically, only after full verification)
  *   firmware.dfi         a verified firmware bundle waiting to be applied
- *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart)
+ *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart),
+ *                        at most one per kind; never named to the PC (messages say "image package")
  *   audit.log            the audit ring: "SEQ JSON" lines, bounded
  * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "link/proto.h"
 #include "source/source.h"
@@ -27,6 +29,12 @@ static inline void dd_copy_str(char *dst, size_t len, const char *src)
 #define DD_STORE_RING 1000          /* audit records kept (at least) */
 #define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
 #define DD_FIRMWARE_PREFIX "dartdupd-firmware "
+/* Room rules for transfers (docs/PROTOCOL.md "Room in the store"): a firmware bundle is at most
+ * DD_STORE_FIRMWARE_MAX bytes; every transfer must fit in the store's free space (statvfs) with
+ * DD_STORE_RESERVE left over for the audit ring, beside what the open transfer of the other kind still
+ * needs, or else in the room a partial transfer of the other kind holds (which is then dropped). */
+#define DD_STORE_FIRMWARE_MAX (256ull << 20)
+#define DD_STORE_RESERVE (8ull << 20)
 
 struct dd_store_xfer {
 	bool open;
@@ -51,6 +59,9 @@ struct dd_store {
 	uint64_t log_first;               /* seq of the oldest record kept */
 	unsigned log_lines;
 	unsigned ring;                    /* records kept at least (DD_STORE_RING); at most twice that */
+	int (*statvfs)(const char *path, struct statvfs *buf); /* the store's free space (tests replace it) */
+	void (*busy)(void *ctx);          /* called now and then while a package is verified (or NULL) */
+	void *busy_ctx;
 };
 
 /* Open (create) the store and its stored image. A stored image that no longer verifies (keys
@@ -59,8 +70,9 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err);
 void dd_store_close(struct dd_store *s);
 
+/* On DD_LERR_NO_SPACE, *room is the largest package of this kind the store can take now. */
 int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
-			struct dd_link_load_begin_reply *rep, struct dd_err *err);
+			struct dd_link_load_begin_reply *rep, uint64_t *room, struct dd_err *err);
 /* On DD_LERR_OFFSET, *expected is the offset the board wants. */
 int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
 		       uint64_t *expected, struct dd_err *err);

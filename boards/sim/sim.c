@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -52,7 +51,6 @@ static int sim_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n
 			struct dd_err *err)
 {
 	struct sim *s = b->priv;
-	static const struct timeval send_timeout = { .tv_sec = 5 };
 	struct signalfd_siginfo si;
 	char name[64];
 	int fd;
@@ -65,9 +63,8 @@ static int sim_dispatch(struct dd_board *b, const struct pollfd *fds, unsigned n
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return DD_OK; /* the peer went away before we took it */
-	/* a peer that never reads its replies must not block the board: its sends time out and
-	 * the daemon drops the connection */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	/* no send timeout needed: the daemon sends without blocking (send_some) and stops reading from
+	 * a peer that does not take its replies (firmware/daemon.h) */
 	snprintf(name, sizeof(name), "link %u", ++s->links);
 	return dd_link_unix_wrap(fd, name, &w->link, err);
 }

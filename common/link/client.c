@@ -236,6 +236,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	c->last_error = 0;
 	p.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p.fd < 0)
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
@@ -266,6 +267,8 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	if (!rc)
 		res->end = c->reply.u.load_end_r;
 out:
+	if (rc && c->last_error) /* the board's refusal is about this file: say which */
+		dd_err_prefix(err, "%s", path);
 	free(p.buf);
 	close(p.fd);
 	return rc;

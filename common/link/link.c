@@ -85,8 +85,8 @@ int dd_link_send(struct dd_link_transport *t, uint8_t *buf, const struct dd_link
 	return rc ? rc : t->ops->send(t, buf, len, err);
 }
 
-int dd_link_send_error(struct dd_link_transport *t, uint8_t *buf, uint8_t type, uint32_t tag, int code,
-		       uint64_t value, const char *msg, struct dd_err *err)
+int dd_link_encode_error(uint8_t *buf, uint8_t type, uint32_t tag, int code, uint64_t value, const char *msg,
+			 size_t *len, struct dd_err *err)
 {
 	struct dd_link_msg m;
 
@@ -97,5 +97,14 @@ int dd_link_send_error(struct dd_link_transport *t, uint8_t *buf, uint8_t type, 
 	m.u.error.code = (uint16_t)code;
 	m.u.error.value = value;
 	snprintf(m.u.error.msg, sizeof(m.u.error.msg), "%s", msg ? msg : "");
-	return dd_link_send(t, buf, &m, err);
+	return dd_link_encode(&m, buf, DD_LINK_TX_CAP, len, err);
+}
+
+int dd_link_send_error(struct dd_link_transport *t, uint8_t *buf, uint8_t type, uint32_t tag, int code,
+		       uint64_t value, const char *msg, struct dd_err *err)
+{
+	size_t len;
+	int rc = dd_link_encode_error(buf, type, tag, code, value, msg, &len, err);
+
+	return rc ? rc : t->ops->send(t, buf, len, err);
 }

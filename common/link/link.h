@@ -19,6 +19,11 @@ struct dd_link_transport_ops {
 	/* Queue or send one whole frame. May return before the bytes are on the wire (several
 	 * transfers in flight); errors of queued sends show up in a later send/recv/flush. */
 	int (*send)(struct dd_link_transport *t, const void *buf, size_t len, struct dd_err *err);
+	/* Optional: send what the transport takes now, never waiting; *sent = bytes taken (0: full,
+	 * try again when fd polls POLLOUT). A board serving several peers uses it so that a peer that
+	 * does not read its replies stalls only itself. NULL: only the blocking send. */
+	int (*send_some)(struct dd_link_transport *t, const void *buf, size_t len, size_t *sent,
+			 struct dd_err *err);
 	/* Receive at most cap bytes, waiting at most timeout_ms (-1: no limit). *got = 0 on timeout.
 	 * DD_EIO when the peer is gone. */
 	int (*recv)(struct dd_link_transport *t, void *buf, size_t cap, size_t *got, int timeout_ms,
@@ -61,6 +66,10 @@ int dd_link_rx_next(struct dd_link_rx *rx, struct dd_link_header *h, const uint8
 /* Encode m into buf (DD_LINK_TX_CAP bytes) and send it. */
 #define DD_LINK_TX_CAP (DD_LINK_HDR_LEN + DD_LINK_MAX_PAYLOAD + DD_LINK_PAD_UNIT)
 int dd_link_send(struct dd_link_transport *t, uint8_t *buf, const struct dd_link_msg *m, struct dd_err *err);
+
+/* Encode an ERROR reply to a request of type/tag into buf (DD_LINK_TX_CAP bytes); *len = frame bytes. */
+int dd_link_encode_error(uint8_t *buf, uint8_t type, uint32_t tag, int code, uint64_t value, const char *msg,
+			 size_t *len, struct dd_err *err);
 
 /* Send an ERROR reply to a request of type/tag. */
 int dd_link_send_error(struct dd_link_transport *t, uint8_t *buf, uint8_t type, uint32_t tag, int code,

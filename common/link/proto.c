@@ -600,6 +600,7 @@ static const char *const errcode_names[] = {
 	[DD_LERR_LENGTH] = "bad-length", [DD_LERR_FIELD] = "bad-field", [DD_LERR_STATE] = "wrong-state",
 	[DD_LERR_OFFSET] = "bad-offset", [DD_LERR_REFUSED] = "refused", [DD_LERR_NO_IMAGE] = "no-image",
 	[DD_LERR_NO_STICKS] = "no-sticks", [DD_LERR_IO] = "io-error", [DD_LERR_INTERNAL] = "internal",
+	[DD_LERR_NO_SPACE] = "no-space",
 };
 static const char *const port_state_names[] = {
 	[DD_PORT_EMPTY] = "empty", [DD_PORT_READY] = "ready", [DD_PORT_BUSY] = "busy",
@@ -620,7 +621,7 @@ static const char *const result_names[] = {
 	[DD_LRESULT_REFUSED] = "refused", [DD_LRESULT_SKIPPED] = "skipped",
 };
 /* every value of the protocol has a name: a value added to an enum without one fails here */
-_Static_assert(sizeof(errcode_names) / sizeof(errcode_names[0]) == DD_LERR_INTERNAL + 1, "error code names");
+_Static_assert(sizeof(errcode_names) / sizeof(errcode_names[0]) == DD_LERR_MAX + 1, "error code names");
 _Static_assert(sizeof(port_state_names) / sizeof(port_state_names[0]) == DD_PORT_STATE_MAX + 1, "port state names");
 _Static_assert(sizeof(job_state_names) / sizeof(job_state_names[0]) == DD_JOB_DONE + 1, "job state names");
 _Static_assert(sizeof(phase_names) / sizeof(phase_names[0]) == DD_LPHASE_COUNT, "phase names");

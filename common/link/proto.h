@@ -65,7 +65,9 @@ enum dd_link_errcode {
 	DD_LERR_NO_STICKS = 10, /* start with no stick in any port */
 	DD_LERR_IO = 11,        /* storage error on the board */
 	DD_LERR_INTERNAL = 12,
+	DD_LERR_NO_SPACE = 13,  /* the store cannot hold the package; `value` = bytes it can take */
 };
+#define DD_LERR_MAX DD_LERR_NO_SPACE
 
 /* What a transfer carries. */
 enum dd_link_kind {

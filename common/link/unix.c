@@ -27,6 +27,23 @@ static int unix_send(struct dd_link_transport *t, const void *buf, size_t len, s
 	return DD_OK;
 }
 
+static int unix_send_some(struct dd_link_transport *t, const void *buf, size_t len, size_t *sent,
+			  struct dd_err *err)
+{
+	ssize_t n;
+
+	*sent = 0;
+	do
+		n = send(t->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return DD_OK;
+	if (n < 0)
+		return dd_fail_errno(err, DD_EIO, errno, "%s: send", t->name);
+	*sent = (size_t)n;
+	return DD_OK;
+}
+
 static int unix_recv(struct dd_link_transport *t, void *buf, size_t cap, size_t *got, int timeout_ms,
 		     struct dd_err *err)
 {
@@ -64,6 +81,7 @@ static void unix_close(struct dd_link_transport *t)
 
 static const struct dd_link_transport_ops unix_ops = {
 	.send = unix_send,
+	.send_some = unix_send_some,
 	.recv = unix_recv,
 	.close = unix_close,
 };

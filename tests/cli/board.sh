@@ -33,6 +33,7 @@ stop_board() {
 cleanup() {
 	stop_board
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
+	mountpoint -q "$T/smallstore" 2>/dev/null && umount "$T/smallstore"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -72,6 +73,8 @@ out_has "start without an image says why" "no image"
 # --- refusals: nothing stored ---------------------------------------------------------------
 expect_rc "unsigned image refused" 2 B load "$T/unsigned.dfi"
 out_has "unsigned refusal says refused" "refused"
+out_has "the refusal names the user's file" "$T/unsigned.dfi: board: image package"
+check "the refusal never names the board's incoming/ file" eval '! grep -qE "incoming|\.part" "$T/out"'
 expect_rc "foreign-signed image refused" 2 B load "$T/foreign.dfi"
 out_has "foreign refusal names the key problem" "refused"
 expect_rc "a raw image is refused" 2 B load "$T/a.img"
@@ -274,3 +277,52 @@ out_has "completed load names the new image" '"name":"sample A"'
 expect_rc "a job with the loaded image" 0 B start --wait
 check "ports hold image A" ports_equal "$T/a.img" "${P[@]}"
 stop_board
+
+# --- a store that cannot hold a package (issue 17 item 1): refused before a byte is sent --------------
+mkdir -p "$T/smallstore"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12m tmpfs "$T/smallstore" 2>/dev/null; then
+	ST=$T/smallstore/store
+	head -c $((6 << 20)) /dev/urandom >"$T/big.img" # random: the package stays 6 MiB
+	pack "$T/big.img" "$T/big.dfi" --key "$T/depot.key" --name "big" || not_ok "pack a 6 MiB package"
+	check "daemon on a 12 MiB store" start_board "$T/p1"
+	expect_rc "an image that fits the store loads" 0 B load "$T/a.dfi"
+	expect_rc "an image the store cannot hold is refused" 2 B load "$T/big.dfi" --json
+	out_has "the refusal says the store cannot hold it" "cannot hold this image package"
+	out_has "the refusal names the user's file" "$T/big.dfi: board:"
+	out_has "the refusal comes before any data" '"sent":0,'
+	expect_rc "info with a full store" 0 B info --json
+	out_has "the stored image is still served" '"name":"sample A"'
+	expect_rc "a job runs with a full store" 0 B start --wait
+	check "the port holds image A" ports_equal "$T/a.img" "$T/p1"
+	stop_board
+	umount "$T/smallstore"
+else
+	ok "# SKIP a store too small for a package (needs root for a tmpfs)"
+fi
+
+# --- systemd's notifications (issue 14 item 4): READY=1 once serving, then WATCHDOG=1 from the loop ----
+# A socket this test owns stands in for systemd's; it says when it is bound (a fifo), then waits
+# for the messages (up to 60 s: a bound, not a pace).
+rm -f "$T/nready"; mkfifo "$T/nready"
+python3 - "$T/notify" "$T/nready" >"$T/notify.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+open(sys.argv[2], "w").write("bound\n")
+seen = []
+try:
+    while seen.count("WATCHDOG=1") < 3:
+        seen.append(s.recv(256).decode())
+except socket.timeout:
+    pass
+print(" ".join(seen))
+PY
+NPID=$!
+read -r _ <"$T/nready"
+ST=$T/store-notify
+NOTIFY_SOCKET=$T/notify WATCHDOG_USEC=200000 check "daemon under a (pretend) systemd" start_board "$T/p1"
+wait "$NPID"
+check "READY=1 first, then the watchdog pinged from the loop" \
+	grep -qx 'READY=1 WATCHDOG=1 WATCHDOG=1 WATCHDOG=1' "$T/notify.out"
+check "daemon stops cleanly" stop_board

@@ -23,6 +23,8 @@ check "unit: ExecStartPre runs the installed gadget-setup" \
 check "unit: a stored firmware bundle is applied before dartdupd starts" \
 	grep -qx 'ExecStartPre=-/usr/lib/dartdup/gadget-setup apply-firmware /etc/dartdup/board.conf /usr/bin/dartdupd' "$U"
 check "unit: exit 3 (stopped to apply firmware) restarts it" grep -qx 'RestartForceExitStatus=3' "$U"
+check "unit: dartdupd says when it serves and is watched (Type=notify, WatchdogSec=)" \
+	sh -c "grep -qx 'Type=notify' '$U' && grep -qx 'NotifyAccess=main' '$U' && grep -qx 'WatchdogSec=60s' '$U'"
 check "unit: no placeholder left" test -z "$(grep -n '@[A-Z]*@' "$U")"
 if command -v systemd-analyze >/dev/null; then
 	# its own syntax and directives; the programs it names live under $R, not /

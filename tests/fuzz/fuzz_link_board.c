@@ -7,13 +7,16 @@
  * decoded request goes to the daemon's real handlers, dd_daemon_handle(), on a simulated board
  * with two ports, the fuzz depot key and a store emptied before each input: transfers, offsets,
  * handles, log ranges, starting a job without an image, all with hostile values. The loop below is
- * the daemon's own serve_frames() (firmware/daemon.c), step for step. */
+ * the daemon's own serve_frames() (firmware/daemon.c), step for step, without its per-peer output
+ * buffer (every reply goes straight to the pipe; a peer that reads slowly is tests/unit/test_daemon_peers.c).
+ * After every request, a transfer the board accepted must fit its store (check_room). */
 #include "fuzz_link.h"
 
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/statvfs.h>
 
 #ifdef DD_FUZZ_HAVE_BOARD
 #include "firmware/board.h"
@@ -73,6 +76,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	return 0;
+}
+
+/* A transfer the board accepted fits in its store: never more than the file system holds, a firmware
+ * bundle never over its quota (docs/PROTOCOL.md "Room in the store"; 2^40 and 2^62 were accepted). */
+static void check_room(const struct dd_daemon *d)
+{
+	struct statvfs v;
+
+	FUZZ_ASSERT(statvfs(store, &v) == 0);
+	for (int k = DD_KIND_IMAGE; k <= DD_KIND_FIRMWARE; k++) {
+		const struct dd_store_xfer *x = &d->store.xfer[k];
+
+		if (!x->open)
+			continue;
+		FUZZ_ASSERT(x->size <= (uint64_t)v.f_blocks * v.f_frsize);
+		FUZZ_ASSERT(k != DD_KIND_FIRMWARE || x->size <= DD_STORE_FIRMWARE_MAX);
+	}
 }
 
 /* Every input starts from an empty store: no image, no transfer, no log. */
@@ -139,10 +159,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    m.u.load_data.data + m.u.load_data.len <= payload + h.length);
 #ifdef DD_FUZZ_HAVE_BOARD
 		{
-			size_t before = fp.sent;
+			size_t len = 0;
 
-			keep = dd_daemon_handle(&d, &t, &m, &err) == DD_OK;
-			FUZZ_ASSERT(!keep || fp.sent > before);  /* every request gets an answer */
+			/* every request gets an answer, a well-formed frame (checked by the pipe's send) */
+			FUZZ_ASSERT(dd_daemon_handle(&d, &m, &len, &err) == DD_OK && len > 0);
+			keep = t.ops->send(&t, d.tx, len, &err) == DD_OK;
+			check_room(&d);
 		}
 #endif
 	}

@@ -5,6 +5,8 @@
 #include "firmware/store.h"
 #include "format/dfi_writer.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -77,9 +79,10 @@ static int send_range(struct dd_store *s, uint32_t xfer, const uint8_t *pkg, uin
 static int begin(struct dd_store *s, int kind, const uint8_t *pkg, size_t len, struct dd_link_load_begin_reply *r)
 {
 	struct dd_link_load_begin b = { .kind = (uint8_t)kind, .size = len };
+	uint64_t room;
 
 	sha_of(pkg, len, b.sha256);
-	return dd_store_load_begin(s, &b, r, NULL);
+	return dd_store_load_begin(s, &b, r, &room, NULL);
 }
 
 TEST(load_checks_offsets_and_installs)
@@ -155,6 +158,8 @@ TEST(refused_packages_leave_the_image)
 	struct dd_link_load_begin_reply r;
 	struct dd_link_load_end_reply e;
 	struct dd_link_load_begin bad = { .kind = DD_KIND_IMAGE };
+	struct dd_err err;
+	uint64_t room;
 
 	CHECK(pa && pb);
 	CHECK_EQ_INT(open_store(&s, tmp("store3")), DD_OK);
@@ -166,13 +171,16 @@ TEST(refused_packages_leave_the_image)
 	pb[lb / 2] ^= 0x40; /* a damaged block, announced with the damaged package's own sha */
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
-	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, &err), DD_LERR_REFUSED);
 	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+	/* the refusal names what the PC sent, never the board's incoming/ file (issue 17 item 10) */
+	CHECK_STR_CONTAINS(err.msg, "image package");
+	CHECK(!strstr(err.msg, "incoming") && !strstr(err.msg, ".part") && !strstr(err.msg, s.dir));
 
 	pb[lb / 2] ^= 0x40; /* intact, but announced with another sha */
 	bad.size = lb;
 	memset(bad.sha256, 7, DD_SHA256_LEN);
-	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, NULL), 0);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, &room, NULL), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
 
@@ -189,6 +197,141 @@ TEST(refused_packages_leave_the_image)
 	dd_store_close(&s);
 	free(pa);
 	free(pb);
+}
+
+/* The store's free space as the test sets it (statvfs replaced). */
+static uint64_t fake_free;
+
+static int fake_statvfs(const char *path, struct statvfs *v)
+{
+	(void)path;
+	memset(v, 0, sizeof(*v));
+	v->f_frsize = v->f_bsize = 4096;
+	v->f_bavail = v->f_bfree = fake_free / 4096;
+	return 0;
+}
+
+static unsigned incoming_files(struct dd_store *s)
+{
+	char dir[600];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/incoming", s->dir);
+	d = opendir(dir);
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* LOAD_BEGIN sizes are bounded by what the store can hold (issue 17 item 1): 2^40 and 2^62 refused
+ * before a byte is stored, a firmware bundle has a quota, and nothing is created for a refusal. */
+TEST(load_sizes_bounded_by_the_store)
+{
+	struct dd_store s;
+	struct dd_link_load_begin b = { .kind = DD_KIND_IMAGE };
+	struct dd_link_load_begin_reply r;
+	struct dd_err err;
+	uint64_t room;
+
+	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	s.statvfs = fake_statvfs;
+	fake_free = 64 << 20;
+	memset(b.sha256, 5, DD_SHA256_LEN);
+	for (unsigned shift = 40; shift <= 62; shift += 22) {
+		b.size = 1ull << shift;
+		CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_LERR_NO_SPACE);
+		CHECK_STR_CONTAINS(err.msg, "cannot hold this image package");
+		CHECK(!strstr(err.msg, "incoming"));
+		CHECK_EQ_U64(room, (64 << 20) - DD_STORE_RESERVE);
+	}
+	b.kind = DD_KIND_FIRMWARE;
+	b.size = DD_STORE_FIRMWARE_MAX + 1; /* a quota of its own, whatever the free space */
+	fake_free = 1ull << 40;
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_LERR_NO_SPACE);
+	CHECK_STR_CONTAINS(err.msg, "over this board's limit");
+	CHECK_EQ_U64(room, DD_STORE_FIRMWARE_MAX);
+	CHECK_EQ_INT(incoming_files(&s), 0);
+	b.size = DD_STORE_FIRMWARE_MAX; /* the limit itself is fine */
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), 0);
+	CHECK_EQ_INT(incoming_files(&s), 1);
+	dd_store_close(&s);
+}
+
+/* A partial transfer that holds the room (a firmware partial filling the store) gives it up to a new
+ * LOAD_BEGIN of another kind; a full store refuses clearly and leaves the stored image alone. */
+TEST(load_begin_reclaims_an_abandoned_partial)
+{
+	const char *a = package("room", 300000, 6);
+	size_t la;
+	uint8_t *pa = a ? check_read_file(a, &la) : NULL, *junk = malloc(3 << 16);
+	struct dd_store s;
+	struct dd_link_load_begin fw = { .kind = DD_KIND_FIRMWARE, .size = 28 << 20 };
+	struct dd_link_load_begin_reply r, rf;
+	struct dd_link_load_end_reply e;
+	struct dd_err err;
+	uint64_t room;
+	uint8_t id[DD_SHA256_LEN];
+
+	CHECK(pa && junk);
+	check_fill_random(junk, 3 << 16, 8);
+	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	s.statvfs = fake_statvfs;
+	fake_free = 36 << 20;
+	memset(fw.sha256, 9, DD_SHA256_LEN);
+	/* a firmware transfer claims most of the store and is abandoned after 64 KiB */
+	CHECK_EQ_INT(dd_store_load_begin(&s, &fw, &rf, &room, &err), 0);
+	CHECK_EQ_INT(send_range(&s, rf.xfer, junk, 0, 1 << 16, 1 << 16), 0);
+	/* too big even with its room: refused, and the firmware transfer is left as it was */
+	{
+		struct dd_link_load_begin big = { .kind = DD_KIND_IMAGE, .size = 40 << 20 };
+
+		CHECK_EQ_INT(dd_store_load_begin(&s, &big, &r, &room, &err), DD_LERR_NO_SPACE);
+		CHECK_STR_CONTAINS(err.msg, "room for");
+		CHECK_EQ_INT(incoming_files(&s), 1);
+		CHECK_EQ_INT(send_range(&s, rf.xfer, junk, 1 << 16, 2 << 16, 1 << 16), 0);
+	}
+	/* a legitimate image load fits only in the firmware partial's room: it takes it */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK_EQ_INT(incoming_files(&s), 1);
+	CHECK_EQ_INT(send_range(&s, rf.xfer, junk, 2 << 16, 3 << 16, 1 << 16),
+		     DD_LERR_STATE); /* the abandoned transfer is gone */
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK(s.image);
+	memcpy(id, s.image->info.image_id, DD_SHA256_LEN);
+
+	/* the store fills up under a transfer after all (something else took the room): no-space, named */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la - 2, &r), 0);
+	close(s.xfer[DD_KIND_IMAGE].fd);
+	s.xfer[DD_KIND_IMAGE].fd = open("/dev/full", O_RDWR | O_CLOEXEC); /* every write: ENOSPC */
+	CHECK(s.xfer[DD_KIND_IMAGE].fd >= 0);
+	{
+		struct dd_link_load_data dd = { .xfer = r.xfer, .offset = 0, .data = pa, .len = 4096 };
+		uint64_t held, expected;
+
+		CHECK_EQ_INT(dd_store_load_data(&s, &dd, &held, &expected, &err), DD_LERR_NO_SPACE);
+		CHECK_STR_CONTAINS(err.msg, "image package");
+		CHECK_STR_CONTAINS(err.msg, "No space left");
+		CHECK(!strstr(err.msg, "incoming"));
+	}
+	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+	dd_store_load_cancel(&s, r.xfer, NULL);
+
+	/* a full store: a clear refusal, nothing created, the stored image still served */
+	fake_free = DD_STORE_RESERVE / 2;
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la - 1, &r), DD_LERR_NO_SPACE);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &fw, &rf, &room, &err), DD_LERR_NO_SPACE);
+	CHECK_STR_CONTAINS(err.msg, "cannot hold this firmware bundle");
+	CHECK_EQ_U64(room, 0);
+	CHECK_EQ_INT(incoming_files(&s), 0);
+	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
+	dd_store_close(&s);
+	free(pa);
+	free(junk);
 }
 
 TEST(audit_ring_is_bounded)
@@ -298,6 +441,8 @@ int main(void)
 	RUN(load_checks_offsets_and_installs);
 	RUN(load_resumes_after_restart);
 	RUN(refused_packages_leave_the_image);
+	RUN(load_sizes_bounded_by_the_store);
+	RUN(load_begin_reclaims_an_abandoned_partial);
 	RUN(audit_ring_is_bounded);
 	RUN(audit_torn_record_is_cut_off);
 	return check_done();

@@ -418,7 +418,7 @@ TEST(every_board_value_round_trips_with_a_name)
 	}
 	CHECK_EQ_INT(strcmp(dd_port_state_name(DD_PORT_ATTENTION, &n), "attention"), 0);
 	CHECK_EQ_INT(strcmp(dd_job_state_name(DD_JOB_DONE, &n), "done"), 0);
-	for (unsigned code = 1; code <= DD_LERR_INTERNAL; code++) {
+	for (unsigned code = 1; code <= DD_LERR_MAX; code++) {
 		memset(&m, 0, sizeof(m));
 		m.type = DD_MSG_START, m.flags = DD_LINK_F_REPLY | DD_LINK_F_ERROR;
 		m.u.error.code = (uint16_t)code;
@@ -428,6 +428,7 @@ TEST(every_board_value_round_trips_with_a_name)
 		CHECK(strncmp(dd_link_errcode_name(d.u.error.code, &n), "unknown(", 8) != 0);
 	}
 	CHECK_EQ_INT(strcmp(dd_link_errcode_name(DD_LERR_NO_STICKS, &n), "no-sticks"), 0);
+	CHECK_EQ_INT(strcmp(dd_link_errcode_name(DD_LERR_NO_SPACE, &n), "no-space"), 0);
 }
 
 TEST(unknown_board_values_decode_safely)
