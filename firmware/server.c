@@ -112,6 +112,39 @@ static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_
 	return 0;
 }
 
+/* SELFTEST: the board's checks (board.h), one record per line, in LOG's reply shape. */
+static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
+{
+	struct dd_link_log_reply *r = &rep->u.log_r;
+	uint32_t cap = DD_LINK_MAX_PAYLOAD - 18; /* first, next, count */
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc;
+
+	if (!d->board->ops->selftest) {
+		dd_fail(err, DD_EINPUT, "the %s board has no self-test", d->board->type);
+		return DD_LERR_STATE;
+	}
+	out = open_memstream(&text, &len);
+	if (!out) {
+		dd_fail(err, DD_ENOMEM, "self-test: out of memory");
+		return DD_LERR_INTERNAL;
+	}
+	rc = d->board->ops->selftest(d->board, &d->store, out, err);
+	fclose(out);
+	memset(r, 0, sizeof(*r));
+	r->records = d->logbuf;
+	for (line = rc ? NULL : strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!dd_link_log_append(d->logbuf, cap, &r->records_len, line, strlen(line)))
+			break;
+		r->count++;
+	}
+	r->next = r->count; /* LOG's shape: the records are numbered from 0 */
+	free(text);
+	return rc ? DD_LERR_INTERNAL : 0;
+}
+
 static int on_start(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
 {
 	int code = dd_daemon_start_job(d, err);
@@ -145,6 +178,8 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return on_status(d, rep);
 	case DD_MSG_LOG:
 		return on_log(d, req, rep, err);
+	case DD_MSG_SELFTEST:
+		return on_selftest(d, rep, err);
 	default:
 		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 		return DD_LERR_TYPE;

@@ -42,6 +42,8 @@ static void board_usage(FILE *out)
 		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
 		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
 		"  log [--since N]      the board's audit records (same fields as dartdup write --log)\n"
+		"  selftest             the board checks its gadget port, power, USB ports, sticks' speeds and\n"
+		"                       store (docs/ACCEPTANCE.md); exit 1 when a check failed\n"
 		"  update BUNDLE.dfi [--wait [--timeout S]]  send a signed firmware bundle (docs/PROTOCOL.md);\n"
 		"                       --wait: until the board serves again, exit 0 only if it runs the\n"
 		"                       bundle's version (1: refused or rolled back, or not back within S\n"
@@ -489,6 +491,39 @@ static int do_log(struct dd_link_client *c, const struct board_opts *o, struct d
 	return DD_OK;
 }
 
+/* --- selftest ----------------------------------------------------------------------------- */
+
+/* The board's own checks (docs/ACCEPTANCE.md): a line each, PASS/WARN/FAIL. 1 when one failed. */
+static int do_selftest(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	struct dd_link_msg *m = request(c, DD_MSG_SELFTEST, err);
+	char check[32], result[16], detail[600];
+	unsigned failed = 0, n = 0;
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t len;
+
+	if (!m)
+		return err->code;
+	while (dd_link_log_next(&m->u.log_r, &pos, &text, &len)) {
+		json_field(text, len, "check", check, sizeof(check));
+		json_field(text, len, "result", result, sizeof(result));
+		json_field(text, len, "detail", detail, sizeof(detail));
+		failed += !strcmp(result, "fail");
+		n++;
+		if (o->json)
+			printf("%.*s\n", (int)len, text);
+		else
+			printf("%-4s  %-8s %s\n", !strcmp(result, "pass") ? "PASS" : !strcmp(result, "warn") ? "WARN" : "FAIL",
+			       check, detail);
+	}
+	if (!n)
+		return dd_fail(err, DD_EINPUT, "board: an empty self-test report");
+	if (failed)
+		return dd_fail(err, DD_ECHECK, "board self-test: %u check(s) failed", failed);
+	return DD_OK;
+}
+
 /* --- update ------------------------------------------------------------------------------- */
 
 /* What the board runs once it serves again: its INFO, "" pending. 1 when it does not (yet) answer. */
@@ -585,6 +620,8 @@ static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_e
 		return do_status(c, o, err);
 	if (!strcmp(o->cmd, "log"))
 		return do_log(c, o, err);
+	if (!strcmp(o->cmd, "selftest"))
+		return do_selftest(c, o, err);
 	if (!strcmp(o->cmd, "list"))
 		return do_info(c, o, err); /* --sim: the one board there */
 	return dd_fail(err, DD_EUSAGE, "board %s: unknown command (dartdup board --help)", o->cmd);
