@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "link/wire.h"
+#include "util/json.h"
+#include "util/schema.h"
 
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
@@ -86,6 +88,10 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		   uint64_t *value, struct dd_err *err)
 {
+	if (d->not_ready[0] && req->type == DD_MSG_LOAD_BEGIN) {
+		dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
+		return DD_LERR_STATE;
+	}
 	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL) {
 		dd_fail(err, DD_EINPUT, "a job is running; load when it is done");
 		return DD_LERR_STATE;
@@ -112,7 +118,30 @@ static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_
 	return 0;
 }
 
-/* SELFTEST: the board's checks (board.h), one record per line, in LOG's reply shape. */
+/* The record of a not-ready board's config check: what is wrong with its set-up. */
+static bool not_ready_record(struct dd_daemon *d, struct dd_link_log_reply *r, uint32_t cap)
+{
+	struct dd_json j;
+	char detail[300];
+	bool ok;
+
+	snprintf(detail, sizeof(detail), "not ready: %s", d->not_ready);
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_u64(&j, "schema", DD_SCHEMA_VERSION);
+	dd_json_str(&j, "check", "config");
+	dd_json_str(&j, "result", "fail");
+	dd_json_str(&j, "detail", detail);
+	dd_json_end_obj(&j);
+	ok = dd_link_log_append(d->logbuf, cap, &r->records_len, dd_json_text(&j), strlen(dd_json_text(&j)));
+	dd_json_free(&j);
+	r->count += ok;
+	return ok;
+}
+
+/* SELFTEST: the board's checks (board.h), one record per line, in LOG's reply shape. A board that is not
+ * ready reports why as its config check, then its hardware checks (the config it fell back on is not the
+ * depot's, so its own config record is left out). */
 static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
 {
 	struct dd_link_log_reply *r = &rep->u.log_r;
@@ -122,7 +151,14 @@ static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_e
 	FILE *out;
 	int rc;
 
+	memset(r, 0, sizeof(*r));
+	r->records = d->logbuf;
+	if (d->not_ready[0])
+		not_ready_record(d, r, cap);
 	if (!d->board->ops->selftest) {
+		r->next = r->count;
+		if (r->count)
+			return 0;
 		dd_fail(err, DD_EINPUT, "the %s board has no self-test", d->board->type);
 		return DD_LERR_STATE;
 	}
@@ -133,9 +169,9 @@ static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_e
 	}
 	rc = d->board->ops->selftest(d->board, &d->store, out, err);
 	fclose(out);
-	memset(r, 0, sizeof(*r));
-	r->records = d->logbuf;
 	for (line = rc ? NULL : strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (d->not_ready[0] && strstr(line, "\"check\":\"config\""))
+			continue;
 		if (!dd_link_log_append(d->logbuf, cap, &r->records_len, line, strlen(line)))
 			break;
 		r->count++;

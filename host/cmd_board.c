@@ -122,15 +122,42 @@ static void hex16(char out[17], const uint8_t *id)
 
 /* --- info --------------------------------------------------------------------------------- */
 
+static void json_field(const char *obj, size_t len, const char *key, char *out, size_t out_len);
+
+/* A board that trusts no key is not ready: its self-test's config check says why ("" when it does not). */
+static void not_ready_reason(struct dd_link_client *c, char *why, size_t len)
+{
+	struct dd_link_msg *m;
+	struct dd_err e = { 0 };
+	char check[32], result[16];
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t tl;
+
+	snprintf(why, len, "not ready: it trusts no depot key");
+	m = request(c, DD_MSG_SELFTEST, &e);
+	while (m && dd_link_log_next(&m->u.log_r, &pos, &text, &tl)) {
+		json_field(text, tl, "check", check, sizeof(check));
+		json_field(text, tl, "result", result, sizeof(result));
+		if (!strcmp(check, "config") && !strcmp(result, "fail")) {
+			json_field(text, tl, "detail", why, len);
+			return;
+		}
+	}
+}
+
 static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
 	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
-	const struct dd_link_info_reply *in;
-	char h[17];
+	struct dd_link_info_reply info;
+	const struct dd_link_info_reply *in = &info;
+	char h[17], why[300] = "";
 
 	if (!m)
 		return err->code;
-	in = &m->u.info_r;
+	info = m->u.info_r; /* the next request reuses the reply */
+	if (!in->n_keys)
+		not_ready_reason(c, why, sizeof(why));
 	if (o->json) {
 		struct dd_json j;
 
@@ -155,12 +182,16 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
 		dd_json_end_arr(&j);
 		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
+		dd_json_bool(&j, "ready", !why[0]);
+		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
 		return DD_OK;
 	}
 	printf("board     %s %s, firmware %s, %u port(s)\n", in->board, in->serial, in->firmware, in->n_ports);
+	if (why[0])
+		printf("state     %s\n", why);
 	if (in->has_image) {
 		hex16(h, in->image_id);
 		printf("image     %s (%" PRIu64 " MiB, id %s)\n", in->image_name, in->image_size >> 20, h);
