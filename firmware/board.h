@@ -24,6 +24,8 @@
 #include "target/target.h"
 #include "util/err.h"
 
+struct dd_store; /* firmware/store.h */
+
 #define DD_BOARD_MAX_FDS 8
 #define DD_BOARD_MAX_KEYS DD_LINK_MAX_KEYS
 
@@ -56,6 +58,9 @@ struct dd_board_ops {
 	/* Open port i for writing: the engine's target. need_size = image bytes. */
 	int (*port_open)(struct dd_board *b, unsigned i, uint64_t need_size, struct dd_target **out,
 			 struct dd_err *err);
+	/* Optional (the SELFTEST request): check the board's hardware and the daemon's store, one JSON
+	 * object per line on out (docs/ACCEPTANCE.md). Quick: nothing is read in full. */
+	int (*selftest)(struct dd_board *b, const struct dd_store *store, FILE *out, struct dd_err *err);
 	/* Show port i's state (enum dd_port_state; percent 0..100 for busy and verifying). */
 	void (*set_light)(struct dd_board *b, unsigned i, int state, unsigned percent);
 	void (*close)(struct dd_board *b);

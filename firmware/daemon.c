@@ -51,6 +51,12 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 	return DD_OK;
 }
 
+void dd_daemon_not_ready(struct dd_daemon *d, const char *why)
+{
+	snprintf(d->not_ready, sizeof(d->not_ready), "%s", why && *why ? why : "not ready");
+	dd_daemon_refresh_ports(d);
+}
+
 static void conn_close(struct dd_conn *c)
 {
 	dd_link_transport_close(c->t);
@@ -196,6 +202,8 @@ int dd_port_state(const struct dd_daemon *d, unsigned i, unsigned *percent)
 	const struct dd_port_slot *p = &d->port[i];
 
 	*percent = 0;
+	if (d->not_ready[0]) /* every light: the "not ready" pattern */
+		return DD_PORT_ATTENTION;
 	if (p->job_index >= 0 && p->st.result == DD_RESULT_NONE) {
 		*percent = percent_of(&p->st);
 		return p->st.phase == DD_PHASE_VERIFY ? DD_PORT_VERIFYING : DD_PORT_BUSY;

@@ -93,10 +93,15 @@ struct dd_daemon {
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
 	bool stop;
 	bool restart;                    /* stopped to have a stored firmware bundle applied */
+	char not_ready[256];             /* "" or why the board is not ready (dd_daemon_not_ready) */
 };
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);
 void dd_daemon_fini(struct dd_daemon *d);
+/* Not ready (a bad or missing set-up, docs/BOARD.md "Provisioning"): the board still serves the PC, so
+ * that `dartdup board info` can say why, but every light shows attention, LOAD and START (the button
+ * too) are refused with the reason, and SELFTEST's config check fails with it. */
+void dd_daemon_not_ready(struct dd_daemon *d, const char *why);
 /* Serve until SIGTERM/SIGINT (through stop_fd). ready_fd >= 0: write "READY\n" to it once serving;
  * with $NOTIFY_SOCKET, also tell systemd (READY=1) and ping its watchdog from the loop (notify.h).
  * On a board with restart_for_firmware, also stop (d->restart set) once a firmware bundle has been

@@ -151,6 +151,10 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 	struct dd_runner *r = &d->run;
 	char why[300];
 
+	if (d->not_ready[0]) {
+		dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
+		return DD_LERR_STATE;
+	}
 	if (d->job_state == DD_JOB_RUNNING) {
 		dd_fail(err, DD_EINPUT, "a job is already running");
 		return DD_LERR_STATE;

@@ -1,5 +1,5 @@
 /* dartdupd: the duplicator board's daemon. Thin: pick the board, open it, run the loop.
- *   dartdupd --board NAME [--ready-fd FD] BOARD-OPTIONS...
+ *   dartdupd --board NAME [--ready-fd FD] [--status FILE] BOARD-OPTIONS...
  *   dartdupd --board NAME --check BOARD-OPTIONS...   (validate the set-up, touch nothing)
  *   dartdupd --board NAME --apply-firmware [--exe FILE] BOARD-OPTIONS...   (install a stored bundle)
  *   dartdupd --board NAME --selftest [--json] BOARD-OPTIONS...   (the board in service: docs/ACCEPTANCE.md)
@@ -30,6 +30,9 @@ static void usage(FILE *out)
 		     "                  update`) over FILE (default: this program), after verifying it again,\n"
 		     "                  or roll back a program that never served; then exit (the board's\n"
 		     "                  service runs it before dartdupd starts; dartdupd exits 3 to get there)\n"
+		     "  --status FILE   FILE's first line \"not ready: WHY\" (written by the board's provisioning):\n"
+		     "                  serve the PC only to say why: no key, no load, no job, every light shows\n"
+		     "                  attention\n"
 		     "  --selftest [--json]  check the board in service (gadget port, power, USB ports, sticks'\n"
 		     "                  speeds, store; docs/ACCEPTANCE.md): 0 none failed, 1 one did\n"
 		     "boards:\n");
@@ -41,7 +44,7 @@ static void usage(FILE *out)
 enum mode { SERVE, CHECK, APPLY, SELFTEST };
 
 static int split_args(int argc, char **argv, const char **board, int *ready_fd, enum mode *mode,
-		      const char **exe, bool *json, int *bargc, char **bargv)
+		      const char **exe, bool *json, const char **status, int *bargc, char **bargv)
 {
 	*bargc = 0;
 	bargv[(*bargc)++] = argv[0];
@@ -58,6 +61,8 @@ static int split_args(int argc, char **argv, const char **board, int *ready_fd, 
 			*mode = APPLY;
 		} else if (!strcmp(argv[i], "--exe") && i + 1 < argc) {
 			*exe = argv[++i];
+		} else if (!strcmp(argv[i], "--status") && i + 1 < argc) {
+			*status = argv[++i];
 		} else if (!strcmp(argv[i], "--ready-fd") && i + 1 < argc) {
 			char *end;
 
@@ -107,6 +112,37 @@ static int apply(const struct dd_board_driver *drv, int argc, char **argv, const
 	return rc;
 }
 
+/* --status FILE (the board's provisioning writes it, docs/BOARD.md): a first line "not ready: WHY" makes
+ * the board not ready (daemon.h); anything else, or no file, is ready. */
+static bool read_not_ready(const char *path, char *why, size_t len)
+{
+	const char *prefix = "not ready: ";
+	char line[300] = "";
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, prefix, strlen(prefix)))
+		return false;
+	snprintf(why, len, "%.*s", (int)len - 1, line + strlen(prefix));
+	return true;
+}
+
+/* A board that is not ready trusts no key and keeps nothing: its store is an empty folder beside the
+ * status file (the configured store may be what is missing), never the depot's. */
+static void not_ready_board(struct dd_board *b, const char *status_file)
+{
+	const char *slash = strrchr(status_file, '/');
+	int dir_len = slash ? (int)(slash - status_file) : 1;
+
+	b->n_pubkeys = 0;
+	snprintf(b->store_dir, sizeof(b->store_dir), "%.*s/not-ready-store", dir_len, slash ? status_file : ".");
+}
+
 int main(int argc, char **argv)
 {
 	const struct dd_board_driver *drv;
@@ -117,7 +153,8 @@ int main(int argc, char **argv)
 	char **bargv;
 	int bargc, ready_fd = -1, rc, status;
 	enum mode mode = SERVE;
-	const char *exe = NULL;
+	const char *exe = NULL, *status_file = NULL;
+	char not_ready[256] = "";
 	bool json = false;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -129,7 +166,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bargv = calloc((size_t)argc + 1, sizeof(*bargv));
-	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &exe, &json, &bargc, bargv)) {
+	if (!bargv || split_args(argc, argv, &board_name, &ready_fd, &mode, &exe, &json, &status_file, &bargc, bargv)) {
 		usage(stderr);
 		free(bargv);
 		return 2;
@@ -163,8 +200,14 @@ int main(int argc, char **argv)
 		free(bargv);
 		return 2;
 	}
+	if (status_file && read_not_ready(status_file, not_ready, sizeof(not_ready)))
+		not_ready_board(board, status_file);
 	d = malloc(sizeof(*d));
 	rc = d ? dd_daemon_init(d, board, &err) : dd_fail(&err, DD_ENOMEM, "out of memory");
+	if (!rc && not_ready[0]) {
+		dd_daemon_not_ready(d, not_ready);
+		fprintf(stderr, "dartdupd: not ready: %s (serving the PC so that it can say so)\n", not_ready);
+	}
 	if (!rc) {
 		fprintf(stderr, "dartdupd %s: %s board %s, %u port(s), image: %s\n", dd_firmware_version, board->type,
 			board->serial, board->n_ports, d->store.image ? d->store.image->info.name : "(none)");

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "link/wire.h"
+#include "util/json.h"
+#include "util/schema.h"
 
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
@@ -88,6 +90,10 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 {
 	int code;
 
+	if (d->not_ready[0] && req->type == DD_MSG_LOAD_BEGIN) {
+		dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
+		return DD_LERR_STATE;
+	}
 	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL) {
 		dd_fail(err, DD_EINPUT, "a job is running; load when it is done");
 		return DD_LERR_STATE;
@@ -116,6 +122,69 @@ static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_
 	if (dd_store_log_read(&d->store, req->u.log.since, max, d->logbuf, cap, &rep->u.log_r, err))
 		return DD_LERR_IO;
 	return 0;
+}
+
+/* The record of a not-ready board's config check: what is wrong with its set-up. */
+static bool not_ready_record(struct dd_daemon *d, struct dd_link_log_reply *r, uint32_t cap)
+{
+	struct dd_json j;
+	char detail[300];
+	bool ok;
+
+	snprintf(detail, sizeof(detail), "not ready: %s", d->not_ready);
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_u64(&j, "schema", DD_SCHEMA_VERSION);
+	dd_json_str(&j, "check", "config");
+	dd_json_str(&j, "result", "fail");
+	dd_json_str(&j, "detail", detail);
+	dd_json_end_obj(&j);
+	ok = dd_link_log_append(d->logbuf, cap, &r->records_len, dd_json_text(&j), strlen(dd_json_text(&j)));
+	dd_json_free(&j);
+	r->count += ok;
+	return ok;
+}
+
+/* SELFTEST: the board's checks (board.h), one record per line, in LOG's reply shape. A board that is not
+ * ready reports why as its config check, then its hardware checks (the config it fell back on is not the
+ * depot's, so its own config record is left out). */
+static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
+{
+	struct dd_link_log_reply *r = &rep->u.log_r;
+	uint32_t cap = DD_LINK_MAX_PAYLOAD - 18; /* first, next, count */
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->records = d->logbuf;
+	if (d->not_ready[0])
+		not_ready_record(d, r, cap);
+	if (!d->board->ops->selftest) {
+		r->next = r->count;
+		if (r->count)
+			return 0;
+		dd_fail(err, DD_EINPUT, "the %s board has no self-test", d->board->type);
+		return DD_LERR_STATE;
+	}
+	out = open_memstream(&text, &len);
+	if (!out) {
+		dd_fail(err, DD_ENOMEM, "self-test: out of memory");
+		return DD_LERR_INTERNAL;
+	}
+	rc = d->board->ops->selftest(d->board, &d->store, out, err);
+	fclose(out);
+	for (line = rc ? NULL : strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (d->not_ready[0] && strstr(line, "\"check\":\"config\""))
+			continue;
+		if (!dd_link_log_append(d->logbuf, cap, &r->records_len, line, strlen(line)))
+			break;
+		r->count++;
+	}
+	r->next = r->count; /* LOG's shape: the records are numbered from 0 */
+	free(text);
+	return rc ? DD_LERR_INTERNAL : 0;
 }
 
 static int on_start(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
@@ -151,6 +220,8 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return on_status(d, rep);
 	case DD_MSG_LOG:
 		return on_log(d, req, rep, err);
+	case DD_MSG_SELFTEST:
+		return on_selftest(d, rep, err);
 	default:
 		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 		return DD_LERR_TYPE;

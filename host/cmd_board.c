@@ -42,6 +42,8 @@ static void board_usage(FILE *out)
 		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
 		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
 		"  log [--since N]      the board's audit records (same fields as dartdup write --log)\n"
+		"  selftest             the board checks its gadget port, power, USB ports, sticks' speeds and\n"
+		"                       store (docs/ACCEPTANCE.md); exit 1 when a check failed\n"
 		"  update BUNDLE.dfi [--wait [--timeout S]]  send a signed firmware bundle (docs/PROTOCOL.md);\n"
 		"                       --wait: until the board serves again, exit 0 only if it runs the\n"
 		"                       bundle's version (1: refused or rolled back, or not back within S\n"
@@ -120,15 +122,42 @@ static void hex16(char out[17], const uint8_t *id)
 
 /* --- info --------------------------------------------------------------------------------- */
 
+static void json_field(const char *obj, size_t len, const char *key, char *out, size_t out_len);
+
+/* A board that trusts no key is not ready: its self-test's config check says why ("" when it does not). */
+static void not_ready_reason(struct dd_link_client *c, char *why, size_t len)
+{
+	struct dd_link_msg *m;
+	struct dd_err e = { 0 };
+	char check[32], result[16];
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t tl;
+
+	snprintf(why, len, "not ready: it trusts no depot key");
+	m = request(c, DD_MSG_SELFTEST, &e);
+	while (m && dd_link_log_next(&m->u.log_r, &pos, &text, &tl)) {
+		json_field(text, tl, "check", check, sizeof(check));
+		json_field(text, tl, "result", result, sizeof(result));
+		if (!strcmp(check, "config") && !strcmp(result, "fail")) {
+			json_field(text, tl, "detail", why, len);
+			return;
+		}
+	}
+}
+
 static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
 	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
-	const struct dd_link_info_reply *in;
-	char h[17];
+	struct dd_link_info_reply info;
+	const struct dd_link_info_reply *in = &info;
+	char h[17], why[300] = "";
 
 	if (!m)
 		return err->code;
-	in = &m->u.info_r;
+	info = m->u.info_r; /* the next request reuses the reply */
+	if (!in->n_keys)
+		not_ready_reason(c, why, sizeof(why));
 	if (o->json) {
 		struct dd_json j;
 
@@ -153,12 +182,16 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
 		dd_json_end_arr(&j);
 		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
+		dd_json_bool(&j, "ready", !why[0]);
+		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
 		return DD_OK;
 	}
 	printf("board     %s %s, firmware %s, %u port(s)\n", in->board, in->serial, in->firmware, in->n_ports);
+	if (why[0])
+		printf("state     %s\n", why);
 	if (in->has_image) {
 		hex16(h, in->image_id);
 		printf("image     %s (%" PRIu64 " MiB, id %s)\n", in->image_name, in->image_size >> 20, h);
@@ -489,6 +522,39 @@ static int do_log(struct dd_link_client *c, const struct board_opts *o, struct d
 	return DD_OK;
 }
 
+/* --- selftest ----------------------------------------------------------------------------- */
+
+/* The board's own checks (docs/ACCEPTANCE.md): a line each, PASS/WARN/FAIL. 1 when one failed. */
+static int do_selftest(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	struct dd_link_msg *m = request(c, DD_MSG_SELFTEST, err);
+	char check[32], result[16], detail[600];
+	unsigned failed = 0, n = 0;
+	uint32_t pos = 0;
+	const char *text;
+	uint16_t len;
+
+	if (!m)
+		return err->code;
+	while (dd_link_log_next(&m->u.log_r, &pos, &text, &len)) {
+		json_field(text, len, "check", check, sizeof(check));
+		json_field(text, len, "result", result, sizeof(result));
+		json_field(text, len, "detail", detail, sizeof(detail));
+		failed += !strcmp(result, "fail");
+		n++;
+		if (o->json)
+			printf("%.*s\n", (int)len, text);
+		else
+			printf("%-4s  %-8s %s\n", !strcmp(result, "pass") ? "PASS" : !strcmp(result, "warn") ? "WARN" : "FAIL",
+			       check, detail);
+	}
+	if (!n)
+		return dd_fail(err, DD_EINPUT, "board: an empty self-test report");
+	if (failed)
+		return dd_fail(err, DD_ECHECK, "board self-test: %u check(s) failed", failed);
+	return DD_OK;
+}
+
 /* --- update ------------------------------------------------------------------------------- */
 
 /* What the board runs once it serves again: its INFO, "" pending. 1 when it does not (yet) answer. */
@@ -585,6 +651,8 @@ static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_e
 		return do_status(c, o, err);
 	if (!strcmp(o->cmd, "log"))
 		return do_log(c, o, err);
+	if (!strcmp(o->cmd, "selftest"))
+		return do_selftest(c, o, err);
 	if (!strcmp(o->cmd, "list"))
 		return do_info(c, o, err); /* --sim: the one board there */
 	return dd_fail(err, DD_EUSAGE, "board %s: unknown command (dartdup board --help)", o->cmd);

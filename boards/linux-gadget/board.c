@@ -198,12 +198,23 @@ static void lg_close(struct dd_board *b)
 	free(g);
 }
 
+/* SELFTEST over the link: the checks of --selftest against the running daemon's store. A check that
+ * fails is part of the report, not an error of the request. */
+static int lg_selftest_op(struct dd_board *b, const struct dd_store *store, FILE *out, struct dd_err *err)
+{
+	struct lg *g = b->priv;
+	int rc = lg_selftest(&g->conf, store, out, true, err);
+
+	return rc == DD_ECHECK ? DD_OK : rc;
+}
+
 static const struct dd_board_ops lg_ops = {
 	.fds = lg_fds,
 	.dispatch = lg_dispatch,
 	.port_probe = lg_port_probe,
 	.port_open = lg_port_open,
 	.set_light = lg_set_light,
+	.selftest = lg_selftest_op,
 	.close = lg_close,
 };
 
@@ -403,7 +414,7 @@ static int lg_selftest_args(int argc, char **argv, FILE *out, bool json, struct 
 		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
 			dd_err_prefix(err, "%s: pubkey", config);
 	if (!rc)
-		rc = lg_selftest(c, out, json, err);
+		rc = lg_selftest(c, NULL, out, json, err);
 	free(c);
 	return rc;
 }

@@ -306,11 +306,14 @@ static void check_image(struct report *r, const char *store, const char *const *
 	dd_source_close(src);
 }
 
-static void check_store(struct report *r, const struct lg_conf *c)
+/* The store: a durable write, free space, the image, the log. The daemon's own store when it runs (its
+ * image was verified completely at load); otherwise opened here, and the image read again. */
+static void check_store(struct report *r, const struct lg_conf *c, const struct dd_store *running)
 {
 	const char *keys[LG_MAX_KEYS];
 	char warning[600] = "";
 	struct dd_err err = { 0 };
+	const struct dd_store *s = running;
 	struct dd_store st;
 	struct statvfs vfs;
 	uint64_t free_b;
@@ -319,9 +322,12 @@ static void check_store(struct report *r, const struct lg_conf *c)
 	for (unsigned i = 0; i < c->n_pubkeys; i++)
 		keys[i] = c->pubkey[i];
 	/* what the daemon does at start: create the folder, open the stored image and the log */
-	if (dd_store_open(&st, c->store, keys, c->n_pubkeys, "linux-gadget", warning, sizeof(warning), &err)) {
-		say(r, FAIL, "store", "%s", err.msg);
-		return;
+	if (!s) {
+		if (dd_store_open(&st, c->store, keys, c->n_pubkeys, "linux-gadget", warning, sizeof(warning), &err)) {
+			say(r, FAIL, "store", "%s", err.msg);
+			return;
+		}
+		s = &st;
 	}
 	if ((rc = durable_write(c->store))) {
 		say(r, FAIL, "store", "%s: cannot make a durable write: %s", c->store, strerror(-rc));
@@ -332,15 +338,19 @@ static void check_store(struct report *r, const struct lg_conf *c)
 	}
 	if (warning[0])
 		say(r, WARN, "image", "%s", warning);
-	else if (!st.image)
+	else if (!s->image)
 		say(r, WARN, "image", "no image stored yet (dartdup board load, or a master stick)");
+	else if (running)
+		say(r, PASS, "image", "\"%s\", %" PRIu64 " bytes, signed by a trusted key, verified when loaded",
+		    s->image->info.name, s->image->info.image_size);
 	else
 		check_image(r, c->store, keys, c->n_pubkeys);
-	say(r, PASS, "audit", "%u record(s), next %" PRIu64, st.log_lines, st.log_next);
-	dd_store_close(&st);
+	say(r, PASS, "audit", "%u record(s), next %" PRIu64, s->log_lines, s->log_next);
+	if (!running)
+		dd_store_close(&st);
 }
 
-int lg_selftest(const struct lg_conf *c, FILE *out, bool json, struct dd_err *err)
+int lg_selftest(const struct lg_conf *c, const struct dd_store *store, FILE *out, bool json, struct dd_err *err)
 {
 	struct report r = { .out = out, .json = json };
 
@@ -349,7 +359,7 @@ int lg_selftest(const struct lg_conf *c, FILE *out, bool json, struct dd_err *er
 	check_power(&r);
 	check_overcurrent(&r);
 	check_slots(&r, c);
-	check_store(&r, c);
+	check_store(&r, c, store);
 	if (!json)
 		fprintf(out, "%u passed, %u warnings, %u failed\n", r.n[PASS], r.n[WARN], r.n[FAIL]);
 	if (r.n[FAIL])

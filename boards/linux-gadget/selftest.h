@@ -8,8 +8,11 @@
 #include "boards/linux-gadget/conf.h"
 #include "util/err.h"
 
-/* Every check on out (a line each, or one JSON object each with json). DD_OK when none failed,
- * DD_ECHECK when one did. */
-int lg_selftest(const struct lg_conf *c, FILE *out, bool json, struct dd_err *err);
+struct dd_store;
+
+/* Every check on out (a line each, or one JSON object each with json). store: the running daemon's
+ * (NULL: open it here and read the stored image again in full). DD_OK when none failed, DD_ECHECK when
+ * one did. */
+int lg_selftest(const struct lg_conf *c, const struct dd_store *store, FILE *out, bool json, struct dd_err *err);
 
 #endif

@@ -254,6 +254,7 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 			enc_port(w, &m->u.status_r.port[i]);
 		break;
 	case DD_MSG_LOG:
+	case DD_MSG_SELFTEST:
 		put_u64(w, m->u.log_r.first);
 		put_u64(w, m->u.log_r.next);
 		put_u16(w, m->u.log_r.count);
@@ -269,7 +270,7 @@ static bool known_type(int type)
 	switch (type) {
 	case DD_MSG_HELLO: case DD_MSG_INFO: case DD_MSG_LOAD_BEGIN: case DD_MSG_LOAD_DATA:
 	case DD_MSG_LOAD_END: case DD_MSG_LOAD_CANCEL: case DD_MSG_START: case DD_MSG_ABORT:
-	case DD_MSG_STATUS: case DD_MSG_LOG:
+	case DD_MSG_STATUS: case DD_MSG_LOG: case DD_MSG_SELFTEST:
 		return true;
 	default:
 		return false;
@@ -483,6 +484,7 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 			dec_port(r, &m->u.status_r.port[i]);
 		break;
 	case DD_MSG_LOG:
+	case DD_MSG_SELFTEST:
 		dec_log_reply(r, &m->u.log_r);
 		break;
 	default:
@@ -580,6 +582,7 @@ const char *dd_link_type_name(int type)
 	case DD_MSG_ABORT: return "ABORT";
 	case DD_MSG_STATUS: return "STATUS";
 	case DD_MSG_LOG: return "LOG";
+	case DD_MSG_SELFTEST: return "SELFTEST";
 	default: return "unknown";
 	}
 }

@@ -43,6 +43,7 @@ enum dd_link_type {
 	DD_MSG_ABORT = 0x21,
 	DD_MSG_STATUS = 0x22,
 	DD_MSG_LOG = 0x23,
+	DD_MSG_SELFTEST = 0x24, /* the board checks its hardware and store; the reply is LOG's shape */
 };
 /* An error reply keeps the request's type (even an unknown one) and sets REPLY|ERROR. */
 
@@ -239,7 +240,7 @@ struct dd_link_msg {
 		struct dd_link_start_reply start_r;
 		struct dd_link_status_reply status_r;
 		struct dd_link_log log;
-		struct dd_link_log_reply log_r;
+		struct dd_link_log_reply log_r;   /* LOG and SELFTEST replies */
 		struct dd_link_error error;
 	} u;
 };

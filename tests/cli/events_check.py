@@ -4,6 +4,7 @@ documented fields with the documented types, results from the documented sets, e
 order. Used by tests/cli/events.sh, tests/cli/board.sh and the VM rig's scenarios.
 
     events_check.py KIND FILE     KIND: audit, board-log, write, verify, station, board-status, board-info,
+                                  board-selftest,
                                   inspect, pack, list
     events_check.py --doc         every field named here is documented in docs/EVENTS.md
 
@@ -59,7 +60,9 @@ PORT = {"port": I, "state": ("empty", "ready", "busy", "verifying", "pass", "fai
 ONE = {
     "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,
-                    "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H], "pending_firmware": (S, Z)}, {}),
+                    "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H], "pending_firmware": (S, Z),
+                    "ready": B, "not_ready": (S, Z)}, {}),
+    "board-selftest": ({"schema": I, "check": S, "result": ("pass", "warn", "fail"), "detail": S}, {}),
     "inspect": ({"schema": I, "package": S, "package_size": I, "format_version": I, "name": S, "image_id": H,
                  "image_size": I, "block_size": I, "blocks": I, "zero_blocks": I, "window_log": I, "created": I,
                  "tool": S, "source_sha256": (H, Z), "signature": {"state": ("verified", "unchecked", "none"), "key_id?": H, "pubkey?": S}},

@@ -16,13 +16,16 @@ static uint8_t log_records[512];
 static uint32_t log_records_len;
 
 /* One sample of every request and every reply. */
+/* how many sample messages samples() makes at most: one of each type and direction, and an error */
+#define DD_SAMPLES 40
+
 static size_t samples(struct dd_link_msg *out, size_t cap)
 {
 	size_t n = 0;
 	struct dd_link_msg *m;
 
 #define ADD(t, f) (m = &out[n++], memset(m, 0, sizeof(*m)), m->type = (t), m->flags = (f), m->tag = 1000 + (uint32_t)n)
-	if (cap < 32)
+	if (cap < DD_SAMPLES)
 		abort();
 	check_fill_random(chunk_data, sizeof(chunk_data), 3);
 	log_records_len = 0;
@@ -91,6 +94,10 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	ADD(DD_MSG_LOG, DD_LINK_F_REPLY);
 	m->u.log_r.first = 5, m->u.log_r.next = 7, m->u.log_r.count = 2;
 	m->u.log_r.records = log_records, m->u.log_r.records_len = log_records_len;
+	ADD(DD_MSG_SELFTEST, 0);
+	ADD(DD_MSG_SELFTEST, DD_LINK_F_REPLY);
+	m->u.log_r.first = 0, m->u.log_r.next = 2, m->u.log_r.count = 2; /* records numbered from 0 */
+	m->u.log_r.records = log_records, m->u.log_r.records_len = log_records_len;
 	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
 	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
 	strcpy(m->u.error.msg, "no image stored");
@@ -138,8 +145,8 @@ static size_t encode(const struct dd_link_msg *m)
 
 TEST(every_message_round_trips)
 {
-	static struct dd_link_msg s[32], d;
-	size_t n = samples(s, 32);
+	static struct dd_link_msg s[DD_SAMPLES], d;
+	size_t n = samples(s, DD_SAMPLES);
 	static uint8_t again[DD_LINK_TX_CAP];
 
 	for (size_t i = 0; i < n; i++) {
@@ -160,8 +167,8 @@ TEST(every_message_round_trips)
 
 TEST(fields_survive)
 {
-	static struct dd_link_msg s[32], d;
-	size_t n = samples(s, 32);
+	static struct dd_link_msg s[DD_SAMPLES], d;
+	size_t n = samples(s, DD_SAMPLES);
 	uint32_t pos = 0;
 	const char *text;
 	uint16_t tl;
@@ -185,6 +192,15 @@ TEST(fields_survive)
 	CHECK(dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
 	CHECK(tl == 17 && !memcmp(text, "{\"result\":\"fail\"}", 17));
 	CHECK(!dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
+	/* a SELFTEST reply is LOG's shape: its records come back the same */
+	for (size_t i = 0; i < n; i++)
+		if (s[i].type == DD_MSG_SELFTEST && dd_link_is_reply(&s[i]))
+			CHECK_EQ_INT(decode_frame(frame, encode(&s[i]), &d), 0);
+	CHECK_EQ_INT(d.type, DD_MSG_SELFTEST);
+	CHECK_EQ_INT(d.u.log_r.count, 2);
+	pos = 0;
+	CHECK(dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
+	CHECK(tl == 17 && !memcmp(text, "{\"result\":\"pass\"}", 17));
 	CHECK_EQ_INT(decode_frame(frame, encode(&s[n - 1]), &d), 0); /* error reply */
 	CHECK_EQ_INT(d.u.error.code, DD_LERR_NO_IMAGE);
 	CHECK(!strcmp(d.u.error.msg, "no image stored"));
@@ -203,8 +219,8 @@ static size_t reframe(uint8_t *f, uint32_t payload)
 
 TEST(short_payloads_refused)
 {
-	static struct dd_link_msg s[32], d;
-	size_t n = samples(s, 32);
+	static struct dd_link_msg s[DD_SAMPLES], d;
+	size_t n = samples(s, DD_SAMPLES);
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = encode(&s[i]);
@@ -227,8 +243,8 @@ TEST(short_payloads_refused)
 
 TEST(long_payloads_refused)
 {
-	static struct dd_link_msg s[32], d;
-	size_t n = samples(s, 32);
+	static struct dd_link_msg s[DD_SAMPLES], d;
+	size_t n = samples(s, DD_SAMPLES);
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = encode(&s[i]);
@@ -245,8 +261,8 @@ TEST(long_payloads_refused)
 
 TEST(wrong_version_type_flags_magic)
 {
-	static struct dd_link_msg s[32], d;
-	size_t n = samples(s, 32);
+	static struct dd_link_msg s[DD_SAMPLES], d;
+	size_t n = samples(s, DD_SAMPLES);
 	struct dd_link_header h;
 	int code;
 
@@ -533,9 +549,9 @@ TEST(garbage_never_crashes)
 
 TEST(stream_reassembly)
 {
-	static struct dd_link_msg s[32];
+	static struct dd_link_msg s[DD_SAMPLES];
 	struct dd_link_msg d;
-	size_t n = samples(s, 32), total = 0, got;
+	size_t n = samples(s, DD_SAMPLES), total = 0, got;
 	static uint8_t stream[64 * 1024];
 	struct dd_link_transport *rt, *wt;
 	struct dd_link_rx rx;

@@ -277,6 +277,15 @@ guest() {
 	check "log read back: one pass record per slot" test "$(grep -c '"result":"pass"' <<<"$out")" -eq 3
 	check "log records carry the board serial" grep -q "\"board\":\"$SERIAL\"" <<<"$out"
 	check "log records carry the stick's port path" grep -q "$(port_path c)" <<<"$out"
+	# the board's self-test over the link (docs/ACCEPTANCE.md): the controller is dummy_udc.0, a PC is
+	# attached (this guest), the three slots hold sticks, the store takes a durable write
+	out=$(B selftest --json 2>&1)
+	check "board selftest: the gadget check passes on dummy_udc.0, configured" \
+		grep -q '"check":"gadget","result":"pass","detail":"dummy_udc.0: .*state configured' <<<"$out" || echo "# $out"
+	check "board selftest: each slot reports its stick's serial and speed" \
+		test "$(grep -c '"check":"slot.[123]","result":"[a-z]*","detail":"/dev/sd[a-z]* serial .* Mbit/s' <<<"$out")" -eq 3
+	check "board selftest: the store and the image it serves" \
+		grep -q '"check":"image","result":"pass","detail":"\\"sample A\\"' <<<"$out"
 
 	faults
 	firmware_update
