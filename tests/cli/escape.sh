@@ -192,3 +192,32 @@ inert "board log --json: inert"
 out_has "board log --json: the target path, escaped as JSON" 'p\u001b[2J\u000a\u009b1'
 expect_rc "board: an unsigned package refused" 2 B load "$derived"
 inert "board: the refusal (the board's message) inert and one line" 1
+
+# --- a board that lies in every string (tests/cli/hostile_board.py): the port's serial and error, the audit
+# record's fields (raw control bytes, not even valid JSON), an ERROR reply's message
+kill "$PID" 2>/dev/null && wait "$PID"
+PID=
+rm -f "$T/ready" && mkfifo "$T/ready"
+python3 tests/cli/hostile_board.py "$T/h.sock" >"$T/ready" &
+PID=$!
+read -r line <"$T/ready"
+check "hostile board: serves" test "$line" = READY
+H() { "$D" board --sim "$T/h.sock" "$@"; }
+expect_rc "hostile board: info" 0 H info
+out_has "hostile board: info shows the serial escaped" 'SER\x1b[2J\x0aforged: PASS\xc2\x9b31m\xe2\x80\xae\xe9\x7f'
+inert "hostile board: info inert, three lines" 3
+expect_rc "hostile board: status" 0 H status
+out_has "hostile board: the port's error escaped" 'E\x1b[2J\x0aforged: PASS'
+inert "hostile board: status inert, three lines" 3
+expect_rc "hostile board: status --json" 0 H status --json
+json_lines "hostile board: status --json is JSON"
+inert "hostile board: status --json inert" 1
+expect_rc "hostile board: log" 0 H log
+inert "hostile board: log inert, three lines" 3
+expect_rc "hostile board: log --json" 0 H log --json
+json_lines "hostile board: log --json: the raw record made valid JSON"
+inert "hostile board: log --json inert" 1
+out_has "hostile board: log --json keeps the record's meaning" '"serial":"s\u001b[2J\u000aforged: PASS\u009b31m\u202e\u00e9\u007f"'
+expect_rc "hostile board: start refused by the board" 2 H start
+out_has "hostile board: the board's message escaped" 'port 1: \x1b[2J\x0aforged'
+inert "hostile board: the refusal inert and one line" 1
