@@ -193,6 +193,22 @@ out_has "board log --json: the target path, escaped as JSON" 'p\u001b[2J\u000a\u
 expect_rc "board: an unsigned package refused" 2 B load "$derived"
 inert "board: the refusal (the board's message) inert and one line" 1
 
+# --- write and verify: a target named with controls (plain lines, --json, the summary, a refusal) ------
+tgt=$T/$'t\e[2J\nforged\xc2\x9b\xe9'
+head -c $((1 << 20)) /dev/urandom >"$tgt"
+expect_rc "write onto a target named with controls" 0 "$D" write --yes "$T/s.dfi" "$tgt"
+out_has "write: the target's name escaped" 't\x1b[2J\x0aforged\xc2\x9b\xe9'
+inert "write: inert"
+expect_rc "verify of that target" 0 "$D" verify "$T/s.dfi" "$tgt"
+inert "verify: inert"
+expect_rc "write --json onto that target" 0 "$D" write --yes --json "$T/s.dfi" "$tgt"
+json_lines "write --json: JSON"
+inert "write --json: inert"
+expect_rc "write into a missing folder named with controls: refused" 2 \
+	"$D" write --yes "$T/s.dfi" "$T/"$'no\e[2J\ndir/t'
+out_has "write's refusal: the path escaped" 'no\x1b[2J\x0adir/t: refused'
+inert "write's refusal: inert and one line" 1
+
 # --- a board that lies in every string (tests/cli/hostile_board.py): the port's serial and error, the audit
 # record's fields (raw control bytes, not even valid JSON), an ERROR reply's message
 kill "$PID" 2>/dev/null && wait "$PID"
