@@ -446,8 +446,8 @@ static void json_field(const char *obj, size_t len, const char *key, char *out, 
 
 /* The board's audit record as it sent it (it is JSON already), with every character a terminal would act
  * on, and every byte that is not UTF-8, written as a JSON \u escape: our firmware's records hold none
- * (util/json.c escapes them), inside a string the escape means the same, and a record that held one raw
- * was not valid JSON anyway. */
+ * (util/json.c escapes them), inside a string the escape means the same (a raw C0 control or a byte that
+ * is not UTF-8 made the record invalid JSON: now it is valid), and outside a string there is none in JSON. */
 static void print_board_json(const char *text, size_t len)
 {
 	for (size_t i = 0; i < len;) {
