@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "link/usb_ids.h"
+#include "util/escape.h"
 #include "util/json.h"
 #include "util/schema.h"
 
@@ -428,7 +429,7 @@ int dd_board_usb_list(FILE *out, bool json, struct dd_err *err)
 			fprintf(out, "%s\n", dd_json_text(&j));
 			dd_json_free(&j);
 		} else
-			fprintf(out, "%-24s usb %s\n", sn, path);
+			fprintf(out, "%-24s usb %s\n", DD_ESC(sn), path); /* the device's own string */
 		found++;
 	}
 	if (n > 0)

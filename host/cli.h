@@ -18,7 +18,8 @@ DD_COMMAND(station);
 DD_COMMAND(board);
 #undef DD_COMMAND
 
-/* "dartdup: " + message on stderr, one line. */
+/* "dartdup: " + message on stderr, one line: the message escaped as util/escape.h says (names in it are
+ * untrusted). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

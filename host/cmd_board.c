@@ -3,6 +3,7 @@
 #include "host/board_link.h"
 #include "host/cli.h"
 #include "link/client.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -189,12 +190,14 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		dd_json_free(&j);
 		return DD_OK;
 	}
-	printf("board     %s %s, firmware %s, %u port(s)\n", in->board, in->serial, in->firmware, in->n_ports);
+	/* every string here is the board's: escaped (util/escape.h) */
+	printf("board     %s %s, firmware %s, %u port(s)\n", DD_ESC(in->board), DD_ESC(in->serial),
+	       DD_ESC(in->firmware), in->n_ports);
 	if (why[0])
-		printf("state     %s\n", why);
+		printf("state     %s\n", DD_ESC(why));
 	if (in->has_image) {
 		hex16(h, in->image_id);
-		printf("image     %s (%" PRIu64 " MiB, id %s)\n", in->image_name, in->image_size >> 20, h);
+		printf("image     %s (%" PRIu64 " MiB, id %s)\n", DD_ESC(in->image_name), in->image_size >> 20, h);
 	} else {
 		printf("image     none\n");
 	}
@@ -203,7 +206,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		printf("key       %s\n", h);
 	}
 	if (in->pending_firmware[0])
-		printf("firmware  %s stored, not applied\n", in->pending_firmware);
+		printf("firmware  %s stored, not applied\n", DD_ESC(in->pending_firmware));
 	return DD_OK;
 }
 
@@ -287,9 +290,10 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 	if (r.resumed_from)
 		printf("resumed at %" PRIu64 " of %" PRIu64 " bytes\n", r.resumed_from, r.size);
 	if (kind == DD_KIND_IMAGE)
-		printf("loaded %s (id %s): signature and every block verified; stored\n", r.end.name, id);
+		printf("loaded %s (id %s): signature and every block verified; stored\n", DD_ESC(r.end.name), id);
 	else
-		printf("firmware bundle %s (id %s) verified and stored; the board applies it when it restarts\n", r.end.name, id);
+		printf("firmware bundle %s (id %s) verified and stored; the board applies it when it restarts\n",
+		       DD_ESC(r.end.name), id);
 	return DD_OK;
 }
 
@@ -343,8 +347,9 @@ static int status_table(const struct dd_link_status_reply *s)
 
 		if (p->total)
 			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
+		/* escaped, so a name cannot add a line and break the redraw (or drive the terminal) */
 		printf("%-5u %-10s %5s %8.1f  %-20s %s\n", i + 1, dd_port_state_name(p->state, &n), pct,
-		       (double)p->rate / 1e6, p->serial, p->error);
+		       (double)p->rate / 1e6, DD_ESC(p->serial), DD_ESC(p->error));
 	}
 	fflush(stdout);
 	return (int)s->n_ports + 2;
@@ -472,12 +477,33 @@ static void json_field(const char *obj, size_t len, const char *key, char *out, 
 	out[n] = '\0';
 }
 
+/* The board's audit record as it sent it (it is JSON already), with every character a terminal would act
+ * on, and every byte that is not UTF-8, written as a JSON \u escape: our firmware's records hold none
+ * (util/json.c escapes them), inside a string the escape means the same (a raw C0 control or a byte that
+ * is not UTF-8 made the record invalid JSON: now it is valid), and outside a string there is none in JSON. */
+static void print_board_json(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t c = 0;
+		size_t k = dd_utf8_seq(text + i, len - i, &c);
+
+		if (!k)
+			printf("\\u%04x", (unsigned char)text[i]);
+		else if (dd_char_unsafe(c))
+			printf("\\u%04x", (unsigned)c);
+		else
+			fwrite(text + i, 1, k, stdout);
+		i += k ? k : 1;
+	}
+	putchar('\n');
+}
+
 static void log_line(const char *text, uint16_t len, bool json)
 {
 	char seq[24], when[32], port[64], serial[128], result[24], error[256];
 
 	if (json) {
-		printf("%.*s\n", (int)len, text);
+		print_board_json(text, len);
 		return;
 	}
 	json_field(text, len, "seq", seq, sizeof(seq));
@@ -486,7 +512,8 @@ static void log_line(const char *text, uint16_t len, bool json)
 	json_field(text, len, "serial", serial, sizeof(serial));
 	json_field(text, len, "result", result, sizeof(result));
 	json_field(text, len, "error", error, sizeof(error));
-	printf("%-6s %-20s %-8s %-20s %-10s %s\n", seq, when, port, serial, result, strcmp(error, "null") ? error : "");
+	printf("%-6s %-20s %-8s %-20s %-10s %s\n", DD_ESC(seq), DD_ESC(when), DD_ESC(port), DD_ESC(serial),
+	       DD_ESC(result), strcmp(error, "null") ? DD_ESC(error) : "");
 }
 
 static int do_log(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
@@ -543,10 +570,10 @@ static int do_selftest(struct dd_link_client *c, const struct board_opts *o, str
 		failed += !strcmp(result, "fail");
 		n++;
 		if (o->json)
-			printf("%.*s\n", (int)len, text);
-		else
+			print_board_json(text, len);
+		else /* the board's words: escaped (util/escape.h) */
 			printf("%-4s  %-8s %s\n", !strcmp(result, "pass") ? "PASS" : !strcmp(result, "warn") ? "WARN" : "FAIL",
-			       check, detail);
+			       DD_ESC(check), DD_ESC(detail));
 	}
 	if (!n)
 		return dd_fail(err, DD_EINPUT, "board: an empty self-test report");
@@ -611,7 +638,7 @@ static int wait_firmware(const struct board_opts *o, const char *serial, const c
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
 	} else
-		printf("board %s serves again, running firmware %s\n", serial, fw);
+		printf("board %s serves again, running firmware %s\n", DD_ESC(serial), DD_ESC(fw));
 	return DD_OK;
 }
 

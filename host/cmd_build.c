@@ -4,6 +4,7 @@
 #include "host/cli.h"
 #include "host/iso/build.h"
 #include "safety/door.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -74,7 +75,14 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 		switch (c) {
 		case 'o': a->out = optarg; break;
 		case 'k': a->key = optarg; break;
-		case 'n': a->name = optarg; break;
+		case 'n':
+			/* refused before the build, not after minutes of it (dfi_pack would refuse it too) */
+			if (!dd_utf8_text_ok(optarg, strlen(optarg))) {
+				cli_error("--name %s: not UTF-8 text (control characters or invalid UTF-8)", optarg);
+				return 2;
+			}
+			a->name = optarg;
+			break;
 		case 'r': a->raw = true; break;
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
@@ -195,8 +203,11 @@ static int pack(const struct build_args *a, const char *raw, const struct dd_bui
 		struct dd_err *err)
 {
 	struct dfi_pack_opts po = { 0 };
+	char volume[sizeof(rep->volume_id)];
 
-	po.name = a->name ? a->name : rep->volume_id[0] ? rep->volume_id : "DaRT";
+	/* the ISO's volume id is the ISO maker's text: made UTF-8 text ('?' for the rest) for the package */
+	dd_utf8_text_fix(volume, sizeof(volume), rep->volume_id);
+	po.name = a->name ? a->name : volume[0] ? volume : "DaRT";
 	po.key_path = a->key;
 	po.source_sha256 = rep->iso_sha256;
 	/* the ISO's own date, so a rebuild gives the same package */
@@ -267,7 +278,7 @@ int cmd_build(int argc, char **argv)
 		print_json(&a, &rep);
 	else if (!a.quiet) {
 		dd_build_print_report(stdout, &rep);
-		printf("wrote %s (%llu bytes)\n", a.out, (unsigned long long)rep.image_size);
+		printf("wrote %s (%llu bytes)\n", DD_ESC(a.out), (unsigned long long)rep.image_size);
 	}
 	return 0;
 }

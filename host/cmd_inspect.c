@@ -3,6 +3,7 @@
 #include "host/cli.h"
 #include "host/image.h"
 #include "format/dfi_reader.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -59,15 +60,16 @@ static void print_text(const struct dfi_reader *r, const char *const *keys, bool
 
 	time_text(m->created, when, sizeof(when));
 	dd_hex(hex, r->image_id, DD_SHA256_LEN);
-	printf("package     %s (%llu bytes, format version %u)\n", r->path, (unsigned long long)r->file_size,
+	/* names and paths escaped (util/escape.h): a package's name is whatever its maker wrote */
+	printf("package     %s (%llu bytes, format version %u)\n", DD_ESC(r->path), (unsigned long long)r->file_size,
 	       m->version);
-	printf("name        %s\n", m->name);
+	printf("name        %s\n", DD_ESC(m->name));
 	printf("image id    %s\n", hex);
 	printf("image size  %llu bytes\n", (unsigned long long)m->image_size);
 	printf("blocks      %llu of %u bytes, %llu all zeros\n", (unsigned long long)m->block_count,
 	       m->block_size, (unsigned long long)m->zero_blocks);
 	printf("window      %u (%u KiB to decode a frame)\n", m->window_log, (1u << m->window_log) >> 10);
-	printf("created     %s by %s\n", when, m->tool);
+	printf("created     %s by %s\n", when, DD_ESC(m->tool));
 	if (m->has_source_sha256) {
 		dd_hex(hex, m->source_sha256, DD_SHA256_LEN);
 		printf("source      sha256 %s\n", hex);
@@ -77,7 +79,7 @@ static void print_text(const struct dfi_reader *r, const char *const *keys, bool
 		dd_hex(hex, r->sig.key_id, DD_SHA256_LEN);
 		printf(", key id %s", hex);
 		if (r->sig.state == DD_SIG_VERIFIED)
-			printf(" (%s)", keys[r->sig.key_index]);
+			printf(" (%s)", DD_ESC(keys[r->sig.key_index]));
 	}
 	putchar('\n');
 	for (uint64_t i = 0; blocks && i < m->block_count; i++) {
@@ -203,9 +205,9 @@ static void print_source_text(const char *path, const struct dd_image_info *info
 	char hex[2 * DD_SHA256_LEN + 1];
 
 	dd_hex(hex, info->image_id, DD_SHA256_LEN);
-	printf("image       %s\n", path);
+	printf("image       %s\n", DD_ESC(path));
 	printf("format      %s\n", info->format);
-	printf("name        %s\n", info->name);
+	printf("name        %s\n", DD_ESC(info->name));
 	printf("image id    %s\n", hex);
 	printf("image size  %llu bytes\n", (unsigned long long)info->image_size);
 	printf("blocks      %llu of %u bytes, %llu all zeros\n", (unsigned long long)info->block_count,

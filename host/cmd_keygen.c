@@ -1,6 +1,7 @@
 /* dartdup keygen -o NAME: an ECDSA P-256 key pair for signing packages. */
 #include "host/cli.h"
 #include "crypto/sign.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -52,7 +53,7 @@ int cmd_keygen(int argc, char **argv)
 	snprintf(pub, sizeof(pub), "%s.pub", name);
 	if (dd_pubkey_id(pub, id, &err) == DD_OK) {
 		dd_hex(hex, id, sizeof(id));
-		printf("wrote %s.key (private, keep it safe) and %s\nkey id %s\n", name, pub, hex);
+		printf("wrote %s.key (private, keep it safe) and %s\nkey id %s\n", DD_ESC(name), DD_ESC(pub), hex);
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
  * the reason (the same judgement `write` applies: common/safety). */
 #include "host/cli.h"
 #include "safety/safety.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -64,10 +65,11 @@ static void print_text(const struct dd_disk *d, unsigned n)
 	printf("%-14s %-7s %9s  %-12s %-18s %-16s %-28s %s\n", "DEVICE", "KIND", "SIZE", "VENDOR", "MODEL",
 	       "SERIAL", "PORT", "WRITABLE");
 	for (unsigned i = 0; i < n; i++)
-		printf("%-14s %-7s %7.1fGB  %-12.12s %-18.18s %-16.16s %-28.28s %s%s\n", d[i].devnode, d[i].kind,
-		       (double)d[i].id.capacity / 1e9, or_dash(d[i].id.vendor), or_dash(d[i].id.model),
-		       or_dash(d[i].id.serial), or_dash(d[i].id.port), d[i].eligible ? "yes" : "no: ",
-		       d[i].eligible ? "" : d[i].reason);
+		/* vendor, model and serial are the stick's own strings (sysfs, udev): escaped */
+		printf("%-14s %-7s %7.1fGB  %-12.12s %-18.18s %-16.16s %-28.28s %s%s\n", DD_ESC(d[i].devnode),
+		       d[i].kind, (double)d[i].id.capacity / 1e9, DD_ESC(or_dash(d[i].id.vendor)),
+		       DD_ESC(or_dash(d[i].id.model)), DD_ESC(or_dash(d[i].id.serial)), DD_ESC(or_dash(d[i].id.port)),
+		       d[i].eligible ? "yes" : "no: ", d[i].eligible ? "" : DD_ESC(d[i].reason));
 	if (!n)
 		printf("(no disks)\n");
 }

@@ -3,6 +3,7 @@
 #include "host/image.h"
 #include "format/dfi_reader.h"
 #include "format/dfi_writer.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -101,7 +102,7 @@ static void report(const char *out, bool json)
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
 	} else {
-		printf("%s: %llu bytes in %llu blocks (%llu zero) -> %llu bytes, %s\nimage id %s\n", out,
+		printf("%s: %llu bytes in %llu blocks (%llu zero) -> %llu bytes, %s\nimage id %s\n", DD_ESC(out),
 		       (unsigned long long)r->m.image_size, (unsigned long long)r->m.block_count,
 		       (unsigned long long)r->m.zero_blocks, (unsigned long long)r->file_size,
 		       r->sig.present ? "signed" : "unsigned", id);

@@ -48,6 +48,7 @@
 #include "safety/safety.h"
 #include "source/source.h"
 #include "target/target.h"
+#include "util/escape.h"
 #include "util/json.h"
 #include "util/schema.h"
 
@@ -136,16 +137,18 @@ static void emit_json_start(struct ctx *c)
 }
 
 static void log_line(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line quotes the sticks' strings and errors: escaped whole (util/escape.h), so it stays one line. */
 static void log_line(struct ctx *c, const char *fmt, ...)
 {
+	char line[2048], shown[4 * sizeof(line)];
 	va_list ap;
 
 	if (c->o.json || c->tty)
 		return; /* the screen shows it; JSON lines carry it */
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	puts(dd_escape(shown, sizeof(shown), line));
 	fflush(stdout);
 }
 

@@ -1,5 +1,6 @@
 /* dartdup: the host CLI. A thin dispatcher; every command lives in host/cmd_<name>.c. */
 #include "host/cli.h"
+#include "util/escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,15 +24,17 @@ static const struct command commands[] = {
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
 };
 
+/* Messages quote names from ISOs, packages, boards and sticks: the whole line is escaped (util/escape.h),
+ * so it stays one line whatever a name holds, and no name can drive the terminal. */
 void cli_error(const char *fmt, ...)
 {
+	char msg[2048], shown[4 * sizeof(msg)];
 	va_list ap;
 
-	fputs("dartdup: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "dartdup: %s\n", dd_escape(shown, sizeof(shown), msg));
 }
 
 static void usage(FILE *out)

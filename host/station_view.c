@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "util/escape.h"
 #include "util/schema.h"
 
 struct out {
@@ -78,8 +79,10 @@ static void slot_line(struct out *o, const struct station_slot *sl, const struct
 	char port[40], serial[24], b[24], res[160];
 	const char *phase;
 
-	station_port_short(sl->port, port, sizeof(port));
-	snprintf(serial, sizeof(serial), "%s", sl->serial[0] ? sl->serial : "-");
+	/* the port path, the stick's serial and the error are not ours: escaped (util/escape.h), so no name
+	 * adds a line to the view or drives the terminal */
+	station_port_short(DD_ESC(sl->port), port, sizeof(port));
+	snprintf(serial, sizeof(serial), "%s", DD_ESC(sl->serial[0] ? sl->serial : "-"));
 	switch (sl->state) {
 	case SLOT_BUSY:
 		phase = sl->pulled ? "pulled" : dd_phase_name(sl->phase);
@@ -89,7 +92,7 @@ static void slot_line(struct out *o, const struct station_slot *sl, const struct
 		break;
 	case SLOT_DONE:
 		snprintf(res, sizeof(res), "%s%s%s", station_outcome_name(sl->outcome),
-			 sl->detail[0] ? ": " : "", sl->detail);
+			 sl->detail[0] ? ": " : "", DD_ESC(sl->detail));
 		put(o, "%4u  %-18s %-16s %-7s %s%s", sl->number, port, serial,
 		    station_outcome_good(sl->outcome) ? "PULL" : "FAILED", res,
 		    station_outcome_good(sl->outcome) ? " (safe to pull)" : "");
@@ -97,7 +100,7 @@ static void slot_line(struct out *o, const struct station_slot *sl, const struct
 	case SLOT_EMPTY:
 		if (sl->outcome != OUT_NONE)
 			put(o, "%4u  %-18s %-16s %-7s last: %s %s", sl->number, port, "-", "empty",
-			    station_outcome_name(sl->outcome), sl->serial);
+			    station_outcome_name(sl->outcome), DD_ESC(sl->serial));
 		else
 			put(o, "%4u  %-18s %-16s %-7s", sl->number, port, "-", "empty");
 		break;
@@ -116,7 +119,7 @@ void station_view_render(const struct station *s, const struct station_view_info
 	buf[0] = '\0';
 	hms(el, sizeof(el), vi->elapsed);
 	size_text(sz, sizeof(sz), vi->image_size);
-	put(&o, "dartdup station   image %s (%s)%s%s   up %s\x1b[K\n", vi->image_name ? vi->image_name : "?", sz,
+	put(&o, "dartdup station   image %s (%s)%s%s   up %s\x1b[K\n", DD_ESC(vi->image_name ? vi->image_name : "?"), sz,
 	    vi->probe ? "   probe on" : "", vi->rewrite ? "   rewrite on" : "", el);
 	put(&o, "done %u (written %u, already held it %u)   failed %u   refused %u   sticks/hour %.1f\x1b[K\n",
 	    c->passed + c->already, c->passed, c->already, c->failed, c->refused, station_per_hour(c, vi->elapsed));

@@ -21,6 +21,7 @@
 #include "engine/audit.h"
 #include "safety/door.h"
 #include "safety/safety.h"
+#include "util/escape.h"
 
 #define MAX_PUBKEYS 16
 
@@ -297,18 +298,20 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 		cli_error("refusing to write without confirmation: not a terminal (add --yes)");
 		return false;
 	}
+	/* the image's name and the sticks' strings are not ours: escaped (util/escape.h) */
 	fprintf(stderr, "Write %s (%" PRIu64 " bytes) onto %u target(s)? Everything on them is lost:\n",
-		info->name, info->image_size, n);
+		DD_ESC(info->name), info->image_size, n);
 	for (unsigned i = 0; i < n; i++) {
 		const struct dd_disk *d = &p[i].v.disk;
 
 		if (p[i].v.is_dev)
-			fprintf(stderr, "  %-16s %-10s %-16s %-24s %8.1f GB  %s%s\n", p[i].v.path,
-				d->id.vendor[0] ? d->id.vendor : "-", d->id.model[0] ? d->id.model : "-",
-				d->id.port[0] ? d->id.port : "-", (double)d->id.capacity / 1e9,
-				d->id.serial[0] ? d->id.serial : "-", d->needs_unmount ? "  (will be unmounted)" : "");
+			fprintf(stderr, "  %-16s %-10s %-16s %-24s %8.1f GB  %s%s\n", DD_ESC(p[i].v.path),
+				DD_ESC(d->id.vendor[0] ? d->id.vendor : "-"), DD_ESC(d->id.model[0] ? d->id.model : "-"),
+				DD_ESC(d->id.port[0] ? d->id.port : "-"), (double)d->id.capacity / 1e9,
+				DD_ESC(d->id.serial[0] ? d->id.serial : "-"),
+				d->needs_unmount ? "  (will be unmounted)" : "");
 		else
-			fprintf(stderr, "  %-16s (file)\n", p[i].v.path);
+			fprintf(stderr, "  %-16s (file)\n", DD_ESC(p[i].v.path));
 	}
 	fprintf(stderr, "Type yes to continue: ");
 	if (!fgets(line, sizeof(line), stdin))

@@ -4,9 +4,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/escape.h"
 #include "util/schema.h"
 
 #define REDRAW_INTERVAL 0.2
+#define RES_MAX (DD_ESC_CAP + 64) /* a result line: a few words and an escaped error */
 
 int write_ui_init(struct write_ui *ui)
 {
@@ -41,6 +43,7 @@ static void fmt_eta(char *out, size_t n, double eta)
 		snprintf(out, n, "%02d:%02d", (int)(eta / 60), (int)eta % 60);
 }
 
+/* The error quotes names (the image's, a stick's): escaped here, so every caller prints inert text. */
 static void result_text(char *out, size_t n, const struct dd_target_status *st)
 {
 	switch (st->result) {
@@ -55,9 +58,9 @@ static void result_text(char *out, size_t n, const struct dd_target_status *st)
 		break;
 	case DD_RESULT_FAIL:
 		if (st->first_bad_offset >= 0)
-			snprintf(out, n, "FAIL at offset %" PRId64 ": %s", st->first_bad_offset, st->error);
+			snprintf(out, n, "FAIL at offset %" PRId64 ": %s", st->first_bad_offset, DD_ESC(st->error));
 		else
-			snprintf(out, n, "FAIL: %s", st->error);
+			snprintf(out, n, "FAIL: %s", DD_ESC(st->error));
 		break;
 	default:
 		snprintf(out, n, "running");
@@ -69,9 +72,9 @@ static void print_line(struct write_ui *ui, unsigned i)
 {
 	const struct dd_target_identity *id = ui->ids[i];
 	const struct dd_target_status *st = &ui->last[i];
-	char eta[32], res[400];
+	char eta[32], res[RES_MAX];
 
-	fprintf(ui->out, "\r\033[K%-22.22s %-14.14s ", label(id), id->serial[0] ? id->serial : "-");
+	fprintf(ui->out, "\r\033[K%-22.22s %-14.14s ", DD_ESC(label(id)), DD_ESC(id->serial[0] ? id->serial : "-"));
 	if (st->result != DD_RESULT_NONE) {
 		result_text(res, sizeof(res), st);
 		fprintf(ui->out, "%s\n", res);
@@ -98,13 +101,13 @@ static void redraw(struct write_ui *ui, double t, bool force)
 /* Without a terminal and without --json: one plain line per phase change and result. */
 static void plain_event(struct write_ui *ui, const struct dd_event *ev)
 {
-	char res[400];
+	char res[RES_MAX];
 
 	if (ev->type == DD_EV_PHASE) {
-		fprintf(ui->out, "%s: %s\n", ev->id->path, dd_phase_name(ev->status->phase));
+		fprintf(ui->out, "%s: %s\n", DD_ESC(ev->id->path), dd_phase_name(ev->status->phase));
 	} else if (ev->type == DD_EV_TARGET_DONE) {
 		result_text(res, sizeof(res), ev->status);
-		fprintf(ui->out, "%s: %s\n", ev->id->path, res);
+		fprintf(ui->out, "%s: %s\n", DD_ESC(ev->id->path), res);
 	}
 	fflush(ui->out);
 }
@@ -206,7 +209,7 @@ void write_ui_emit(void *ctx, const struct dd_event *ev)
 void write_ui_summary(struct write_ui *ui, const struct dd_target_status *st)
 {
 	unsigned pass = 0, fail = 0, inc = 0;
-	char res[400];
+	char res[RES_MAX];
 
 	if (ui->json)
 		return;
@@ -215,8 +218,8 @@ void write_ui_summary(struct write_ui *ui, const struct dd_target_status *st)
 		const struct dd_target_identity *id = ui->ids[i];
 
 		result_text(res, sizeof(res), &st[i]);
-		fprintf(ui->out, "%-22s %-22s %-14s %s\n", id->path, id->port[0] ? id->port : "-",
-			id->serial[0] ? id->serial : "-", res);
+		fprintf(ui->out, "%-22s %-22s %-14s %s\n", DD_ESC(id->path), DD_ESC(id->port[0] ? id->port : "-"),
+			DD_ESC(id->serial[0] ? id->serial : "-"), res);
 		pass += st[i].result == DD_RESULT_PASS || st[i].result == DD_RESULT_WRITTEN;
 		fail += st[i].result == DD_RESULT_FAIL;
 		inc += st[i].result == DD_RESULT_INCOMPLETE;

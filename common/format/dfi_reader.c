@@ -2,6 +2,7 @@
 #include "format/dfi_reader.h"
 #include "format/dfi_format.h"
 #include "crypto/sign.h"
+#include "util/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,14 +257,6 @@ static int mf_fail(struct dfi_reader *r, struct dd_err *err, const char *what)
 	return dd_fail(err, DD_EINPUT, "%s: manifest damaged: %s", r->path, what);
 }
 
-static bool text_ok(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return false;
-	return true;
-}
-
 static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struct dd_err *err)
 {
 	struct dfi_manifest *mf = &r->m;
@@ -307,8 +300,10 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 	need = DFI_MANIFEST_FIXED + nl + tl + mf->block_count * DFI_ENTRY_SIZE;
 	if (nl > DFI_NAME_MAX || tl > DFI_TOOL_MAX || need != len)
 		return mf_fail(r, err, "length does not match its contents");
-	if (!text_ok(m + 84, nl) || !text_ok(m + 84 + nl, tl))
-		return mf_fail(r, err, "control characters in the name");
+	if (!dd_utf8_text_ok(m + 84, nl))
+		return mf_fail(r, err, "name is not UTF-8 text (control characters or invalid UTF-8)");
+	if (!dd_utf8_text_ok(m + 84 + nl, tl))
+		return mf_fail(r, err, "tool is not UTF-8 text (control characters or invalid UTF-8)");
 	memcpy(mf->name, m + 84, nl);
 	mf->name[nl] = 0;
 	memcpy(mf->tool, m + 84 + nl, tl);

@@ -10,6 +10,7 @@
 #include "crypto/sign.h"
 #include "safety/door.h"
 #include "source/source.h"
+#include "util/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -475,23 +476,6 @@ out_free:
 
 /* ---- metadata frames ------------------------------------------------------------------------ */
 
-static void copy_text(char *dst, size_t max, const char *src)
-{
-	size_t n = 0;
-
-	for (; src && src[n] && n < max; n++) {
-		unsigned char c = (unsigned char)src[n];
-		dst[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	/* do not cut a UTF-8 sequence in half */
-	if (src && src[n])
-		while (n && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
-			n--;
-	if (n && src && src[n] && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
-		n--;
-	dst[n] = 0;
-}
-
 static uint64_t created_time(const struct dfi_pack_opts *o)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
@@ -522,8 +506,9 @@ static uint8_t *build_manifest(const struct pack *pk, size_t *len_out)
 	size_t nl, tl, len;
 	uint8_t *m, *p;
 
-	copy_text(name, DFI_NAME_MAX, o->name ? o->name : base_name(pk->in_path));
-	copy_text(tool, DFI_TOOL_MAX, "dartdup " DARTDUP_VERSION);
+	/* a given name was judged by check_opts; a file's name is made text (its bad bytes shown as '?') */
+	dd_utf8_text_fix(name, sizeof(name), o->name ? o->name : base_name(pk->in_path));
+	dd_utf8_text_fix(tool, sizeof(tool), "dartdup " DARTDUP_VERSION);
 	nl = strlen(name);
 	tl = strlen(tool);
 	len = DFI_MANIFEST_FIXED + nl + tl + pk->count * DFI_ENTRY_SIZE;
@@ -628,6 +613,10 @@ static int check_opts(const struct dfi_pack_opts *o, uint32_t *bs, struct dd_err
 	if (o->level && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
 		return dd_fail(err, DD_EUSAGE, "level %d: must be from %d to %d", o->level, ZSTD_minCLevel(),
 			       ZSTD_maxCLevel());
+	/* the name is UTF-8 text (docs/FORMAT.md): refused here rather than changed behind the user's back */
+	if (o->name && !dd_utf8_text_ok(o->name, strlen(o->name)))
+		return dd_fail(err, DD_EUSAGE, "name \"%s\": not UTF-8 text (control characters or invalid UTF-8)",
+			       DD_ESC(o->name));
 	return DD_OK;
 }
 

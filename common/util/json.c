@@ -1,4 +1,5 @@
 #include "util/json.h"
+#include "util/escape.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -74,54 +75,32 @@ static void putf(struct dd_json *j, const char *fmt, ...)
 		put(j, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of a valid UTF-8 sequence starting at s (0 if invalid). */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0 && s[0] >= 0xC2)
-		n = 2;
-	else if ((s[0] & 0xF0) == 0xE0)
-		n = 3;
-	else if ((s[0] & 0xF8) == 0xF0 && s[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 static void put_string(struct dd_json *j, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
 
 	put(j, "\"", 1);
-	while (*p) {
-		size_t n;
+	while (left) {
+		uint32_t c = 0;
+		size_t n = dd_utf8_seq(p, left, &c);
 
 		if (*p == '"' || *p == '\\') {
 			char esc[2] = { '\\', (char)*p };
 			put(j, esc, 2);
-			p++;
-			continue;
-		}
-		if (*p < 0x20) {
+		} else if (!n) {
+			/* not UTF-8 (strictly: no overlong forms, no surrogates): the byte stays visible as U+00NN
+			 * and the document stays valid UTF-8 */
 			putf(j, "\\u%04x", *p);
-			p++;
-			continue;
+		} else if (dd_char_unsafe(c)) {
+			/* inert on a terminal, the same character to a JSON reader */
+			putf(j, "\\u%04x", (unsigned)c);
+		} else {
+			put(j, (const char *)p, n);
 		}
-		n = utf8_len(p);
-		if (!n) {
-			putf(j, "\\u%04x", *p); /* keep the byte visible, keep the document valid */
-			p++;
-			continue;
-		}
-		put(j, (const char *)p, n);
+		n = n ? n : 1;
 		p += n;
+		left -= n;
 	}
 	put(j, "\"", 1);
 }

@@ -7,6 +7,7 @@
 #include "host/iso/wim.h"
 #include "safety/door.h"
 #include "source/source.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -373,20 +374,22 @@ void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 {
 	char hex[2 * DD_SHA256_LEN + 1];
 
-	fprintf(f, "found: %s image \"%s\", %llu files in %llu folders, %llu MiB\n", rep->fs, rep->volume_id,
-		(unsigned long long)rep->files, (unsigned long long)rep->dirs,
+	/* the volume id, the WIM's XML and the loader's path are the ISO's text: escaped (util/escape.h) */
+	fprintf(f, "found: %s image \"%s\", %llu files in %llu folders, %llu MiB\n", rep->fs,
+		DD_ESC(rep->volume_id), (unsigned long long)rep->files, (unsigned long long)rep->dirs,
 		(unsigned long long)(rep->bytes + MIB - 1) / MIB);
 	if (rep->winpe[0] || rep->wim_name[0])
-		fprintf(f, "found: %s%s%s%s%s\n", rep->winpe, rep->winpe[0] && rep->wim_name[0] ? " (" : "",
-			rep->wim_name, rep->winpe[0] && rep->wim_name[0] ? ")" : "",
+		fprintf(f, "found: %s%s%s%s%s\n", DD_ESC(rep->winpe), rep->winpe[0] && rep->wim_name[0] ? " (" : "",
+			DD_ESC(rep->wim_name), rep->winpe[0] && rep->wim_name[0] ? ")" : "",
 			rep->arch[0] ? "" : ", architecture unknown");
-	fprintf(f, "found: architecture %s; CD boot entries:%s%s%s\n", rep->arch[0] ? rep->arch : "unknown",
+	fprintf(f, "found: architecture %s; CD boot entries:%s%s%s\n", rep->arch[0] ? DD_ESC(rep->arch) : "unknown",
 		rep->cd_bios ? " BIOS" : "", rep->cd_uefi ? " UEFI" : "", rep->cd_bios || rep->cd_uefi ? "" : " none");
 	if (rep->format == DD_BUILD_USB)
 		fprintf(f, "stick boots: BIOS (GRUB -> bootmgr)%s%s\n", rep->uefi[0] ? ", UEFI via " : "; BIOS only",
-			rep->uefi);
+			DD_ESC(rep->uefi));
 	else if (rep->format == DD_BUILD_PARTITION)
-		fprintf(f, "volume: FAT32 with every file%s%s\n", rep->uefi[0] ? "; UEFI loader " : "", rep->uefi);
+		fprintf(f, "volume: FAT32 with every file%s%s\n", rep->uefi[0] ? "; UEFI loader " : "",
+			DD_ESC(rep->uefi));
 	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
 	fprintf(f, "iso sha256: %s\n", hex);
 	if (rep->format == DD_BUILD_WDS) {

@@ -8,7 +8,7 @@
  *   3. fixed up and opened with a public key, so the signature frame is parsed and checked
  *      (build/fuzz/keys/fuzz.pub, made with `dartdup keygen` by mk/fuzz.mk).
  * Whatever opens, every block (up to a bound) is decoded and hashed: no crash, no leak, and the
- * manifest's promises hold (frames inside the file, block count and size agree). */
+ * manifest's promises hold (frames inside the file, block count and size agree, name and tool are text). */
 #include "fuzz_util.h"
 
 #include <libgen.h>
@@ -19,6 +19,7 @@
 #include "format/dfi_reader.h"
 #include "hash/sha256.h"
 #include "source/source.h"
+#include "util/escape.h"
 
 #define MAX_BLOCKS_READ 64
 
@@ -67,6 +68,8 @@ static void check_reader(struct dfi_reader *r, uint64_t file_size)
 	struct dd_err err;
 
 	FUZZ_ASSERT(m->block_count == (m->image_size + m->block_size - 1) / m->block_size);
+	/* the name and tool are UTF-8 text without controls (docs/FORMAT.md), whatever the file held */
+	FUZZ_ASSERT(dd_utf8_text_ok(m->name, strlen(m->name)) && dd_utf8_text_ok(m->tool, strlen(m->tool)));
 	FUZZ_ASSERT(buf);
 	for (uint64_t i = 0; i < m->block_count; i++)
 		FUZZ_ASSERT(m->frame[i].offset + m->frame[i].size <= file_size);

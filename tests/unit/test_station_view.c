@@ -72,6 +72,42 @@ TEST(render_after_pull_and_pass)
 	CHECK_STR_CONTAINS(buf, "SER-C            PULL    pass (safe to pull)");
 }
 
+/* A stick's serial, its port path, an error and the image's name may hold anything: the view shows them
+ * escaped, so no line is added and the only ESC left is the view's own "clear to end of line". */
+TEST(render_escapes_untrusted_strings)
+{
+	struct station s, clean;
+	struct station_view_info vi = { .image_name = "img\x1b[2J\xe9", .elapsed = 5 };
+	struct station_view_info vi_clean = { .image_name = "img", .elapsed = 5 };
+	struct station_slot *a, *b;
+	char buf[8192], ref[8192];
+	unsigned lines = 0, ref_lines = 0;
+
+	station_init(&s, NULL, 0);
+	a = station_slot_for_port(&s, "pci-0000:00:05.0-usb-0:1\x1b]0;t\x07:1.0-scsi-0:0:0:0");
+	b = station_slot_for_port(&s, P2);
+	station_stick_arrived(&s, a, "/dev/sdb", "S\x1b[2J\nX\xc2\x9b", "Stick", 1ull << 30, 1);
+	station_stick_arrived(&s, b, "/dev/sdc", "SER-B", "Stick", 1ull << 30, 2);
+	station_job_done(&s, b, OUT_FAIL, "bad\nforged line\x1b[31m", 9);
+	station_view_render(&s, &vi, buf, sizeof(buf));
+	two_sticks(&clean);
+	station_view_render(&clean, &vi_clean, ref, sizeof(ref));
+	for (const char *p = buf; *p; p++) {
+		lines += *p == '\n';
+		if (*p == '\x1b')
+			CHECK(!strncmp(p, "\x1b[K", 3));
+		CHECK(!((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9F));
+		CHECK((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\x1b');
+	}
+	for (const char *p = ref; *p; p++)
+		ref_lines += *p == '\n';
+	CHECK_EQ_INT(lines, ref_lines);
+	CHECK_STR_CONTAINS(buf, "image img\\x1b[2J\\xe9 (");
+	CHECK_STR_CONTAINS(buf, "S\\x1b[2J\\x0aX\\xc2\\x9b");
+	CHECK_STR_CONTAINS(buf, "usb-0:1\\x1b]0;t\\x07:1.0");
+	CHECK_STR_CONTAINS(buf, "fail: bad\\x0aforged line\\x1b[31m");
+}
+
 TEST(render_truncates_safely)
 {
 	struct station s;
@@ -125,6 +161,7 @@ int main(void)
 	RUN(port_short);
 	RUN(render_shows_slots_and_counters);
 	RUN(render_after_pull_and_pass);
+	RUN(render_escapes_untrusted_strings);
 	RUN(render_truncates_safely);
 	RUN(result_line);
 	RUN(json_events);
