@@ -221,7 +221,8 @@ check "hostile board: serves" test "$line" = READY
 H() { "$D" board --sim "$T/h.sock" "$@"; }
 expect_rc "hostile board: info" 0 H info
 out_has "hostile board: info shows the serial escaped" 'SER\x1b[2J\x0aforged: PASS\xc2\x9b31m\xe2\x80\xae\xe9\x7f'
-inert "hostile board: info inert, three lines" 3
+inert "hostile board: info inert, four lines (no key: the state line says not ready)" 4
+out_has "hostile board: no key, so not ready" "state     not ready: it trusts no depot key"
 expect_rc "hostile board: status" 0 H status
 out_has "hostile board: the port's error escaped" 'E\x1b[2J\x0aforged: PASS'
 inert "hostile board: status inert, three lines" 3
