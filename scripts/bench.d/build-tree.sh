@@ -13,7 +13,7 @@ RUNS=${BENCH_RUNS:-3}
 mkdir -p "$W"
 
 make_iso() { # NAMES -> path of the cached ISO
-	local n=$1 iso=$W/tree-$1.iso
+	local n=$1 iso=$W/tree2-$1.iso
 	if [ ! -f "$iso" ]; then
 		rm -rf "$W/add"
 		python3 - "$W/add" "$n" <<'PY'
@@ -21,7 +21,8 @@ import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
 os.makedirs(f"{root}/Many Files")
 for i in range(n):
-    open(f"{root}/Many Files/A Long File Name {i:06d}.txt", "w").write(str(i))
+    # 20 characters: 2 long-name entries + the short one; 4x N = 20 000 of them fit one FAT folder
+    open(f"{root}/Many Files/Long Name {i:06d}.txt", "w").write(str(i))
 for i in range(n):
     os.makedirs(f"{root}/Many Folders/Folder {i:06d}")
 PY
@@ -35,7 +36,11 @@ cpu() { # ISO -> best CPU seconds (user + sys) of N builds
 	local best="" TIMEFORMAT='%U %S' line c
 	for _ in $(seq 1 "$RUNS"); do
 		rm -f "$W/out.img"
-		line=$({ time "$D" build "$1" -o "$W/out.img" --raw --quiet >/dev/null; } 2>&1 | tail -1)
+		line=$({ time "$D" build "$1" -o "$W/out.img" --raw --quiet >/dev/null 2>"$W/err" || echo failed; } 2>&1 | tail -1)
+		if [ "$line" = failed ] || [ -s "$W/err" ]; then
+			echo "bench build-tree: build of $1 failed: $(cat "$W/err")" >&2
+			exit 1
+		fi
 		c=$(python3 -c "import sys; print(f'{float(sys.argv[1]) + float(sys.argv[2]):.3f}')" $line)
 		best=$(python3 -c "import sys; a=sys.argv[1:]; print(min(a, key=float))" $c $best)
 	done
