@@ -1,11 +1,12 @@
 /* The ISO 9660 / Joliet / Rock Ridge tree (used when there is no UDF), read here by directory
  * extent (ECMA-119 9.1 directory records; Joliet: UCS-2/UTF-16 names in a supplementary volume
  * descriptor; Rock Ridge: the NM entries of the System Use Sharing Protocol, with continuation
- * areas, and deep directory relocation, CL / RE). libiso9660 is not used: it reads a directory by path, walking from the root again for
- * each one, which made 20 000 directories take 94 s; and it reports a Joliet or Rock Ridge entry
- * named "." or ".." like the directory's own special records, so it was skipped with everything
- * under it. Here the special records are the first two of a directory, told by their recorded
- * identifier bytes (0x00, 0x01), and any other entry gets its decoded name checked. */
+ * areas, and deep directory relocation, CL / RE). libiso9660 is not used: it reads a directory by
+ * path, walking from the root again for each one, which made 20 000 directories take 94 s; and it
+ * reports a Joliet or Rock Ridge entry named "." or ".." like the directory's own special records,
+ * so it was skipped with everything under it. Here the special records are the first two of a
+ * directory, told by their recorded identifier bytes (0x00, 0x01), and any other entry gets its
+ * decoded name checked. */
 #include "host/iso/iso.h"
 #include "host/iso/util.h"
 
