@@ -199,6 +199,43 @@ TEST(iso9660_rock_ridge_name_continued)
 	iso_close(&iso);
 }
 
+/* Deep directory relocation: "LINK" (a file record with CL) stands for the directory at sector 26,
+ * "MOVED" (RE) is that directory's relocated copy and is not read there. */
+static struct img relocated(bool with_link)
+{
+	static const uint8_t re[] = { 'R', 'E', 4, 1 };
+	uint8_t cl[12] = { 'C', 'L', 12, 1 };
+	struct img m = make(false, true);
+	uint8_t *d = sector(&m, 26);
+	size_t n;
+
+	both32(cl + 4, 26);
+	n = rec(d, 26, SEC, 2, "\0", 1, NULL, 0);
+	n += rec(d + n, S_ROOT, 2 * SEC, 2, "\1", 1, NULL, 0);
+	rec(d + n, S_DATA, 5, 0, "IN2.TXT;1", 9, NULL, 0);
+	if (with_link)
+		add_root(&m, 0, 0, 0, "LINK", 4, cl, sizeof(cl));
+	add_root(&m, 26, SEC, 2, "MOVED", 5, re, sizeof(re));
+	return m;
+}
+
+TEST(iso9660_rock_ridge_relocation)
+{
+	struct img m = relocated(true);
+	struct iso_image iso;
+	struct dd_err err = { 0 };
+	struct iso_node *n;
+
+	CHECK_EQ_INT(open_img(&m, &iso, &err), 0);
+	n = iso_lookup(iso.root, "LINK");
+	CHECK(n && n->is_dir);
+	CHECK(iso_lookup(iso.root, "LINK/IN2.TXT"));
+	CHECK(!iso_lookup(iso.root, "MOVED"));
+	iso_close(&iso);
+	m = relocated(false);
+	expect_refused(&m, "linked from nowhere");
+}
+
 TEST(iso9660_refuses_joliet_dotdot)
 {
 	struct img m = make(true, false);
@@ -350,6 +387,7 @@ int main(void)
 	RUN(iso9660_multiextent_and_two_sector_directory);
 	RUN(iso9660_joliet_names);
 	RUN(iso9660_rock_ridge_name_continued);
+	RUN(iso9660_rock_ridge_relocation);
 	RUN(iso9660_refuses_joliet_dotdot);
 	RUN(iso9660_refuses_joliet_dot);
 	RUN(iso9660_refuses_rock_ridge_dot);
