@@ -145,6 +145,7 @@ static unsigned *basis_next(struct name_set *m, const char *base, const char *ex
 static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 {
 	struct name_set set = { 0 }, memo = { 0 };
+	bool *named = calloc(dir->n_kids + 1, sizeof(bool)); /* got its name upper-cased */
 	int rc = DD_OK;
 
 	for (set.cap = 16; set.cap < dir->n_kids * 2 + 2; set.cap *= 2)
@@ -155,7 +156,7 @@ static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 	memo.slot = calloc(memo.cap, 11);
 	memo.used = calloc(memo.cap, sizeof(bool));
 	memo.next = calloc(memo.cap, sizeof(unsigned));
-	if (!set.slot || !set.used || !memo.slot || !memo.used || !memo.next) {
+	if (!set.slot || !set.used || !memo.slot || !memo.used || !memo.next || !named) {
 		rc = dd_fail(err, DD_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -167,29 +168,34 @@ static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 		if (!k->need_lfn)
 			set_insert(&set, k->short_name);
 	}
+	/* then names 8.3 but for case: "bootmgr" -> "BOOTMGR" when free; before any "~n" is made, so
+	 * that "longna~1.txt" gets LONGNA~1.TXT and no other file's short name equals its long name */
 	for (size_t i = 0; i < dir->n_kids; i++) {
 		struct iso_node *k = dir->kids[i];
-		char base[9], ext[4], tail[10];
 		uint8_t upper[11];
 		char up[16];
 		size_t len = strlen(k->name);
+
+		if (!k->need_lfn || len >= sizeof(up))
+			continue;
+		for (size_t j = 0; j <= len; j++)
+			up[j] = (char)(k->name[j] >= 'a' && k->name[j] <= 'z' ? k->name[j] - 32 : k->name[j]);
+		if (is_plain_short(up, upper) && set_insert(&set, upper)) {
+			memcpy(k->short_name, upper, 11);
+			named[i] = true;
+		}
+	}
+	for (size_t i = 0; i < dir->n_kids; i++) {
+		struct iso_node *k = dir->kids[i];
+		char base[9], ext[4], tail[10];
 		unsigned *next;
 		bool done = false;
 
-		if (!k->need_lfn)
+		if (!k->need_lfn || named[i])
 			continue;
-		/* "bootmgr" -> "BOOTMGR" when that is a free, lossless 8.3 name */
-		if (len < sizeof(up)) {
-			for (size_t j = 0; j <= len; j++)
-				up[j] = (char)(k->name[j] >= 'a' && k->name[j] <= 'z' ? k->name[j] - 32 : k->name[j]);
-			if (is_plain_short(up, upper) && set_insert(&set, upper)) {
-				memcpy(k->short_name, upper, 11);
-				done = true;
-			}
-		}
 		short_basis(k->name, base, ext);
-		next = done ? NULL : basis_next(&memo, base, ext);
-		for (unsigned n = next ? *next : 1; !done && n < 1000000; n++) {
+		next = basis_next(&memo, base, ext);
+		for (unsigned n = *next; !done && n < 1000000; n++) {
 			size_t tl = (size_t)snprintf(tail, sizeof(tail), "~%u", n);
 			size_t bl = strlen(base) < 8 - tl ? strlen(base) : 8 - tl;
 
@@ -213,6 +219,7 @@ out:
 	free(memo.slot);
 	free(memo.used);
 	free(memo.next);
+	free(named);
 	return rc;
 }
 
