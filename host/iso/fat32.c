@@ -90,10 +90,12 @@ static void short_basis(const char *name, char base[9], char ext[4])
 	base[nb] = ext[ne] = '\0';
 }
 
-/* Short names taken in one directory: a small open-addressing set. */
+/* Short names taken in one directory: a small open-addressing set. With next, a map instead: for
+ * each basis of generated names, the first "~n" not tried yet. */
 struct name_set {
 	uint8_t (*slot)[11];
 	bool *used;
+	unsigned *next;
 	size_t cap;
 };
 
@@ -120,16 +122,41 @@ static bool set_insert(struct name_set *s, const uint8_t n[11])
 	return true;
 }
 
+/* The "~n" counter of a basis (base and extension padded as in a short name), 1 when new. Every
+ * "~n" below it was tried already and is taken for good: starting there gives the names that
+ * trying from ~1 each time gave, without the quadratic cost of many names on one basis. */
+static unsigned *basis_next(struct name_set *m, const char *base, const char *ext)
+{
+	uint8_t key[11];
+	size_t i;
+
+	memset(key, ' ', sizeof(key));
+	memcpy(key, base, strlen(base));
+	memcpy(key + 8, ext, strlen(ext));
+	for (i = name_hash(key) & (m->cap - 1); m->used[i]; i = (i + 1) & (m->cap - 1))
+		if (!memcmp(m->slot[i], key, 11))
+			return &m->next[i];
+	m->used[i] = true;
+	memcpy(m->slot[i], key, 11);
+	m->next[i] = 1;
+	return &m->next[i];
+}
+
 static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 {
-	struct name_set set = { 0 };
+	struct name_set set = { 0 }, memo = { 0 };
+	bool *named = calloc(dir->n_kids + 1, sizeof(bool)); /* got its name upper-cased */
 	int rc = DD_OK;
 
 	for (set.cap = 16; set.cap < dir->n_kids * 2 + 2; set.cap *= 2)
 		;
+	memo.cap = set.cap;
 	set.slot = calloc(set.cap, 11);
 	set.used = calloc(set.cap, sizeof(bool));
-	if (!set.slot || !set.used) {
+	memo.slot = calloc(memo.cap, 11);
+	memo.used = calloc(memo.cap, sizeof(bool));
+	memo.next = calloc(memo.cap, sizeof(unsigned));
+	if (!set.slot || !set.used || !memo.slot || !memo.used || !memo.next || !named) {
 		rc = dd_fail(err, DD_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -141,27 +168,34 @@ static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 		if (!k->need_lfn)
 			set_insert(&set, k->short_name);
 	}
+	/* then names 8.3 but for case: "bootmgr" -> "BOOTMGR" when free; before any "~n" is made, so
+	 * that "longna~1.txt" gets LONGNA~1.TXT and no other file's short name equals its long name */
 	for (size_t i = 0; i < dir->n_kids; i++) {
 		struct iso_node *k = dir->kids[i];
-		char base[9], ext[4], tail[10];
 		uint8_t upper[11];
 		char up[16];
 		size_t len = strlen(k->name);
+
+		if (!k->need_lfn || len >= sizeof(up))
+			continue;
+		for (size_t j = 0; j <= len; j++)
+			up[j] = (char)(k->name[j] >= 'a' && k->name[j] <= 'z' ? k->name[j] - 32 : k->name[j]);
+		if (is_plain_short(up, upper) && set_insert(&set, upper)) {
+			memcpy(k->short_name, upper, 11);
+			named[i] = true;
+		}
+	}
+	for (size_t i = 0; i < dir->n_kids; i++) {
+		struct iso_node *k = dir->kids[i];
+		char base[9], ext[4], tail[10];
+		unsigned *next;
 		bool done = false;
 
-		if (!k->need_lfn)
+		if (!k->need_lfn || named[i])
 			continue;
-		/* "bootmgr" -> "BOOTMGR" when that is a free, lossless 8.3 name */
-		if (len < sizeof(up)) {
-			for (size_t j = 0; j <= len; j++)
-				up[j] = (char)(k->name[j] >= 'a' && k->name[j] <= 'z' ? k->name[j] - 32 : k->name[j]);
-			if (is_plain_short(up, upper) && set_insert(&set, upper)) {
-				memcpy(k->short_name, upper, 11);
-				done = true;
-			}
-		}
 		short_basis(k->name, base, ext);
-		for (unsigned n = 1; !done && n < 1000000; n++) {
+		next = basis_next(&memo, base, ext);
+		for (unsigned n = *next; !done && n < 1000000; n++) {
 			size_t tl = (size_t)snprintf(tail, sizeof(tail), "~%u", n);
 			size_t bl = strlen(base) < 8 - tl ? strlen(base) : 8 - tl;
 
@@ -170,6 +204,7 @@ static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 			memcpy(k->short_name + bl, tail, tl);
 			memcpy(k->short_name + 8, ext, strlen(ext));
 			done = set_insert(&set, k->short_name);
+			*next = n + 1;
 		}
 		if (!done) {
 			rc = dd_fail(err, DD_EINPUT, "%s: too many similar names", k->name);
@@ -181,6 +216,10 @@ static int assign_short_names(struct iso_node *dir, struct dd_err *err)
 out:
 	free(set.slot);
 	free(set.used);
+	free(memo.slot);
+	free(memo.used);
+	free(memo.next);
+	free(named);
 	return rc;
 }
 

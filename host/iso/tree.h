@@ -53,10 +53,29 @@ struct iso_node *iso_lookup(struct iso_node *dir, const char *path);
 /* Full path of n for messages ("sources/boot.wim"). */
 void iso_node_path(const struct iso_node *n, char *buf, size_t len);
 /* Check a recorded name is safe as one FAT long name: refuses "", ".", "..", '/', '\\', control
- * and FAT-reserved characters, invalid UTF-8 and names over 255 UTF-16 units. */
+ * and FAT-reserved characters, U+FFFE/U+FFFF, invalid UTF-8, names over 255 UTF-16 units, names
+ * ending in a dot or space and Windows device names (CON, NUL.txt, COM1...). */
 int iso_name_check(const char *name, const char *where, struct dd_err *err);
-/* Sort children by name (byte order) in every directory and refuse names equal but for case. */
+/* Sort children by name (byte order) in every directory and refuse two names FAT takes for one
+ * (iso_fat_key), in n log n per directory. */
 int iso_tree_finish(struct iso_node *root, struct dd_err *err);
+/* FAT's and Windows' view of a name: its UTF-16 units, each upcased through a table made at build
+ * time from towupper() in C.UTF-8 (mk/iso.mk; one unit to one unit, nothing outside the BMP, as
+ * Windows' upcase table). Two names are one on FAT when their keys are equal. Writes at most max
+ * units to key and returns how many. */
+size_t iso_fat_key(const char *name, uint16_t *key, size_t max);
+/* 0 when FAT takes a and b for one name (names of at most ISO_MAX_NAME units). */
+int iso_fat_cmp(const char *a, const char *b);
+
+/* Directory extents or ICBs already read (a hash set: loops are found in linear time). */
+struct iso_seen {
+	uint64_t *slot;
+	size_t n, cap;
+};
+/* 1 when key was there already, 0 when added, DD_ENOMEM. */
+int iso_seen_add(struct iso_seen *s, uint64_t key, struct dd_err *err);
+void iso_seen_free(struct iso_seen *s);
+
 /* Count files and directories, total file bytes. */
 void iso_tree_stats(const struct iso_node *n, uint64_t *files, uint64_t *dirs, uint64_t *bytes);
 

@@ -34,8 +34,7 @@ struct udf {
 	uint32_t part_len[MAX_PARTS];
 	unsigned n_parts;
 	size_t nodes;
-	uint64_t *seen;                  /* directory ICBs visited (partref << 32 | lbn) */
-	size_t n_seen, cap_seen;
+	struct iso_seen seen;            /* directory ICBs visited (partref << 32 | lbn) */
 };
 
 struct lb_addr {
@@ -239,22 +238,7 @@ static int load_extents(struct udf *u, const struct fentry *fe, struct iso_node 
 
 static int seen_dir(struct udf *u, struct lb_addr a, struct dd_err *err)
 {
-	uint64_t key = (uint64_t)a.part << 32 | a.lbn;
-
-	for (size_t i = 0; i < u->n_seen; i++)
-		if (u->seen[i] == key)
-			return 1;
-	if (u->n_seen == u->cap_seen) {
-		size_t cap = u->cap_seen ? u->cap_seen * 2 : 64;
-		uint64_t *s = realloc(u->seen, cap * sizeof(*s));
-
-		if (!s)
-			return dd_fail(err, DD_ENOMEM, "out of memory");
-		u->seen = s;
-		u->cap_seen = cap;
-	}
-	u->seen[u->n_seen++] = key;
-	return 0;
+	return iso_seen_add(&u->seen, (uint64_t)a.part << 32 | a.lbn, err);
 }
 
 static int read_dir(struct udf *u, struct iso_node *dir, int depth, struct dd_err *err);
@@ -359,6 +343,12 @@ static int read_dir(struct udf *u, struct iso_node *dir, int depth, struct dd_er
 			break;
 		}
 		off += reclen;
+		/* the parent entry comes first and once: one elsewhere would hide a directory and all
+		 * under it, as a Joliet entry named ".." once did */
+		if ((flags & 0x08) && off != reclen) {
+			rc = dd_fail(err, DD_EINPUT, "%s: UDF parent entry out of place", path);
+			break;
+		}
 		if (flags & 0x0C) /* parent entry (8) or deleted (4) */
 			continue;
 		icb = (struct lb_addr){ get_le32(f + 24), get_le16(f + 28) };
@@ -505,7 +495,7 @@ int udf_read(struct iso_image *img, struct dd_err *err)
 	rc = load_node(&u, img->root, root_at, 0, "/", err);
 	if (rc)
 		dd_err_prefix(err, "%s", img->path);
-	free(u.seen);
+	iso_seen_free(&u.seen);
 	if (!rc && !img->root->mtime)
 		img->root->mtime = img->created;
 	return rc;

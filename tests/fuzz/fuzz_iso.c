@@ -4,9 +4,12 @@
  * The input is the image from sector 16 on: the harness puts 16 zero sectors (the system area,
  * which no reader looks at) in front, so seeds stay small and mutations land on volume
  * descriptors, directories and file entries. When the image opens, the tree is walked and every
- * file's first and last bytes are read, as the FAT32 writer would. */
+ * file's first and last bytes are read, as the FAT32 writer would; every name must be one FAT and
+ * Windows can hold (never ".", ".." or a device name) and no two names of a folder may be one name
+ * on FAT (compared as Windows does, beyond ASCII case). */
 #include "fuzz_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "host/iso/iso.h"
@@ -14,6 +17,28 @@
 #define SYSTEM_AREA (16 * ISO_SECTOR)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int cmp_fat(const void *a, const void *b)
+{
+	return iso_fat_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of one folder: each valid on FAT, no two the same name there. */
+static void check_names(const struct iso_node *dir)
+{
+	const char **names = malloc((dir->n_kids + 1) * sizeof(*names));
+	struct dd_err err;
+
+	FUZZ_ASSERT(names);
+	for (size_t i = 0; i < dir->n_kids; i++) {
+		names[i] = dir->kids[i]->name;
+		FUZZ_ASSERT(iso_name_check(names[i], "fuzz", &err) == DD_OK);
+	}
+	qsort(names, dir->n_kids, sizeof(*names), cmp_fat);
+	for (size_t i = 1; i < dir->n_kids; i++)
+		FUZZ_ASSERT(iso_fat_cmp(names[i - 1], names[i]) != 0);
+	free(names);
+}
 
 static void walk(const struct iso_image *img, const struct iso_node *n, unsigned depth, size_t *files)
 {
@@ -31,6 +56,7 @@ static void walk(const struct iso_image *img, const struct iso_node *n, unsigned
 		return;
 	}
 	FUZZ_ASSERT(n->n_kids <= ISO_MAX_NODES);
+	check_names(n);
 	for (size_t i = 0; i < n->n_kids; i++) {
 		FUZZ_ASSERT(n->kids[i]->parent == n);
 		walk(img, n->kids[i], depth + 1, files);

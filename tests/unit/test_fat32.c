@@ -246,6 +246,24 @@ TEST(fat32_refusals)
 	iso_node_free(root);
 }
 
+/* A long name that is another name's "~n" short name but for case takes that short name itself,
+ * before any "~n" is made: otherwise Windows could find the other file under this name. */
+TEST(fat32_case_only_names_before_generated)
+{
+	struct iso_node *root = iso_node_new("", true), *a, *b;
+	struct dd_err err = { 0 };
+	struct fat32_plan plan;
+
+	root->mtime = iso_civil_to_unix(2010, 1, 1, 12, 0, 0);
+	a = add(root, "Long Name A.txt", false, "a");   /* sorts first: would have taken LONGNA~1 */
+	b = add(root, "longna~1.txt", false, "b");
+	CHECK_EQ_INT(iso_tree_finish(root, &err), 0);
+	CHECK_EQ_INT(fat32_plan(root, 64 << 20, &plan, &err), 0);
+	CHECK(!memcmp(b->short_name, "LONGNA~1TXT", 11));
+	CHECK(!memcmp(a->short_name, "LONGNA~2TXT", 11));
+	iso_node_free(root);
+}
+
 TEST(fat32_auto_size_fits)
 {
 	struct iso_node *root = sample_tree(), *big;
@@ -270,6 +288,7 @@ int main(void)
 	RUN(fat32_deterministic);
 	RUN(fat32_fsck_clean);
 	RUN(fat32_refusals);
+	RUN(fat32_case_only_names_before_generated);
 	RUN(fat32_auto_size_fits);
 	return check_done();
 }

@@ -254,6 +254,15 @@ TEST(udf_refuses_slash_name)
 	expect_refused(&v, N_SECTORS, "unsafe file name");
 }
 
+/* "Small" marked as a parent entry: once skipped with everything under it */
+TEST(udf_refuses_parent_entry_out_of_place)
+{
+	struct vol v = make_vol(LB_SMALL, NULL, LB_FILEDATA);
+
+	block(&v, LB_ROOTDATA)[40 + 48 + 18] = 0x0A;  /* third FID (after the parent and "bootmgr") */
+	expect_refused(&v, N_SECTORS, "UDF parent entry out of place");
+}
+
 TEST(udf_refuses_extent_outside_partition)
 {
 	struct vol v = make_vol(LB_SMALL, NULL, 100000);
@@ -318,6 +327,7 @@ int main(void)
 	RUN(udf_refuses_directory_loop);
 	RUN(udf_refuses_dotdot_name);
 	RUN(udf_refuses_slash_name);
+	RUN(udf_refuses_parent_entry_out_of_place);
 	RUN(udf_refuses_extent_outside_partition);
 	RUN(udf_refuses_truncated);
 	RUN(udf_refuses_damaged_file_entry);
