@@ -421,6 +421,7 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 		x->have = (uint64_t)st.st_size;
 		if (x->have > req->size && ftruncate(x->fd, 0) == 0)
 			x->have = 0;
+		x->synced = x->have; /* what survived a restart or a power cut is on the disk */
 		x->open = true;
 		x->size = req->size;
 		memcpy(x->sha, req->sha256, DD_SHA256_LEN);
@@ -489,6 +490,8 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 	}
 	x->have += req->len;
 	*held = x->have;
+	if (x->have - x->synced >= DD_STORE_SYNC_EVERY && !fdatasync(x->fd))
+		x->synced = x->have;
 	return 0;
 }
 

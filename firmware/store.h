@@ -29,6 +29,9 @@ static inline void dd_copy_str(char *dst, size_t len, const char *src)
 
 #define DD_STORE_RING 1000          /* audit records kept (at least) */
 #define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
+/* A partial transfer is made durable (fdatasync) every this many bytes: after a power cut a load resumes
+ * from the last such point, not from the start (what the page cache held is gone). */
+#define DD_STORE_SYNC_EVERY (8u << 20)
 #define DD_FIRMWARE_PREFIX "dartdupd-firmware "
 /* Room rules for transfers (docs/PROTOCOL.md "Room in the store"): a firmware bundle is at most
  * DD_STORE_FIRMWARE_MAX bytes; every transfer must fit in the store's free space (statvfs) with
@@ -50,6 +53,7 @@ struct dd_store_xfer {
 	uint32_t handle;
 	uint8_t sha[DD_SHA256_LEN];
 	uint64_t size, have;
+	uint64_t synced;                  /* bytes made durable (DD_STORE_SYNC_EVERY) */
 	int fd;
 	char path[768];
 	int verify;                       /* enum dd_store_verify: no LOAD_BEGIN/DATA/CANCEL meanwhile */

@@ -148,6 +148,37 @@ TEST(load_resumes_after_restart)
 	free(pkg);
 }
 
+/* A partial transfer is made durable every DD_STORE_SYNC_EVERY bytes (a power cut loses at most that
+ * much of a load, never its start): the store's record of what is synced follows the data. */
+TEST(partial_transfer_synced_as_it_grows)
+{
+	size_t len = 2 * DD_STORE_SYNC_EVERY + 12345;
+	uint8_t *pkg = malloc(len);
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	const struct dd_store_xfer *x;
+
+	CHECK(pkg);
+	check_fill_random(pkg, len, 9);
+	CHECK_EQ_INT(open_store(&s, tmp("store-sync")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	x = &s.xfer[DD_KIND_IMAGE];
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, DD_STORE_SYNC_EVERY - 1, 65536), 0);
+	CHECK_EQ_U64(x->synced, 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, DD_STORE_SYNC_EVERY - 1, DD_STORE_SYNC_EVERY + 100, 65536), 0);
+	CHECK_EQ_U64(x->synced, DD_STORE_SYNC_EVERY + 100);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, DD_STORE_SYNC_EVERY + 100, 2 * DD_STORE_SYNC_EVERY + 200, 65536), 0);
+	CHECK_EQ_U64(x->synced, 2 * DD_STORE_SYNC_EVERY + 100); /* the last 100 bytes wait for the next sync */
+	dd_store_close(&s);
+	/* after a restart, what is on the disk counts as synced */
+	CHECK_EQ_INT(open_store(&s, tmp("store-sync")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_U64(r.offset, 2 * DD_STORE_SYNC_EVERY + 200);
+	CHECK_EQ_U64(s.xfer[DD_KIND_IMAGE].synced, r.offset);
+	dd_store_close(&s);
+	free(pkg);
+}
+
 TEST(refused_packages_leave_the_image)
 {
 	const char *a = package("good", 100000, 3), *b = package("damaged", 100000, 4);
@@ -486,6 +517,7 @@ int main(void)
 {
 	RUN(load_checks_offsets_and_installs);
 	RUN(load_resumes_after_restart);
+	RUN(partial_transfer_synced_as_it_grows);
 	RUN(refused_packages_leave_the_image);
 	RUN(load_sizes_bounded_by_the_store);
 	RUN(load_begin_reclaims_an_abandoned_partial);
