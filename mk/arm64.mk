@@ -49,12 +49,11 @@ $(ARM_BUILD)/tests/%: $(ARM_BUILD)/obj/tests/unit/%.o $(call obj,$(ARM_BUILD),$(
 
 # The PC tool for arm64 (`make dartdup-arm64`): the emulated board of tests/board-image/suite runs it in
 # the guest to load an image over the gadget (a real arm64 PC would too). Its packages are on-demand
-# (scripts/deps/board-image.txt). libusb and libarchive come as arm64 -dev packages; the ISO libraries'
-# -dev packages cannot be installed for two architectures at once (not Multi-Arch: same), so their headers
-# are the host's (the same on both LP64 little-endian architectures) and the arm64 shared libraries are
-# named by file.
+# (scripts/deps/board-image.txt). libusb and libarchive come as arm64 -dev packages; wimlib's pkg-config
+# file names private dependencies that have no arm64 -dev here, so its header is the host's (the same on
+# both LP64 little-endian architectures) and the arm64 shared library is named by file.
 ARM_HOST_PKGS := $(HOST_PKGS)
-ARM_ISO_SO    := $(addprefix /usr/lib/$(ARM_TRIPLET)/,libiso9660.so.11 libudf.so.0 libcdio.so.19 libwim.so.15)
+ARM_ISO_SO    := /usr/lib/$(ARM_TRIPLET)/libwim.so.15
 ARM_HOST_HAVE := $(shell $(ARM_PKG_CONFIG) --exists $(ARM_HOST_PKGS) 2>/dev/null && \
                    ls $(ARM_ISO_SO) >/dev/null 2>&1 && echo yes)
 ARM_HOST_OBJ  := $(call obj,$(ARM_BUILD),host/main.c $(HOST_SRC))

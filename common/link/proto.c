@@ -1,5 +1,6 @@
 /* link protocol: frame and message encoding and checking (docs/PROTOCOL.md). */
 #include "link/proto.h"
+#include "util/escape.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,9 +38,17 @@ static void put_u32(struct wr *w, uint32_t v) { put_le(w, v, 4); }
 static void put_u64(struct wr *w, uint64_t v) { put_le(w, v, 8); }
 
 /* Strings: u8 length + bytes, no NUL inside. Longer strings are cut (never refused on send). */
+/* A string field: at most DD_LINK_STR_MAX bytes, and never the first bytes of a UTF-8 character without its
+ * end (the protocol's strings are UTF-8; a string cut by the field's size, or earlier by an snprintf into a
+ * fixed buffer, would reach the PC with a stray lead byte): the cut character is left out whole. */
 static void put_str(struct wr *w, const char *s)
 {
-	size_t n = s ? strnlen(s, DD_LINK_STR_MAX) : 0;
+	size_t n = s ? strnlen(s, DD_LINK_STR_MAX) : 0, last = n;
+
+	while (last && ((unsigned char)s[last - 1] & 0xC0) == 0x80) /* back to the last character's first byte */
+		last--;
+	if (last && ((unsigned char)s[last - 1] & 0xC0) == 0xC0 && !dd_utf8_seq(s + last - 1, n - last + 1, NULL))
+		n = last - 1;
 
 	put_u8(w, (uint8_t)n);
 	put(w, s, n);

@@ -217,6 +217,30 @@ static size_t reframe(uint8_t *f, uint32_t payload)
 	return DD_LINK_HDR_LEN + payload + pad;
 }
 
+/* A string field never carries the first bytes of a character without its end: a name cut by an snprintf
+ * into a fixed buffer loses the cut character whole; whole characters are kept. */
+TEST(strings_cut_between_characters)
+{
+	static struct dd_link_msg m, d;
+	char want[DD_LINK_STR_MAX + 1];
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_INFO, m.flags = DD_LINK_F_REPLY;
+	memset(m.u.info_r.image_name, 'a', 252);
+	memcpy(m.u.info_r.image_name + 252, "\xe2\x82", 3); /* the first two bytes of a three-byte euro sign */
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	memset(want, 'a', 252);
+	want[252] = '\0';
+	CHECK(!strcmp(d.u.info_r.image_name, want));
+	memcpy(m.u.info_r.image_name + 252, "\xe2\x82\xac", 4); /* the whole euro sign: kept */
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	CHECK_EQ_U64(strlen(d.u.info_r.image_name), 255);
+	CHECK(!memcmp(d.u.info_r.image_name + 252, "\xe2\x82\xac", 3));
+	strcpy(m.u.info_r.image_name, "caf\xc3"); /* a lone lead byte at the end */
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	CHECK(!strcmp(d.u.info_r.image_name, "caf"));
+}
+
 TEST(short_payloads_refused)
 {
 	static struct dd_link_msg s[DD_SAMPLES], d;
@@ -602,6 +626,7 @@ int main(void)
 {
 	RUN(every_message_round_trips);
 	RUN(fields_survive);
+	RUN(strings_cut_between_characters);
 	RUN(short_payloads_refused);
 	RUN(long_payloads_refused);
 	RUN(wrong_version_type_flags_magic);
