@@ -4,6 +4,7 @@
 #include "host/cli.h"
 #include "link/client.h"
 #include "util/escape.h"
+#include "util/number.h"
 #include "util/json.h"
 
 #include <getopt.h>
@@ -57,6 +58,20 @@ static void board_usage(FILE *out)
 		"exit status: 0 ok, 1 a port failed / link failed / interrupted, 2 bad usage or refused\n");
 }
 
+/* The value of option c (a number up to max) in *out; a bad one is named on stderr: -1. */
+static int number(const struct option *opts, int c, uint64_t max, uint64_t *out)
+{
+	const char *name = "?";
+
+	for (; opts->name; opts++)
+		if (opts->val == c)
+			name = opts->name;
+	if (!dd_parse_u64(optarg, max, out))
+		return 0;
+	cli_error("board: --%s: '%s' is not a number from 0 to %" PRIu64, name, optarg, max);
+	return -1;
+}
+
 static int parse(int argc, char **argv, struct board_opts *o)
 {
 	static const struct option opts[] = {
@@ -67,6 +82,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -79,10 +95,10 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		case 'j': o->json = true; break;
 		case 'w': o->wait = true; break;
 		case 'W': o->watch = true; break;
-		case 'n': o->since = strtoull(optarg, NULL, 10); break;
-		case 'J': o->job = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 't': o->timeout = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': o->max_bytes = strtoull(optarg, NULL, 10); break;
+		case 'n': if (number(opts, c, UINT64_MAX, &o->since)) return -1; break;
+		case 'J': if (number(opts, c, UINT32_MAX, &v)) return -1; o->job = (uint32_t)v; break;
+		case 't': if (number(opts, c, 86400, &v)) return -1; o->timeout = (unsigned)v; break;
+		case 'm': if (number(opts, c, UINT64_MAX, &o->max_bytes)) return -1; break;
 		case 'h': board_usage(stdout); exit(0);
 		default: return -1;
 		}

@@ -41,6 +41,14 @@ done
 expect_rc "dartdup board selftest on a board without one: exit 2" 2 "$DARTDUP" board --sim "$S" selftest
 out_has "says the board has none" "the sim board has no self-test"
 
+# numbers on the command line are checked: a typo is refused before anything is asked of the board
+expect_rc "board update --timeout abc: exit 2" 2 "$DARTDUP" board --sim "$S" update "$T/rec1/test.dfi" --wait --timeout abc
+out_has "names the option and the value" "board: --timeout: 'abc' is not a number from 0 to 86400"
+expect_rc "board status --watch --job -1: exit 2" 2 "$DARTDUP" board --sim "$S" status --watch --job -1
+out_has "names --job" "board: --job: '-1' is not a number"
+expect_rc "board log --since 12x: exit 2" 2 "$DARTDUP" board --sim "$S" log --since 12x
+out_has "names --since" "board: --since: '12x' is not a number"
+
 expect_rc "an existing record folder is not overwritten: exit 2" 2 acc --key "$T/depot.key" --sticks 3 --out "$T/rec1"
 out_has "names the folder" "$T/rec1: exists and is not empty"
 
