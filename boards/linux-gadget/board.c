@@ -347,6 +347,18 @@ static int conf_from_args(int argc, char **argv, const char **config, struct lg_
 	return DD_OK;
 }
 
+/* Every key the description file names reads as a public key (the first that does not names config). */
+static int check_keys(const struct lg_conf *c, const char *config, struct dd_err *err)
+{
+	uint8_t id[DD_SHA256_LEN];
+	int rc = DD_OK;
+
+	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
+		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
+			dd_err_prefix(err, "%s: pubkey", config);
+	return rc;
+}
+
 /* dartdupd --board linux-gadget --check: the description file and the keys it names, nothing else
  * (no configfs, no GPIO, no udev): what an administrator runs after editing the file. */
 static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
@@ -360,10 +372,7 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 
 	if (rc)
 		return rc;
-	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
-		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
-			dd_err_prefix(err, "%s: pubkey", config);
-	if (rc) {
+	if ((rc = check_keys(c, config, err))) {
 		free(c);
 		return rc;
 	}
@@ -405,14 +414,12 @@ static int lg_apply_firmware(int argc, char **argv, const char *exe, char *appli
 
 static int lg_selftest_args(int argc, char **argv, FILE *out, bool json, struct dd_err *err)
 {
-	uint8_t id[DD_SHA256_LEN];
 	const char *config;
 	struct lg_conf *c;
 	int rc = conf_from_args(argc, argv, &config, &c, err);
 
-	for (unsigned i = 0; !rc && i < c->n_pubkeys; i++)
-		if ((rc = dd_pubkey_id(c->pubkey[i], id, err)))
-			dd_err_prefix(err, "%s: pubkey", config);
+	if (!rc)
+		rc = check_keys(c, config, err);
 	if (!rc)
 		rc = lg_selftest(c, NULL, out, json, err);
 	free(c);
