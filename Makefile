@@ -101,7 +101,13 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call obj,$(BUILD)/asan
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
-tests: $(BINS) $(TESTS) $(ASAN_TESTS)
+# Programs the VM scenarios run in the guest (tests/vm/tools/: a PC that misbehaves, ...).
+VM_TOOLS := $(patsubst tests/vm/tools/%.c,$(BUILD)/vmtools/%,$(sort $(wildcard tests/vm/tools/*.c)))
+$(BUILD)/vmtools/%: $(BUILD)/obj/tests/vm/tools/%.o $(LIB_HOST) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+tests: $(BINS) $(TESTS) $(ASAN_TESTS) $(VM_TOOLS)
 
 # --- the two set-up commands ------------------------------------------------------------------
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)

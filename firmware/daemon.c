@@ -409,9 +409,21 @@ static int handle_board(struct dd_daemon *d, const struct pollfd *fds, unsigned 
 	return DD_OK;
 }
 
+/* A peer's two poll entries: its requests (unless paused) and room for its unsent replies (when
+ * there are any), on the fd and with the events its transport names for each. */
+static void conn_pollfds(const struct dd_conn *c, struct pollfd p[2])
+{
+	const struct dd_link_transport *t = c->t;
+
+	p[0] = (struct pollfd){ .fd = t->fd, .events = conn_paused(c) ? 0 : POLLIN };
+	p[1] = (struct pollfd){ .fd = t->send_events ? t->send_fd : t->fd };
+	if (conn_pending(c))
+		p[1].events = t->send_events ? t->send_events : POLLOUT;
+}
+
 int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 {
-	struct pollfd fds[DD_BOARD_MAX_FDS + DD_DAEMON_MAX_CONNS + 2];
+	struct pollfd fds[DD_BOARD_MAX_FDS + 2 * DD_DAEMON_MAX_CONNS + 2];
 	struct dd_conn *conn_at[DD_DAEMON_MAX_CONNS];
 	unsigned nb, n, nc = 0;
 	int rc;
@@ -424,9 +436,8 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 		if (!d->conn[i].t)
 			continue;
 		conn_at[nc++] = &d->conn[i];
-		fds[n++] = (struct pollfd){ .fd = d->conn[i].t->fd,
-					    .events = (short)((conn_paused(&d->conn[i]) ? 0 : POLLIN) |
-							      (conn_pending(&d->conn[i]) ? POLLOUT : 0)) };
+		conn_pollfds(&d->conn[i], &fds[n]);
+		n += 2;
 	}
 	rc = poll(fds, n, verify_busy(d) ? 0 : timeout_ms);
 	if (rc < 0 && errno != EINTR)
@@ -438,9 +449,12 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 		handle_stop(d);
 	if (fds[nb].revents)
 		dd_daemon_job_update(d, false);
-	for (unsigned i = 0; i < nc; i++)
-		if (fds[nb + 2 + i].revents)
-			serve_conn(d, conn_at[i], fds[nb + 2 + i].revents);
+	for (unsigned i = 0; i < nc; i++) {
+		const struct pollfd *p = &fds[nb + 2 + 2 * i];
+
+		if (p[0].revents || p[1].revents)
+			serve_conn(d, conn_at[i], (short)(p[0].revents | (p[1].revents & (POLLHUP | POLLERR))));
+	}
 	if ((rc = handle_board(d, fds, nb, err)))
 		return rc;
 	verify_turn(d);

@@ -10,6 +10,13 @@
  * so the transfer goes on until the frame's last, short, packet: docs/PROTOCOL.md padding rule).
  * Requests of one endpoint complete in order, so slots are used round-robin and consumed in order.
  *
+ * The daemon never waits on a PC (send_some): it queues what free TX slots take and is woken by a
+ * second eventfd that only TX completions signal (the transport's send_fd), so a PC that stops reading
+ * stalls only its own replies; a PC that reads nothing also makes the daemon stop reading it (its
+ * requests wait in the RX slots), never makes it wait. A queued piece that ends the burst on a whole
+ * packet would leave the PC's read waiting for more (no short packet ends it; several small frames
+ * together can add up to a multiple of 64): its last byte then goes as a piece of its own.
+ *
  * A PC that disconnects (DISABLE, UNBIND, SUSPEND on ep0) resets the live link: its requests are
  * cancelled (io_destroy waits for them), partial input is dropped and its recv fails, so the daemon
  * drops the connection and keeps its own state (a load in progress stays resumable); the next
@@ -59,6 +66,7 @@ struct ffs_link {
 	struct dd_link_transport t;
 	struct lg_ffs *ffs;     /* NULL once the function forgot this link */
 	aio_context_t ctx;
+	int tx_fd;              /* eventfd of TX completions: send_some can take more (t.fd: RX ones) */
 	int ep_out, ep_in;      /* ep1 (bulk OUT, PC -> board), ep2 (bulk IN) */
 	bool dead;              /* reset by the PC: every call fails */
 	int error;              /* first failed request (-errno) */
@@ -236,13 +244,15 @@ size_t lg_ffs_strings(uint8_t *buf, size_t cap)
 /* --- the link (a dd_link_transport) --------------------------------------------------------- */
 static void prep(struct ffs_link *l, struct slot *s, int fd, unsigned op, size_t len, unsigned idx)
 {
+	bool tx = idx >= RX_SLOTS;
+
 	memset(&s->cb, 0, sizeof(s->cb));
 	s->cb.aio_fildes = (uint32_t)fd;
 	s->cb.aio_lio_opcode = (uint16_t)op;
 	s->cb.aio_buf = (uint64_t)(uintptr_t)s->buf;
 	s->cb.aio_nbytes = len;
 	s->cb.aio_flags = IOCB_FLAG_RESFD;
-	s->cb.aio_resfd = (uint32_t)l->t.fd;
+	s->cb.aio_resfd = (uint32_t)(tx ? l->tx_fd : l->t.fd);
 	s->cb.aio_data = idx;
 }
 
@@ -272,16 +282,20 @@ static int reap(struct ffs_link *l, long min, int timeout_ms)
 {
 	struct io_event ev[RX_SLOTS + TX_SLOTS];
 	struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000 };
-	uint64_t cnt;
+	uint64_t cnt, one = 1;
+	bool tx_done = false;
 	int n;
 
-	/* clear the eventfd first: a completion after io_getevents sets it again */
+	/* clear the eventfds first: a completion after io_getevents sets them again */
 	if (read(l->t.fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (read(l->tx_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return -errno;
 	n = io_getevents_(l->ctx, min, RX_SLOTS + TX_SLOTS, ev, &ts);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
+		tx_done |= ev[i].data >= RX_SLOTS;
 		unsigned idx = (unsigned)ev[i].data;
 		long long res = (long long)ev[i].res;
 		struct slot *s = idx < RX_SLOTS ? &l->rx[idx] : &l->tx[idx - RX_SLOTS];
@@ -294,6 +308,9 @@ static int reap(struct ffs_link *l, long min, int timeout_ms)
 			s->len = res > 0 ? (size_t)res : 0;
 		}
 	}
+	/* TX slots came free: whoever waits to send is told (the caller may not be the sender) */
+	if (tx_done && write(l->tx_fd, &one, sizeof(one)) < 0)
+		return -errno;
 	return n;
 }
 
@@ -377,6 +394,30 @@ static int tx_slot(struct ffs_link *l, struct slot **out, struct dd_err *err)
 	}
 }
 
+/* The next piece of len bytes that are to go: at most TX_LEN, and never one that ends what there is
+ * to send on a whole packet (the PC's read would wait for a short packet that does not come): its last
+ * byte is left for a piece of its own. */
+static size_t tx_piece(size_t len)
+{
+	if (len > TX_LEN)
+		return TX_LEN;
+	return len % DD_LINK_PAD_UNIT ? len : len - 1;
+}
+
+/* Queue n bytes at p in the free slot s, the next in turn. */
+static int tx_queue(struct ffs_link *l, struct slot *s, const uint8_t *p, size_t n, struct dd_err *err)
+{
+	int rc;
+
+	memcpy(s->buf, p, n);
+	prep(l, s, l->ep_in, IOCB_CMD_PWRITE, n, RX_SLOTS + l->tx_next);
+	s->len = n;
+	if ((rc = submit(l, s, err)))
+		return rc;
+	l->tx_next = (l->tx_next + 1) % TX_SLOTS;
+	return DD_OK;
+}
+
 static int ffs_send(struct dd_link_transport *t, const void *buf, size_t len, struct dd_err *err)
 {
 	struct ffs_link *l = t->priv;
@@ -385,18 +426,40 @@ static int ffs_send(struct dd_link_transport *t, const void *buf, size_t len, st
 	int rc;
 
 	while (len) {
-		size_t n = len < TX_LEN ? len : TX_LEN;
+		size_t n = tx_piece(len);
 
-		if ((rc = tx_slot(l, &s, err)))
+		if ((rc = tx_slot(l, &s, err)) || (rc = tx_queue(l, s, p, n, err)))
 			return rc;
-		memcpy(s->buf, p, n);
-		prep(l, s, l->ep_in, IOCB_CMD_PWRITE, n, RX_SLOTS + l->tx_next);
-		s->len = n;
-		if ((rc = submit(l, s, err)))
-			return rc;
-		l->tx_next = (l->tx_next + 1) % TX_SLOTS;
 		p += n;
 		len -= n;
+	}
+	return DD_OK;
+}
+
+/* What the free TX slots take now, never waiting for the PC. */
+static int ffs_send_some(struct dd_link_transport *t, const void *buf, size_t len, size_t *sent,
+			 struct dd_err *err)
+{
+	struct ffs_link *l = t->priv;
+	const uint8_t *p = buf;
+	int rc;
+
+	*sent = 0;
+	if ((rc = link_state(l, err)))
+		return rc;
+	if (reap(l, 0, 0) < 0 && !l->error)
+		l->error = -EIO;
+	rearm(l); /* the reap cleared the RX eventfd too */
+	if ((rc = link_state(l, err)))
+		return rc;
+	while (len && !l->tx[l->tx_next].busy) {
+		size_t n = tx_piece(len);
+
+		if ((rc = tx_queue(l, &l->tx[l->tx_next], p, n, err)))
+			return rc;
+		p += n;
+		len -= n;
+		*sent += n;
 	}
 	return DD_OK;
 }
@@ -450,11 +513,14 @@ static void ffs_close(struct dd_link_transport *t)
 		free(l->tx[i].buf);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (l->tx_fd >= 0)
+		close(l->tx_fd);
 	free(l);
 }
 
 static const struct dd_link_transport_ops ffs_ops = {
 	.send = ffs_send,
+	.send_some = ffs_send_some,
 	.recv = ffs_recv,
 	.flush = ffs_flush,
 	.close = ffs_close,
@@ -484,7 +550,10 @@ static int link_open(struct lg_ffs *f, struct dd_link_transport **out, struct dd
 	l->t.priv = l;
 	snprintf(l->t.name, sizeof(l->t.name), "usb link %u", ++f->links);
 	l->t.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (l->t.fd < 0)
+	l->tx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	l->t.send_fd = l->tx_fd;
+	l->t.send_events = POLLIN;
+	if (l->t.fd < 0 || l->tx_fd < 0)
 		rc = dd_fail_errno(err, DD_EIO, errno, "eventfd");
 	for (unsigned i = 0; !rc && i < RX_SLOTS; i++)
 		if (!(l->rx[i].buf = aligned_alloc(4096, RX_LEN)))
@@ -521,7 +590,8 @@ static void link_reset(struct lg_ffs *f)
 	link_stop(l);
 	l->ffs = NULL;
 	f->live = NULL;
-	if (write(l->t.fd, &one, sizeof(one)) < 0) /* wake the daemon's poll */
+	/* wake the daemon's poll, whichever it waits on: its next call fails */
+	if (write(l->t.fd, &one, sizeof(one)) < 0 || write(l->tx_fd, &one, sizeof(one)) < 0)
 		l->error = -errno;
 }
 

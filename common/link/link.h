@@ -20,8 +20,10 @@ struct dd_link_transport_ops {
 	 * transfers in flight); errors of queued sends show up in a later send/recv/flush. */
 	int (*send)(struct dd_link_transport *t, const void *buf, size_t len, struct dd_err *err);
 	/* Optional: send what the transport takes now, never waiting; *sent = bytes taken (0: full,
-	 * try again when fd polls POLLOUT). A board serving several peers uses it so that a peer that
-	 * does not read its replies stalls only itself. NULL: only the blocking send. */
+	 * try again when the transport says it can take more: send_events on send_fd). A board serving
+	 * several peers uses it so that a peer that does not read its replies stalls only itself.
+	 * buf must end where a frame ends (what is taken may stop anywhere). NULL: only the blocking
+	 * send. */
 	int (*send_some)(struct dd_link_transport *t, const void *buf, size_t len, size_t *sent,
 			 struct dd_err *err);
 	/* Receive at most cap bytes, waiting at most timeout_ms (-1: no limit). *got = 0 on timeout.
@@ -36,6 +38,10 @@ struct dd_link_transport_ops {
 struct dd_link_transport {
 	const struct dd_link_transport_ops *ops;
 	int fd;          /* pollable file descriptor, or -1 (then the owner polls with timeouts) */
+	/* When send_some may take more: send_events on send_fd. 0: POLLOUT on fd (a socket). A
+	 * transport whose fd is always writable (an eventfd of completions) names its own. */
+	int send_fd;
+	short send_events;
 	char name[128];  /* for messages: "socket /run/x.sock", "usb 1-2 serial ABC" */
 	void *priv;
 };

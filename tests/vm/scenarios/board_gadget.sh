@@ -53,6 +53,9 @@ host() {
 	await BOOTED 180 || return
 	await PRESS 150 || return
 	check "QMP send-key presses the board's button" qmp send-key '{"keys": [{"type": "qcode", "data": "ret"}]}'
+	await PRESS_STALLED 150 || return
+	check "QMP send-key presses the button while a PC reads nothing" \
+		qmp send-key '{"keys": [{"type": "qcode", "data": "ret"}]}'
 	await PULL 150 || return
 	check "QMP device_del pulls stick c mid-job" unplug c
 	say PULLED
@@ -83,6 +86,45 @@ wait_for() { # SECONDS CMD...: poll a condition (not a timing assumption: it fai
 B() { "$DARTDUP" board --serial "$SERIAL" "$@"; }
 led() { cat "/sys/class/leds/$1/brightness"; } # 0 off; max_brightness (1 for a keyboard LED) on
 port_path() { stick_id_path "$1" | sed 's/:1\.0-scsi-.*//'; }
+
+# --- a PC that stops reading its replies (issue 17): the board never waits for it ---------------------
+# tests/vm/tools/slow_pc sends 2000 INFO requests in one go and reads none of the replies until told; the
+# daemon queues what the gadget's free TX slots take, stops reading that PC once 64 KiB of replies wait,
+# and goes on with the button and the job. The old blocking send waited 10 s for the PC, then dropped it.
+stalled_pc() {
+	local spid in=/tmp/slowpc.in log=/tmp/slowpc.out n=2000 passes tool
+	tool=$(dirname "$DARTDUP")/../vmtools/slow_pc
+	mkfifo "$in"
+	"$tool" "$SERIAL" "$n" <"$in" >"$log" 2>&1 &
+	spid=$!
+	exec 7>"$in" # slow_pc reads its replies when a line comes here
+	check "a PC sends $n requests and reads no reply" wait_for 120 grep -q "^sent $n" "$log" ||
+		sed 's/^/# slow_pc: /' "$log"
+	# every stick gets other bytes first: the job's pass must be this job's
+	local s
+	for s in a b c; do
+		head -c $((4 << 20)) /dev/urandom | dd of="$(stick_dev "$(stick_serial $s)")" bs=1M oflag=direct \
+			status=none
+	done
+	passes=$(grep -c '"result":"pass"' "$store/audit.log")
+	say PRESS_STALLED
+	check "with that PC stalled, the button's job writes every slot (3 more pass records)" \
+		wait_for 240 sh -c "test \$(grep -c '\"result\":\"pass\"' '$store/audit.log') -ge $((passes + 3))"
+	local ok_all=1
+	for s in a b c; do
+		cmp -s -n $((4 << 20)) "$VM_SHARE/a.img" "$(stick_dev "$(stick_serial $s)")" || ok_all=0
+	done
+	check "every stick holds the image again (the job ran while the PC read nothing)" test "$ok_all" = 1
+	echo go >&7
+	exec 7>&-
+	wait "$spid"
+	check "the stalled PC then gets all $n replies, in order (the board kept its link)" test $? -eq 0
+	job=$((job + 1)) # the button ran one more job (faults counts from it)
+	sed 's/^/# slow_pc: /' "$log"
+	check "dartdupd never gave up on the PC" test -z "$(grep 'not reading' /tmp/dartdupd.log)"
+	out=$(B info 2>&1)
+	check "the next PC is served as usual" grep -q "linux-gadget $SERIAL" <<<"$out" || echo "# $out"
+}
 
 faults() {
 	# --- a stick pulled mid-job fails alone ------------------------------------------------------
@@ -287,6 +329,7 @@ guest() {
 	check "board selftest: the store and the image it serves" \
 		grep -q '"check":"image","result":"pass","detail":"\\"sample A\\"' <<<"$out"
 
+	stalled_pc
 	faults
 	firmware_update
 	kill -TERM "$pid"
