@@ -138,4 +138,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include mk/*.mk
--include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)
+# dependency files of the objects only: build/board/ holds a whole arm64 tree (with files named *.d)
+-include $(shell find $(BUILD) -path $(BUILD)/board -prune -o -type f -path '*/obj/*' -name '*.d' -print 2>/dev/null)
