@@ -99,7 +99,7 @@ vm_prepare() {
 }
 
 # --- declaring sticks (called from a scenario's sticks() function) ----------------------------------------
-# stick ID SIZE [serial=S] [hub] [port=P] [bps=N] [rbps=N] [wbps=N] [error=read:SECTOR|write:SECTOR] [later]
+# stick ID SIZE [serial=S] [hub] [port=P] [bps=N] [rbps=N] [wbps=N] [bus=NAME] [error=read:SECTOR|write:SECTOR] [later]
 #       [fake=wrap:REAL|drop:REAL] [fill=random]
 #   A usb-storage stick on the xHCI controller (or behind the emulated usb-hub), backed by a sparse file
 #   out/NAME/sticks/ID.img of SIZE (truncate syntax). fill=random: a reused stick, its backing file filled with
@@ -108,7 +108,23 @@ vm_prepare() {
 #   boot; plug it with `plug ID`. fake=: a counterfeit stick announcing SIZE but holding only REAL bytes (truncate
 #   syntax): past REAL its writes wrap around onto [0, REAL) or are lost (reads give zeros). Served by nbdkit
 #   (Debian nbdkit + nbdkit-plugin-python) with tests/vm/lib/counterfeit.py over a Unix socket.
+# bus NAME wbps=N rbps=N: a shared bus (a USB 2 hub, a Pi 4's one controller): the sticks declared with
+#   bus=NAME share one write and one read limit (QEMU throttle group NAME; QEMU serves its members in turn).
+#   Declare it before its sticks.
 # disk ID SIZE: a non-USB (virtio-blk) disk, for the "other disks are excluded" checks.
+bus() {
+	local name=$1 o opt=",throttling.group=$1"
+	shift
+	for o in "$@"; do
+		case $o in
+		wbps=*) opt+=",throttling.bps-write=${o#wbps=}" ;;
+		rbps=*) opt+=",throttling.bps-read=${o#rbps=}" ;;
+		*) vm_log "bus $name: unknown option $o"; return 1 ;;
+		esac
+	done
+	VM_BUS[$name]=$opt
+}
+
 stick() {
 	local id=$1 size=$2 o
 	shift 2
@@ -126,6 +142,9 @@ stick() {
 		bps=*) VM_OPT[$id]+=",throttling.bps-total=${o#bps=}" ;;
 		rbps=*) VM_OPT[$id]+=",throttling.bps-read=${o#rbps=}" ;;
 		wbps=*) VM_OPT[$id]+=",throttling.bps-write=${o#wbps=}" ;;
+		bus=*)
+			[ -n "${VM_BUS[${o#bus=}]:-}" ] || { vm_log "stick $id: no bus ${o#bus=} declared"; return 1; }
+			VM_OPT[$id]+=${VM_BUS[${o#bus=}]} ;;
 		error=read:* | error=write:*) VM_ERROR[$id]=${o#error=} ;;
 		later) VM_LATER[$id]=1 ;;
 		fake=wrap:* | fake=drop:*) VM_FAKE[$id]=${o#fake=} ;;
@@ -236,7 +255,7 @@ vm_run_scenario() (
 	VM_SIDE=host
 	VM_TIMEOUT=240 VM_MEM=512 VM_SMP=${VM_SMP_DEFAULT:-2}
 	VM_STICKS=() VM_DISKS=() VM_ROOT_USED=0 VM_HUB_USED=0 VM_NEED_HUB=0
-	declare -A VM_SIZE VM_SERIAL VM_OPT VM_LATER VM_PORT VM_ERROR VM_FAKE
+	declare -A VM_SIZE VM_SERIAL VM_OPT VM_LATER VM_PORT VM_ERROR VM_FAKE VM_BUS
 	local nbd_pids=()
 	unset -f setup sticks host guest after
 	rm -rf "$VM_OUT"
