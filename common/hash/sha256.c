@@ -1,9 +1,10 @@
-/* SHA-256 streaming over a pluggable compression function. This file holds the portable path,
- * which runs mbedTLS's block function on our state, and the run-time choice between it and the
- * hardware paths (sha256_x86.c, sha256_arm.c). */
+/* SHA-256 streaming over a pluggable compression function. This file holds the portable path (our
+ * own compression function, FIPS 180-4 section 6.2.2: the only one on CPUs without SHA instructions,
+ * such as the Raspberry Pi 4's) and the run-time choice between it and the hardware paths
+ * (sha256_x86.c, sha256_arm.c). The portable path used to run mbedTLS's internal block function on
+ * its private state, which mbedTLS 3 no longer allows. */
 #include "hash/sha256.h"
 #include "hash/sha256_hw.h"
-#include "crypto/mbedtls_compat.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,17 +26,74 @@ static const uint32_t sha256_iv[8] = {
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 };
 
+static inline uint32_t ror32(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static inline uint32_t load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One round of FIPS 180-4 6.2.2 step 3, with Ch(e,f,g) and Maj(a,b,c) in their forms of fewer
+ * operations (g ^ (e & (f ^ g)), (a & b) | (c & (a | b))). Rather than shifting eight variables each
+ * round, the caller names them in rotated order (eight rounds unrolled), so only d and h change. */
+#define SHA256_ROUND(a, b, c, d, e, f, g, h, k, w)                                                   \
+	do {                                                                                            \
+		uint32_t t1_ = (h) + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((g) ^ ((e) & ((f) ^ (g)))) + \
+			       (k) + (w);                                                                 \
+		uint32_t t2_ = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + (((a) & (b)) | ((c) & ((a) | (b)))); \
+		(d) += t1_;                                                                             \
+		(h) = t1_ + t2_;                                                                        \
+	} while (0)
+
+/* Eight rounds, from round t on, each taking its message word from W(t + i). */
+#define SHA256_ROUNDS8(t, W)                                        \
+	do {                                                        \
+		SHA256_ROUND(a, b, c, d, e, f, g, h, k[(t) + 0], W((t) + 0)); \
+		SHA256_ROUND(h, a, b, c, d, e, f, g, k[(t) + 1], W((t) + 1)); \
+		SHA256_ROUND(g, h, a, b, c, d, e, f, k[(t) + 2], W((t) + 2)); \
+		SHA256_ROUND(f, g, h, a, b, c, d, e, k[(t) + 3], W((t) + 3)); \
+		SHA256_ROUND(e, f, g, h, a, b, c, d, k[(t) + 4], W((t) + 4)); \
+		SHA256_ROUND(d, e, f, g, h, a, b, c, k[(t) + 5], W((t) + 5)); \
+		SHA256_ROUND(c, d, e, f, g, h, a, b, k[(t) + 6], W((t) + 6)); \
+		SHA256_ROUND(b, c, d, e, f, g, h, a, k[(t) + 7], W((t) + 7)); \
+	} while (0)
+
+/* The message schedule (FIPS 180-4 6.2.2 step 1): the block's 16 words, then each next word made in
+ * the round that uses it, so the schedule's work overlaps the rounds'. */
+#define W_LOADED(t) w[t]
+#define W_NEXT(t)                                                                                 \
+	(w[t] = (ror32(w[(t) - 2], 17) ^ ror32(w[(t) - 2], 19) ^ (w[(t) - 2] >> 10)) + w[(t) - 7] + \
+		(ror32(w[(t) - 15], 7) ^ ror32(w[(t) - 15], 18) ^ (w[(t) - 15] >> 3)) + w[(t) - 16])
+
+static void compress_block(uint32_t state[8], const uint8_t *block)
+{
+	uint32_t w[64], a = state[0], b = state[1], c = state[2], d = state[3];
+	uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+	const uint32_t *k = dd_sha256_k;
+
+	for (unsigned t = 0; t < 16; t++)
+		w[t] = load_be32(block + 4 * t);
+	for (unsigned t = 0; t < 16; t += 8)
+		SHA256_ROUNDS8(t, W_LOADED);
+	for (unsigned t = 16; t < 64; t += 8)
+		SHA256_ROUNDS8(t, W_NEXT);
+	state[0] += a;
+	state[1] += b;
+	state[2] += c;
+	state[3] += d;
+	state[4] += e;
+	state[5] += f;
+	state[6] += g;
+	state[7] += h;
+}
+
 static void compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
 {
-	mbedtls_sha256_context c;
-
-	mbedtls_sha256_init(&c);
-	dd_mbedtls_sha256_starts(&c, 0);
-	memcpy(c.MBEDTLS_PRIVATE(state), state, 32);
 	for (size_t i = 0; i < nblocks; i++)
-		mbedtls_internal_sha256_process(&c, blocks + 64 * i);
-	memcpy(state, c.MBEDTLS_PRIVATE(state), 32);
-	mbedtls_sha256_free(&c);
+		compress_block(state, blocks + 64 * i);
 }
 
 struct impl {

@@ -43,6 +43,11 @@ read -r w_check c_check <<<"$(best "'$D' inspect '$W/image.dfi' --check")"
 read -r w_sw c_sw <<<"$(best "DARTDUP_SHA256=portable '$D' inspect '$W/image.dfi' --check")"
 read -r w_dc c_dc <<<"$(best "zstd -qdc '$W/image.dfi' | sha256sum")"
 read -r -a sha <<<"$(build/tests/test_sha256_paths bench | tr '\n' ' ')"
+# OpenSSL's software SHA-256 on the same machine, its hardware and SIMD paths masked (OPENSSL_ia32cap: the
+# second word clears CPUID.7 (SHA extensions, AVX2), the first SSSE3 and AVX): the scalar code a CPU without
+# SHA instructions runs, to compare our portable path with (MB/s per core: `openssl speed` divides by CPU time)
+ossl_sw=$(OPENSSL_ia32cap="~0x1000020000000000:0" openssl speed -seconds 2 -bytes 16384 -evp sha256 2>/dev/null |
+	awk '/^sha256/ { sub(/k$/, "", $NF); printf "%.0f", $NF * 1000 / 1e6 }')
 
 line() { # label, wall, cpu, ref label, ref wall, ref cpu, target
 	printf '  %-28s %7ss (cpu %6ss)  %-22s %7ss (cpu %6ss)  ratio %s (cpu %s) %s\n' "$1" "$2" "$3" "$4" "$5" "$6" \
@@ -55,4 +60,7 @@ line "inspect --check, portable" "$w_sw" "$c_sw" "zstd -dc | sha256sum" "$w_dc" 
 echo "  sizes: .dfi $(stat -c %s "$W/image.dfi") bytes, .zst $(stat -c %s "$W/image.zst") bytes"
 for ((i = 0; i < ${#sha[@]}; i += 2)); do
 	echo "  sha256 ${sha[i]}: ${sha[i+1]} MB/s per core"
+	if [ "${sha[i]}" = portable ] && [ -n "$ossl_sw" ]; then
+		echo "  sha256 OpenSSL software path (SHA-NI, AVX, SSSE3 masked): $ossl_sw MB/s per core; portable / OpenSSL $(ratio "${sha[i+1]}" "$ossl_sw")"
+	fi
 done
