@@ -3,6 +3,7 @@
 #include "format/dfi_writer.h"
 #include "host/cli.h"
 #include "host/iso/build.h"
+#include "host/iso/deploy.h"
 #include "safety/door.h"
 #include "util/escape.h"
 #include "util/json.h"
@@ -27,11 +28,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dartdup build DART.iso -o OUT [--key KEY.pem] [--name TEXT] [--size BYTES]\n"
-		"                     [--format usb|partition|wds] [--raw] [--json] [--quiet]\n"
+		"                     [--format usb|partition|winre|wds] [--raw] [--json] [--quiet]\n"
 		"  --format usb        (default) a disk image: MBR, GRUB for BIOS boot, FAT32 partition at 1 MiB\n"
-		"  --format partition  the FAT32 volume alone (a recovery partition)\n"
-		"  --format wds        sources/boot.wim as is, plus OUT.sha256 (network boot)\n"
-		"  --size BYTES        image (usb) or volume (partition) size, suffixes K M G; default: content + headroom\n"
+		"  --format partition  the FAT32 volume alone\n"
+		"  --format winre      OUT is a folder: winre.wim, the Windows RE partition image (NTFS), diskpart\n"
+		"                      and reagentc scripts, README.txt (DaRT's recovery-partition method)\n"
+		"  --format wds        OUT is a folder: boot.wim, boot.wim.sha256, the wdsutil command, README.txt\n"
+		"                      (DaRT's remote-partition method)\n"
+		"  --size BYTES        image (usb), volume (partition) or Windows RE partition (winre) size,\n"
+		"                      suffixes K M G; default: content + headroom (winre: the DaRT rule, docs/BUILD.md)\n"
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
 		"                      (OUT must be named *.dfi without --raw, and must not be with it)\n"
 		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
@@ -99,8 +104,10 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 				a->opts.format = DD_BUILD_PARTITION;
 			else if (!strcmp(optarg, "wds"))
 				a->opts.format = DD_BUILD_WDS;
+			else if (!strcmp(optarg, "winre"))
+				a->opts.format = DD_BUILD_WINRE;
 			else {
-				cli_error("--format %s: expected usb, partition or wds", optarg);
+				cli_error("--format %s: expected usb, partition, winre or wds", optarg);
 				return 2;
 			}
 			break;
@@ -145,7 +152,7 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 
 static void print_json(const struct build_args *a, const struct dd_build_report *rep)
 {
-	static const char *const fmt[] = { "usb", "partition", "wds" };
+	static const char *const fmt[] = { "usb", "partition", "wds", "winre" };
 	struct dd_json j;
 
 	dd_json_init(&j);
@@ -168,35 +175,11 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_u64(&j, "bytes", rep->bytes);
 	dd_json_u64(&j, "image_size", rep->image_size);
 	dd_json_hex(&j, "iso_sha256", rep->iso_sha256, DD_SHA256_LEN);
-	if (a->opts.format == DD_BUILD_WDS)
+	if (a->opts.format == DD_BUILD_WDS || a->opts.format == DD_BUILD_WINRE)
 		dd_json_hex(&j, "wim_sha256", rep->out_sha256, DD_SHA256_LEN);
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	dd_json_free(&j);
-}
-
-/* boot.wim's SHA-256 beside it, in sha256sum's format; opened through the door like every output. */
-static int write_sha256_file(const struct build_args *a, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
-{
-	const char *inputs[] = { a->iso, a->key, a->out };
-	char path[4096], hex[2 * DD_SHA256_LEN + 1];
-	const char *base = strrchr(a->out, '/');
-	FILE *f;
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "%s.sha256", a->out);
-	dd_hex(hex, sum, DD_SHA256_LEN);
-	if ((rc = dd_door_open_output(path, inputs, 3, O_WRONLY, DD_DOOR_TRUNC, 0644, &fd, err)))
-		return rc;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	}
-	fprintf(f, "%s  %s\n", hex, base ? base + 1 : a->out);
-	if (fclose(f))
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	return DD_OK;
 }
 
 static int pack(const struct build_args *a, const char *raw, const struct dd_build_report *rep,
@@ -217,21 +200,51 @@ static int pack(const struct build_args *a, const char *raw, const struct dd_bui
 
 /* Every path this build will write, judged by the door before anything is opened: OUT, the raw
  * temporary file a .dfi is packed from (then renamed over nothing: dfi_pack's own temporary file is
- * new), the wds .sha256. None may be a device, lie under /dev, or be the ISO or the key. */
+ * new). None may be a device, lie under /dev, or be the ISO or the key. */
 static int judge_outputs(const struct build_args *a, const char *target, struct dd_err *err)
 {
 	const char *inputs[] = { a->iso, a->key };
-	char sum[4096];
 	int rc;
 
 	if ((rc = dd_door_judge_output(a->out, inputs, 2, err)))
 		return rc;
 	if (target != a->out && (rc = dd_door_judge_output(target, inputs, 2, err)))
 		return rc;
-	snprintf(sum, sizeof(sum), "%s.sha256", a->out);
-	if (a->opts.format == DD_BUILD_WDS && (rc = dd_door_judge_output(sum, inputs, 2, err)))
-		return rc;
 	return DD_OK;
+}
+
+/* --format winre|wds: a folder of files (host/iso/deploy.h). */
+static int build_folder(struct build_args *a)
+{
+	const char *inputs[] = { a->iso, a->key };
+	struct dd_deploy d = { .format = a->opts.format, .dir = a->out, .inputs = inputs, .n_inputs = 2,
+			       .size = a->opts.size };
+	struct dd_build_report rep;
+	struct dd_err err = { 0 };
+	int rc;
+
+	if (a->raw) {
+		cli_error("--raw: --format %s writes a folder of files, nothing to pack", a->opts.format ==
+			  DD_BUILD_WINRE ? "winre" : "wds");
+		return 2;
+	}
+	rc = dd_deploy(a->iso, &d, &rep, &err);
+	if (rc) {
+		cli_error("%s", err.msg);
+		return dd_exit_status(rc);
+	}
+	if (a->json) {
+		print_json(a, &rep);
+		return 0;
+	}
+	if (a->quiet)
+		return 0;
+	dd_build_print_report(stdout, &rep);
+	printf("wrote %s:", DD_ESC(a->out));
+	for (size_t i = 0; i < d.n_files; i++)
+		printf(" %s", d.files[i]);
+	putchar('\n');
+	return 0;
 }
 
 int cmd_build(int argc, char **argv)
@@ -247,8 +260,8 @@ int cmd_build(int argc, char **argv)
 		return rc;
 	if (!a.quiet && !a.json && isatty(2))
 		a.opts.progress = show_progress;
-	if (a.opts.format == DD_BUILD_WDS)
-		a.raw = true; /* the WIM is the deliverable */
+	if (a.opts.format == DD_BUILD_WDS || a.opts.format == DD_BUILD_WINRE)
+		return build_folder(&a);
 	target = a.out;
 	if (!a.raw) {
 		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);
@@ -264,8 +277,6 @@ int cmd_build(int argc, char **argv)
 	}
 	if (!rc)
 		rc = dd_build(a.iso, target, &a.opts, &rep, &err);
-	if (!rc && a.opts.format == DD_BUILD_WDS)
-		rc = write_sha256_file(&a, rep.out_sha256, &err);
 	if (!rc && !a.raw) {
 		rc = pack(&a, target, &rep, &err);
 		unlink(target);
