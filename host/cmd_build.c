@@ -4,6 +4,7 @@
 #include "host/cli.h"
 #include "host/iso/build.h"
 #include "host/iso/deploy.h"
+#include "release/release.h"
 #include "safety/door.h"
 #include "util/escape.h"
 #include "util/json.h"
@@ -150,7 +151,7 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
-static void print_json(const struct build_args *a, const struct dd_build_report *rep)
+static void print_json(const struct build_args *a, const struct dd_build_report *rep, const uint8_t *release_id)
 {
 	static const char *const fmt[] = { "usb", "partition", "wds", "winre" };
 	struct dd_json j;
@@ -177,6 +178,8 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_hex(&j, "iso_sha256", rep->iso_sha256, DD_SHA256_LEN);
 	if (a->opts.format == DD_BUILD_WDS || a->opts.format == DD_BUILD_WINRE)
 		dd_json_hex(&j, "wim_sha256", rep->out_sha256, DD_SHA256_LEN);
+	if (release_id)
+		dd_json_hex(&j, "release_id", release_id, DD_SHA256_LEN);
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	dd_json_free(&j);
@@ -220,7 +223,9 @@ static int build_folder(struct build_args *a)
 	struct dd_deploy d = { .format = a->opts.format, .dir = a->out, .inputs = inputs, .n_inputs = 2,
 			       .size = a->opts.size };
 	struct dd_build_report rep;
+	struct dd_release rel;
 	struct dd_err err = { 0 };
+	char hex[2 * DD_SHA256_LEN + 1];
 	int rc;
 
 	if (a->raw) {
@@ -229,12 +234,15 @@ static int build_folder(struct build_args *a)
 		return 2;
 	}
 	rc = dd_deploy(a->iso, &d, &rep, &err);
+	/* one signed list of everything written: dartdup verify-release proves the folder */
+	if (!rc)
+		rc = dd_release_write(a->out, d.files, d.n_files, rep.iso_sha256, a->key, inputs, 2, &rel, &err);
 	if (rc) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(rc);
 	}
 	if (a->json) {
-		print_json(a, &rep);
+		print_json(a, &rep, rel.id);
 		return 0;
 	}
 	if (a->quiet)
@@ -243,7 +251,9 @@ static int build_folder(struct build_args *a)
 	printf("wrote %s:", DD_ESC(a->out));
 	for (size_t i = 0; i < d.n_files; i++)
 		printf(" %s", d.files[i]);
-	putchar('\n');
+	dd_hex(hex, rel.id, DD_SHA256_LEN);
+	printf(" " DD_RELEASE_FILE "\nrelease %s%s\n", hex, a->key ? " (signed)" : " (unsigned: build with --key "
+	       "to sign it)");
 	return 0;
 }
 
@@ -286,7 +296,7 @@ int cmd_build(int argc, char **argv)
 		return dd_exit_status(rc);
 	}
 	if (a.json)
-		print_json(&a, &rep);
+		print_json(&a, &rep, NULL);
 	else if (!a.quiet) {
 		dd_build_print_report(stdout, &rep);
 		printf("wrote %s (%llu bytes)\n", DD_ESC(a.out), (unsigned long long)rep.image_size);
