@@ -36,6 +36,9 @@ static void usage(FILE *f)
 		"                      and reagentc scripts, README.txt (DaRT's recovery-partition method)\n"
 		"  --format wds        OUT is a folder: boot.wim, boot.wim.sha256, the wdsutil command, README.txt\n"
 		"                      (DaRT's remote-partition method)\n"
+		"  --format release    OUT is a folder: stick.dfi (the usb image, signed) and all of winre and wds\n"
+		"  (winre, wds and release also write RELEASE.txt: every file's SHA-256, signed with --key;\n"
+		"   check a folder with dartdup verify-release OUT --pubkey KEY.pub)\n"
 		"  --size BYTES        image (usb), volume (partition) or Windows RE partition (winre) size,\n"
 		"                      suffixes K M G; default: content + headroom (winre: the DaRT rule, docs/BUILD.md)\n"
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
@@ -107,8 +110,10 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 				a->opts.format = DD_BUILD_WDS;
 			else if (!strcmp(optarg, "winre"))
 				a->opts.format = DD_BUILD_WINRE;
+			else if (!strcmp(optarg, "release"))
+				a->opts.format = DD_BUILD_RELEASE;
 			else {
-				cli_error("--format %s: expected usb, partition, winre or wds", optarg);
+				cli_error("--format %s: expected usb, partition, winre, wds or release", optarg);
 				return 2;
 			}
 			break;
@@ -153,7 +158,7 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 
 static void print_json(const struct build_args *a, const struct dd_build_report *rep, const uint8_t *release_id)
 {
-	static const char *const fmt[] = { "usb", "partition", "wds", "winre" };
+	static const char *const fmt[] = { "usb", "partition", "wds", "winre", "release" };
 	struct dd_json j;
 
 	dd_json_init(&j);
@@ -176,7 +181,7 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_u64(&j, "bytes", rep->bytes);
 	dd_json_u64(&j, "image_size", rep->image_size);
 	dd_json_hex(&j, "iso_sha256", rep->iso_sha256, DD_SHA256_LEN);
-	if (a->opts.format == DD_BUILD_WDS || a->opts.format == DD_BUILD_WINRE)
+	if (a->opts.format >= DD_BUILD_WDS)
 		dd_json_hex(&j, "wim_sha256", rep->out_sha256, DD_SHA256_LEN);
 	if (release_id)
 		dd_json_hex(&j, "release_id", release_id, DD_SHA256_LEN);
@@ -216,12 +221,38 @@ static int judge_outputs(const struct build_args *a, const char *target, struct 
 	return DD_OK;
 }
 
-/* --format winre|wds: a folder of files (host/iso/deploy.h). */
+/* --format release: the stick image packed into DIR/stick.dfi, beside what deploy wrote. */
+static int build_stick(const struct build_args *a, struct dd_err *err)
+{
+	struct build_args b = *a;
+	struct dd_build_report rep;
+	char raw[4096], dfi[4096];
+	int rc;
+
+	snprintf(raw, sizeof(raw), "%s/stick.dfi.raw.tmp", a->out);
+	snprintf(dfi, sizeof(dfi), "%s/stick.dfi", a->out);
+	b.out = dfi;
+	b.opts.format = DD_BUILD_USB;
+	b.opts.size = 0; /* --size is the Windows RE partition's here */
+	if ((rc = judge_outputs(&b, raw, err)))
+		return rc;
+	rc = dd_build(a->iso, raw, &b.opts, &rep, err);
+	if (!rc)
+		rc = pack(&b, raw, &rep, err);
+	unlink(raw);
+	return rc;
+}
+
+/* --format winre|wds|release: a folder of files (host/iso/deploy.h), listed in a signed RELEASE.txt. */
 static int build_folder(struct build_args *a)
 {
+	static const char *const fmt[] = { [DD_BUILD_WDS] = "wds", [DD_BUILD_WINRE] = "winre",
+					    [DD_BUILD_RELEASE] = "release" };
 	const char *inputs[] = { a->iso, a->key };
 	struct dd_deploy d = { .format = a->opts.format, .dir = a->out, .inputs = inputs, .n_inputs = 2,
 			       .size = a->opts.size };
+	const char *names[DD_DEPLOY_MAX_FILES + 1];
+	size_t n = 0;
 	struct dd_build_report rep;
 	struct dd_release rel;
 	struct dd_err err = { 0 };
@@ -229,14 +260,19 @@ static int build_folder(struct build_args *a)
 	int rc;
 
 	if (a->raw) {
-		cli_error("--raw: --format %s writes a folder of files, nothing to pack", a->opts.format ==
-			  DD_BUILD_WINRE ? "winre" : "wds");
+		cli_error("--raw: --format %s writes a folder of files, nothing to pack", fmt[a->opts.format]);
 		return 2;
 	}
 	rc = dd_deploy(a->iso, &d, &rep, &err);
+	if (!rc && a->opts.format == DD_BUILD_RELEASE) {
+		rc = build_stick(a, &err);
+		names[n++] = "stick.dfi";
+	}
+	for (size_t i = 0; i < d.n_files; i++)
+		names[n++] = d.files[i];
 	/* one signed list of everything written: dartdup verify-release proves the folder */
 	if (!rc)
-		rc = dd_release_write(a->out, d.files, d.n_files, rep.iso_sha256, a->key, inputs, 2, &rel, &err);
+		rc = dd_release_write(a->out, names, n, rep.iso_sha256, a->key, inputs, 2, &rel, &err);
 	if (rc) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(rc);
@@ -249,8 +285,8 @@ static int build_folder(struct build_args *a)
 		return 0;
 	dd_build_print_report(stdout, &rep);
 	printf("wrote %s:", DD_ESC(a->out));
-	for (size_t i = 0; i < d.n_files; i++)
-		printf(" %s", d.files[i]);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", names[i]);
 	dd_hex(hex, rel.id, DD_SHA256_LEN);
 	printf(" " DD_RELEASE_FILE "\nrelease %s%s\n", hex, a->key ? " (signed)" : " (unsigned: build with --key "
 	       "to sign it)");
@@ -270,7 +306,7 @@ int cmd_build(int argc, char **argv)
 		return rc;
 	if (!a.quiet && !a.json && isatty(2))
 		a.opts.progress = show_progress;
-	if (a.opts.format == DD_BUILD_WDS || a.opts.format == DD_BUILD_WINRE)
+	if (a.opts.format >= DD_BUILD_WDS)
 		return build_folder(&a);
 	target = a.out;
 	if (!a.raw) {

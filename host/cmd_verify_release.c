@@ -41,6 +41,8 @@ static void print_json(const char *dir, const struct dd_release *rel, int rc)
 		dd_json_str(&j, "name", rel->files[i].name);
 		dd_json_u64(&j, "size", rel->files[i].size);
 		dd_json_hex(&j, "sha256", rel->files[i].sha256, DD_SHA256_LEN);
+		if (rel->files[i].has_image_id)
+			dd_json_hex(&j, "image_id", rel->files[i].image_id, DD_SHA256_LEN);
 		dd_json_str(&j, "problem", rel->files[i].problem);
 		dd_json_end_obj(&j);
 	}
@@ -93,7 +95,10 @@ int cmd_verify_release(int argc, char **argv)
 	for (size_t i = 0; i < rel.n_files; i++)
 		if (rel.files[i].problem)
 			cli_error("%s/%s: %s", argv[optind], rel.files[i].name, rel.files[i].problem);
-		else if (!json)
+		else if (!json && rel.files[i].has_image_id) {
+			dd_hex(hex, rel.files[i].image_id, DD_SHA256_LEN);
+			printf("ok %s (image id %s)\n", rel.files[i].name, hex);
+		} else if (!json)
 			printf("ok %s\n", rel.files[i].name);
 	if (rc)
 		return dd_exit_status(rc);

@@ -1,6 +1,7 @@
 /* The signed release manifest (release.h). */
 #include "release/release.h"
 #include "crypto/sign.h"
+#include "format/dfi_reader.h"
 #include "hash/sha256_fd.h"
 #include "safety/door.h"
 #include "util/json.h"
@@ -56,6 +57,32 @@ static int hash_file(const char *dir, const char *name, struct dd_release_file *
 	rc = dd_sha256_fd(fd, path, f->sha256, &f->size, err);
 	close(fd);
 	return rc;
+}
+
+static bool is_dfi_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".dfi");
+}
+
+/* A .dfi's image id, read through the package reader (which validates header, trailer, manifest). */
+static int dfi_image_id(const char *dir, struct dd_release_file *f, struct dd_err *err)
+{
+	struct dfi_open_opts o = { 0 };
+	struct dfi_reader *r;
+	char path[4096];
+	int rc;
+
+	if (!is_dfi_name(f->name))
+		return DD_OK;
+	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+	if ((rc = dfi_open(path, &o, &r, err)))
+		return rc;
+	memcpy(f->image_id, r->image_id, DD_SHA256_LEN);
+	f->has_image_id = true;
+	dfi_close(r);
+	return DD_OK;
 }
 
 static int sign_body(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t len,
@@ -123,6 +150,12 @@ int dd_release_write(const char *dir, const char *const *names, size_t n,
 		dd_hex(hex, f->sha256, DD_SHA256_LEN);
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "file %s %llu %s\n", hex,
 					(unsigned long long)f->size, f->name);
+		if ((rc = dfi_image_id(dir, f, err)))
+			return rc;
+		if (f->has_image_id) {
+			dd_hex(hex, f->image_id, DD_SHA256_LEN);
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "dfi-image-id %s %s\n", hex, f->name);
+		}
 	}
 	rel->n_files = n;
 	dd_sha256(text, len, rel->id);
@@ -246,6 +279,13 @@ static int parse_body(const char *dir, char *text, struct dd_release *rel, struc
 			continue;
 		if (idx == 1 && !strncmp(line, "tool ", 5) && strlen(line + 5) < sizeof(rel->tool)) {
 			snprintf(rel->tool, sizeof(rel->tool), "%s", line + 5);
+			continue;
+		}
+		if (idx >= 3 && !strncmp(line, "dfi-image-id ", 13) && rel->n_files &&
+		    (p = take_hex64(line + 13, rel->files[rel->n_files - 1].image_id)) && *p == ' ' &&
+		    !strcmp(p + 1, rel->files[rel->n_files - 1].name) && is_dfi_name(p + 1) &&
+		    !rel->files[rel->n_files - 1].has_image_id) {
+			rel->files[rel->n_files - 1].has_image_id = true;
 			continue;
 		}
 		if (idx >= 2 && !strncmp(line, "file ", 5) && rel->n_files < DD_RELEASE_MAX_FILES &&

@@ -6,6 +6,8 @@
  *   source-sha256 HEX64          the ISO the artifacts were made from
  *   tool dartdup VERSION
  *   file HEX64 SIZE NAME         one per artifact, in the order the build wrote them
+ *   dfi-image-id HEX64 NAME      after a .dfi's file line: its image id (what write's audit log records
+ *                                for every stick, so a stick is traced to its release)
  *   signature KEYID-HEX64 DER-HEX
  *
  * LF line ends, lower-case hex, no other lines. The release id is the SHA-256 of every byte before the
@@ -13,6 +15,7 @@
 #ifndef DARTDUP_RELEASE_H
 #define DARTDUP_RELEASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +36,8 @@ struct dd_release {
 		char name[DD_RELEASE_NAME_MAX + 1];
 		uint64_t size;
 		uint8_t sha256[DD_SHA256_LEN];
+		bool has_image_id;     /* a .dfi: its image id (docs/FORMAT.md) */
+		uint8_t image_id[DD_SHA256_LEN];
 		const char *problem;   /* dd_release_verify: NULL (intact), "missing", "changed ..." */
 	} files[DD_RELEASE_MAX_FILES];
 	size_t n_bad;                  /* dd_release_verify: files with a problem */

@@ -403,10 +403,10 @@ void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 			DD_ESC(rep->uefi));
 	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
 	fprintf(f, "iso sha256: %s\n", hex);
-	if (rep->format == DD_BUILD_WINRE)
+	if (rep->format == DD_BUILD_WINRE || rep->format == DD_BUILD_RELEASE)
 		fprintf(f, "partition: NTFS, %llu MiB, holding Recovery/WindowsRE/winre.wim\n",
 			(unsigned long long)(rep->image_size / MIB));
-	if (rep->format == DD_BUILD_WDS || rep->format == DD_BUILD_WINRE) {
+	if (rep->format >= DD_BUILD_WDS) {
 		dd_hex(hex, rep->out_sha256, DD_SHA256_LEN);
 		fprintf(f, "boot.wim sha256: %s\n", hex);
 	}

@@ -19,6 +19,7 @@ enum dd_build_format {
 	DD_BUILD_PARTITION,  /* the FAT32 volume alone */
 	DD_BUILD_WDS,        /* a folder: sources/boot.wim as is + the WDS command lines (deploy.c) */
 	DD_BUILD_WINRE,      /* a folder: winre.wim, the Windows RE partition image, scripts (deploy.c) */
+	DD_BUILD_RELEASE,    /* a folder: the stick .dfi (cmd_build) + everything of winre and wds */
 };
 
 struct dd_build_opts {

@@ -72,7 +72,8 @@ static int judge_dir(const struct dd_deploy *d, struct dd_err *err)
 	if (!lstat(d->dir, &st)) {
 		if (!S_ISDIR(st.st_mode))
 			return dd_fail(err, DD_EUSAGE, "%s: not a folder (--format %s writes a folder of files)",
-				       d->dir, d->format == DD_BUILD_WINRE ? "winre" : "wds");
+				       d->dir, d->format == DD_BUILD_WINRE ? "winre" : d->format == DD_BUILD_WDS ? "wds"
+				       : "release");
 		return DD_OK;
 	}
 	if (errno != ENOENT)
@@ -153,7 +154,7 @@ static int write_wim(struct deploy_ctx *c, const char *name, struct dd_err *err)
 	int fd, rc;
 
 	if (c->d->format == DD_BUILD_WDS)
-		c->rep->image_size = wim->size;
+		c->rep->image_size = wim->size; /* else the partition's size */
 	if ((rc = open_out(c, name, &fd, err)))
 		return rc;
 	rc = dd_build_sha256(c->img, wim, fd, c->rep->out_sha256, err);
@@ -265,42 +266,54 @@ static int write_wds_sum(struct deploy_ctx *c, struct dd_err *err)
 	return rc;
 }
 
-static int write_readme(struct deploy_ctx *c, struct dd_err *err)
+static char *readme_winre(const struct deploy_ctx *c)
 {
-	bool winre = c->d->format == DD_BUILD_WINRE;
-	const struct dd_build_report *r = c->rep;
-	char *text;
+	return textf(
+		"Recovery partition (Windows RE)\n"
+		"winre.wim            sources/boot.wim of the ISO, byte for byte (SHA-256 %s)\n"
+		"winre-partition.img  the Windows RE tools partition, %llu MB, NTFS, label \"" WINRE_LABEL "\",\n"
+		"                     holding \\Recovery\\WindowsRE\\winre.wim; write it onto the partition raw\n"
+		"diskpart-gpt.txt     makes that partition on a GPT disk: type " WINRE_GPT_TYPE ",\n"
+		"                     attributes " WINRE_GPT_ATTRS " (required, no drive letter)\n"
+		"diskpart-mbr.txt     the same on an MBR disk: type 0x" WINRE_MBR_TYPE " (hidden)\n"
+		"setup-winre.cmd      copies winre.wim to R:\\Recovery\\WindowsRE, registers it with\n"
+		"                     reagentc /setreimage /path R:\\Recovery\\WindowsRE /target W:\\Windows\n"
+		"                     and checks with reagentc /info /target W:\\Windows\n"
+		"Size: at least the ISO's size and at least 300 MB (DaRT 7), 450 MB recommended for the remote\n"
+		"connection (DaRT 7), 500 MB (DaRT 8); dartdup makes the larger of 500 MB and the ISO + 10%% + 16 MB.\n"
+		"On a running Windows, \"reagentc /info\" alone shows the result; \"reagentc /boottore\" tests it.\n\n",
+		c->wim_hex, (unsigned long long)(c->rep->image_size / MIB_BYTES));
+}
 
-	if (winre)
-		text = textf(
-			"DaRT recovery partition (Windows RE) - made by dartdup %s\n\n"
-			"Source: ISO \"%s\" (%s, %s), SHA-256 %s\n\n"
-			"winre.wim            sources/boot.wim of the ISO, byte for byte (SHA-256 %s)\n"
-			"winre-partition.img  the Windows RE tools partition, %llu MB, NTFS, label \"" WINRE_LABEL "\",\n"
-			"                     holding \\Recovery\\WindowsRE\\winre.wim; write it onto the partition raw\n"
-			"diskpart-gpt.txt     makes that partition on a GPT disk: type " WINRE_GPT_TYPE ",\n"
-			"                     attributes " WINRE_GPT_ATTRS " (required, no drive letter)\n"
-			"diskpart-mbr.txt     the same on an MBR disk: type 0x" WINRE_MBR_TYPE " (hidden)\n"
-			"setup-winre.cmd      copies winre.wim to R:\\Recovery\\WindowsRE, registers it with\n"
-			"                     reagentc /setreimage /path R:\\Recovery\\WindowsRE /target W:\\Windows\n"
-			"                     and checks with reagentc /info /target W:\\Windows\n\n"
-			"Size: at least the ISO's size and at least 300 MB (DaRT 7), 450 MB recommended for the remote\n"
-			"connection (DaRT 7), 500 MB (DaRT 8); dartdup makes the larger of 500 MB and the ISO + 10%% + 16 MB.\n"
-			"On a running Windows, \"reagentc /info\" alone shows the result; \"reagentc /boottore\" tests it.\n"
-			"Check this folder: dartdup verify-release FOLDER --pubkey depot.pub (RELEASE.txt, when signed).\n",
-			DARTDUP_VERSION, c->name, r->arch[0] ? r->arch : "architecture unknown", c->desc, c->iso_hex,
-			c->wim_hex, (unsigned long long)(r->image_size / MIB_BYTES));
-	else
-		text = textf(
-			"DaRT remote partition (Windows Deployment Services) - made by dartdup %s\n\n"
-			"Source: ISO \"%s\" (%s, %s), SHA-256 %s\n\n"
-			"boot.wim             sources/boot.wim of the ISO, byte for byte (SHA-256 %s)\n"
-			"boot.wim.sha256      its SHA-256 (sha256sum -c boot.wim.sha256)\n"
-			"wds-add-image.cmd    wdsutil /Add-Image of boot.wim as a boot image, then wdsutil /Get-Image\n"
-			"                     for architecture %s to check it\n\n"
-			"Check this folder: dartdup verify-release FOLDER --pubkey depot.pub (RELEASE.txt, when signed).\n",
-			DARTDUP_VERSION, c->name, r->arch[0] ? r->arch : "architecture unknown", c->desc, c->iso_hex,
-			c->wim_hex, r->arch[0] ? r->arch : "unknown (not in the WIM's XML)");
+static char *readme_wds(const struct deploy_ctx *c)
+{
+	const char *arch = c->rep->arch;
+
+	return textf(
+		"Remote partition (Windows Deployment Services)\n"
+		"boot.wim             sources/boot.wim of the ISO, byte for byte (SHA-256 %s)\n"
+		"boot.wim.sha256      its SHA-256 (sha256sum -c boot.wim.sha256)\n"
+		"wds-add-image.cmd    wdsutil /Add-Image of boot.wim as a boot image, then wdsutil /Get-Image\n"
+		"                     for architecture %s to check it\n\n",
+		c->wim_hex, arch[0] ? arch : "unknown (not in the WIM's XML)");
+}
+
+static int write_readme(struct deploy_ctx *c, bool winre, bool wds, struct dd_err *err)
+{
+	const struct dd_build_report *r = c->rep;
+	char *head, *a = winre ? readme_winre(c) : strdup(""), *b = wds ? readme_wds(c) : strdup(""), *text = NULL;
+
+	head = textf("DaRT recovery image for deployment - made by dartdup %s\n\n"
+		     "Source: ISO \"%s\" (%s, %s), SHA-256 %s\n\n%s",
+		     DARTDUP_VERSION, c->name, r->arch[0] ? r->arch : "architecture unknown", c->desc, c->iso_hex,
+		     c->d->format == DD_BUILD_RELEASE ? "stick.dfi            the USB stick image (dartdup write)\n\n"
+							: "");
+	if (head && a && b)
+		text = textf("%s%s%sCheck this folder: dartdup verify-release FOLDER --pubkey depot.pub "
+			     "(" "RELEASE.txt lists every file, signed when built with --key).\n", head, a, b);
+	free(head);
+	free(a);
+	free(b);
 	return write_textf_done(c, "README.txt", text, err);
 }
 
@@ -347,19 +360,17 @@ static void fill_report(struct deploy_ctx *c, const struct wim_info *wi)
 
 static int deploy_files(struct deploy_ctx *c, struct dd_err *err)
 {
+	bool winre = c->d->format != DD_BUILD_WDS, wds = c->d->format != DD_BUILD_WINRE;
 	int rc;
 
-	if (c->d->format == DD_BUILD_WDS) {
-		if ((rc = write_wim(c, "boot.wim", err)) || (rc = write_wds_sum(c, err)) ||
-		    (rc = write_wds_cmd(c, err)))
-			return rc;
-		return write_readme(c, err);
-	}
-	if ((rc = write_wim(c, "winre.wim", err)) || (rc = write_partition(c, err)) ||
-	    (rc = write_diskpart(c, false, err)) || (rc = write_diskpart(c, true, err)) ||
-	    (rc = write_setup(c, err)))
+	if (winre && ((rc = write_wim(c, "winre.wim", err)) || (rc = write_partition(c, err)) ||
+		      (rc = write_diskpart(c, false, err)) || (rc = write_diskpart(c, true, err)) ||
+		      (rc = write_setup(c, err))))
 		return rc;
-	return write_readme(c, err);
+	if (wds && ((rc = write_wim(c, "boot.wim", err)) || (rc = write_wds_sum(c, err)) ||
+		    (rc = write_wds_cmd(c, err))))
+		return rc;
+	return write_readme(c, winre, wds, err);
 }
 
 int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report *rep, struct dd_err *err)
@@ -378,7 +389,7 @@ int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report 
 	/* everything that can be refused is refused before the folder is made or a file written */
 	if ((rc = dd_build_check_winpe(&img, err)) ||
 	    (rc = wim_read_info(&img, iso_lookup(img.root, "sources/boot.wim"), &wi, err)) ||
-	    (d->format == DD_BUILD_WINRE && (rc = check_size(&c, err))))
+	    (d->format != DD_BUILD_WDS && (rc = check_size(&c, err))))
 		goto out;
 	fill_report(&c, &wi);
 	if ((rc = dd_build_sha256(&img, NULL, -1, rep->iso_sha256, err)))
