@@ -4,6 +4,7 @@
 #include "host/cli.h"
 #include "host/iso/build.h"
 #include "host/iso/deploy.h"
+#include "crypto/sign.h"
 #include "release/release.h"
 #include "safety/door.h"
 #include "util/escape.h"
@@ -262,6 +263,16 @@ static int build_folder(struct build_args *a)
 	if (a->raw) {
 		cli_error("--raw: --format %s writes a folder of files, nothing to pack", fmt[a->opts.format]);
 		return 2;
+	}
+	/* a key that cannot sign is refused before anything is written, not after the build */
+	if (a->key) {
+		struct dd_signer *s;
+
+		if ((rc = dd_signer_open(a->key, &s, &err))) {
+			cli_error("%s", err.msg);
+			return dd_exit_status(rc);
+		}
+		dd_signer_close(s);
 	}
 	rc = dd_deploy(a->iso, &d, &rep, &err);
 	if (!rc && a->opts.format == DD_BUILD_RELEASE) {

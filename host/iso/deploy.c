@@ -65,21 +65,66 @@ static void cmd_safe(char *out, size_t len, const char *in, const char *fallback
 		snprintf(out, len, "%s", fallback);
 }
 
+/* The folder: an existing one (never /dev or under it), or a new one in an existing folder. Anything
+ * else named (the ISO, a device node, a file) is judged by the door first, so it is refused for what it
+ * is; a regular file is "not a folder". */
 static int judge_dir(const struct dd_deploy *d, struct dd_err *err)
+{
+	static const char *const fmt[] = { [DD_BUILD_WDS] = "wds", [DD_BUILD_WINRE] = "winre",
+					    [DD_BUILD_RELEASE] = "release" };
+	char real[4096];
+	struct stat st;
+	bool exists;
+	int rc;
+
+	if (!stat(d->dir, &st) && S_ISDIR(st.st_mode)) {
+		if ((rc = dd_door_resolve(d->dir, real, sizeof(real), &exists, err)))
+			return rc;
+		if (dd_door_under_dev(real))
+			return dd_fail(err, DD_ESAFETY, "%s: refused: under /dev: a device is never an output", d->dir);
+		return DD_OK;
+	}
+	if ((rc = dd_door_judge_output(d->dir, d->inputs, d->n_inputs, err)))
+		return rc;
+	if (!lstat(d->dir, &st))
+		return dd_fail(err, DD_EUSAGE, "%s: not a folder (--format %s writes a folder of files)", d->dir,
+			       fmt[d->format]);
+	return DD_OK;
+}
+
+/* Every name the build will write, judged before the first is opened (a link to a device among them
+ * refuses the whole build, nothing written). */
+static int judge_names(const struct dd_deploy *d, struct dd_err *err)
+{
+	static const char *const winre[] = { "winre.wim", "winre-partition.img", "diskpart-mbr.txt",
+					     "diskpart-gpt.txt", "setup-winre.cmd" };
+	static const char *const wds[] = { "boot.wim", "boot.wim.sha256", "wds-add-image.cmd" };
+	static const char *const common[] = { "README.txt", "RELEASE.txt", "stick.dfi", "stick.dfi.raw.tmp" };
+	char path[4096];
+	int rc;
+
+	for (size_t i = 0; i < 12; i++) {
+		const char *name = i < 5 ? winre[i] : i < 8 ? wds[i - 5] : common[i - 8];
+
+		if ((i < 5 && d->format == DD_BUILD_WDS) || (i >= 5 && i < 8 && d->format == DD_BUILD_WINRE))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+		if ((rc = dd_door_judge_output(path, d->inputs, d->n_inputs, err)))
+			return rc;
+	}
+	return DD_OK;
+}
+
+static int make_dir(const struct dd_deploy *d, bool *made, struct dd_err *err)
 {
 	struct stat st;
 
-	if (!lstat(d->dir, &st)) {
-		if (!S_ISDIR(st.st_mode))
-			return dd_fail(err, DD_EUSAGE, "%s: not a folder (--format %s writes a folder of files)",
-				       d->dir, d->format == DD_BUILD_WINRE ? "winre" : d->format == DD_BUILD_WDS ? "wds"
-				       : "release");
+	*made = false;
+	if (!stat(d->dir, &st) && S_ISDIR(st.st_mode))
 		return DD_OK;
-	}
-	if (errno != ENOENT)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", d->dir);
 	if (mkdir(d->dir, 0755))
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", d->dir);
+	*made = true;
 	return DD_OK;
 }
 
@@ -378,6 +423,7 @@ int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report 
 	struct deploy_ctx c = { .d = d, .rep = rep };
 	struct iso_image img;
 	struct wim_info wi;
+	bool made = false;
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
@@ -387,7 +433,7 @@ int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report 
 		return rc;
 	c.img = &img;
 	/* everything that can be refused is refused before the folder is made or a file written */
-	if ((rc = dd_build_check_winpe(&img, err)) ||
+	if ((rc = judge_dir(d, err)) || (rc = dd_build_check_winpe(&img, err)) ||
 	    (rc = wim_read_info(&img, iso_lookup(img.root, "sources/boot.wim"), &wi, err)) ||
 	    (d->format != DD_BUILD_WDS && (rc = check_size(&c, err))))
 		goto out;
@@ -395,9 +441,10 @@ int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report 
 	if ((rc = dd_build_sha256(&img, NULL, -1, rep->iso_sha256, err)))
 		goto out;
 	dd_hex(c.iso_hex, rep->iso_sha256, DD_SHA256_LEN);
-	if ((rc = judge_dir(d, err)))
+	if ((rc = make_dir(d, &made, err)))
 		goto out;
-	rc = deploy_files(&c, err);
+	if (!(rc = judge_names(d, err)))
+		rc = deploy_files(&c, err);
 	if (rc) {
 		char path[4096];
 
@@ -406,6 +453,8 @@ int dd_deploy(const char *iso_path, struct dd_deploy *d, struct dd_build_report 
 			unlink(path);
 		}
 		d->n_files = 0;
+		if (made)
+			rmdir(d->dir);
 	}
 out:
 	iso_close(&img);
