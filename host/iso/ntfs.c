@@ -138,7 +138,8 @@ static int copy_in(ntfs_inode *ni, const char *wim, struct dd_err *err)
 {
 	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
 	uint8_t *buf = malloc(COPY_CHUNK);
-	int fd = open(wim, O_RDONLY | O_CLOEXEC);
+	/* the file deploy.c just wrote, not a link swapped in since */
+	int fd = open(wim, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	int rc = DD_OK;
 	s64 off = 0;
 	ssize_t n;
