@@ -92,23 +92,33 @@ static int judge_dir(const struct dd_deploy *d, struct dd_err *err)
 	return DD_OK;
 }
 
-/* Every name the build will write, judged before the first is opened (a link to a device among them
- * refuses the whole build, nothing written). */
+/* Every name a build writes in the folder, by format (the stick's by cmd_build, RELEASE.txt by
+ * release.c): all judged before the first is opened, so a link to a device among them refuses the
+ * whole build and nothing is written. */
+#define IN_WINRE (1u << DD_BUILD_WINRE)
+#define IN_WDS (1u << DD_BUILD_WDS)
+#define IN_RELEASE (1u << DD_BUILD_RELEASE)
+static const struct {
+	const char *name;
+	unsigned formats;
+} outputs[] = {
+	{ "winre.wim", IN_WINRE | IN_RELEASE },	       { "winre-partition.img", IN_WINRE | IN_RELEASE },
+	{ "diskpart-mbr.txt", IN_WINRE | IN_RELEASE }, { "diskpart-gpt.txt", IN_WINRE | IN_RELEASE },
+	{ "setup-winre.cmd", IN_WINRE | IN_RELEASE },  { "boot.wim", IN_WDS | IN_RELEASE },
+	{ "boot.wim.sha256", IN_WDS | IN_RELEASE },    { "wds-add-image.cmd", IN_WDS | IN_RELEASE },
+	{ "stick.dfi", IN_RELEASE },		       { "stick.dfi.raw.tmp", IN_RELEASE },
+	{ "README.txt", IN_WINRE | IN_WDS | IN_RELEASE }, { "RELEASE.txt", IN_WINRE | IN_WDS | IN_RELEASE },
+};
+
 static int judge_names(const struct dd_deploy *d, struct dd_err *err)
 {
-	static const char *const winre[] = { "winre.wim", "winre-partition.img", "diskpart-mbr.txt",
-					     "diskpart-gpt.txt", "setup-winre.cmd" };
-	static const char *const wds[] = { "boot.wim", "boot.wim.sha256", "wds-add-image.cmd" };
-	static const char *const common[] = { "README.txt", "RELEASE.txt", "stick.dfi", "stick.dfi.raw.tmp" };
 	char path[4096];
 	int rc;
 
-	for (size_t i = 0; i < 12; i++) {
-		const char *name = i < 5 ? winre[i] : i < 8 ? wds[i - 5] : common[i - 8];
-
-		if ((i < 5 && d->format == DD_BUILD_WDS) || (i >= 5 && i < 8 && d->format == DD_BUILD_WINRE))
+	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+		if (!(outputs[i].formats & (1u << d->format)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+		snprintf(path, sizeof(path), "%s/%s", d->dir, outputs[i].name);
 		if ((rc = dd_door_judge_output(path, d->inputs, d->n_inputs, err)))
 			return rc;
 	}

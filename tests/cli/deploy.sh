@@ -190,6 +190,12 @@ expect_rc "mkntfs missing: exit 2" 2 env DARTDUP_MKNTFS=/nonexistent/mkntfs "$D"
 out_has "mkntfs missing: says what to install" "install Debian's ntfs-3g"
 check "mkntfs missing: the new folder is removed again" test ! -e "$T/n"
 
+mkdir "$T/lk"; ln -s /dev/null "$T/lk/README.txt"
+expect_rc "refused: a name in the folder links to a device" 2 "$D" build "$T/j.iso" --format winre -o "$T/lk"
+out_has "refused: names that file" "$T/lk/README.txt: refused"
+check "refused: nothing written before the refusal" test "$(ls "$T/lk")" = "README.txt"
+check "refused: /dev/null is still a character device" test -c /dev/null
+
 # text from the ISO never becomes a command in the scripts
 cp -r "$T/jtree" "$T/evil"
 xorriso -as mkisofs -quiet -J -V 'A&del x|"%' -o "$T/evil.iso" "$T/evil" 2>/dev/null
