@@ -244,6 +244,18 @@ static int build_stick(const struct build_args *a, struct dd_err *err)
 	return rc;
 }
 
+/* A build that failed after deploy wrote its files (the stick, the release) leaves none of them: a
+ * half folder must not pass for a release. */
+static void remove_outputs(const char *dir, const char *const *names, size_t n)
+{
+	char path[4096];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+}
+
 /* --format winre|wds|release: a folder of files (host/iso/deploy.h), listed in a signed RELEASE.txt. */
 static int build_folder(struct build_args *a)
 {
@@ -284,6 +296,8 @@ static int build_folder(struct build_args *a)
 	/* one signed list of everything written: dartdup verify-release proves the folder */
 	if (!rc)
 		rc = dd_release_write(a->out, names, n, rep.iso_sha256, a->key, inputs, 2, &rel, &err);
+	if (rc && d.n_files)
+		remove_outputs(a->out, names, n);
 	if (rc) {
 		cli_error("%s", err.msg);
 		return dd_exit_status(rc);
