@@ -13,6 +13,7 @@ DD_COMMAND(keygen);
 DD_COMMAND(list);
 DD_COMMAND(write);
 DD_COMMAND(verify);
+DD_COMMAND(verify_release);
 DD_COMMAND(build);
 DD_COMMAND(station);
 DD_COMMAND(board);

@@ -3,6 +3,9 @@
 #include "format/dfi_writer.h"
 #include "host/cli.h"
 #include "host/iso/build.h"
+#include "host/iso/deploy.h"
+#include "crypto/sign.h"
+#include "release/release.h"
 #include "safety/door.h"
 #include "util/escape.h"
 #include "util/json.h"
@@ -27,11 +30,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dartdup build DART.iso -o OUT [--key KEY.pem] [--name TEXT] [--size BYTES]\n"
-		"                     [--format usb|partition|wds] [--raw] [--json] [--quiet]\n"
+		"                     [--format usb|partition|winre|wds] [--raw] [--json] [--quiet]\n"
 		"  --format usb        (default) a disk image: MBR, GRUB for BIOS boot, FAT32 partition at 1 MiB\n"
-		"  --format partition  the FAT32 volume alone (a recovery partition)\n"
-		"  --format wds        sources/boot.wim as is, plus OUT.sha256 (network boot)\n"
-		"  --size BYTES        image (usb) or volume (partition) size, suffixes K M G; default: content + headroom\n"
+		"  --format partition  the FAT32 volume alone\n"
+		"  --format winre      OUT is a folder: winre.wim, the Windows RE partition image (NTFS), diskpart\n"
+		"                      and reagentc scripts, README.txt (DaRT's recovery-partition method)\n"
+		"  --format wds        OUT is a folder: boot.wim, boot.wim.sha256, the wdsutil command, README.txt\n"
+		"                      (DaRT's remote-partition method)\n"
+		"  --format release    OUT is a folder: stick.dfi (the usb image, signed) and all of winre and wds\n"
+		"  (winre, wds and release also write RELEASE.txt: every file's SHA-256, signed with --key;\n"
+		"   check a folder with dartdup verify-release OUT --pubkey KEY.pub)\n"
+		"  --size BYTES        image (usb), volume (partition) or Windows RE partition (winre) size,\n"
+		"                      suffixes K M G; default: content + headroom (winre: the DaRT rule, docs/BUILD.md)\n"
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
 		"                      (OUT must be named *.dfi without --raw, and must not be with it)\n"
 		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
@@ -99,8 +109,12 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 				a->opts.format = DD_BUILD_PARTITION;
 			else if (!strcmp(optarg, "wds"))
 				a->opts.format = DD_BUILD_WDS;
+			else if (!strcmp(optarg, "winre"))
+				a->opts.format = DD_BUILD_WINRE;
+			else if (!strcmp(optarg, "release"))
+				a->opts.format = DD_BUILD_RELEASE;
 			else {
-				cli_error("--format %s: expected usb, partition or wds", optarg);
+				cli_error("--format %s: expected usb, partition, winre, wds or release", optarg);
 				return 2;
 			}
 			break;
@@ -143,9 +157,9 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
-static void print_json(const struct build_args *a, const struct dd_build_report *rep)
+static void print_json(const struct build_args *a, const struct dd_build_report *rep, const uint8_t *release_id)
 {
-	static const char *const fmt[] = { "usb", "partition", "wds" };
+	static const char *const fmt[] = { "usb", "partition", "wds", "winre", "release" };
 	struct dd_json j;
 
 	dd_json_init(&j);
@@ -168,35 +182,13 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_u64(&j, "bytes", rep->bytes);
 	dd_json_u64(&j, "image_size", rep->image_size);
 	dd_json_hex(&j, "iso_sha256", rep->iso_sha256, DD_SHA256_LEN);
-	if (a->opts.format == DD_BUILD_WDS)
+	if (a->opts.format >= DD_BUILD_WDS)
 		dd_json_hex(&j, "wim_sha256", rep->out_sha256, DD_SHA256_LEN);
+	if (release_id)
+		dd_json_hex(&j, "release_id", release_id, DD_SHA256_LEN);
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	dd_json_free(&j);
-}
-
-/* boot.wim's SHA-256 beside it, in sha256sum's format; opened through the door like every output. */
-static int write_sha256_file(const struct build_args *a, const uint8_t sum[DD_SHA256_LEN], struct dd_err *err)
-{
-	const char *inputs[] = { a->iso, a->key, a->out };
-	char path[4096], hex[2 * DD_SHA256_LEN + 1];
-	const char *base = strrchr(a->out, '/');
-	FILE *f;
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "%s.sha256", a->out);
-	dd_hex(hex, sum, DD_SHA256_LEN);
-	if ((rc = dd_door_open_output(path, inputs, 3, O_WRONLY, DD_DOOR_TRUNC, 0644, &fd, err)))
-		return rc;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	}
-	fprintf(f, "%s  %s\n", hex, base ? base + 1 : a->out);
-	if (fclose(f))
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	return DD_OK;
 }
 
 static int pack(const struct build_args *a, const char *raw, const struct dd_build_report *rep,
@@ -217,21 +209,113 @@ static int pack(const struct build_args *a, const char *raw, const struct dd_bui
 
 /* Every path this build will write, judged by the door before anything is opened: OUT, the raw
  * temporary file a .dfi is packed from (then renamed over nothing: dfi_pack's own temporary file is
- * new), the wds .sha256. None may be a device, lie under /dev, or be the ISO or the key. */
+ * new). None may be a device, lie under /dev, or be the ISO or the key. */
 static int judge_outputs(const struct build_args *a, const char *target, struct dd_err *err)
 {
 	const char *inputs[] = { a->iso, a->key };
-	char sum[4096];
 	int rc;
 
 	if ((rc = dd_door_judge_output(a->out, inputs, 2, err)))
 		return rc;
 	if (target != a->out && (rc = dd_door_judge_output(target, inputs, 2, err)))
 		return rc;
-	snprintf(sum, sizeof(sum), "%s.sha256", a->out);
-	if (a->opts.format == DD_BUILD_WDS && (rc = dd_door_judge_output(sum, inputs, 2, err)))
-		return rc;
 	return DD_OK;
+}
+
+/* --format release: the stick image packed into DIR/stick.dfi, beside what deploy wrote. */
+static int build_stick(const struct build_args *a, struct dd_err *err)
+{
+	struct build_args b = *a;
+	struct dd_build_report rep;
+	char raw[4096], dfi[4096];
+	int rc;
+
+	snprintf(raw, sizeof(raw), "%s/stick.dfi.raw.tmp", a->out);
+	snprintf(dfi, sizeof(dfi), "%s/stick.dfi", a->out);
+	b.out = dfi;
+	b.opts.format = DD_BUILD_USB;
+	b.opts.size = 0; /* --size is the Windows RE partition's here */
+	if ((rc = judge_outputs(&b, raw, err)))
+		return rc;
+	rc = dd_build(a->iso, raw, &b.opts, &rep, err);
+	if (!rc)
+		rc = pack(&b, raw, &rep, err);
+	unlink(raw);
+	return rc;
+}
+
+/* A build that failed after deploy wrote its files (the stick, the release) leaves none of them: a
+ * half folder must not pass for a release. */
+static void remove_outputs(const char *dir, const char *const *names, size_t n)
+{
+	char path[4096];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+}
+
+/* --format winre|wds|release: a folder of files (host/iso/deploy.h), listed in a signed RELEASE.txt. */
+static int build_folder(struct build_args *a)
+{
+	static const char *const fmt[] = { [DD_BUILD_WDS] = "wds", [DD_BUILD_WINRE] = "winre",
+					    [DD_BUILD_RELEASE] = "release" };
+	const char *inputs[] = { a->iso, a->key };
+	struct dd_deploy d = { .format = a->opts.format, .dir = a->out, .inputs = inputs, .n_inputs = 2,
+			       .size = a->opts.size };
+	const char *names[DD_DEPLOY_MAX_FILES + 1];
+	size_t n = 0;
+	struct dd_build_report rep;
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+	char hex[2 * DD_SHA256_LEN + 1];
+	int rc;
+
+	if (a->raw) {
+		cli_error("--raw: --format %s writes a folder of files, nothing to pack", fmt[a->opts.format]);
+		return 2;
+	}
+	/* a key that cannot sign is refused before anything is written, not after the build */
+	if (a->key) {
+		struct dd_signer *s;
+
+		if ((rc = dd_signer_open(a->key, &s, &err))) {
+			cli_error("%s", err.msg);
+			return dd_exit_status(rc);
+		}
+		dd_signer_close(s);
+	}
+	rc = dd_deploy(a->iso, &d, &rep, &err);
+	if (!rc && a->opts.format == DD_BUILD_RELEASE) {
+		rc = build_stick(a, &err);
+		names[n++] = "stick.dfi";
+	}
+	for (size_t i = 0; i < d.n_files; i++)
+		names[n++] = d.files[i];
+	/* one signed list of everything written: dartdup verify-release proves the folder */
+	if (!rc)
+		rc = dd_release_write(a->out, names, n, rep.iso_sha256, a->key, inputs, 2, &rel, &err);
+	if (rc && d.n_files)
+		remove_outputs(a->out, names, n);
+	if (rc) {
+		cli_error("%s", err.msg);
+		return dd_exit_status(rc);
+	}
+	if (a->json) {
+		print_json(a, &rep, rel.id);
+		return 0;
+	}
+	if (a->quiet)
+		return 0;
+	dd_build_print_report(stdout, &rep);
+	printf("wrote %s:", DD_ESC(a->out));
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", names[i]);
+	dd_hex(hex, rel.id, DD_SHA256_LEN);
+	printf(" " DD_RELEASE_FILE "\nrelease %s%s\n", hex, a->key ? " (signed)" : " (unsigned: build with --key "
+	       "to sign it)");
+	return 0;
 }
 
 int cmd_build(int argc, char **argv)
@@ -247,8 +331,8 @@ int cmd_build(int argc, char **argv)
 		return rc;
 	if (!a.quiet && !a.json && isatty(2))
 		a.opts.progress = show_progress;
-	if (a.opts.format == DD_BUILD_WDS)
-		a.raw = true; /* the WIM is the deliverable */
+	if (a.opts.format >= DD_BUILD_WDS)
+		return build_folder(&a);
 	target = a.out;
 	if (!a.raw) {
 		snprintf(tmp, sizeof(tmp), "%s.raw.tmp", a.out);
@@ -264,8 +348,6 @@ int cmd_build(int argc, char **argv)
 	}
 	if (!rc)
 		rc = dd_build(a.iso, target, &a.opts, &rep, &err);
-	if (!rc && a.opts.format == DD_BUILD_WDS)
-		rc = write_sha256_file(&a, rep.out_sha256, &err);
 	if (!rc && !a.raw) {
 		rc = pack(&a, target, &rep, &err);
 		unlink(target);
@@ -275,7 +357,7 @@ int cmd_build(int argc, char **argv)
 		return dd_exit_status(rc);
 	}
 	if (a.json)
-		print_json(&a, &rep);
+		print_json(&a, &rep, NULL);
 	else if (!a.quiet) {
 		dd_build_print_report(stdout, &rep);
 		printf("wrote %s (%llu bytes)\n", DD_ESC(a.out), (unsigned long long)rep.image_size);

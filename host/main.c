@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "list disks and whether each may be written" },
 	{ "write", cmd_write, "write and verify an image onto many sticks at once" },
 	{ "verify", cmd_verify, "re-verify sticks against an image, read-only" },
+	{ "verify-release", cmd_verify_release, "check a build's folder against its signed RELEASE.txt" },
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
 };
@@ -42,7 +43,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].fn)
-			fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+			fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nexit status: 0 ok, 1 a check failed, 2 bad usage or bad input\n");
 }
 

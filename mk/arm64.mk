@@ -51,9 +51,10 @@ $(ARM_BUILD)/tests/%: $(ARM_BUILD)/obj/tests/unit/%.o $(call obj,$(ARM_BUILD),$(
 # the guest to load an image over the gadget (a real arm64 PC would too). Its packages are on-demand
 # (scripts/deps/board-image.txt). libusb and libarchive come as arm64 -dev packages; wimlib's pkg-config
 # file names private dependencies that have no arm64 -dev here, so its header is the host's (the same on
-# both LP64 little-endian architectures) and the arm64 shared library is named by file.
+# both LP64 little-endian architectures) and the arm64 shared library is named by file; libntfs-3g
+# (build --format winre) the same way.
 ARM_HOST_PKGS := $(HOST_PKGS)
-ARM_ISO_SO    := /usr/lib/$(ARM_TRIPLET)/libwim.so.15
+ARM_ISO_SO    := /usr/lib/$(ARM_TRIPLET)/libwim.so.15 /usr/lib/$(ARM_TRIPLET)/libntfs-3g.so.89
 ARM_HOST_HAVE := $(shell $(ARM_PKG_CONFIG) --exists $(ARM_HOST_PKGS) 2>/dev/null && \
                    ls $(ARM_ISO_SO) >/dev/null 2>&1 && echo yes)
 ARM_HOST_OBJ  := $(call obj,$(ARM_BUILD),host/main.c $(HOST_SRC))

@@ -213,6 +213,17 @@ static int examine(struct iso_image *img, const char *tmpdir, bool want_uefi, st
 	return DD_OK;
 }
 
+int dd_build_sha256(const struct iso_image *img, const struct iso_node *node, int fd,
+		    uint8_t out[DD_SHA256_LEN], struct dd_err *err)
+{
+	return stream_sha256(img, node, fd, out, err);
+}
+
+int dd_build_check_winpe(const struct iso_image *img, struct dd_err *err)
+{
+	return check_winpe(img, err);
+}
+
 static int make_tmpdir(const struct dd_build_opts *o, char *dir, size_t len, struct dd_err *err)
 {
 	snprintf(dir, len, "%s/dartdup-build-XXXXXX", tmp_base(o));
@@ -392,7 +403,10 @@ void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 			DD_ESC(rep->uefi));
 	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
 	fprintf(f, "iso sha256: %s\n", hex);
-	if (rep->format == DD_BUILD_WDS) {
+	if (rep->format == DD_BUILD_WINRE || rep->format == DD_BUILD_RELEASE)
+		fprintf(f, "partition: NTFS, %llu MiB, holding Recovery/WindowsRE/winre.wim\n",
+			(unsigned long long)(rep->image_size / MIB));
+	if (rep->format >= DD_BUILD_WDS) {
 		dd_hex(hex, rep->out_sha256, DD_SHA256_LEN);
 		fprintf(f, "boot.wim sha256: %s\n", hex);
 	}

@@ -17,7 +17,9 @@
 enum dd_build_format {
 	DD_BUILD_USB,        /* MBR + GRUB + FAT32 partition at 1 MiB */
 	DD_BUILD_PARTITION,  /* the FAT32 volume alone */
-	DD_BUILD_WDS,        /* sources/boot.wim as is */
+	DD_BUILD_WDS,        /* a folder: sources/boot.wim as is + the WDS command lines (deploy.c) */
+	DD_BUILD_WINRE,      /* a folder: winre.wim, the Windows RE partition image, scripts (deploy.c) */
+	DD_BUILD_RELEASE,    /* a folder: the stick .dfi (cmd_build) + everything of winre and wds */
 };
 
 struct dd_build_opts {
@@ -69,6 +71,14 @@ struct dd_source_opts;
 int dd_build_open_source(const char *iso_path, const struct dd_build_opts *opts,
 			 const struct dd_source_opts *so, struct dd_source **out, struct dd_build_report *rep,
 			 struct dd_err *err);
+
+/* For deploy.c: SHA-256 of file node of the ISO (or the whole ISO, node NULL), copied to fd at its
+ * offsets when fd >= 0; and the check that the ISO is a Windows PE / DaRT image. */
+struct iso_image;
+struct iso_node;
+int dd_build_sha256(const struct iso_image *img, const struct iso_node *node, int fd,
+		    uint8_t out[DD_SHA256_LEN], struct dd_err *err);
+int dd_build_check_winpe(const struct iso_image *img, struct dd_err *err);
 
 /* Print the report as text lines ("found: ...") to f. */
 void dd_build_print_report(FILE *f, const struct dd_build_report *rep);

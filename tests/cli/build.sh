@@ -73,11 +73,11 @@ expect_rc "partition: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/p.img" --raw -
 fsck_clean "partition: fsck.fat -n clean" "$T/p.img" 0
 same_tree "partition: every file on the volume" "$T/p.img" 0 "$T/jtree"
 rm -f "$T/p.img"
-expect_rc "wds: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/boot.wim" --format wds
-check "wds: boot.wim equals the ISO's" cmp -s "$T/boot.wim" "$T/jtree/sources/boot.wim"
-check "wds: SHA-256 file checks out" sh -c "cd '$T' && sha256sum -c --quiet boot.wim.sha256"
+expect_rc "wds: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/wds" --format wds
+check "wds: boot.wim equals the ISO's" cmp -s "$T/wds/boot.wim" "$T/jtree/sources/boot.wim"
+check "wds: SHA-256 file checks out" sh -c "cd '$T/wds' && sha256sum -c --quiet boot.wim.sha256"
 out_has "wds: prints the SHA-256" "boot.wim sha256: $(sha256sum "$T/jtree/sources/boot.wim" | cut -c1-64)"
-rm -f "$T/boot.wim" "$T/boot.wim.sha256" "$T/j.img"
+rm -rf "$T/wds" "$T/j.img"
 
 # --- UDF + ISO 9660 bridge (genisoimage -udf): the ISO side has only 8.3 names, UDF the real ones
 "$MKISO" "$T/u.iso" --fs udf --tree "$T/utree"

@@ -189,7 +189,8 @@ else
 	ln "$W/x.iso" "$W/x-hard.iso"
 	ln "$W/x.iso" "$W/y.raw.tmp"
 	echo "keep me" >"$W/out.wim"
-	ln -s /dev/null "$W/out.wim.sha256"
+	mkdir "$W/wds"
+	ln -s /dev/null "$W/wds/boot.wim.sha256"
 	snapshot "$W" >"$T/before"
 	for o in "$W/x.iso" "$W/x-link.iso" "$W/x-hard.iso" "$W/d/../x.iso"; do
 		for f in "" "--raw" "--format wds" "--format partition --raw"; do
@@ -201,9 +202,11 @@ else
 	expect_rc "build -o NAME whose NAME.raw.tmp (its temporary file) is the ISO refused" 2 \
 		"$DARTDUP" build "$W/y.raw.tmp" -o "$W/y" -q
 	out_has "names the temporary file" "$W/y.raw.tmp: refused: the same file as the input"
-	expect_rc "build --format wds whose .sha256 is a link to /dev/null refused" 2 \
-		"$DARTDUP" build "$W/x.iso" -o "$W/out.wim" --format wds -q
-	out_has "names the .sha256" "$W/out.wim.sha256: refused"
+	expect_rc "build --format wds whose boot.wim.sha256 is a link to /dev/null refused" 2 \
+		"$DARTDUP" build "$W/x.iso" -o "$W/wds" --format wds -q
+	out_has "names the .sha256" "$W/wds/boot.wim.sha256: refused"
+	expect_rc "build --format wds -o a regular file refused" 2 "$DARTDUP" build "$W/x.iso" -o "$W/out.wim" --format wds -q
+	out_has "says it is not a folder" "$W/out.wim: not a folder"
 	snapshot "$W" >"$T/after"
 	check "refused builds: the ISO and every other file unchanged, nothing new" cmp -s "$T/before" "$T/after"
 	check "/dev/null is still a character device" test -c /dev/null
@@ -222,7 +225,8 @@ else
 		loop_intact "build"
 		check "no $L.sha256 created" test ! -e "$L.sha256"
 	fi
-	rm "$W/out.wim.sha256"
-	expect_rc "build --format wds over a regular file still works" 0 "$DARTDUP" build "$W/x.iso" -o "$W/out.wim" --format wds -q
-	check "the .sha256 matches the WIM" bash -c "cd '$W' && sha256sum -c --quiet out.wim.sha256"
+	rm "$W/wds/boot.wim.sha256"
+	echo "old" >"$W/wds/boot.wim"
+	expect_rc "build --format wds over a folder's old files still works" 0 "$DARTDUP" build "$W/x.iso" -o "$W/wds" --format wds -q
+	check "the .sha256 matches the WIM" bash -c "cd '$W/wds' && sha256sum -c --quiet boot.wim.sha256"
 fi

@@ -1,0 +1,212 @@
+/* The signed release manifest (common/release): round trip, names, every byte of the manifest
+ * damaged in turn (refused or, where the damage is in a hash, a file reported changed; never accepted
+ * as intact, never a crash under ASan), files changed, missing or turned into links. */
+#include "check.h"
+#include "crypto/sign.h"
+#include "release/release.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Paths under the test's folder; each name keeps its own buffer (a rotating set would let a loop
+ * overwrite a key path held in an array). */
+static char *tmp(const char *name)
+{
+	static struct { char name[64]; char path[512]; } paths[32];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (!paths[i].name[0])
+			snprintf(paths[i].name, sizeof(paths[i].name), "%s", name);
+		if (!strcmp(paths[i].name, name)) {
+			snprintf(paths[i].path, sizeof(paths[i].path), "%s/%s", check_tmpdir(), name);
+			return paths[i].path;
+		}
+	}
+	abort();
+}
+
+static const uint8_t source[DD_SHA256_LEN] = { 1, 2, 3 };
+
+/* A folder rel/ with two files of random bytes and a signed RELEASE.txt; keys a and b. */
+static void setup(void)
+{
+	static int made;
+	struct dd_err err = { 0 };
+	struct dd_release rel;
+	const char *names[] = { "one.bin", "two.wim" };
+	uint8_t buf[5000];
+
+	if (made)
+		return;
+	if (dd_keygen(tmp("a"), &err) || dd_keygen(tmp("b"), &err) || mkdir(tmp("rel"), 0755)) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		exit(1);
+	}
+	srand(7);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	if (check_write_file(tmp("rel/one.bin"), buf, 1000) || check_write_file(tmp("rel/two.wim"), buf, 5000) ||
+	    dd_release_write(tmp("rel"), names, 2, source, tmp("a.key"), NULL, 0, &rel, &err)) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		exit(1);
+	}
+	made = 1;
+}
+
+static int read_all(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap);
+	close(fd);
+	if (n < 0)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+TEST(names)
+{
+	CHECK(dd_release_name_ok("winre.wim"));
+	CHECK(dd_release_name_ok("stick-1_2.dfi"));
+	CHECK(!dd_release_name_ok(""));
+	CHECK(!dd_release_name_ok(".hidden"));
+	CHECK(!dd_release_name_ok("a/b"));
+	CHECK(!dd_release_name_ok(".."));
+	CHECK(!dd_release_name_ok("a b"));
+	CHECK(!dd_release_name_ok("x\n"));
+	CHECK(!dd_release_name_ok("0123456789012345678901234567890123456789012345678901234567890123456789"));
+}
+
+TEST(intact_folder_verifies)
+{
+	const char *a[] = { tmp("a.pub") };
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+
+	setup();
+	CHECK_EQ_INT(dd_release_verify(tmp("rel"), a, 1, &rel, &err), DD_OK);
+	CHECK_EQ_U64(rel.n_files, 2);
+	CHECK_EQ_U64(rel.files[1].size, 5000);
+	CHECK(!memcmp(rel.source_sha256, source, sizeof(source)));
+	CHECK(!rel.files[0].has_image_id);
+	CHECK_EQ_U64(rel.n_bad, 0);
+}
+
+TEST(wrong_key_refused)
+{
+	const char *b[] = { tmp("b.pub") }, *both[] = { tmp("b.pub"), tmp("a.pub") };
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+
+	setup();
+	CHECK_EQ_INT(dd_release_verify(tmp("rel"), b, 1, &rel, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "another key");
+	CHECK_EQ_INT(dd_release_verify(tmp("rel"), both, 2, &rel, &err), DD_OK);
+}
+
+TEST(rewrite_is_reproducible)
+{
+	const char *names[] = { "one.bin", "two.wim" };
+	char first[4096], second[4096];
+	size_t n1, n2;
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+
+	setup();
+	CHECK(!read_all(tmp("rel/RELEASE.txt"), first, sizeof(first), &n1));
+	CHECK_EQ_INT(dd_release_write(tmp("rel"), names, 2, source, tmp("a.key"), NULL, 0, &rel, &err), DD_OK);
+	CHECK(!read_all(tmp("rel/RELEASE.txt"), second, sizeof(second), &n2));
+	CHECK_EQ_U64(n1, n2);
+	CHECK(!memcmp(first, second, n1));
+}
+
+TEST(unsigned_refused)
+{
+	const char *names[] = { "one.bin" }, *a[] = { tmp("a.pub") };
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+
+	setup();
+	CHECK(!mkdir(tmp("u"), 0755));
+	CHECK(!check_write_file(tmp("u/one.bin"), "x", 1));
+	CHECK_EQ_INT(dd_release_write(tmp("u"), names, 1, source, NULL, NULL, 0, &rel, &err), DD_OK);
+	CHECK_EQ_INT(dd_release_verify(tmp("u"), a, 1, &rel, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "not signed");
+}
+
+/* Flip each byte of RELEASE.txt in turn: never "intact". */
+TEST(every_damaged_byte_caught)
+{
+	const char *a[] = { tmp("a.pub") };
+	char good[4096], bad[4096];
+	size_t len, accepted = 0;
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+
+	setup();
+	CHECK(!read_all(tmp("rel/RELEASE.txt"), good, sizeof(good), &len));
+	CHECK(!mkdir(tmp("d"), 0755));
+	CHECK(!link(tmp("rel/one.bin"), tmp("d/one.bin")));
+	CHECK(!link(tmp("rel/two.wim"), tmp("d/two.wim")));
+	for (size_t i = 0; i < len; i++) {
+		memcpy(bad, good, len);
+		bad[i] ^= (i & 1) ? 0x01 : 0x20;
+		CHECK(!check_write_file(tmp("d/RELEASE.txt"), bad, len));
+		if (dd_release_verify(tmp("d"), a, 1, &rel, &err) == DD_OK)
+			accepted++;
+	}
+	CHECK_EQ_U64(accepted, 0);
+	/* cut short anywhere */
+	for (size_t cut = 0; cut < len; cut += 7) {
+		CHECK(!check_write_file(tmp("d/RELEASE.txt"), good, cut));
+		CHECK(dd_release_verify(tmp("d"), a, 1, &rel, &err) != DD_OK);
+	}
+}
+
+TEST(changed_missing_and_linked_files_named)
+{
+	const char *a[] = { tmp("a.pub") };
+	struct dd_release rel;
+	struct dd_err err = { 0 };
+	size_t n = 0;
+	char *buf;
+
+	setup();
+	CHECK(!mkdir(tmp("c"), 0755));
+	CHECK(!link(tmp("rel/RELEASE.txt"), tmp("c/RELEASE.txt")));
+	/* two.wim missing, one.bin one byte different */
+	buf = check_read_file(tmp("rel/one.bin"), &n);
+	CHECK(buf && n == 1000);
+	buf[500] ^= 1;
+	n = (size_t)check_write_file(tmp("c/one.bin"), buf, n);
+	free(buf);
+	CHECK(n == 0);
+	CHECK_EQ_INT(dd_release_verify(tmp("c"), a, 1, &rel, &err), DD_ECHECK);
+	CHECK_STR_CONTAINS(err.msg, "one.bin: changed");
+	CHECK_EQ_U64(rel.n_bad, 2);
+	CHECK(rel.files[1].problem && !strcmp(rel.files[1].problem, "missing"));
+	/* a link to the right bytes is still not the file */
+	CHECK(!unlink(tmp("c/one.bin")));
+	CHECK(!symlink(tmp("rel/one.bin"), tmp("c/one.bin")));
+	CHECK(!symlink(tmp("rel/two.wim"), tmp("c/two.wim")));
+	CHECK_EQ_INT(dd_release_verify(tmp("c"), a, 1, &rel, &err), DD_ECHECK);
+	CHECK_STR_CONTAINS(err.msg, "not a regular file");
+}
+
+int main(void)
+{
+	RUN(names);
+	RUN(intact_folder_verifies);
+	RUN(wrong_key_refused);
+	RUN(rewrite_is_reproducible);
+	RUN(unsigned_refused);
+	RUN(every_damaged_byte_caught);
+	RUN(changed_missing_and_linked_files_named);
+	return check_done();
+}
