@@ -289,7 +289,9 @@ static void eject(struct job *job, char *detail, size_t size)
 		close(fd);
 }
 
-static enum station_outcome stick_job(struct job *job, struct dd_target_identity *id, char *detail, size_t size)
+/* The stick's whole job; *kind: why it did not pass, as the door or the engine found it. */
+static enum station_outcome stick_job(struct job *job, struct dd_target_identity *id, enum dd_fail_kind *kind,
+				      char *detail, size_t size)
 {
 	struct ctx *c = job->ctx;
 	const char *inputs[] = { c->o.image };
@@ -303,7 +305,7 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	struct dd_target *t = NULL;
 	struct dd_err err;
 	enum station_action act;
-	bool counterfeit, pulled;
+	bool pulled;
 	int rc;
 
 	dd_err_clear(&err);
@@ -313,6 +315,9 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 		*id = v.id;
 		set_text(detail, size, v.reason[0] ? v.reason : err.msg);
 		dd_audit_not_run(&st, DD_RESULT_REFUSED, detail);
+		if (v.kind != DD_FAIL_NONE) /* too small, or refused by the rules */
+			st.kind = v.kind;
+		*kind = st.kind;
 		audit(job, id, &st, "write");
 		return OUT_REFUSED;
 	}
@@ -335,18 +340,20 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 finish:
 	if (rc && !st.error[0])
 		set_text(st.error, sizeof(st.error), err.msg);
+	if (rc && st.kind == DD_FAIL_NONE && rc != DD_EABORT && rc != DD_ECHECK)
+		st.kind = DD_FAIL_OTHER; /* the job could not run at all */
 	audit(job, &t->id, &st, "write");
 	dd_target_close(t);
 	pthread_mutex_lock(&c->lock);
 	pulled = job->slot->pulled;
 	pthread_mutex_unlock(&c->lock);
-	counterfeit = strstr(st.error, "counterfeit") != NULL;
+	*kind = st.kind;
 	set_text(detail, size, st.error);
 	if (st.result == DD_RESULT_PASS && !pulled) {
 		eject(job, detail, size);
 		return OUT_PASS;
 	}
-	return station_outcome_of(st.result, pulled, counterfeit, job->abort != 0);
+	return station_outcome_of(st.result, pulled, st.kind == DD_FAIL_COUNTERFEIT, job->abort != 0);
 }
 
 /* A stick yanked out fails with I/O errors, sometimes before udev tells the main thread it left.
@@ -371,10 +378,11 @@ static void *job_main(void *arg)
 	struct ctx *c = job->ctx;
 	struct dd_target_identity id;
 	char detail[192] = "", line[512];
+	enum dd_fail_kind kind = DD_FAIL_NONE;
 	enum station_outcome out;
 	uint64_t one = 1;
 
-	out = stick_job(job, &id, detail, sizeof(detail));
+	out = stick_job(job, &id, &kind, detail, sizeof(detail));
 	if (out == OUT_FAIL && vanished(job))
 		out = OUT_PULLED;
 	pthread_mutex_lock(&c->lock);
@@ -383,6 +391,7 @@ static void *job_main(void *arg)
 	if (out != OUT_PASS && out != OUT_ALREADY && job->abort && !job->slot->pulled)
 		out = OUT_INCOMPLETE;
 	station_job_done(&c->st, job->slot, out, detail, elapsed(c));
+	job->slot->kind = station_outcome_kind(job->slot->outcome, kind);
 	emit_json_slot(c, "result", job->slot);
 	station_result_line(job->slot, line, sizeof(line));
 	log_line(c, "%s", line);

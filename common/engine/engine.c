@@ -237,11 +237,24 @@ static void set_phase(struct engine *e, struct tctx *tc, enum dd_phase phase)
 	emit_target(e, tc, DD_EV_PHASE);
 }
 
-/* Under e->lock. The first failure names the target's error; the lowest offset wins. */
-static void target_fail(struct tctx *tc, int64_t off, const char *msg)
+/* What a failing call's status says of the target (the probe's verdict is its own: DD_FAIL_COUNTERFEIT). */
+static enum dd_fail_kind kind_of(int rc)
+{
+	switch (rc) {
+	case DD_EIO: return DD_FAIL_IO;
+	case DD_ECHECK: return DD_FAIL_MISMATCH;
+	case DD_EINPUT: return DD_FAIL_IMAGE;    /* the image's bytes: unreadable or not its manifest's */
+	case DD_EABORT: return DD_FAIL_INTERRUPTED;
+	default: return DD_FAIL_OTHER;
+	}
+}
+
+/* Under e->lock. The first failure names the target's error and its kind; the lowest offset wins. */
+static void target_fail(struct tctx *tc, int64_t off, enum dd_fail_kind kind, const char *msg)
 {
 	if (!tc->failed) {
 		tc->failed = true;
+		tc->st.kind = kind;
 		size_t n = strnlen(msg, sizeof(tc->st.error) - 1);
 
 		memcpy(tc->st.error, msg, n); /* a longer message is cut, never overflows */
@@ -252,10 +265,10 @@ static void target_fail(struct tctx *tc, int64_t off, const char *msg)
 	pthread_cond_broadcast(&tc->e->cond);
 }
 
-static void fail_locked(struct tctx *tc, int64_t off, const char *msg)
+static void fail_locked(struct tctx *tc, int64_t off, enum dd_fail_kind kind, const char *msg)
 {
 	pthread_mutex_lock(&tc->e->lock);
-	target_fail(tc, off, msg);
+	target_fail(tc, off, kind, msg);
 	pthread_mutex_unlock(&tc->e->lock);
 }
 
@@ -360,11 +373,11 @@ static int decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_er
 	return DD_OK;
 }
 
-static void decoder_fail(struct engine *e, const char *msg)
+static void decoder_fail(struct engine *e, enum dd_fail_kind kind, const char *msg)
 {
 	for (unsigned i = 0; i < e->n; i++)
 		if (e->tc[i].stage == TS_WRITE)
-			target_fail(&e->tc[i], -1, msg);
+			target_fail(&e->tc[i], -1, kind, msg);
 }
 
 static void *decoder_main(void *arg)
@@ -399,7 +412,7 @@ static void *decoder_main(void *arg)
 		}
 		b = buf_get(e);
 		if (!b && !e->n_bufs) {
-			decoder_fail(e, "out of memory for block buffers");
+			decoder_fail(e, DD_FAIL_OTHER, "out of memory for block buffers");
 			break;
 		}
 		if (!b) {
@@ -413,7 +426,7 @@ static void *decoder_main(void *arg)
 		b->refs = 1;
 		if (rc) {
 			buf_put(e, b);
-			decoder_fail(e, err.msg);
+			decoder_fail(e, kind_of(rc), err.msg);
 			break;
 		}
 		e->slot[e->head % e->window] = b;
@@ -622,7 +635,7 @@ static void *write_worker(void *arg)
 		if (shared)
 			buf_put(e, shared);
 		if (rc)
-			target_fail(tc, rc == DD_EIO ? (int64_t)off : -1, err.msg);
+			target_fail(tc, rc == DD_EIO ? (int64_t)off : -1, kind_of(rc), err.msg);
 		else if (data && wrote)
 			tc->st.bytes_written += len;
 		else if (data)
@@ -742,7 +755,7 @@ static void *verify_worker(void *arg)
 		pthread_mutex_lock(&e->lock);
 		if (rc)
 			target_fail(tc, rc == DD_EIO || rc == DD_ECHECK ?
-					(int64_t)(i * (uint64_t)e->info->block_size) : -1, err.msg);
+					(int64_t)(i * (uint64_t)e->info->block_size) : -1, kind_of(rc), err.msg);
 		else
 			tc->st.bytes_verified += dd_block_len(e->info, i);
 		pthread_mutex_unlock(&e->lock);
@@ -875,12 +888,12 @@ static int write_phase(struct tctx *tc, struct dd_err *err)
 	set_phase(e, tc, DD_PHASE_WRITE);
 	rc = clear_boot_records(tc, err);
 	if (rc) {
-		fail_locked(tc, 0, err->msg);
+		fail_locked(tc, 0, kind_of(rc), err->msg);
 	} else {
 		run_workers(tc, write_worker);
 		leave_write_stage(tc);
 		if (!stopping(tc) && (rc = flush_target(tc, err)))
-			fail_locked(tc, -1, err->msg);
+			fail_locked(tc, -1, kind_of(rc), err->msg);
 	}
 	leave_write_stage(tc);
 	pthread_mutex_lock(&e->lock);
@@ -901,7 +914,7 @@ static void verify_phase(struct tctx *tc)
 	run_workers(tc, verify_worker);
 	disk_tail(tc, &off, &len);
 	if (!stopping(tc) && !e->job->policy.verify_only && verify_disk_tail(tc, off, len, &err))
-		fail_locked(tc, err.code == DD_ECHECK ? (int64_t)off : -1, err.msg);
+		fail_locked(tc, err.code == DD_ECHECK ? (int64_t)off : -1, kind_of(err.code), err.msg);
 	pthread_mutex_lock(&e->lock);
 	tc->st.verify_seconds = now(e) - t0;
 	pthread_mutex_unlock(&e->lock);
@@ -921,6 +934,8 @@ static void finish_target(struct tctx *tc, bool complete)
 		tc->st.result = DD_RESULT_WRITTEN;
 	else
 		tc->st.result = DD_RESULT_PASS;
+	if (tc->st.result == DD_RESULT_INCOMPLETE)
+		tc->st.kind = DD_FAIL_INTERRUPTED;
 	tc->st.phase = DD_PHASE_DONE;
 	tc->st.t_end = now(e);
 	pthread_mutex_unlock(&e->lock);
@@ -930,6 +945,15 @@ static void finish_target(struct tctx *tc, bool complete)
 	e->n_finished++;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
+}
+
+/* The probe's verdict as a failure kind (probe.h): DD_ECHECK is its "holds less than it announces",
+ * DD_EUSAGE a stick too small to probe. */
+static enum dd_fail_kind probe_kind(int rc)
+{
+	if (rc == DD_ECHECK)
+		return DD_FAIL_COUNTERFEIT;
+	return rc == DD_EUSAGE ? DD_FAIL_TOO_SMALL : kind_of(rc);
 }
 
 /* Counterfeit-capacity probe (policy.probe) before anything is written: a stick that holds less
@@ -951,7 +975,7 @@ static int probe_phase(struct tctx *tc, struct dd_err *err)
 	if (rc == DD_EABORT)
 		return DD_OK; /* stopping() reports it incomplete */
 	if (rc)
-		fail_locked(tc, rc == DD_ECHECK ? r.first_bad : -1, err->msg);
+		fail_locked(tc, rc == DD_ECHECK ? r.first_bad : -1, probe_kind(rc), err->msg);
 	return rc;
 }
 
@@ -977,7 +1001,7 @@ static void *target_main(void *arg)
 	if (!rc && !stopping(tc) && e->write_block0) {
 		set_phase(e, tc, DD_PHASE_BOOT);
 		if ((rc = write_block0(tc, &err)))
-			fail_locked(tc, rc == DD_EIO || rc == DD_ECHECK ? 0 : -1, err.msg);
+			fail_locked(tc, rc == DD_EIO || rc == DD_ECHECK ? 0 : -1, kind_of(rc), err.msg);
 		booted = !rc;
 	}
 	/* A stop that lands after block 0 was written and verified finds the target complete (every
@@ -1207,7 +1231,7 @@ int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd
 			tc->started = true;
 			continue;
 		}
-		fail_locked(tc, -1, "engine: cannot start a thread for this target");
+		fail_locked(tc, -1, DD_FAIL_OTHER, "engine: cannot start a thread for this target");
 		leave_write_stage(tc);
 		finish_target(tc, false);
 	}
