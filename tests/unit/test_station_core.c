@@ -1,6 +1,6 @@
 /* station_core: slot map, counters and the "already holds the image" decision of `dartdup station`. */
 #include "check.h"
-#include "host/station_core.h"
+#include "host/station/core.h"
 
 #define P1 "pci-0000:00:05.0-usb-0:1:1.0-scsi-0:0:0:0"
 #define P2 "pci-0000:00:05.0-usb-0:2:1.0-scsi-0:0:0:0"

@@ -1,5 +1,5 @@
-/* station_view: terminal view, log lines and JSON events of `dartdup station` (see station_view.h). */
-#include "host/station_view.h"
+/* host/station/view: terminal view, log lines and JSON events of `dartdup station` (see view.h). */
+#include "host/station/view.h"
 
 #include <stdarg.h>
 #include <stdio.h>

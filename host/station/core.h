@@ -1,4 +1,4 @@
-/* station_core: the pure bookkeeping of `dartdup station` (no udev, no threads, no terminal), so it can
+/* host/station/core: the pure bookkeeping of `dartdup station` (no udev, no threads, no terminal), so it can
  * be unit-tested: which slot a port is, what a slot shows, the session's counters, and whether a stick
  * must be written or already holds the image.
  *

@@ -1,5 +1,5 @@
-/* station_core: slots, counters and decisions of `dartdup station` (see station_core.h). */
-#include "host/station_core.h"
+/* host/station/core: slots, counters and decisions of `dartdup station` (see core.h). */
+#include "host/station/core.h"
 
 #include <stdio.h>
 #include <string.h>
