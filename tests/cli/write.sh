@@ -83,6 +83,12 @@ check "a new file given twice: one refused and one skipped record, no pass" bash
 expect_rc "a directory refused" 2 "$DARTDUP" write "$IMG" "$T" --yes
 expect_rc "bad usage" 2 "$DARTDUP" write "$IMG"
 expect_rc "bad retries" 2 "$DARTDUP" write "$IMG" "$T/x" --retries=-1 --yes
+for bad in abc "" 101 1x " 1" +1; do
+	expect_rc "write --retries '$bad' refused" 2 "$DARTDUP" write "$IMG" "$T/x" --retries="$bad" --yes
+done
+expect_rc "verify --retries abc refused" 2 "$DARTDUP" verify "$IMG" "$T/x" --retries abc
+out_has "--retries: says what it expects" "--retries abc: expected a number from 0 to 100"
+check "refused retries: nothing written" test ! -e "$T/x"
 expect_rc "missing image" 2 "$DARTDUP" write "$T/none.img" "$T/x" --yes
 expect_rc "unsigned image with --pubkey refused" 2 "$DARTDUP" write "$IMG" "$T/x" --pubkey "$T/none.pub" --yes
 check "refused runs created nothing" test ! -e "$T/x"
