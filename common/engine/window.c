@@ -29,6 +29,18 @@ uint8_t *eng_alloc_block(const struct engine *e)
 	return eng_alloc_buf(e->block_size);
 }
 
+/* A new block buffer (the caller counts it against its limit); NULL when memory runs out. */
+static struct ebuf *ebuf_new(const struct engine *e)
+{
+	struct ebuf *b = calloc(1, sizeof(*b));
+
+	if (b && !(b->data = eng_alloc_block(e))) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
 void eng_free_bufs(struct ebuf **list)
 {
 	while (*list) {
@@ -86,11 +98,7 @@ static struct ebuf *buf_get(struct engine *e)
 	}
 	if (e->n_bufs >= e->max_bufs)
 		return NULL;
-	b = calloc(1, sizeof(*b));
-	if (b && !(b->data = eng_alloc_block(e))) {
-		free(b);
-		b = NULL;
-	}
+	b = ebuf_new(e);
 	if (b)
 		e->n_bufs++;
 	return b;
@@ -230,11 +238,7 @@ struct ebuf *eng_spare_get(struct tctx *tc, struct dd_err *err)
 	pthread_mutex_unlock(&e->lock);
 	if (!grow)
 		return b;
-	b = calloc(1, sizeof(*b));
-	if (b && !(b->data = eng_alloc_block(e))) {
-		free(b);
-		b = NULL;
-	}
+	b = ebuf_new(e);
 	if (b)
 		return b;
 	pthread_mutex_lock(&e->lock);
