@@ -374,12 +374,10 @@ static void audit_not_run(const struct opts *o, const struct dd_source *src, con
 		return;
 	dd_json_init(&j);
 	for (unsigned i = 0; i < n; i++) {
-		if (p[i].v.reason[0]) {
-			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.reason);
-			if (p[i].v.kind != DD_FAIL_NONE) /* too small, or refused by the rules */
-				st.kind = p[i].v.kind;
-		} else
-			dd_audit_not_run(&st, DD_RESULT_SKIPPED, why_skipped);
+		if (p[i].v.reason[0])
+			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.kind, p[i].v.reason);
+		else
+			dd_audit_not_run(&st, DD_RESULT_SKIPPED, DD_FAIL_NONE, why_skipped);
 		dd_audit_format(&j, &aj, &p[i].v.id, &st);
 		if (!failed && dd_audit_append(o->log_path, dd_json_text(&j), &err)) {
 			cli_error("%s", err.msg);

@@ -78,12 +78,13 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	dd_json_end_obj(j);
 }
 
-void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why)
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, enum dd_fail_kind kind, const char *why)
 {
 	memset(st, 0, sizeof(*st));
 	st->result = result;
 	st->first_bad_offset = -1;
-	st->kind = result == DD_RESULT_REFUSED ? DD_FAIL_REFUSED : DD_FAIL_NONE; /* a caller that knows more says so */
+	if (result == DD_RESULT_REFUSED) /* the door's verdict when it gave one (too small), else refused */
+		st->kind = kind != DD_FAIL_NONE ? kind : DD_FAIL_REFUSED;
 	snprintf(st->error, sizeof(st->error), "%.*s", (int)sizeof(st->error) - 1, why ? why : "");
 }
 

@@ -31,9 +31,9 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 		     const struct dd_target_identity *id, const struct dd_target_status *st);
 
 /* The status of a target the run never started: result DD_RESULT_REFUSED or DD_RESULT_SKIPPED,
- * nothing written, error = why (its record then says "refused"/"skipped" and the reason); kind
- * DD_FAIL_REFUSED for a refusal (a caller that knows better, e.g. too small, sets st->kind after). */
-void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why);
+ * nothing written, error = why (its record then says "refused"/"skipped" and the reason); a refusal's
+ * kind is the door's verdict (struct dd_door_target: too small, refused), DD_FAIL_REFUSED when none. */
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, enum dd_fail_kind kind, const char *why);
 
 /* Appends text + '\n' to path with one write() on an O_APPEND descriptor (records from
  * concurrent writers never interleave) and fsyncs it. */

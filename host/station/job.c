@@ -165,9 +165,7 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	if (dd_door_target(job->devnode, &door, c->src->info.image_size, &v, &t, &err) != DD_OK) {
 		*id = v.id;
 		set_text(detail, size, v.reason[0] ? v.reason : err.msg);
-		dd_audit_not_run(&st, DD_RESULT_REFUSED, detail);
-		if (v.kind != DD_FAIL_NONE) /* too small, or refused by the rules */
-			st.kind = v.kind;
+		dd_audit_not_run(&st, DD_RESULT_REFUSED, v.kind, detail);
 		*kind = st.kind;
 		audit(job, id, &st, "write");
 		return OUT_REFUSED;

@@ -1440,6 +1440,9 @@ TEST(audit_record_fields)
 	uint8_t idb[DD_SHA256_LEN] = { 0xab };
 	struct dd_audit_job aj = { .time = 86400, .host = "depot1", .tool_version = "9.9",
 				   .image_id = idb, .image_name = "dart.dfi" };
+	struct dd_target_status other = { .result = DD_RESULT_FAIL, .first_bad_offset = -1 };
+	struct dd_target_status pass = { .result = DD_RESULT_PASS, .first_bad_offset = -1 };
+	struct dd_target_status refused;
 	char path[512];
 	size_t len;
 	char *text;
@@ -1456,6 +1459,19 @@ TEST(audit_record_fields)
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"first_bad_offset\":4096");
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"error\":\"bad\"");
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"kind\":\"io\"");
+	/* a failure nobody gave a kind (a board's unusable stick) is "other"; a pass has none; a refusal
+	 * keeps the door's verdict */
+	CHECK_EQ_INT(dd_status_kind(&other), DD_FAIL_OTHER);
+	CHECK_EQ_INT(dd_status_kind(&pass), DD_FAIL_NONE);
+	dd_audit_not_run(&refused, DD_RESULT_REFUSED, DD_FAIL_TOO_SMALL, "too small");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_TOO_SMALL);
+	dd_audit_not_run(&refused, DD_RESULT_REFUSED, DD_FAIL_NONE, "no such device");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_REFUSED);
+	dd_audit_not_run(&refused, DD_RESULT_SKIPPED, DD_FAIL_NONE, "another was refused");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_NONE);
+	dd_audit_format(&j, &aj, &id, &pass);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"kind\":null");
+	dd_audit_format(&j, &aj, &id, &st);
 	snprintf(path, sizeof(path), "%s/audit.log", check_tmpdir());
 	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);
 	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);
