@@ -21,7 +21,6 @@
 
 #include "engine/engine.h"
 
-
 /* Memory: the budget holds every block-sized buffer (the shared window, the spares, block 0); the
  * rest is small and does not grow with the block size: one I/O buffer of at most IO_CHUNK per worker
  * (read-back, zero checks and zero writes go through it in pieces) and the source's decoders (a .dfi
