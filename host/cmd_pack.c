@@ -5,6 +5,7 @@
 #include "format/dfi_writer.h"
 #include "util/escape.h"
 #include "util/json.h"
+#include "util/number.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -40,21 +41,16 @@ static void pack_usage(FILE *out)
 		"exit status: 0 ok, 1 I/O failed, 2 bad usage or bad input\n");
 }
 
-static bool parse_u32(const char *s, uint32_t *out, bool suffixes)
+/* --level: a zstd level, negative ones (the fast levels) included; 0 is not one. */
+static int parse_level(const char *s, int *out)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	bool neg = *s == '-';
+	uint64_t v;
 
-	if (end == s || *s == '-')
-		return false;
-	if (suffixes && (*end == 'K' || *end == 'k'))
-		v <<= 10, end++;
-	else if (suffixes && (*end == 'M' || *end == 'm'))
-		v <<= 20, end++;
-	if (*end || v > UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
+	if (dd_parse_u64(s + neg, 1000, &v) || !v)
+		return -1;
+	*out = neg ? -(int)v : (int)v;
+	return 0;
 }
 
 struct progress {
@@ -153,7 +149,7 @@ int cmd_pack(int argc, char **argv)
 	struct dd_err err = { 0 };
 	const char *out = NULL;
 	bool json = false;
-	uint32_t v;
+	uint64_t v;
 	int c, rc;
 
 	optind = 1;
@@ -164,29 +160,25 @@ int cmd_pack(int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case 'j': json = true; break;
 		case 'h': pack_usage(stdout); return 0;
-		case 'l': {
-			char *end;
-			long l = strtol(optarg, &end, 10);
-			if (*end || end == optarg || l < -1000 || l > 1000 || l == 0) {
+		case 'l':
+			if (parse_level(optarg, &o.level)) {
 				cli_error("--level %s: not a zstd level", optarg);
 				return 2;
 			}
-			o.level = (int)l;
 			break;
-		}
 		case 'b':
-			if (!parse_u32(optarg, &v, true)) {
+			if (dd_parse_size(optarg, UINT32_MAX, &v)) {
 				cli_error("--block-size %s: not a size", optarg);
 				return 2;
 			}
-			o.block_size = v;
+			o.block_size = (uint32_t)v;
 			break;
 		case 't':
-			if (!parse_u32(optarg, &v, false) || !v || v > 64) {
+			if (dd_parse_u64(optarg, 64, &v) || !v) {
 				cli_error("--threads %s: must be from 1 to 64", optarg);
 				return 2;
 			}
-			o.threads = v;
+			o.threads = (unsigned)v;
 			break;
 		default: pack_usage(stderr); return 2;
 		}

@@ -3,7 +3,6 @@
  * All checks happen before the first byte is written anywhere. */
 #include "host/write_job.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -20,6 +19,7 @@
 #include "host/write_ui.h"
 #include "engine/audit.h"
 #include "safety/door.h"
+#include "util/number.h"
 #include "safety/safety.h"
 #include "util/escape.h"
 
@@ -115,7 +115,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
+	uint64_t n;
 	int c;
 
 	o->retries = 2;
@@ -137,12 +137,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_NOVERIFY: o->no_verify = true; break;
 		case O_FULL: o->full = true; break;
 		case O_RETRIES:
-			errno = 0;
-			o->retries = (int)strtol(optarg, &end, 10);
-			if (errno || *end || !*optarg || o->retries < 0 || o->retries > 100) {
+			if (dd_parse_u64(optarg, 100, &n)) {
 				cli_error("--retries %s: expected a number from 0 to 100", optarg);
 				return 2;
 			}
+			o->retries = (int)n;
 			break;
 		case O_UNMOUNT: o->unmount = true; break;
 		case O_NONUSB: o->allow_non_usb = true; break;
@@ -376,9 +375,9 @@ static void audit_not_run(const struct opts *o, const struct dd_source *src, con
 	dd_json_init(&j);
 	for (unsigned i = 0; i < n; i++) {
 		if (p[i].v.reason[0])
-			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.reason);
+			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.kind, p[i].v.reason);
 		else
-			dd_audit_not_run(&st, DD_RESULT_SKIPPED, why_skipped);
+			dd_audit_not_run(&st, DD_RESULT_SKIPPED, DD_FAIL_NONE, why_skipped);
 		dd_audit_format(&j, &aj, &p[i].v.id, &st);
 		if (!failed && dd_audit_append(o->log_path, dd_json_text(&j), &err)) {
 			cli_error("%s", err.msg);

@@ -11,6 +11,13 @@
 #include "hash/sha256.h"
 #include "util/err.h"
 
+/* What is known of an image's signature (a .dfi package's; the dd_source seam reports it). */
+enum dd_sig_state {
+	DD_SIG_NONE,       /* not signed */
+	DD_SIG_UNCHECKED,  /* signed, but no public key was given */
+	DD_SIG_VERIFIED,   /* signed and verified against the given public key */
+};
+
 #define DD_SIG_MAX 72 /* largest DER ECDSA P-256 signature */
 
 /* Write base.key (0600, refused if it exists) and base.pub. */

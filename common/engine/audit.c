@@ -38,6 +38,7 @@ void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st
 	dd_json_double(j, "write_seconds", st->write_seconds, 3);
 	dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
 	empty_as_null(j, "error", st->error);
+	dd_json_str(j, "kind", dd_fail_kind_name(dd_status_kind(st))); /* null when it did not fail */
 }
 
 void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
@@ -77,11 +78,13 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	dd_json_end_obj(j);
 }
 
-void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why)
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, enum dd_fail_kind kind, const char *why)
 {
 	memset(st, 0, sizeof(*st));
 	st->result = result;
 	st->first_bad_offset = -1;
+	if (result == DD_RESULT_REFUSED) /* the door's verdict when it gave one (too small), else refused */
+		st->kind = kind != DD_FAIL_NONE ? kind : DD_FAIL_REFUSED;
 	snprintf(st->error, sizeof(st->error), "%.*s", (int)sizeof(st->error) - 1, why ? why : "");
 }
 

@@ -21,8 +21,9 @@ struct dd_audit_job {
 /* Formats one record (a JSON object, no newline) into j (reset first): time, host, tool_version,
  * image_id, image_name, mode, target, port, vendor, model, serial, capacity, result,
  * bytes_written, bytes_verified, bytes_skipped (all-zero image blocks found already zero, not written),
- * first_bad_offset (null if none), write_seconds, verify_seconds, error (null if none). */
-/* The result fields of a target (result, bytes, first bad offset, seconds, error), as the audit
+ * first_bad_offset (null if none), write_seconds, verify_seconds, error (null if none), kind (why it
+ * failed: dd_fail_kind_name(), null if it did not). */
+/* The result fields of a target (result, bytes, first bad offset, seconds, error, kind), as the audit
  * record and the "done" event line both carry them. */
 void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st);
 
@@ -30,8 +31,9 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 		     const struct dd_target_identity *id, const struct dd_target_status *st);
 
 /* The status of a target the run never started: result DD_RESULT_REFUSED or DD_RESULT_SKIPPED,
- * nothing written, error = why (its record then says "refused"/"skipped" and the reason). */
-void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, const char *why);
+ * nothing written, error = why (its record then says "refused"/"skipped" and the reason); a refusal's
+ * kind is the door's verdict (struct dd_door_target: too small, refused), DD_FAIL_REFUSED when none. */
+void dd_audit_not_run(struct dd_target_status *st, enum dd_result result, enum dd_fail_kind kind, const char *why);
 
 /* Appends text + '\n' to path with one write() on an O_APPEND descriptor (records from
  * concurrent writers never interleave) and fsyncs it. */

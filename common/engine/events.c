@@ -1,6 +1,8 @@
 /* Names of phases, results and event types: the words JSON lines and audit records use. */
 #include "engine/events.h"
 
+#include <stddef.h>
+
 const char *dd_phase_name(enum dd_phase p)
 {
 	switch (p) {
@@ -38,4 +40,21 @@ const char *dd_event_type_name(enum dd_event_type t)
 	case DD_EV_JOB_DONE: return "summary";
 	}
 	return "unknown";
+}
+
+const char *dd_fail_kind_name(enum dd_fail_kind k)
+{
+	switch (k) {
+	case DD_FAIL_NONE: return NULL;
+	case DD_FAIL_IO: return "io";
+	case DD_FAIL_MISMATCH: return "mismatch";
+	case DD_FAIL_COUNTERFEIT: return "counterfeit";
+	case DD_FAIL_TOO_SMALL: return "too_small";
+	case DD_FAIL_REFUSED: return "refused";
+	case DD_FAIL_PULLED: return "pulled";
+	case DD_FAIL_INTERRUPTED: return "interrupted";
+	case DD_FAIL_IMAGE: return "image";
+	case DD_FAIL_OTHER: return "other";
+	}
+	return "other";
 }

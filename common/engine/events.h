@@ -49,6 +49,7 @@ struct dd_target_status {
 	int64_t first_bad_offset;  /* -1 none */
 	double write_seconds, verify_seconds;
 	double t_start, t_end;     /* seconds since job start */
+	enum dd_fail_kind kind;    /* why it failed (or stopped early); DD_FAIL_NONE when it did not */
 	char error[256];           /* "" when none */
 };
 
@@ -61,6 +62,20 @@ static inline uint64_t dd_status_total(const struct dd_target_status *st)
 static inline uint64_t dd_status_done(const struct dd_target_status *st)
 {
 	return st->bytes_written + st->bytes_skipped + st->bytes_verified;
+}
+
+/* The kind a status reports: its own, or for a failure nobody gave a kind (a board's unusable stick),
+ * what its result says (fail: other; incomplete: interrupted; refused: refused). */
+static inline enum dd_fail_kind dd_status_kind(const struct dd_target_status *st)
+{
+	if (st->kind != DD_FAIL_NONE)
+		return st->result == DD_RESULT_PASS || st->result == DD_RESULT_WRITTEN ? DD_FAIL_NONE : st->kind;
+	switch (st->result) {
+	case DD_RESULT_FAIL: return DD_FAIL_OTHER;
+	case DD_RESULT_INCOMPLETE: return DD_FAIL_INTERRUPTED;
+	case DD_RESULT_REFUSED: return DD_FAIL_REFUSED;
+	default: return DD_FAIL_NONE;
+	}
 }
 
 struct dd_event {
@@ -82,5 +97,8 @@ struct dd_event_sink {
 const char *dd_phase_name(enum dd_phase p);
 const char *dd_result_name(enum dd_result r);
 const char *dd_event_type_name(enum dd_event_type t);
+/* "io", "mismatch", "counterfeit", "too_small", "refused", "pulled", "interrupted", "image", "other";
+ * NULL for DD_FAIL_NONE (JSON: null). */
+const char *dd_fail_kind_name(enum dd_fail_kind k);
 
 #endif

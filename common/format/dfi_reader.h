@@ -7,8 +7,9 @@
  * manifest is used. Data frames are checked when read (dfi_read_block): frame header, window,
  * content size, exact frame length, zstd checksum. Block hashes are compared by the caller.
  *
- * Most code wants the dd_source seam (source/source.h, dd_source_open()); this lower level is for
- * `inspect` and tests. */
+ * Most code wants the dd_source seam (source/source.h, dd_source_open(); its .dfi backend is
+ * common/source/source_dfi.c); this lower level is for `inspect`, the backend and tests. It knows
+ * nothing of the source seam. */
 #ifndef DARTDUP_DFI_READER_H
 #define DARTDUP_DFI_READER_H
 
@@ -16,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/sign.h"
 #include "hash/sha256.h"
-#include "source/source.h"
 #include "util/err.h"
 
 struct dfi_frame {
@@ -82,11 +83,6 @@ void dfi_close(struct dfi_reader *r);
  * `inspect --check` proves what `zstd -dc` would give); the hash is NOT compared here. On a bad
  * frame: DD_ECHECK, message naming the block and its image offset. */
 int dfi_read_block(struct dfi_reader *r, uint64_t i, uint8_t *buf, struct dd_err *err);
-
-/* The dd_source backend over dfi_open() (used by dd_source_open()). Its read_block skips
- * decoding for zero blocks (memset), which the manifest proves are zeros. */
-int dfi_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
-		    struct dd_err *err);
 
 
 

@@ -106,6 +106,8 @@ static int refuse(struct dd_door_target *v, struct dd_err *err, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
 	va_end(ap);
+	if (v->kind == DD_FAIL_NONE)
+		v->kind = DD_FAIL_REFUSED;
 	return dd_fail(err, DD_ESAFETY, "%s: refused: %s", v->path, v->reason);
 }
 
@@ -134,6 +136,8 @@ static int judge_device(const struct dd_door_opts *o, struct dd_door_target *v, 
 		return DD_OK;
 	if (rc == DD_ENOMEM)
 		return dd_fail(err, rc, "%s", e.msg);
+	if (v->disk.too_small)
+		v->kind = DD_FAIL_TOO_SMALL;
 	return refuse(v, err, "%s", v->disk.reason[0] ? v->disk.reason : e.msg);
 }
 
@@ -153,9 +157,11 @@ static int judge_file(const struct dd_door_opts *o, struct dd_door_target *v, st
 	if (o->read_only || !o->safety.min_size)
 		return DD_OK;
 	room = size + free_bytes(v->real);
-	if (room < o->safety.min_size)
+	if (room < o->safety.min_size) {
+		v->kind = DD_FAIL_TOO_SMALL;
 		return refuse(v, err, "too small: %" PRIu64 " bytes with its file system's free space, the image needs %" PRIu64,
 			      room, o->safety.min_size);
+	}
 	return DD_OK;
 }
 

@@ -50,6 +50,7 @@ struct dd_door_target {
 	struct dd_target_identity id; /* what is known of it, refused or not: path (as given), port,
 				       * vendor, model, serial (sysfs), capacity (a device's size, a file's size) */
 	char reason[256];             /* why refused; "" when accepted */
+	enum dd_fail_kind kind;       /* refused: DD_FAIL_TOO_SMALL or DD_FAIL_REFUSED; else DD_FAIL_NONE */
 };
 
 /* Resolves path into real: realpath() of an existing path; of a missing one, realpath() of its

@@ -428,8 +428,10 @@ static void judge(struct udev_device *dev, const struct dd_safety_opts *o, const
 		refuse(d, "in use by %s", by);
 	if (d->mounts[0] && !(o && o->unmount))
 		refuse(d, "mounted (%s): --unmount unmounts it", d->mounts);
-	if (o && o->min_size && d->id.capacity < o->min_size)
+	if (o && o->min_size && d->id.capacity < o->min_size) {
+		d->too_small = !d->reason[0];
 		refuse(d, "too small: %" PRIu64 " bytes, the image needs %" PRIu64, d->id.capacity, o->min_size);
+	}
 	d->eligible = !d->reason[0];
 	d->needs_unmount = d->eligible && d->mounts[0];
 }

@@ -35,6 +35,7 @@ struct dd_disk {
 	bool needs_unmount;     /* eligible only after dd_safety_unmount() */
 	char mounts[256];       /* "sdb1 on /media/x, ..." */
 	char reason[256];       /* why not eligible; "" when eligible */
+	bool too_small;         /* the reason is its size (no other rule refused it first) */
 };
 
 /* Judges the device at path (/dev/sdX, /dev/disk/by-path/..., symlinks resolved).

@@ -16,7 +16,7 @@ struct source_backend {
  * skippable frame, so it must come before a plain .zst backend; the raw backend goes last and takes
  * only what no detector of source/magic.h claims. */
 static const struct source_backend backends[] = {
-	{ "dfi", dfi_probe, dfi_source_open },
+	{ "dfi", dfi_probe, dd_source_open_dfi },
 	{ "zst", dd_source_probe_zst, dd_source_open_zst },
 	{ "raw", dd_source_probe_raw, dd_source_open_raw },
 };

@@ -11,14 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/sign.h"
 #include "hash/sha256.h"
 #include "util/err.h"
-
-enum dd_sig_state {
-	DD_SIG_NONE,       /* not signed */
-	DD_SIG_UNCHECKED,  /* signed, but no public key was given */
-	DD_SIG_VERIFIED,   /* signed and verified against the given public key */
-};
 
 struct dd_image_info {
 	uint64_t image_size;        /* bytes */

@@ -13,6 +13,10 @@
 bool dd_source_probe_zst(const uint8_t *head, size_t n); /* zstd frame magic (after dfi's probe) */
 bool dd_source_probe_raw(const uint8_t *head, size_t n); /* what no source/magic.h entry claims */
 
+/* .dfi package (source_dfi.c, over format/dfi_reader.h): validated in full on open. */
+int dd_source_open_dfi(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
+		       struct dd_err *err);
+
 /* Raw disk image: scanned once on open (block hashes, zero map). */
 int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err);

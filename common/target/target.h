@@ -9,6 +9,21 @@
 
 #include "util/err.h"
 
+/* Why a target failed, as data: set where the fact is known (the probe's verdict, the door's refusal,
+ * the engine's I/O or read-back), so no front end has to guess it back from the error's words. */
+enum dd_fail_kind {
+	DD_FAIL_NONE,         /* it did not fail */
+	DD_FAIL_IO,           /* a read, write or flush of the target failed */
+	DD_FAIL_MISMATCH,     /* read back, it did not hold the image */
+	DD_FAIL_COUNTERFEIT,  /* the probe found it holds less than it announces */
+	DD_FAIL_TOO_SMALL,    /* smaller than the image: refused before anything was written */
+	DD_FAIL_REFUSED,      /* refused by the safety rules before anything was written */
+	DD_FAIL_PULLED,       /* removed while its job ran */
+	DD_FAIL_INTERRUPTED,  /* stopped before the end (Ctrl-C, SIGTERM, abort) */
+	DD_FAIL_IMAGE,        /* the image's own bytes could not be read or did not match its manifest */
+	DD_FAIL_OTHER,        /* anything else (out of memory, no thread) */
+};
+
 struct dd_target_identity {
 	char path[256];    /* /dev/sdX, a file path, or "port N" */
 	char port[128];    /* physical USB port path (udev ID_PATH), "" if none */

@@ -9,4 +9,8 @@
  * untouched. */
 int dd_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* A size: the decimal number of dd_parse_u64, optionally followed by one binary suffix K, M or G (either
+ * case: KiB, MiB, GiB), at most max once multiplied; 0 or -1 as dd_parse_u64. */
+int dd_parse_size(const char *s, uint64_t max, uint64_t *out);
+
 #endif

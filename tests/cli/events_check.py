@@ -17,12 +17,13 @@ import sys
 SCHEMA = 1
 I, N, S, B, H, Z = "int", "num", "str", "bool", "hex", "null"  # Z: null allowed
 
+KINDS = ("io", "mismatch", "counterfeit", "too_small", "refused", "pulled", "interrupted", "image", "other")
 AUDIT = {
     "schema": I, "time": S, "host": (S, Z), "tool_version": S, "image_id": (H, Z), "image_name": (S, Z),
     "mode": ("write", "verify"), "target": S, "port": (S, Z), "vendor": (S, Z), "model": (S, Z),
     "serial": (S, Z), "capacity": I, "result": ("pass", "fail", "incomplete", "written", "refused", "skipped"),
     "bytes_written": I, "bytes_skipped": I, "bytes_verified": I, "first_bad_offset": (I, Z), "write_seconds": N,
-    "verify_seconds": N, "error": (S, Z),
+    "verify_seconds": N, "error": (S, Z), "kind": (KINDS, Z),
 }
 AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
 BOARD_LOG_FRONT = {"seq": I, "board": S}
@@ -34,7 +35,7 @@ WRITE = {
     "phase": dict(IDS, phase=("probe", "write", "verify", "boot"), percent=N, bytes_written=I, bytes_skipped=I,
                   bytes_verified=I, mb_per_s=N, eta=N),
     "done": dict(IDS, result=("pass", "fail", "incomplete", "written"), bytes_written=I, bytes_skipped=I, bytes_verified=I,
-                 first_bad_offset=(I, Z), write_seconds=N, verify_seconds=N, error=(S, Z)),
+                 first_bad_offset=(I, Z), write_seconds=N, verify_seconds=N, error=(S, Z), kind=(KINDS, Z)),
     "summary": {"targets": I, "pass": I, "fail": I, "incomplete": I, "result": ("pass", "fail", "incomplete")},
 }
 WRITE["progress"] = WRITE["phase"]
@@ -45,7 +46,7 @@ STATION = {
     "stick": dict(SLOT, model=S, capacity=I),
     "phase": dict(SLOT, phase=("probe", "write", "verify", "boot"), progress=N, rate=N),
     "result": dict(SLOT, result=("pass", "already", "fail", "counterfeit", "pulled", "refused", "incomplete"),
-                   good=B, seconds=N, detail=(S, Z)),
+                   good=B, seconds=N, detail=(S, Z), kind=(KINDS, Z)),
     "ejected": SLOT, "removed": SLOT,
     "summary": {"t": N, "done": I, "passed": I, "already": I, "failed": I, "refused": I, "incomplete": I,
                 "per_hour": N},
@@ -140,7 +141,16 @@ def check_audit(objs, board):
             errs.append(f"{w}a {o.get('result')} record without its reason")
         if o.get("result") not in ("refused", "skipped") and "reason" in o:
             errs.append(f"{w}reason in a {o.get('result')} record")
+        errs += kind_consistent(o, w)
     return errs
+
+
+def kind_consistent(o, w):
+    """kind says why a target did not pass: null exactly when it passed (or was only written, or skipped)."""
+    good = o.get("result") in ("pass", "written", "skipped", "already")
+    if "kind" in o and good != (o["kind"] is None):
+        return [f"{w}kind {o['kind']!r} with result {o.get('result')!r}"]
+    return []
 
 
 def check_events(objs, table, order):
@@ -154,6 +164,8 @@ def check_events(objs, table, order):
             continue
         common = {"schema": I, "event": S} if table is STATION else {"schema": I, "event": S, "t": N}
         errs += fields(o, dict(common, **table[ev]), {}, w + ev + ": ")
+        if ev in ("done", "result"):
+            errs += kind_consistent(o, w + ev + ": ")
     return errs + order([o for _, o in objs])
 
 

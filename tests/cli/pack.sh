@@ -100,6 +100,19 @@ out_has "raw image: its format" "format      raw"
 expect_rc "pack of a missing image" 2 "$D" pack "$T/absent.img" -o "$T/x.dfi"
 one_line "missing image: one line naming it" "absent.img"
 expect_rc "pack with a bad block size" 2 "$D" pack "$T/disk.img" -o "$T/x.dfi" --block-size 1000
+# numbers are checked (common/util/number.h): not a number, negative or out of range is refused, never 0
+for bad in abc -1 "" 4x 1KB; do
+	expect_rc "pack --block-size '$bad' refused" 2 "$D" pack "$T/disk.img" -o "$T/x.dfi" --block-size "$bad"
+done
+for bad in abc -1 0 65 " 2"; do
+	expect_rc "pack --threads '$bad' refused" 2 "$D" pack "$T/disk.img" -o "$T/x.dfi" --threads "$bad"
+done
+out_has "pack --threads: names the value" "--threads  2: must be from 1 to 64"
+for bad in abc 0 -0 1001 -1001 1.5 +3 --3; do
+	expect_rc "pack --level '$bad' refused" 2 "$D" pack "$T/disk.img" -o "$T/x.dfi" --level="$bad"
+done
+check "refused numbers: no package written" test ! -e "$T/x.dfi"
+expect_rc "pack --level -1 (a fast level) and --block-size 1m" 0 "$D" pack "$T/disk.img" -o "$T/fast.dfi" --level=-1 --block-size 1m --threads 2
 expect_rc "pack with a missing key" 2 "$D" pack "$T/disk.img" -o "$T/x.dfi" --key "$T/nokey.key"
 one_line "missing key: one line naming it" "nokey.key"
 check "a failed pack leaves no output" test ! -e "$T/x.dfi"

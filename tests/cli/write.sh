@@ -32,6 +32,7 @@ check "the zero MiB of the image is zero on the reused targets" bash -c "
 	for t in a b c; do cmp -s -n $MiB -i $MiB:0 '$T/'\$t /dev/zero || exit 1; done"
 out_has "summary line" "write: 3 passed, 0 failed, 0 incomplete"
 check "audit log has one record per target" test "$(grep -c '"result":"pass"' "$T/audit.log")" -eq 3
+check "a passed record has no failure kind" test "$(grep -c '"result":"pass".*"kind":null' "$T/audit.log")" -eq 3
 check "audit record fields" grep -q '"image_id":"[0-9a-f]\{64\}".*"target":".*/a".*"capacity":[0-9]*,"result":"pass","bytes_written":[0-9]*' "$T/audit.log"
 
 rnd "$T/j1" "$ISIZE"; rnd "$T/j2" "$ISIZE"
@@ -77,11 +78,17 @@ expect_rc "a target given twice" 2 "$DARTDUP" write "$IMG" "$T/a" "$T/./a" --yes
 out_has "a new file given twice: says so" "given twice"
 check "a new file given twice: not created" test ! -e "$T/twice.img"
 check "a new file given twice: one refused and one skipped record, no pass" bash -c "
-	[ \$(grep -c '\"result\":\"refused\"' '$T/twice.log') -eq 1 ] &&
+	[ \$(grep -c '\"result\":\"refused\".*\"kind\":\"refused\"' '$T/twice.log') -eq 1 ] &&
 	[ \$(grep -c '\"result\":\"skipped\"' '$T/twice.log') -eq 1 ] && ! grep -q '\"result\":\"pass\"' '$T/twice.log'"
 expect_rc "a directory refused" 2 "$DARTDUP" write "$IMG" "$T" --yes
 expect_rc "bad usage" 2 "$DARTDUP" write "$IMG"
 expect_rc "bad retries" 2 "$DARTDUP" write "$IMG" "$T/x" --retries=-1 --yes
+for bad in abc "" 101 1x " 1" +1; do
+	expect_rc "write --retries '$bad' refused" 2 "$DARTDUP" write "$IMG" "$T/x" --retries="$bad" --yes
+done
+expect_rc "verify --retries abc refused" 2 "$DARTDUP" verify "$IMG" "$T/x" --retries abc
+out_has "--retries: says what it expects" "--retries abc: expected a number from 0 to 100"
+check "refused retries: nothing written" test ! -e "$T/x"
 expect_rc "missing image" 2 "$DARTDUP" write "$T/none.img" "$T/x" --yes
 expect_rc "unsigned image with --pubkey refused" 2 "$DARTDUP" write "$IMG" "$T/x" --pubkey "$T/none.pub" --yes
 check "refused runs created nothing" test ! -e "$T/x"
@@ -139,6 +146,7 @@ check "SIGINT: exit 1" grep -q '^rc 1$' "$T/intr.out"
 check "SIGINT: no target reported good" bash -c "! grep -q '\"result\":\"pass\"' '$T/intr.out'"
 check "SIGINT: targets reported incomplete" grep -q '"event":"summary".*"incomplete":2' "$T/intr.out"
 check "SIGINT: audit records written" test "$(grep -c '"result":"incomplete"' "$T/intr.log")" -eq 2
+check "SIGINT: kind interrupted" test "$(grep -c '"result":"incomplete".*"kind":"interrupted"' "$T/intr.log")" -eq 2
 check "SIGINT: first block not written" bash -c "! cmp -s -n $MiB '$BIG' '$T/i1' && ! cmp -s -n $MiB '$BIG' '$T/i2'"
 rm -f "$BIG" "$T/i1" "$T/i2"
 
@@ -152,8 +160,9 @@ head -c $((4 * MiB)) /dev/urandom >"$RND"
 
 mkdir -p "$T/tiny" "$T/small"
 mount -t tmpfs -o size=1m tiny "$T/tiny" && MOUNTS+=("$T/tiny")
-expect_rc "a target too small refused" 2 "$DARTDUP" write "$RND" "$T/ok1" "$T/tiny/t" --yes
+expect_rc "a target too small refused" 2 "$DARTDUP" write "$RND" "$T/ok1" "$T/tiny/t" --yes --log "$T/tiny.log"
 out_has "says too small" "too small"
+check "too small: the record's kind says so, as data" grep -q '"result":"refused".*"kind":"too_small"' "$T/tiny.log"
 check "too small: nothing written anywhere" bash -c "[ ! -e '$T/ok1' ] && [ ! -e '$T/tiny/t' ]"
 
 # two 4 MiB targets on a 6 MiB tmpfs: each fits alone, together they fill it midway

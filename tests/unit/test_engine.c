@@ -449,8 +449,10 @@ TEST(whole_disk_tail_cleared)
 	CHECK_EQ_INT(st[2].result, DD_RESULT_FAIL);
 	CHECK_EQ_INT(st[2].first_bad_offset, (int64_t)(cap - tail));
 	CHECK_STR_CONTAINS(st[2].error, "end of the disk");
+	CHECK_EQ_INT(st[2].kind, DD_FAIL_MISMATCH);
 	CHECK_EQ_INT(st[3].result, DD_RESULT_FAIL);
 	CHECK_STR_CONTAINS(st[3].error, "write error");
+	CHECK_EQ_INT(st[3].kind, DD_FAIL_IO);
 	for (int i = 2; i < 4; i++) /* failed: never got the first block */
 		CHECK(memcmp(((struct fake *)t[i]->priv)->mem, img, BS) != 0);
 	for (int i = 0; i < 4; i++)
@@ -491,16 +493,21 @@ TEST(failing_targets_fail_alone)
 	job_init(&job, src, t, 5, &r);
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
 	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK_EQ_INT(st[0].kind, DD_FAIL_NONE);
 	CHECK(written_ok(good->mem, img, n));
 	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
 	CHECK_EQ_INT(st[1].first_bad_offset, 8 * BS);
 	CHECK_STR_CONTAINS(st[1].error, "write error");
+	CHECK_EQ_INT(st[1].kind, DD_FAIL_IO);
 	CHECK_EQ_INT(st[2].result, DD_RESULT_FAIL);
 	CHECK_EQ_INT(st[2].first_bad_offset, 5 * BS);
 	CHECK_STR_CONTAINS(st[2].error, "after 2 rewrite(s)");
+	CHECK_EQ_INT(st[2].kind, DD_FAIL_MISMATCH);
 	CHECK_EQ_INT(st[3].result, DD_RESULT_FAIL);
 	CHECK_STR_CONTAINS(st[3].error, "vanished");
+	CHECK_EQ_INT(st[3].kind, DD_FAIL_IO);
 	CHECK_EQ_INT(st[4].result, DD_RESULT_PASS); /* rewritten and re-read once */
+	CHECK_EQ_INT(st[4].kind, DD_FAIL_NONE);
 	CHECK_EQ_INT(r.n_pass, 2);
 	CHECK_EQ_INT(r.n_fail, 3);
 	/* a failed stick never got its first block: it does not look bootable */
@@ -579,6 +586,7 @@ TEST(interrupted_targets_are_incomplete)
 			CHECK(memcmp(f[i]->mem, img, BS) != 0);
 	}
 	CHECK_EQ_INT(st[1].result, DD_RESULT_INCOMPLETE);
+	CHECK_EQ_INT(st[1].kind, DD_FAIL_INTERRUPTED);
 	CHECK_EQ_INT(r.n_incomplete + r.n_pass, 3);
 	CHECK(r.n_incomplete >= 1);
 	for (int i = 0; i < 3; i++)
@@ -938,6 +946,7 @@ TEST(verify_only_finds_stale_bytes_in_a_zero_block)
 	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
 	CHECK_EQ_INT(st[0].first_bad_offset, 4 * BS);
 	CHECK_STR_CONTAINS(st[0].error, "offset 16384");
+	CHECK_EQ_INT(st[0].kind, DD_FAIL_MISMATCH);
 	CHECK_EQ_INT(f->writes, 0);
 	CHECK_EQ_U64(st[0].bytes_to_verify, n);
 	f->mem[4 * BS + 100] = 0;
@@ -1103,6 +1112,7 @@ TEST(damaged_source_fails_writers)
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
 	CHECK_EQ_INT(st[0].result, DD_RESULT_FAIL);
 	CHECK_STR_CONTAINS(st[0].error, "does not match the image's hash");
+	CHECK_EQ_INT(st[0].kind, DD_FAIL_IMAGE);
 	CHECK(memcmp(f->mem, img, BS) != 0);
 	dd_target_close(t[0]);
 	dd_source_close(src);
@@ -1371,6 +1381,8 @@ TEST(probe_fails_a_counterfeit_alone)
 	CHECK_MEM_EQ(real->mem, img, n);
 	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
 	CHECK_STR_CONTAINS(st[1].error, "counterfeit");
+	CHECK_EQ_INT(st[1].kind, DD_FAIL_COUNTERFEIT); /* the probe's verdict, as data */
+	CHECK_EQ_INT(st[0].kind, DD_FAIL_NONE);
 	CHECK(st[1].first_bad_offset >= 4 << 20);
 	CHECK_EQ_U64(st[1].bytes_written, 0);
 	dd_target_close(t[0]);
@@ -1424,10 +1436,13 @@ TEST(audit_record_fields)
 	struct dd_target_identity id = { .path = "/dev/sdz", .port = "pci-0:1", .serial = "S\"1",
 					 .capacity = 1000 };
 	struct dd_target_status st = { .result = DD_RESULT_FAIL, .bytes_written = 42,
-				       .first_bad_offset = 4096, .error = "bad" };
+				       .first_bad_offset = 4096, .kind = DD_FAIL_IO, .error = "bad" };
 	uint8_t idb[DD_SHA256_LEN] = { 0xab };
 	struct dd_audit_job aj = { .time = 86400, .host = "depot1", .tool_version = "9.9",
 				   .image_id = idb, .image_name = "dart.dfi" };
+	struct dd_target_status other = { .result = DD_RESULT_FAIL, .first_bad_offset = -1 };
+	struct dd_target_status pass = { .result = DD_RESULT_PASS, .first_bad_offset = -1 };
+	struct dd_target_status refused;
 	char path[512];
 	size_t len;
 	char *text;
@@ -1443,6 +1458,20 @@ TEST(audit_record_fields)
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"result\":\"fail\"");
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"first_bad_offset\":4096");
 	CHECK_STR_CONTAINS(dd_json_text(&j), "\"error\":\"bad\"");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"kind\":\"io\"");
+	/* a failure nobody gave a kind (a board's unusable stick) is "other"; a pass has none; a refusal
+	 * keeps the door's verdict */
+	CHECK_EQ_INT(dd_status_kind(&other), DD_FAIL_OTHER);
+	CHECK_EQ_INT(dd_status_kind(&pass), DD_FAIL_NONE);
+	dd_audit_not_run(&refused, DD_RESULT_REFUSED, DD_FAIL_TOO_SMALL, "too small");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_TOO_SMALL);
+	dd_audit_not_run(&refused, DD_RESULT_REFUSED, DD_FAIL_NONE, "no such device");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_REFUSED);
+	dd_audit_not_run(&refused, DD_RESULT_SKIPPED, DD_FAIL_NONE, "another was refused");
+	CHECK_EQ_INT(dd_status_kind(&refused), DD_FAIL_NONE);
+	dd_audit_format(&j, &aj, &id, &pass);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"kind\":null");
+	dd_audit_format(&j, &aj, &id, &st);
 	snprintf(path, sizeof(path), "%s/audit.log", check_tmpdir());
 	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);
 	CHECK_EQ_INT(dd_audit_append(path, dd_json_text(&j), &err), DD_OK);

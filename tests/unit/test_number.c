@@ -30,9 +30,32 @@ TEST(anything_else_refused)
 	CHECK_EQ_U64(v, 42); /* untouched */
 }
 
+TEST(sizes_with_suffixes)
+{
+	static const char *const bad[] = { "", "K", "abc", "-1", "1KK", "1KB", "1T", "k1", " 1K", "1.5M", "+1M" };
+	uint64_t v = 42;
+
+	CHECK_EQ_INT(dd_parse_size("4096", UINT64_MAX, &v), 0);
+	CHECK_EQ_U64(v, 4096);
+	CHECK_EQ_INT(dd_parse_size("4k", UINT64_MAX, &v), 0);
+	CHECK_EQ_U64(v, 4096);
+	CHECK_EQ_INT(dd_parse_size("64M", 64u << 20, &v), 0);
+	CHECK_EQ_U64(v, 64u << 20);
+	CHECK_EQ_INT(dd_parse_size("2g", UINT64_MAX, &v), 0);
+	CHECK_EQ_U64(v, 2ull << 30);
+	v = 42;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(dd_parse_size(bad[i], UINT64_MAX, &v), -1);
+	CHECK_EQ_INT(dd_parse_size(NULL, 10, &v), -1);
+	CHECK_EQ_INT(dd_parse_size("65M", 64u << 20, &v), -1);             /* over the limit */
+	CHECK_EQ_INT(dd_parse_size("17179869184G", UINT64_MAX, &v), -1);   /* 2^64: would wrap */
+	CHECK_EQ_U64(v, 42); /* untouched */
+}
+
 int main(void)
 {
 	RUN(numbers_in_range);
 	RUN(anything_else_refused);
+	RUN(sizes_with_suffixes);
 	return check_done();
 }

@@ -1,6 +1,6 @@
 /* station_core: slot map, counters and the "already holds the image" decision of `dartdup station`. */
 #include "check.h"
-#include "host/station_core.h"
+#include "host/station/core.h"
 
 #define P1 "pci-0000:00:05.0-usb-0:1:1.0-scsi-0:0:0:0"
 #define P2 "pci-0000:00:05.0-usb-0:2:1.0-scsi-0:0:0:0"
@@ -171,6 +171,22 @@ TEST(outcome_of_engine_result)
 	CHECK(!strcmp(station_outcome_name(OUT_COUNTERFEIT), "counterfeit"));
 }
 
+/* The failure kind a finished stick reports: the outcome's own, else what the engine or the door found. */
+TEST(outcome_kind)
+{
+	CHECK_EQ_INT(station_outcome_kind(OUT_PASS, DD_FAIL_NONE), DD_FAIL_NONE);
+	CHECK_EQ_INT(station_outcome_kind(OUT_ALREADY, DD_FAIL_NONE), DD_FAIL_NONE);
+	CHECK_EQ_INT(station_outcome_kind(OUT_COUNTERFEIT, DD_FAIL_COUNTERFEIT), DD_FAIL_COUNTERFEIT);
+	CHECK_EQ_INT(station_outcome_kind(OUT_PULLED, DD_FAIL_IO), DD_FAIL_PULLED);
+	CHECK_EQ_INT(station_outcome_kind(OUT_INCOMPLETE, DD_FAIL_NONE), DD_FAIL_INTERRUPTED);
+	CHECK_EQ_INT(station_outcome_kind(OUT_REFUSED, DD_FAIL_TOO_SMALL), DD_FAIL_TOO_SMALL);
+	CHECK_EQ_INT(station_outcome_kind(OUT_REFUSED, DD_FAIL_NONE), DD_FAIL_REFUSED);
+	CHECK_EQ_INT(station_outcome_kind(OUT_FAIL, DD_FAIL_MISMATCH), DD_FAIL_MISMATCH);
+	CHECK_EQ_INT(station_outcome_kind(OUT_FAIL, DD_FAIL_NONE), DD_FAIL_OTHER);
+	CHECK(!strcmp(dd_fail_kind_name(DD_FAIL_TOO_SMALL), "too_small"));
+	CHECK(dd_fail_kind_name(DD_FAIL_NONE) == NULL);
+}
+
 TEST(already_holds_decision)
 {
 	/* a blank or different stick is written straight away: no full read first */
@@ -196,6 +212,7 @@ int main(void)
 	RUN(ejected_stick_is_no_pull);
 	RUN(counters_and_rate);
 	RUN(outcome_of_engine_result);
+	RUN(outcome_kind);
 	RUN(already_holds_decision);
 	return check_done();
 }

@@ -1,6 +1,6 @@
 /* station_view: the terminal view, result lines and JSON events of `dartdup station`. */
 #include "check.h"
-#include "host/station_view.h"
+#include "host/station/view.h"
 
 #define P1 "pci-0000:00:05.0-usb-0:1:1.0-scsi-0:0:0:0"
 #define P2 "pci-0000:00:05.0-usb-0:2:1.0-scsi-0:0:0:0"

@@ -1,4 +1,4 @@
-/* station_view: what `dartdup station` shows. Pure formatting (no I/O), so it can be tested:
+/* host/station/view: what `dartdup station` shows. Pure formatting (no I/O), so it can be tested:
  *  - the full-screen terminal view (one line per slot: slot, port, serial, phase, progress, speed,
  *    result; counters done / failed / sticks per hour);
  *  - plain log lines when stdout is not a terminal (systemd journal);
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "host/station_core.h"
+#include "host/station/core.h"
 #include "util/json.h"
 
 struct station_view_info {

@@ -1,5 +1,5 @@
-/* station_view: terminal view, log lines and JSON events of `dartdup station` (see station_view.h). */
-#include "host/station_view.h"
+/* host/station/view: terminal view, log lines and JSON events of `dartdup station` (see view.h). */
+#include "host/station/view.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,6 +166,7 @@ void station_json_slot(struct dd_json *j, const char *event, const struct statio
 		dd_json_bool(j, "good", station_outcome_good(slot->outcome));
 		dd_json_double(j, "seconds", slot->t_end - slot->t_start, 3);
 		dd_json_str(j, "detail", slot->detail[0] ? slot->detail : NULL);
+		dd_json_str(j, "kind", dd_fail_kind_name(slot->kind)); /* null when good */
 	}
 	dd_json_end_obj(j);
 }

@@ -1,4 +1,4 @@
-/* station_core: the pure bookkeeping of `dartdup station` (no udev, no threads, no terminal), so it can
+/* host/station/core: the pure bookkeeping of `dartdup station` (no udev, no threads, no terminal), so it can
  * be unit-tested: which slot a port is, what a slot shows, the session's counters, and whether a stick
  * must be written or already holds the image.
  *
@@ -50,6 +50,7 @@ struct station_slot {
 	double t_start, t_end;    /* seconds since the session started */
 	/* result */
 	enum station_outcome outcome;
+	enum dd_fail_kind kind;   /* why it did not pass, as data (station_outcome_kind()) */
 	char detail[192];
 	unsigned sticks;          /* sticks this slot has finished */
 };
@@ -104,6 +105,11 @@ void station_job_done(struct station *s, struct station_slot *slot, enum station
 
 /* The outcome of a job from the engine's result, the pull flag and the probe's verdict. */
 enum station_outcome station_outcome_of(enum dd_result r, bool pulled, bool counterfeit, bool interrupted);
+
+/* The failure kind a finished stick reports: the outcome's own (counterfeit, pulled, interrupted,
+ * refused) or, for a plain failure, what the engine or the door found (engine_kind; DD_FAIL_OTHER when
+ * it knew none). DD_FAIL_NONE for a stick that passed or already held the image. */
+enum dd_fail_kind station_outcome_kind(enum station_outcome o, enum dd_fail_kind engine_kind);
 
 /* Sticks finished per hour so far (passed + already + failed); 0 in the first minute. */
 double station_per_hour(const struct station_counters *c, double elapsed);

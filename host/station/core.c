@@ -1,5 +1,5 @@
-/* station_core: slots, counters and decisions of `dartdup station` (see station_core.h). */
-#include "host/station_core.h"
+/* host/station/core: slots, counters and decisions of `dartdup station` (see core.h). */
+#include "host/station/core.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +86,7 @@ bool station_stick_arrived(struct station *s, struct station_slot *slot, const c
 	slot->t_start = now;
 	slot->t_end = 0;
 	slot->outcome = OUT_NONE;
+	slot->kind = DD_FAIL_NONE;
 	slot->detail[0] = '\0';
 	return true;
 }
@@ -151,6 +152,21 @@ enum station_outcome station_outcome_of(enum dd_result r, bool pulled, bool coun
 	case DD_RESULT_INCOMPLETE: return interrupted ? OUT_INCOMPLETE : OUT_FAIL;
 	default: return OUT_FAIL; /* FAIL, NONE, and anything not proven good */
 	}
+}
+
+enum dd_fail_kind station_outcome_kind(enum station_outcome o, enum dd_fail_kind engine_kind)
+{
+	switch (o) {
+	case OUT_NONE:
+	case OUT_PASS:
+	case OUT_ALREADY: return DD_FAIL_NONE;
+	case OUT_COUNTERFEIT: return DD_FAIL_COUNTERFEIT;
+	case OUT_PULLED: return DD_FAIL_PULLED;
+	case OUT_INCOMPLETE: return DD_FAIL_INTERRUPTED;
+	case OUT_REFUSED: return engine_kind == DD_FAIL_TOO_SMALL ? DD_FAIL_TOO_SMALL : DD_FAIL_REFUSED;
+	case OUT_FAIL: break;
+	}
+	return engine_kind == DD_FAIL_NONE ? DD_FAIL_OTHER : engine_kind;
 }
 
 double station_per_hour(const struct station_counters *c, double elapsed)

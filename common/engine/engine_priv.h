@@ -1,0 +1,146 @@
+/* The engine's private header: what its three parts share (see engine.h for the rules they keep).
+ *
+ *   window.c  the shared block window and the decoder: one decoder thread decodes block after block into
+ *             shared, reference-counted buffers (a ring covering [tail, head) of e->seq); a laggard
+ *             decodes its own block into a spare; the budget's buffers are allocated here
+ *   phases.c  one target's phases on its own thread (+ queue_depth - 1 helpers): probe, write (block 0
+ *             cleared first, the disk's tail cleared), flush, verify (rewrite up to policy.retries),
+ *             boot (block 0 last), and its result
+ *   engine.c  set-up (the block sequence, the targets' checks, the memory plan), events and failures,
+ *             supervision (the caller's thread: abort flag, progress every 500 ms) and dd_engine_run()
+ *
+ * Locking: e->lock guards the window, every target's counters and status; e->emit_lock orders the
+ * events (a snapshot of the status is taken under e->lock and emitted under emit_lock only). */
+#ifndef DARTDUP_ENGINE_PRIV_H
+#define DARTDUP_ENGINE_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "engine/engine.h"
+
+/* Memory: the budget holds every block-sized buffer (the shared window, the spares, block 0); the
+ * rest is small and does not grow with the block size: one I/O buffer of at most IO_CHUNK per worker
+ * (read-back, zero checks and zero writes go through it in pieces) and the source's decoders (a .dfi
+ * decoder streams its frame: its window, at most 8 MiB, and a small input buffer). */
+#define DEFAULT_BUDGET (16u << 20)
+#define IO_CHUNK (1u << 20)
+#define MIN_WINDOW 2u
+/* Fewest block buffers a writing job runs with: a window of MIN_WINDOW, one being decoded, one spare
+ * (a laggard's own decode, a rewrite), block 0. */
+#define MIN_BLOCKS (MIN_WINDOW + 3u)
+#define MAX_QUEUE_DEPTH 16u
+#define PROGRESS_INTERVAL 0.5
+#define TICK_NS 100000000L
+/* A target must have starved this long behind a full window before the slowest target is cut loose
+ * to decode alone: scheduler jitter between equally fast targets (many targets on few cores) then
+ * never costs extra decoding, while a really slow stick is left behind within a fraction of a second. */
+#define FORCE_DELAY 0.25
+
+struct ebuf {
+	uint8_t *data;
+	unsigned refs;      /* window slot + workers using it */
+	struct ebuf *next;  /* free list */
+};
+
+enum tstage { TS_WRITE, TS_AFTER_WRITE };
+
+struct engine;
+struct tctx;
+
+struct worker {
+	struct tctx *tc;
+	uint8_t *io;        /* private I/O buffer (e->chunk bytes): read-back, zero checks */
+	pthread_t thread;
+};
+
+struct tctx {
+	struct engine *e;
+	struct dd_target *t;
+	unsigned idx;
+	pthread_t thread;
+	bool started;
+	struct worker *w;
+	unsigned n_workers;
+	/* under e->lock */
+	enum tstage stage;
+	uint64_t cursor;    /* next position of e->seq to claim in the current phase */
+	bool failed;
+	bool finished;
+	double phase_t0, last_progress;
+	uint64_t phase_base;  /* the phase's byte counter when it began (for its rate) */
+	struct dd_target_status st;
+};
+
+struct engine {
+	struct dd_job *job;
+	const struct dd_image_info *info;
+	size_t block_size;
+	uint64_t *seq;      /* blocks the write/verify phases go through, in order: every block of the
+	                       image (but block 0 when writing: it is written last) */
+	uint64_t n_seq;
+	bool write_block0;  /* block 0 is written in the boot phase (always, when writing) */
+	uint8_t *block0;    /* block 0, decoded and checked before any I/O (when written) */
+	size_t chunk;       /* I/O piece: min(block_size, IO_CHUNK) */
+	uint8_t *zeros;     /* chunk bytes of zeros */
+	struct timespec t0;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* every state change: broadcast (few dozen threads, 1 MiB steps) */
+	struct ebuf **slot;
+	unsigned window, n_bufs, max_bufs;
+	uint64_t head, tail;
+	struct ebuf *free_list;
+	/* spare block buffers (a laggard's own decode, a rewrite), taken and given back per block */
+	struct ebuf *spare_list;
+	unsigned n_spare, max_spare;
+	unsigned starving;
+	double starve_t0;   /* when starving last went from 0 to 1 */
+	unsigned writers;   /* targets still in the write phase */
+	bool decoder_done;
+	unsigned n_finished;
+
+	pthread_mutex_t emit_lock;
+	struct tctx *tc;
+	unsigned n;
+};
+
+static inline bool aborted(const struct engine *e)
+{
+	return e->job->abort_flag && *e->job->abort_flag;
+}
+
+static inline bool stopping(const struct tctx *tc)
+{
+	return tc->failed || aborted(tc->e);
+}
+
+/* engine.c: time, events, failures */
+double eng_now(const struct engine *e);
+void eng_emit_target(struct engine *e, struct tctx *tc, enum dd_event_type type);
+void eng_set_phase(struct engine *e, struct tctx *tc, enum dd_phase phase);
+enum dd_fail_kind eng_kind_of(int rc);
+void eng_target_fail(struct tctx *tc, int64_t off, enum dd_fail_kind kind, const char *msg); /* under e->lock */
+void eng_fail_locked(struct tctx *tc, int64_t off, enum dd_fail_kind kind, const char *msg);
+
+/* window.c: buffers, the shared window (e->lock held where marked), decoding */
+uint8_t *eng_alloc_buf(size_t len);
+uint8_t *eng_alloc_block(const struct engine *e);
+void eng_free_bufs(struct ebuf **list);
+void eng_buf_put(struct engine *e, struct ebuf *b);      /* under e->lock */
+void eng_advance_tail(struct engine *e);                 /* under e->lock */
+int eng_decode_block(struct engine *e, uint64_t i, uint8_t *buf, struct dd_err *err);
+void *eng_decoder_main(void *arg);
+struct ebuf *eng_spare_get(struct tctx *tc, struct dd_err *err);
+void eng_spare_put(struct engine *e, struct ebuf *b);
+const uint8_t *eng_claim_block(struct worker *w, uint64_t s, struct ebuf **shared, struct ebuf **spare,
+			       struct dd_err *err);
+
+/* phases.c: one target */
+void *eng_target_main(void *arg);
+void eng_leave_write_stage(struct tctx *tc);
+void eng_finish_target(struct tctx *tc, bool complete);
+
+#endif

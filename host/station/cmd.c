@@ -1,0 +1,241 @@
+/* dartdup station IMAGE: a PC with hubs becomes a duplicator.
+ *
+ * The main thread owns the udev monitor, the signals (signalfd: no handler, no global) and the screen;
+ * every stick gets its own thread running its own engine job (one source shared read-only by all:
+ * read_block is thread-safe), so each stick goes at its own pace. A job thread reports through its slot
+ * under ctx->lock and wakes the main thread through an eventfd when it ends.
+ *
+ * The stick's job: job.c; the udev watcher: watch.c; all output: screen.c over view.c (station.h). */
+#include "host/station/station.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "host/cli.h"
+#include "host/image.h"
+#include "safety/door.h"
+
+double station_elapsed(const struct ctx *c)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - c->t0.tv_sec) + (now.tv_nsec - c->t0.tv_nsec) / 1e9;
+}
+
+static int open_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* blocked before any thread starts, so every job thread inherits the mask */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void drain(int fd)
+{
+	uint8_t buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static void loop(struct ctx *c, struct udev_monitor *mon, int sig_fd)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = udev_monitor_get_fd(mon), .events = POLLIN },
+		{ .fd = sig_fd, .events = POLLIN },
+		{ .fd = c->wake_fd, .events = POLLIN },
+	};
+	unsigned running = 1;
+
+	while (!c->stopping || running) {
+		int n = poll(pfd, 3, c->tty && !c->o.json ? 250 : 1000);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			station_udev_event(c, mon);
+		if (pfd[1].revents & POLLIN) {
+			drain(sig_fd);
+			station_stop_all(c);
+		}
+		if (pfd[2].revents & POLLIN)
+			drain(c->wake_fd);
+		running = station_reap_jobs(c);
+		pthread_mutex_lock(&c->lock);
+		station_redraw(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--rewrite]\n"
+		"                       [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
+		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
+		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
+		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
+		"  --ports PATH...  only these ports (udev ID_PATH or /dev/disk/by-path/ name; a prefix covers a\n"
+		"                   hub on that socket); they become slots 1..N. Default: every USB port.\n"
+		"  --log FILE       append one JSON audit record per stick\n"
+		"  --json           one JSON event per line (stick, phase, progress, result, removed, summary)\n"
+		"  --probe          counterfeit-capacity probe before writing; a fake stick fails\n"
+		"  --rewrite        write even sticks that already hold this image (default: verify and keep)\n"
+		"  --existing       also write sticks already plugged in at start (default: only new ones)\n"
+		"  --pubkey PUB     the image must be signed by this key\n"
+		"  --no-eject       leave passed sticks attached\n"
+		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
+		"exit status: 0 every stick done, 1 a stick failed, 2 bad usage or image\n");
+}
+
+static int parse(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "ports", no_argument, NULL, 'p' },    { "log", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },     { "probe", no_argument, NULL, 'P' },
+		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
+		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
+		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool in_ports = false;
+	int ch;
+
+	o->ports = calloc((size_t)argc, sizeof(*o->ports));
+	o->pubkeys = calloc((size_t)argc, sizeof(*o->pubkeys));
+	if (!o->ports || !o->pubkeys)
+		return 2;
+	opterr = 0;
+	optind = 1;
+	/* '-' in front: non-options come back as ch 1, in order, so "--ports A B IMAGE" is possible only
+	 * with IMAGE first; every word after --ports up to the next option is a port */
+	while ((ch = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+		if (ch != 1)
+			in_ports = false;
+		switch (ch) {
+		case 1:
+			if (in_ports)
+				o->ports[o->n_ports++] = optarg;
+			else if (!o->image)
+				o->image = optarg;
+			else {
+				cli_error("station: unexpected argument %s (one IMAGE)", optarg);
+				return 2;
+			}
+			break;
+		case 'p': in_ports = true; break;
+		case 'l': o->log = optarg; break;
+		case 'j': o->json = true; break;
+		case 'P': o->probe = true; break;
+		case 'r': o->rewrite = true; break;
+		case 'e': o->existing = true; break;
+		case 'k': o->pubkeys[o->n_pubkeys++] = optarg; break;
+		case 'E': o->no_eject = true; break;
+		case 'A': o->allow_non_usb = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			cli_error("station: unknown option %s (dartdup station --help)", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (!o->image) {
+		usage(stderr);
+		return 2;
+	}
+	if (in_ports && !o->n_ports) {
+		cli_error("station: --ports needs at least one port");
+		return 2;
+	}
+	if (o->n_ports > STATION_MAX_SLOTS) {
+		cli_error("station: at most %d ports", STATION_MAX_SLOTS);
+		return 2;
+	}
+	return -1; /* go on */
+}
+
+static int run(struct ctx *c)
+{
+	struct udev *udev = udev_new();
+	struct udev_monitor *mon = udev ? station_open_monitor(udev) : NULL;
+	int sig_fd = -1, rc = 2;
+
+	c->udev = udev;
+	if (!mon) {
+		cli_error("station: cannot listen to udev (is systemd-udevd running?)");
+		goto out;
+	}
+	sig_fd = open_signals();
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sig_fd < 0 || c->wake_fd < 0) {
+		cli_error("station: cannot set up signals: %s", strerror(errno));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	station_screen_begin(c);
+	station_log(c, "station: writing %s onto every stick plugged in%s; Ctrl-C stops", c->o.image,
+		 c->o.n_ports ? " on the given ports" : "");
+	station_emit_start(c);
+	if (c->o.existing)
+		station_adopt_existing(c, udev);
+	loop(c, mon, sig_fd);
+	station_print_totals(c);
+	rc = c->st.c.failed ? 1 : 0;
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	if (mon)
+		udev_monitor_unref(mon);
+	if (udev)
+		udev_unref(udev);
+	return rc;
+}
+
+int cmd_station(int argc, char **argv)
+{
+	struct ctx c = { .wake_fd = -1 };
+	struct dd_source_opts so = { 0 };
+	struct dd_err err;
+	int rc;
+
+	rc = parse(argc, argv, &c.o);
+	if (rc >= 0)
+		goto out;
+	if (c.o.log && dd_door_judge_log(c.o.log, &c.o.image, 1, &err)) {
+		cli_error("%s", err.msg);
+		rc = 2;
+		goto out;
+	}
+	so.pubkeys = c.o.pubkeys;
+	so.n_pubkeys = c.o.n_pubkeys;
+	dd_err_clear(&err);
+	if (host_image_open(c.o.image, &so, &c.src, &err)) {
+		cli_error("%s", err.msg);
+		rc = 2; /* no stick was touched */
+		goto out;
+	}
+	station_init(&c.st, c.o.ports, c.o.n_ports);
+	pthread_mutex_init(&c.lock, NULL);
+	c.tty = isatty(STDOUT_FILENO);
+	rc = run(&c);
+	pthread_mutex_destroy(&c.lock);
+	dd_source_close(c.src);
+out:
+	free(c.o.ports);
+	free(c.o.pubkeys);
+	return rc;
+}
