@@ -152,6 +152,7 @@ static int lg_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *p
 	port->present = true;
 	port->generation = g->port[i].generation;
 	port->id = g->port[i].disk.id;
+	port->speed_mbps = lg_usb_speed(g->port[i].disk.sysname);
 	return DD_OK;
 }
 
@@ -302,6 +303,8 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 			g->b.pubkeys[i] = g->conf.pubkey[i];
 		g->b.n_pubkeys = g->conf.n_pubkeys;
 		g->b.n_ports = g->conf.n_slots;
+		snprintf(g->b.rtc, sizeof(g->b.rtc), "%s", g->conf.rtc);
+		g->b.system_clock = true; /* the board owns its machine: a PC's time sets it (root) */
 		rc = read_serial(g, err);
 	}
 	if (!rc)
