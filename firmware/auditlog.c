@@ -344,3 +344,53 @@ int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t 
 		fprintf(stderr, "dartdupd: audit log: %s\n", err ? err->msg : "cannot mark records as read");
 	return DD_OK;
 }
+
+/* --- the batch and operator of the jobs (kept over a restart: the button's jobs after a power cut still
+ * name them) ------------------------------------------------------------------------------------ */
+
+int dd_store_batch_save(struct dd_store *s, const char *batch, const char *operator_, struct dd_err *err)
+{
+	char path[700], tmp[720];
+	FILE *f;
+	int rc = DD_OK;
+
+	log_path(s, path, sizeof(path), "batch");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	/* NUL-separated: neither may hold a NUL (the link refuses one), anything else is kept as it is */
+	fwrite(batch, 1, strlen(batch) + 1, f);
+	fwrite(operator_, 1, strlen(operator_) + 1, f);
+	if (fflush(f) || fsync(fileno(f)))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	if (fclose(f) && !rc)
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	if (!rc && rename(tmp, path))
+		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	if (!rc)
+		rc = dd_store_fsync_dir(s->dir, err);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+void dd_store_batch_load(struct dd_store *s, char *batch, size_t blen, char *operator_, size_t olen)
+{
+	char path[700], buf[2 * (DD_LINK_STR_MAX + 1)];
+	size_t n = 0, first;
+	FILE *f;
+
+	batch[0] = operator_[0] = '\0';
+	log_path(s, path, sizeof(path), "batch");
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	first = strnlen(buf, n);
+	if (first >= n || !memchr(buf + first + 1, '\0', n - first - 1))
+		return; /* not what we wrote: no batch rather than a wrong one */
+	snprintf(batch, blen, "%s", buf);
+	snprintf(operator_, olen, "%s", buf + first + 1);
+}

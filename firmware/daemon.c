@@ -45,6 +45,7 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 		fprintf(stderr, "dartdupd: %s\n", warning);
 	dd_clock_init(&d->clock, b->system_clock);
 	dd_daemon_read_rtc(d);
+	dd_store_batch_load(&d->store, d->batch, sizeof(d->batch), d->operator_, sizeof(d->operator_));
 	for (unsigned i = 0; i < b->n_ports; i++) {
 		d->port[i].job_index = -1;
 		d->port[i].shown_state = -1;

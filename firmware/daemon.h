@@ -92,8 +92,8 @@ struct dd_daemon {
 	int64_t job_time;                /* by the board's clock, when the job started */
 	int job_time_source;             /* enum dd_time_source at that moment */
 	struct dd_clock clock;
-	/* the batch (work order) and operator of the jobs: set by a PC's START, kept for the jobs the
-	 * button starts after it (until the next START that names them, or a restart) */
+	/* the batch (work order) and operator of the jobs: set by a PC's START, kept (also in the store,
+	 * over a restart) for the jobs the button starts after it, until a START names others */
 	char batch[DD_LINK_STR_MAX + 1], operator_[DD_LINK_STR_MAX + 1];
 	struct dd_runner run;
 	struct dd_notify notify;         /* systemd: READY=1, the watchdog ($NOTIFY_SOCKET) */

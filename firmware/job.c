@@ -223,9 +223,14 @@ int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, 
 		dd_fail(err, DD_EINPUT, "the audit log is full: read it (dartdup board log), then start again");
 		return DD_LERR_NO_SPACE;
 	}
-	if (start) {
+	if (start && (strcmp(d->batch, start->batch) || strcmp(d->operator_, start->operator_))) {
 		dd_copy_str(d->batch, sizeof(d->batch), start->batch);
 		dd_copy_str(d->operator_, sizeof(d->operator_), start->operator_);
+		if (dd_store_batch_save(&d->store, d->batch, d->operator_, err)) {
+			fprintf(stderr, "dartdupd: %s\n", err->msg);
+			dd_fail(err, DD_EIO, "the board cannot store the batch and operator");
+			return DD_LERR_IO;
+		}
 	}
 	dd_daemon_refresh_ports(d);
 	d->job_time = dd_clock_now(&d->clock, &d->job_time_source);

@@ -8,6 +8,7 @@
  *   audit.key, audit.pub the board's audit key (ECDSA P-256), made at first open; the private key
  *                        never leaves the board (no message carries it)
  *   audit.exported       the seq of the newest record a PC has read (LOG): only those may be dropped
+ *   batch                the batch and operator of the jobs (a PC's START), NUL-separated
  * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
 #define DARTDUP_FIRMWARE_STORE_H
@@ -138,6 +139,10 @@ int dd_store_log_append(struct dd_store *s, const char *board_serial, const char
  * seq returned is remembered as exported (audit.exported): such records may be dropped when room runs out. */
 int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t *buf, uint32_t cap,
 		      struct dd_link_log_reply *rep, struct dd_err *err);
+/* The batch (work order) and operator a PC's START named: kept in the store ("batch") for the jobs after
+ * it, also after a restart. Load gives "" for what was never set. */
+int dd_store_batch_save(struct dd_store *s, const char *batch, const char *operator_, struct dd_err *err);
+void dd_store_batch_load(struct dd_store *s, char *batch, size_t blen, char *operator_, size_t olen);
 /* auditlog.c, for dd_store_open/close: the audit key (made at the first open) and the log's state. */
 int dd_store_log_open(struct dd_store *s, struct dd_err *err);
 void dd_store_log_close(struct dd_store *s);
