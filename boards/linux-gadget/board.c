@@ -386,6 +386,7 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 		c->n_slots ? io_kind(c->slot[0].light.kind) : "none");
 	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
 	fprintf(out, "  store   %s\n", c->store);
+	fprintf(out, "  rtc     %s\n", c->rtc[0] ? c->rtc : "none (the clock is unset until a PC connects)");
 	for (unsigned i = 0; i < c->n_pubkeys; i++) {
 		dd_pubkey_id(c->pubkey[i], id, NULL);
 		dd_hex(hex, id, 8);
