@@ -79,20 +79,23 @@ struct board_fields {
 };
 
 /* A stick's identity that stays unique when serials are blank or shared: the SHA-256 of the board, the
- * port, the job's time, the capacity, the serial and a random nonce (kept in the record, so an auditor
- * can recompute it). Cut to 128 bits. */
+ * port, the job's time, the capacity, the serial and a random nonce, all as the record states them (so an
+ * auditor can recompute it, docs/AUDIT.md). Cut to 128 bits. */
 static void stick_id(const struct board_fields *f, char id_hex[33], char nonce_hex[33])
 {
 	uint8_t nonce[16] = { 0 }, h[DD_SHA256_LEN];
-	char text[600];
+	char text[600], when[32] = "null";
 	int n;
 
 	if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
 		for (unsigned i = 0; i < sizeof(nonce); i++) /* never short on Linux >= 3.19; still unique-ish */
 			nonce[i] = (uint8_t)(f->d->store.log_next >> (8 * (i % 8)) ^ (uint64_t)f->d->job_time >> i);
 	dd_hex(nonce_hex, nonce, sizeof(nonce));
-	n = snprintf(text, sizeof(text), "%s|%u|%" PRId64 "|%" PRIu64 "|%s|%s", f->d->board->serial, f->port,
-		     f->d->job_time, f->id->capacity, f->id->serial, nonce_hex);
+	/* the record's own "time" (null while the clock is unset): an auditor recomputes it from the record */
+	if (f->d->job_time_source != DD_TIME_UNSET)
+		dd_clock_format(f->d->job_time, when, sizeof(when));
+	n = snprintf(text, sizeof(text), "%s|%u|%s|%" PRIu64 "|%s|%s", f->d->board->serial, f->port, when,
+		     f->id->capacity, f->id->serial, nonce_hex);
 	dd_sha256(text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1, h);
 	dd_hex(id_hex, h, 16);
 }

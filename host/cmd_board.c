@@ -669,6 +669,8 @@ static void log_line(const char *text, uint16_t len, bool json)
 	json_field(text, len, "serial", serial, sizeof(serial));
 	json_field(text, len, "result", result, sizeof(result));
 	json_field(text, len, "error", error, sizeof(error));
+	if (!strcmp(when, "null")) /* written before anything set the board's clock (docs/AUDIT.md) */
+		snprintf(when, sizeof(when), "(clock unset)");
 	printf("%-6s %-20s %-8s %-20s %-10s %s\n", DD_ESC(seq), DD_ESC(when), DD_ESC(port), DD_ESC(serial),
 	       DD_ESC(result), strcmp(error, "null") ? DD_ESC(error) : "");
 }

@@ -68,6 +68,17 @@ check "records carry the time source pc" test "$(grep -c '"time_source":"pc"' "$
 check "blank serials: both sticks say so" test "$(grep -c '"serial":null' "$T/log1.jsonl")" -eq 2
 check "blank serials: the two sticks still have different identities" \
 	test "$(field "$T/log1.jsonl" 1 stick_id)" != "$(field "$T/log1.jsonl" 2 stick_id)"
+stick_ids_ok() { # FILE: every record's stick_id recomputes from the record (docs/AUDIT.md)
+	python3 - "$1" <<'PY'
+import json, hashlib, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l); t = r["time"] or "null"
+    s = "|".join([r["board"], str(r["port_number"]), t, str(r["capacity"]), r["serial"] or "", r["stick_nonce"]])
+    if hashlib.sha256(s.encode()).hexdigest()[:32] != r["stick_id"]:
+        sys.exit(1)
+PY
+}
+check "stick_id recomputes from the record (docs/AUDIT.md)" stick_ids_ok "$T/log1.jsonl"
 check "the first record starts the chain" test "$(field "$T/log1.jsonl" 1 prev)" = "\"$(printf '0%.0s' $(seq 64))\""
 expect_rc "a batch longer than the link carries is refused" 2 B start --batch "$(head -c 300 /dev/zero | tr '\0' x)"
 out_has "it says so" "at most 255 bytes"
@@ -104,6 +115,9 @@ check "unset clock: no time, never 1970" test "$(grep -c '"time":null' "$T/log2.
 check "the button's job kept the batch and operator" test "$(grep -c '"batch":"WO-2026-117"' "$T/log2.jsonl")" -eq 2
 check "this boot's USB speed" test "$(grep -c '"usb_speed_mbps":5000' "$T/log2.jsonl")" -eq 2
 check "log --json: the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-log "$T/log2.jsonl"
+check "stick_id recomputes from a record with an unset clock" stick_ids_ok "$T/log2.jsonl"
+expect_rc "log (table) --since 3" 0 B log --since 3
+out_has "the table says the clock was unset" "(clock unset)"
 expect_rc "info after a PC connected" 0 B info
 out_has "the clock is the PC's now" "(set by pc)"
 out_has "records read by a PC" "read by a PC up to 4"
