@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "verify-release", cmd_verify_release, "check a build's folder against its signed RELEASE.txt" },
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
+	{ "audit", cmd_audit, "verify a board's signed audit log (dartdup audit verify LOG --board-key PUB)" },
 };
 
 /* Messages quote names from ISOs, packages, boards and sticks: the whole line is escaped (util/escape.h),

@@ -307,3 +307,20 @@ int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err 
 	mbedtls_pk_free(&pk);
 	return rc;
 }
+
+int dd_pubkey_id_pem(const char *pem, uint8_t id[DD_SHA256_LEN], struct dd_err *err)
+{
+	mbedtls_pk_context pk;
+	int rc = DD_OK;
+
+	mbedtls_pk_init(&pk);
+	/* mbedTLS wants the terminating NUL counted for PEM */
+	if (mbedtls_pk_parse_public_key(&pk, (const unsigned char *)pem, strlen(pem) + 1))
+		rc = dd_fail(err, DD_EINPUT, "not a PEM public key");
+	else if (!is_p256(&pk))
+		rc = dd_fail(err, DD_EINPUT, "not an ECDSA P-256 key");
+	else if (compute_key_id(&pk, id))
+		rc = dd_fail(err, DD_EINPUT, "cannot encode the key");
+	mbedtls_pk_free(&pk);
+	return rc;
+}

@@ -41,5 +41,7 @@ int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
 
 /* Key id of a PEM public key file. */
 int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err *err);
+/* The same from PEM text in memory (a board's audit key, as AUDIT carries it). */
+int dd_pubkey_id_pem(const char *pem, uint8_t id[DD_SHA256_LEN], struct dd_err *err);
 
 #endif
