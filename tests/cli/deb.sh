@@ -26,7 +26,8 @@ for p in libc6 libzstd1 libudev1 libusb-1.0-0 libarchive13 libmbedcrypto7; do
 done
 # every dependency is a package of this Debian, installed here at a version that satisfies it
 while read -r p op v; do
-	have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)
+	# this architecture's copy (the arm64 cross build may have installed a second one)
+	have=$({ dpkg-query -W -f='${Version}\n' "$p:$A" || dpkg-query -W -f='${Version}\n' "$p"; } 2>/dev/null | head -n 1)
 	check "Depends $p $op $v: satisfied by the installed $p ${have:-(none)}" \
 		sh -c "[ -n '$have' ] && { [ -z '$op' ] || dpkg --compare-versions '$have' '${op//[()]/}' '${v%)}'; }"
 done < <(tr ',' '\n' <<<"$D" | sed 's/^ *//; s/(\([<>=]*\) /\1 /' | tr -d '()')
@@ -58,7 +59,9 @@ check "md5sums: every file but the conffile, each checks out" \
 check "man pages in the package: gzip -9n, and man reads them" \
 	sh -c "zcat '$X/usr/share/man/man1/dartdup.1.gz' | cmp -s - docs/man/dartdup.1 &&
 		man -l '$X/usr/share/man/man8/dartdupd.8.gz' >/dev/null 2>&1"
-check "binaries stripped" sh -c "! file -L '$X/usr/bin/dartdup' '$X/usr/bin/dartdupd' | grep -q 'not stripped'"
+for b in dartdup dartdupd; do
+	check "$b stripped (no symbol table, no debug info)" sh -c "! readelf -S '$X/usr/bin/$b' | grep -q '\.symtab\|\.debug_'"
+done
 check "maintainer scripts pass sh -n" sh -c "sh -n '$X/DEBIAN/postinst' && sh -n '$X/DEBIAN/postrm'"
 
 # install, run, remove, purge in a scratch dpkg root; the libraries are the live system's
@@ -80,6 +83,12 @@ check "dpkg -r leaves only the (edited) conffile" test "$(left)" = etc/dartdup/b
 check "dpkg -P (purge)" dp -P dartdup || sed 's/^/# /' "$T/dpkg.out"
 check "purged: no file left" test -z "$(left)" || left | sed 's/^/# left: /'
 check "purged: dpkg knows no dartdup" sh -c "! dpkg --root='$S' -s dartdup >/dev/null 2>&1"
+
+# make-deb on a tree with nothing installed: one line, exit 2, no package
+mkdir -p "$T/empty"
+expect_rc "make-deb without an installed tree: exit 2" 2 scripts/make-deb "$T/empty" "$V" "$T/empty"
+out_has "make-deb says what is missing" "usr/bin/dartdup: not installed there"
+check "make-deb without an installed tree: no .deb" test -z "$(find "$T/empty" -name '*.deb')"
 
 # same commit, same bytes
 cp "$DEB" "$T/first.deb"
