@@ -96,7 +96,12 @@ make -s --no-print-directory deb BUILD="$B" >/dev/null 2>&1
 check "make deb twice: the same bytes (reproducible)" cmp -s "$T/first.deb" "$DEB"
 
 if command -v lintian >/dev/null; then
-	lintian --no-tag-display-limit "$DEB" >"$T/lintian" 2>&1
-	check "lintian: no error" test -z "$(grep '^E:' "$T/lintian")" || grep '^E:' "$T/lintian" | sed 's/^/# /'
+	# known, listed in docs/PACKAGING.md, for the project to settle: no licence chosen yet (no copyright
+	# file) and no real maintainer address (DEB_MAINTAINER); any other error fails
+	known='bogus-mail-host|bogus-mail-host-in-debian-changelog|no-copyright-file'
+	lintian --tag-display-limit 0 -I "$DEB" >"$T/lintian" 2>&1
 	sed 's/^/# lintian: /' "$T/lintian"
+	check "lintian: no error but the known ones" \
+		test -z "$(grep '^E:' "$T/lintian" | grep -Ev "^E: dartdup: ($known)( |$)")"
+	check "lintian: no warning" test -z "$(grep '^W:' "$T/lintian")"
 fi
