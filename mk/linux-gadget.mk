@@ -9,7 +9,7 @@ LG_DIR := boards/linux-gadget
 
 .PHONY: install-linux-gadget uninstall-linux-gadget install-config uninstall-config
 install: install-linux-gadget $(if $(DESTDIR),install-config)
-uninstall: uninstall-linux-gadget uninstall-config
+uninstall: uninstall-linux-gadget $(if $(DESTDIR),uninstall-config)
 
 install-linux-gadget:
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/linux-gadget $(DESTDIR)$(SYSTEMD_UNITDIR)

@@ -104,8 +104,8 @@ check "uninstall leaves no file at all" test -z "$(listed "$R2")" || listed "$R2
 
 # PREFIX alone (no DESTDIR): every path under PREFIX, and /etc is not touched unasked
 P=$T/prefix
-make -n --no-print-directory install PREFIX="$P" >"$T/dry" 2>&1
-check "make -n install PREFIX=...: names no /etc" test -z "$(grep -n '/etc' "$T/dry")" || grep /etc "$T/dry" | sed 's/^/# /'
+{ make -n --no-print-directory install PREFIX="$P"; make -n --no-print-directory uninstall PREFIX="$P"; } >"$T/dry" 2>&1
+check "make -n install / uninstall PREFIX=...: names no /etc" test -z "$(grep -n '/etc' "$T/dry")" || grep /etc "$T/dry" | sed 's/^/# /'
 if ! grep -q '/etc' "$T/dry"; then
 	check "make install PREFIX=... (no DESTDIR)" make -s --no-print-directory install PREFIX="$P"
 	(cd "$P" && find . \( -type f -o -type l \) -printf '%P\n') | sort >"$T/got_p"
@@ -117,6 +117,8 @@ if ! grep -q '/etc' "$T/dry"; then
 	check "make uninstall PREFIX=..." make -s --no-print-directory uninstall PREFIX="$P"
 	check "PREFIX uninstall: no file left" test -z "$(find "$P" \( -type f -o -type l \) -print)"
 fi
-# the configuration on request: install-config with SYSCONFDIR (an explicit target)
+# the configuration on request: install-config / uninstall-config with SYSCONFDIR (explicit targets)
 check "make install-config SYSCONFDIR=...: the example" sh -c \
 	"make -s --no-print-directory install-config SYSCONFDIR='$T/etc' && cmp -s boards/linux-gadget/board.conf '$T/etc/dartdup/board.conf'"
+check "make uninstall-config SYSCONFDIR=...: the untouched example goes" sh -c \
+	"make -s --no-print-directory uninstall-config SYSCONFDIR='$T/etc' && test ! -e '$T/etc/dartdup'"
