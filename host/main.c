@@ -41,7 +41,8 @@ void cli_error(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n\ncommands:\n");
+	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n"
+		     "       dartdup --version | -V | version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].fn)
 			fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
@@ -58,7 +59,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
+		if (argc > 2) {
+			cli_error("%s: takes no arguments", argv[1]);
+			return 2;
+		}
 		printf("dartdup %s\n", DARTDUP_VERSION);
 		return 0;
 	}
