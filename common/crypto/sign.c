@@ -255,6 +255,50 @@ static int load_pub(const char *path, mbedtls_pk_context *pk, struct dd_err *err
 	return rc;
 }
 
+struct dd_verifier {
+	mbedtls_pk_context pk;
+	uint8_t id[DD_SHA256_LEN];
+};
+
+int dd_verifier_open(const char *pub_path, struct dd_verifier **out, struct dd_err *err)
+{
+	struct dd_verifier *v = calloc(1, sizeof(*v));
+	int rc;
+
+	*out = NULL;
+	if (!v)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", pub_path);
+	mbedtls_pk_init(&v->pk);
+	rc = load_pub(pub_path, &v->pk, err);
+	if (!rc && compute_key_id(&v->pk, v->id))
+		rc = dd_fail(err, DD_EINPUT, "%s: cannot encode the key", pub_path);
+	if (rc) {
+		dd_verifier_close(v);
+		return rc;
+	}
+	*out = v;
+	return DD_OK;
+}
+
+bool dd_verifier_check(struct dd_verifier *v, const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig,
+		       size_t sig_len)
+{
+	return !mbedtls_pk_verify(&v->pk, MBEDTLS_MD_SHA256, digest, DD_SHA256_LEN, sig, sig_len);
+}
+
+const uint8_t *dd_verifier_key_id(const struct dd_verifier *v)
+{
+	return v->id;
+}
+
+void dd_verifier_close(struct dd_verifier *v)
+{
+	if (!v)
+		return;
+	mbedtls_pk_free(&v->pk);
+	free(v);
+}
+
 int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
 		  const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig, size_t sig_len, size_t *which,
 		  struct dd_err *err)

@@ -124,7 +124,7 @@ static int bad(struct dd_chain_result *res, uint64_t line, uint64_t seq, const c
 }
 
 /* One record against its signature and the record before it (prev_hash/prev_seq, have_prev). */
-static int check_one(const char *pub_path, const char *line, size_t len, uint64_t lineno, bool have_prev,
+static int check_one(struct dd_verifier *key, const char *line, size_t len, uint64_t lineno, bool have_prev,
 		     uint64_t prev_seq, const uint8_t prev_hash[DD_SHA256_LEN], struct dd_chain_rec *r,
 		     struct dd_chain_result *res)
 {
@@ -134,7 +134,7 @@ static int check_one(const char *pub_path, const char *line, size_t len, uint64_
 	if (!dd_chain_parse(line, len, r))
 		return bad(res, lineno, 0, "not a sealed audit record (changed, or cut short)");
 	dd_sha256(line, r->body_len, digest);
-	if (dd_verify_any(&pub_path, 1, NULL, digest, r->sig, r->sig_len, NULL, NULL))
+	if (!dd_verifier_check(key, digest, r->sig, r->sig_len))
 		return bad(res, lineno, r->seq, "its signature does not verify with the board key: the record was "
 			   "changed, or another board wrote it");
 	if (!have_prev) {
@@ -175,7 +175,8 @@ static int next_line(FILE *in, char *buf, size_t cap, size_t *len)
 int dd_chain_verify(FILE *in, const char *name, const char *pub_path, struct dd_chain_result *res,
 		    struct dd_err *err)
 {
-	uint8_t key_id[DD_SHA256_LEN], prev_hash[DD_SHA256_LEN] = { 0 };
+	uint8_t prev_hash[DD_SHA256_LEN] = { 0 };
+	struct dd_verifier *key;
 	struct dd_chain_rec r;
 	size_t cap = DD_CHAIN_LINE_MAX + 2, len = 0;
 	char *line = malloc(cap);
@@ -185,7 +186,7 @@ int dd_chain_verify(FILE *in, const char *name, const char *pub_path, struct dd_
 	memset(res, 0, sizeof(*res));
 	if (!line)
 		return dd_fail(err, DD_ENOMEM, "out of memory");
-	if (dd_pubkey_id(pub_path, key_id, err)) {
+	if (dd_verifier_open(pub_path, &key, err)) {
 		free(line);
 		return DD_EINPUT;
 	}
@@ -196,9 +197,10 @@ int dd_chain_verify(FILE *in, const char *name, const char *pub_path, struct dd_
 		if (got < 0)
 			rc = bad(res, lineno, 0, "a line longer than any record");
 		else
-			rc = check_one(pub_path, line, len, lineno, res->records > 0, res->last_seq, prev_hash, &r, res);
+			rc = check_one(key, line, len, lineno, res->records > 0, res->last_seq, prev_hash, &r, res);
 		if (rc && !res->records && (got < 0 || strncmp(line, "{\"seq\":", 7))) {
 			free(line);
+			dd_verifier_close(key);
 			return dd_fail(err, DD_EINPUT, "%s: not an audit log (line %" PRIu64 " is not a record)", name,
 				       lineno);
 		}
@@ -211,6 +213,7 @@ int dd_chain_verify(FILE *in, const char *name, const char *pub_path, struct dd_
 		dd_sha256(line, len, prev_hash);
 	}
 	free(line);
+	dd_verifier_close(key);
 	if (!rc && ferror(in))
 		return dd_fail(err, DD_EINPUT, "%s: read error", name);
 	if (!rc && !res->records)
