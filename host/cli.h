@@ -17,6 +17,7 @@ DD_COMMAND(verify_release);
 DD_COMMAND(build);
 DD_COMMAND(station);
 DD_COMMAND(board);
+DD_COMMAND(report);
 #undef DD_COMMAND
 
 /* "dartdup: " + message on stderr, one line: the message escaped as util/escape.h says (names in it are
