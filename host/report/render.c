@@ -142,7 +142,7 @@ static void hbar_row(FILE *f, unsigned row, const char *label, const uint64_t pa
 
 static void svg_open(FILE *f, const char *id, unsigned h)
 {
-	fprintf(f, "<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%u\" role=\"img\">\n",
+	fprintf(f, "<svg id=\"%s\" width=\"%d\" height=\"%u\" role=\"img\">\n",
 		id, W, h);
 }
 
