@@ -153,3 +153,13 @@ expect_rc "HTML and CSV the same file" 2 "$D" report "$T/a.jsonl" -o "$T/s.html"
 check "nothing made for refused outputs" test ! -e "$T/x.html" -a ! -e "$T/s.html"
 ln -s "$T/a.jsonl" "$T/link.html"
 expect_rc "output is a symlink to a log" 2 "$D" report "$T/a.jsonl" -o "$T/link.html"
+
+# progress on a terminal only (script(1) gives the command a terminal)
+if command -v script >/dev/null; then
+	script -qec "'$D' report '$T/many.jsonl' -o '$T/p.html'" /dev/null >"$T/tty" 2>&1
+	check "progress shown on a terminal" grep -Eq 'report: .*many.jsonl +[0-9]+% \([0-9]+ records\)' "$T/tty"
+	script -qec "'$D' report '$T/many.jsonl' -o '$T/p.html' --json" /dev/null >"$T/tty" 2>&1
+	check "no progress with --json" sh -c "! grep -q 'report: ' '$T/tty'"
+	"$D" report "$T/many.jsonl" -o "$T/p.html" >"$T/notty" 2>&1
+	check "no progress without a terminal" sh -c "! grep -q 'report: ' '$T/notty'"
+fi
