@@ -1,5 +1,6 @@
 /* dartdup report: HTML (inline CSS + SVG) and CSV from the aggregated figures (render.h). */
 #include "host/report/render.h"
+#include "util/escape.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -116,17 +117,35 @@ static void summary(FILE *f, const struct rep_agg *a)
 		a->damaged ? " class=\"bad\"" : "", a->damaged);
 }
 
+/* A row label in a chart: cut (between characters) so it stays left of the bars; tables show it whole. */
+static void chart_label(FILE *f, const char *s)
+{
+	char cut[40];
+	size_t n = 0;
+
+	while (s[n]) {
+		size_t k = dd_utf8_seq(s + n, strlen(s + n), NULL);
+
+		if (!k || n + k > sizeof(cut) - 4)
+			break;
+		n += k;
+	}
+	memcpy(cut, s, n);
+	strcpy(cut + n, s[n] ? "..." : "");
+	rep_html_text(f, cut);
+}
+
 /* One horizontal bar chart row: label, then stacked parts pass/fail/rest (rest may be 0). */
 static void hbar_row(FILE *f, unsigned row, const char *label, const uint64_t part[3], const char *const cls[3],
 		     uint64_t max, const char *extra, bool suspect)
 {
-	double x = LABEL_W, scale = max ? (double)(W - LABEL_W - 140) / (double)max : 0;
+	double x = LABEL_W, scale = max ? (double)(W - LABEL_W - 240) / (double)max : 0;
 	unsigned y = row * ROW_H;
 	uint64_t total = part[0] + part[1] + part[2];
 
 	fprintf(f, "<text x=\"%d\" y=\"%u\" text-anchor=\"end\"%s>", LABEL_W - 6, y + 13,
 		suspect ? " class=\"suspect\"" : "");
-	rep_html_text(f, label);
+	chart_label(f, label);
 	fputs("</text>", f);
 	for (int k = 0; k < 3; k++) {
 		double w = (double)part[k] * scale;
@@ -267,7 +286,7 @@ static void speed_table(FILE *f, const struct rep_agg *a, bool verify)
 		for (unsigned b = 0; b < REP_SPEED_BINS; b++)
 			max = s->bins[b] > max ? s->bins[b] : max;
 		fprintf(f, "<text x=\"%d\" y=\"%u\" text-anchor=\"end\">", LABEL_W - 6, y + 13);
-		rep_html_text(f, m->name);
+		chart_label(f, m->name);
 		fputs("</text>", f);
 		for (unsigned b = 0; b < REP_SPEED_BINS; b++) {
 			if (!s->bins[b])
@@ -349,7 +368,7 @@ static void offsets(FILE *f, const struct rep_agg *a)
 		return;
 	}
 	bw = (double)(W - 20) / (hi - lo + 1);
-	svg_open(f, "chart-first-bad-offset", 210);
+	svg_open(f, "chart-first-bad-offset", 220);
 	for (int b = lo; b <= hi; b++) {
 		double x = 10 + (b - lo) * bw, h = (double)a->offsets[b] * (base - 20) / (double)max;
 		char lab[48];
@@ -359,7 +378,7 @@ static void offsets(FILE *f, const struct rep_agg *a)
 			"</title></rect><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%" PRIu64 "</text>"
 			"<text x=\"%.1f\" y=\"%u\" text-anchor=\"middle\">%s</text>\n",
 			x, base - h, bw - 4, h, lab, a->offsets[b], x + bw / 2 - 2, base - h - 3, a->offsets[b],
-			x + bw / 2 - 2, base + 16, lab);
+			x + bw / 2 - 2, base + 16 + 14 * ((b - lo) % 2), a->offsets[b] ? lab : "");
 	}
 	fputs("</svg>\n", f);
 }

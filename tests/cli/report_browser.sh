@@ -31,7 +31,7 @@ expect_rc "report for the browser" 0 "$D" report "$T/a.jsonl" -o "$T/r.html" --c
 run_chromium() {
 	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
 		--user-data-dir="$T/profile" --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" \
-		--window-size=1000,3000 "$@" "file://$T/r.html" 2>"$T/chromium.err"
+		--window-size=1000,2200 "$@" "file://$T/r.html" 2>"$T/chromium.err"
 }
 run_chromium --dump-dom >"$T/dom.html"
 check "chromium rendered the page" grep -q '</html>' "$T/dom.html"
