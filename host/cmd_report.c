@@ -95,9 +95,10 @@ static int read_log(int fd, const char *name, struct rep_agg *a, struct progress
 					too_long = true;
 				continue;
 			}
-			if (too_long)
+			if (too_long) {
+				a->lines++;
 				rep_agg_damaged(a, name, lineno, "line too long");
-			else
+			} else
 				rep_agg_line(a, line, len, name, lineno);
 			lineno++;
 			len = 0;
@@ -106,9 +107,10 @@ static int read_log(int fd, const char *name, struct rep_agg *a, struct progress
 		done += n;
 		progress_show(pg, name, done, S_ISREG(st.st_mode) ? st.st_size : 0, a->records, false);
 	}
-	if (!rc && too_long)
+	if (!rc && too_long) {
+		a->lines++;
 		rep_agg_damaged(a, name, lineno, "line too long");
-	else if (!rc && len)
+	} else if (!rc && len)
 		rep_agg_line(a, line, len, name, lineno); /* the last line, without its newline */
 	free(line);
 	return rc;

@@ -130,7 +130,7 @@ check "models beyond the cap go to (other)" grep -q '"model","(other)","sticks",
 check "ports beyond the cap go to (other)" grep -q '"port","(other)","pass",44' "$T/m.csv"
 expect_rc "a 5 MB line without newline" 0 "$D" report "$T/long.jsonl" -o "$T/l.html" --json
 check "counted as one damaged line" python3 -c "
-import json; o=json.load(open('$T/out')); assert o['damaged']==1 and o['damaged_lines'][0]['problem']=='line too long'"
+import json; o=json.load(open('$T/out')); assert o['lines']==1 and o['damaged']==1 and o['damaged_lines'][0]['problem']=='line too long'"
 
 # an existing report is replaced (atomically: a new inode, never half written)
 echo old >"$T/r.csv"
