@@ -10,6 +10,16 @@
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Where `make install` puts things, all under $(DESTDIR) (mk/install.mk; docs/PACKAGING.md).
+BINDIR          ?= $(PREFIX)/bin
+LIBEXECDIR      ?= $(PREFIX)/lib/dartdup
+DATADIR         ?= $(PREFIX)/share/dartdup
+MANDIR          ?= $(PREFIX)/share/man
+DOCDIR          ?= $(PREFIX)/share/doc/dartdup
+BASHCOMPDIR     ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEV_RULESDIR   ?= $(PREFIX)/lib/udev/rules.d
+SYSCONFDIR      ?= /etc
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
@@ -127,12 +137,14 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@scripts/bench
 
+# The programs; the rest of `make install` (man pages, docs, completion, units, udev rule) is in mk/install.mk
+# and mk/linux-gadget.mk.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/dartdup $(DESTDIR)$(PREFIX)/bin/dartdupd
+	rm -f $(DESTDIR)$(BINDIR)/dartdup $(DESTDIR)$(BINDIR)/dartdupd
 
 clean:
 	rm -rf $(BUILD)

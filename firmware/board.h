@@ -35,6 +35,7 @@ struct dd_board_port {
 	bool present;          /* a stick is in the port */
 	uint64_t generation;   /* changes when a different stick appears: a result belongs to one */
 	struct dd_target_identity id; /* path, port path, vendor, model, serial, capacity */
+	unsigned speed_mbps;   /* the stick's negotiated USB speed (12, 480, 5000 ...), 0 unknown */
 };
 
 /* What happened since the last dispatch(). */
@@ -74,6 +75,9 @@ struct dd_board {
 	const char *pubkeys[DD_BOARD_MAX_KEYS]; /* depot public key files */
 	unsigned n_pubkeys;
 	unsigned n_ports;
+	char rtc[256];                       /* battery-backed RTC to read at boot (/dev/rtcN), "" none */
+	bool system_clock;                   /* a PC's time may set the system clock (root only; the sim
+					        board never does: firmware/clock.h) */
 	bool restart_for_firmware;           /* the daemon stops after a bundle is stored, to have it
 					        applied (firmware/apply.h) before it starts again */
 	void *priv;

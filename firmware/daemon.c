@@ -43,12 +43,32 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 		return rc;
 	if (warning[0])
 		fprintf(stderr, "dartdupd: %s\n", warning);
+	dd_clock_init(&d->clock, b->system_clock);
+	dd_daemon_read_rtc(d);
+	dd_store_batch_load(&d->store, d->batch, sizeof(d->batch), d->operator_, sizeof(d->operator_));
 	for (unsigned i = 0; i < b->n_ports; i++) {
 		d->port[i].job_index = -1;
 		d->port[i].shown_state = -1;
 	}
 	dd_daemon_refresh_ports(d);
 	return DD_OK;
+}
+
+/* The RTC the board names, if any: the clock's first source. Without one (or with a flat battery) the
+ * clock stays unset until a PC connects, and records say so. */
+void dd_daemon_read_rtc(struct dd_daemon *d)
+{
+	struct dd_err e = { 0 };
+	char when[32];
+
+	if (!d->board->rtc[0])
+		return;
+	if (dd_clock_from_rtc(&d->clock, d->board->rtc, &e)) {
+		fprintf(stderr, "dartdupd: %s: the clock is unset until a PC sets it\n", e.msg);
+		return;
+	}
+	dd_clock_format(dd_clock_now(&d->clock, NULL), when, sizeof(when));
+	fprintf(stderr, "dartdupd: clock set from rtc %s: %s\n", d->board->rtc, when);
 }
 
 void dd_daemon_not_ready(struct dd_daemon *d, const char *why)
@@ -404,7 +424,7 @@ static int handle_board(struct dd_daemon *d, const struct pollfd *fds, unsigned 
 		dd_daemon_add_link(d, w.link);
 	if (w.ports_changed)
 		dd_daemon_refresh_ports(d);
-	if (w.button && d->job_state != DD_JOB_RUNNING && dd_daemon_start_job(d, &e))
+	if (w.button && d->job_state != DD_JOB_RUNNING && dd_daemon_start_job(d, NULL, &e))
 		fprintf(stderr, "dartdupd: button: %s\n", e.msg);
 	return DD_OK;
 }

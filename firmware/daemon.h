@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "firmware/board.h"
+#include "firmware/clock.h"
 #include "firmware/notify.h"
 #include "firmware/store.h"
 #include "link/link.h"
@@ -37,6 +38,7 @@ struct dd_port_slot {
 	int job_index;                   /* index in the running job, -1 if not in it */
 	struct dd_target_status st;      /* the last job's status for this port */
 	struct dd_target_identity id;    /* the stick as the job saw it */
+	unsigned speed_mbps;             /* its negotiated USB speed then, 0 unknown */
 	int shown_state;                 /* what the light shows now */
 	unsigned shown_pct;
 };
@@ -87,7 +89,12 @@ struct dd_daemon {
 	uint8_t *logbuf;                 /* records of a LOG reply */
 	int job_state;                   /* enum dd_job_state */
 	uint32_t job_no;
-	time_t job_time;
+	int64_t job_time;                /* by the board's clock, when the job started */
+	int job_time_source;             /* enum dd_time_source at that moment */
+	struct dd_clock clock;
+	/* the batch (work order) and operator of the jobs: set by a PC's START, kept (also in the store,
+	 * over a restart) for the jobs the button starts after it, until a START names others */
+	char batch[DD_LINK_STR_MAX + 1], operator_[DD_LINK_STR_MAX + 1];
 	struct dd_runner run;
 	struct dd_notify notify;         /* systemd: READY=1, the watchdog ($NOTIFY_SOCKET) */
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */
@@ -123,13 +130,16 @@ int dd_daemon_load_end_now(struct dd_daemon *d, size_t *len, struct dd_err *err)
 /* job.c */
 int dd_runner_init(struct dd_runner *r, struct dd_err *err);
 void dd_runner_fini(struct dd_runner *r);
-/* Start a job over every port with a stick; returns 0 or the DD_LERR_* code. */
-int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err);
+/* Start a job over every port with a stick; returns 0 or the DD_LERR_* code. start: a PC's batch and
+ * operator (NULL: the button, which keeps the last ones). */
+int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, struct dd_err *err);
 void dd_daemon_abort_job(struct dd_daemon *d);
 /* The engine moved: copy its progress into the ports; when it finished, collect the results
  * (audit records, lights). wait: block until the job ends (shutdown). */
 void dd_daemon_job_update(struct dd_daemon *d, bool wait);
 
+/* daemon.c: set the clock from the board's RTC, if it names one (at init). */
+void dd_daemon_read_rtc(struct dd_daemon *d);
 /* daemon.c: probe every port, update results and lights. */
 void dd_daemon_refresh_ports(struct dd_daemon *d);
 int dd_port_state(const struct dd_daemon *d, unsigned i, unsigned *percent);

@@ -5,6 +5,8 @@
 #include "firmware/version.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -68,15 +70,69 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
-static void record(struct dd_daemon *d, const struct dd_target_identity *id, const struct dd_target_status *st)
+/* The fields only a board's record has (docs/AUDIT.md "The record"). */
+struct board_fields {
+	const struct dd_daemon *d;
+	unsigned port;                   /* 1-based */
+	const struct dd_port_slot *p;
+	const struct dd_target_identity *id;
+};
+
+/* A stick's identity that stays unique when serials are blank or shared: the SHA-256 of the board, the
+ * port, the job's time, the capacity, the serial and a random nonce, all as the record states them (so an
+ * auditor can recompute it, docs/AUDIT.md). Cut to 128 bits. */
+static void stick_id(const struct board_fields *f, char id_hex[33], char nonce_hex[33])
+{
+	uint8_t nonce[16] = { 0 }, h[DD_SHA256_LEN];
+	char text[600], when[32] = "null";
+	int n;
+
+	if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		for (unsigned i = 0; i < sizeof(nonce); i++) /* never short on Linux >= 3.19; still unique-ish */
+			nonce[i] = (uint8_t)(f->d->store.log_next >> (8 * (i % 8)) ^ (uint64_t)f->d->job_time >> i);
+	dd_hex(nonce_hex, nonce, sizeof(nonce));
+	/* the record's own "time" (null while the clock is unset): an auditor recomputes it from the record */
+	if (f->d->job_time_source != DD_TIME_UNSET)
+		dd_clock_format(f->d->job_time, when, sizeof(when));
+	n = snprintf(text, sizeof(text), "%s|%u|%s|%" PRIu64 "|%s|%s", f->d->board->serial, f->port, when,
+		     f->id->capacity, f->id->serial, nonce_hex);
+	dd_sha256(text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1, h);
+	dd_hex(id_hex, h, 16);
+}
+
+static void board_extra(struct dd_json *j, const void *ctx)
+{
+	const struct board_fields *f = ctx;
+	char id[33], nonce[33];
+
+	dd_json_u64(j, "port_number", f->port);
+	if (f->p->speed_mbps)
+		dd_json_u64(j, "usb_speed_mbps", f->p->speed_mbps);
+	else
+		dd_json_null(j, "usb_speed_mbps");
+	stick_id(f, id, nonce);
+	dd_json_str(j, "stick_id", id);
+	dd_json_str(j, "stick_nonce", nonce);
+	dd_json_str(j, "batch", f->d->batch[0] ? f->d->batch : NULL);
+	dd_json_str(j, "operator", f->d->operator_[0] ? f->d->operator_ : NULL);
+}
+
+static void record(struct dd_daemon *d, const struct dd_port_slot *p, const struct dd_target_identity *id,
+		   const struct dd_target_status *st)
 {
 	const struct dd_source *img = d->store.image;
+	struct dd_link_name nb;
+	struct board_fields f = { .d = d, .port = (unsigned)(p - d->port) + 1, .p = p, .id = id };
 	struct dd_audit_job job = {
-		.time = d->job_time,
+		.time = (time_t)d->job_time,
 		.image_id = img->info.image_id,
 		.image_name = img->info.name,
 		.mode = "write",
 		.tool_version = dd_firmware_version,
+		.time_source = dd_time_source_name((unsigned)d->job_time_source, &nb),
+		.no_time = d->job_time_source == DD_TIME_UNSET,
+		.extra = board_extra,
+		.extra_ctx = &f,
 	};
 	struct dd_json j;
 	struct dd_err e;
@@ -99,7 +155,8 @@ static void port_unusable(struct dd_daemon *d, struct dd_port_slot *p, const cha
 	p->has_result = true;
 	p->result_gen = p->now.generation;
 	p->result_state = DD_PORT_ATTENTION;
-	record(d, &p->id, &p->st);
+	p->speed_mbps = p->now.speed_mbps;
+	record(d, p, &p->id, &p->st);
 }
 
 static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
@@ -134,6 +191,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 		memset(&p->st, 0, sizeof(p->st));
 		p->st.first_bad_offset = -1;
 		p->id = t->id;
+		p->speed_mbps = p->now.speed_mbps;
 		p->has_result = false;
 		p->result_gen = p->now.generation;
 		p->job_index = (int)n;
@@ -146,7 +204,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 	return n;
 }
 
-int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
+int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, struct dd_err *err)
 {
 	struct dd_runner *r = &d->run;
 	char why[300];
@@ -163,8 +221,22 @@ int dd_daemon_start_job(struct dd_daemon *d, struct dd_err *err)
 		dd_fail(err, DD_EINPUT, "no image stored on the board (load one first)");
 		return DD_LERR_NO_IMAGE;
 	}
+	if (dd_store_log_state(&d->store, NULL) == DD_LOG_FULL) {
+		/* a stick written without its record is worse than a stick not written */
+		dd_fail(err, DD_EINPUT, "the audit log is full: read it (dartdup board log), then start again");
+		return DD_LERR_NO_SPACE;
+	}
+	if (start && (strcmp(d->batch, start->batch) || strcmp(d->operator_, start->operator_))) {
+		dd_copy_str(d->batch, sizeof(d->batch), start->batch);
+		dd_copy_str(d->operator_, sizeof(d->operator_), start->operator_);
+		if (dd_store_batch_save(&d->store, d->batch, d->operator_, err)) {
+			fprintf(stderr, "dartdupd: %s\n", err->msg);
+			dd_fail(err, DD_EIO, "the board cannot store the batch and operator");
+			return DD_LERR_IO;
+		}
+	}
 	dd_daemon_refresh_ports(d);
-	d->job_time = time(NULL);
+	d->job_time = dd_clock_now(&d->clock, &d->job_time_source);
 	r->n = open_ports(d, why, sizeof(why));
 	if (!r->n) {
 		dd_daemon_refresh_ports(d);
@@ -226,7 +298,7 @@ static void collect(struct dd_daemon *d)
 		p->result_state = st->result == DD_RESULT_PASS ? DD_PORT_PASS : DD_PORT_FAIL;
 		p->job_index = -1;
 		pass += st->result == DD_RESULT_PASS;
-		record(d, &r->targets[k]->id, st);
+		record(d, p, &r->targets[k]->id, st);
 		dd_target_close(r->targets[k]);
 		r->targets[k] = NULL;
 	}

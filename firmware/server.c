@@ -116,7 +116,7 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 
 static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep, struct dd_err *err)
 {
-	unsigned max = req->u.log.max < DD_STORE_RING ? req->u.log.max : DD_STORE_RING;
+	unsigned max = req->u.log.max < DD_STORE_LOG_BATCH ? req->u.log.max : DD_STORE_LOG_BATCH;
 	uint32_t cap = DD_LINK_MAX_PAYLOAD - 18; /* first, next, count */
 
 	if (dd_store_log_read(&d->store, req->u.log.since, max, d->logbuf, cap, &rep->u.log_r, err))
@@ -187,9 +187,40 @@ static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_e
 	return rc ? DD_LERR_INTERNAL : 0;
 }
 
-static int on_start(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
+/* TIME: a PC's clock becomes the board's, if it is a time at all (docs/PROTOCOL.md "TIME"). A PC whose
+ * clock is wrong (1970, 2107) is not an error: the reply says the board kept its own. */
+static int on_time(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep)
 {
-	int code = dd_daemon_start_job(d, err);
+	struct dd_link_time_reply *t = &rep->u.time_r;
+	int src;
+
+	t->applied = req->u.time.time <= INT64_MAX && dd_clock_set(&d->clock, (int64_t)req->u.time.time, DD_TIME_PC);
+	t->time = (uint64_t)dd_clock_now(&d->clock, &src);
+	t->source = (uint8_t)src;
+	return 0;
+}
+
+static int on_audit(struct dd_daemon *d, struct dd_link_msg *rep)
+{
+	struct dd_link_audit_reply *a = &rep->u.audit_r;
+	int src;
+
+	a->time = (uint64_t)dd_clock_now(&d->clock, &src);
+	a->source = (uint8_t)src;
+	a->log_state = (uint8_t)dd_store_log_state(&d->store, &a->log_room);
+	a->next_seq = d->store.log_next;
+	a->first_seq = d->store.log_lines ? d->store.log_first : d->store.log_next;
+	a->exported = d->store.log_exported;
+	a->log_bytes = d->store.log_bytes;
+	memcpy(a->head, d->store.log_head, DD_SHA256_LEN);
+	snprintf(a->key_pem, sizeof(a->key_pem), "%s", d->store.key_pem);
+	return 0;
+}
+
+static int on_start(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
+		    struct dd_err *err)
+{
+	int code = dd_daemon_start_job(d, &req->u.start, err);
 
 	if (code)
 		return code;
@@ -212,7 +243,7 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 	case DD_MSG_LOAD_CANCEL:
 		return on_load(d, req, rep, value, err);
 	case DD_MSG_START:
-		return on_start(d, rep, err);
+		return on_start(d, req, rep, err);
 	case DD_MSG_ABORT:
 		dd_daemon_abort_job(d);
 		return 0;
@@ -222,6 +253,10 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return on_log(d, req, rep, err);
 	case DD_MSG_SELFTEST:
 		return on_selftest(d, rep, err);
+	case DD_MSG_TIME:
+		return on_time(d, req, rep);
+	case DD_MSG_AUDIT:
+		return on_audit(d, rep);
 	default:
 		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 		return DD_LERR_TYPE;

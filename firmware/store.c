@@ -206,58 +206,6 @@ static void open_stored(struct dd_store *s, char *warning, size_t wlen)
 	}
 }
 
-/* A power cut in the middle of an append can leave a last record without its newline: cut it off, so
- * that the log holds whole records only and the next record starts on a line of its own. */
-static void cut_torn_record(const char *path, off_t whole)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return;
-	if (!ftruncate(fd, whole) && !fsync(fd))
-		fprintf(stderr, "dartdupd: %s: a torn last record (power cut in an append) was cut off at byte %jd\n",
-			path, (intmax_t)whole);
-	close(fd);
-}
-
-static void scan_log(struct dd_store *s)
-{
-	char path[700], line[64];
-	FILE *f;
-	uint64_t seq;
-	off_t whole = 0, size;
-	int c;
-
-	s->log_next = 1;
-	s->log_first = 1;
-	s->log_lines = 0;
-	store_path(s, path, sizeof(path), "audit.log");
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		bool ended = strchr(line, '\n') != NULL;
-
-		while (!ended && (c = fgetc(f)) != EOF) /* skip the rest of a long line */
-			ended = c == '\n';
-		if (!ended)
-			break; /* torn: not a record */
-		whole = ftello(f);
-		if (sscanf(line, "%" SCNu64, &seq) != 1)
-			continue;
-		if (!s->log_lines)
-			s->log_first = seq;
-		s->log_lines++;
-		if (seq >= s->log_next)
-			s->log_next = seq + 1;
-	}
-	fseeko(f, 0, SEEK_END);
-	size = ftello(f);
-	fclose(f);
-	if (size > whole)
-		cut_torn_record(path, whole);
-}
-
 int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkeys, size_t n_pubkeys,
 		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err)
 {
@@ -272,15 +220,13 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 	s->n_pubkeys = n_pubkeys;
 	s->board_type = board_type;
 	s->next_handle = 1;
-	s->ring = DD_STORE_RING;
 	s->statvfs = statvfs;
 	warning[0] = '\0';
 	store_path(s, path, sizeof(path), "incoming");
 	if ((rc = mkdir_p(path, err)))
 		return rc;
 	open_stored(s, warning, warning_len);
-	scan_log(s);
-	return DD_OK;
+	return dd_store_log_open(s, err);
 }
 
 static void xfer_close(struct dd_store_xfer *x, bool remove)
@@ -303,6 +249,7 @@ void dd_store_close(struct dd_store *s)
 	if (s->image)
 		dd_source_close(s->image);
 	s->image = NULL;
+	dd_store_log_close(s);
 }
 
 /* --- transfers ---------------------------------------------------------------------------- */
@@ -678,121 +625,4 @@ int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err
 	}
 	xfer_close(x, true);
 	return 0;
-}
-
-/* --- audit ring --------------------------------------------------------------------------- */
-
-/* Keep the newest DD_STORE_RING records: rewrite to a temporary file, rename over. */
-static int compact_log(struct dd_store *s, struct dd_err *err)
-{
-	char path[700], tmp[720], *line = NULL;
-	size_t cap = 0;
-	unsigned skip = s->log_lines > s->ring ? s->log_lines - s->ring : 0, n = 0;
-	FILE *in, *out;
-	int rc = DD_OK;
-
-	store_path(s, path, sizeof(path), "audit.log");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	in = fopen(path, "re");
-	if (!in)
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	out = fopen(tmp, "we");
-	if (!out) {
-		fclose(in);
-		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	}
-	while (getline(&line, &cap, in) > 0)
-		if (n++ >= skip)
-			fputs(line, out);
-	free(line);
-	fclose(in);
-	if (fflush(out) || fsync(fileno(out)))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	if (fclose(out) && !rc)
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	if (!rc && rename(tmp, path))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	if (!rc)
-		rc = dd_store_fsync_dir(s->dir, err);
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	scan_log(s);
-	return DD_OK;
-}
-
-int dd_store_log_append(struct dd_store *s, const char *board_serial, const char *json, struct dd_err *err)
-{
-	struct dd_json j;
-	char path[700], *line;
-	size_t plen;
-	int rc;
-
-	if (json[0] != '{')
-		return dd_fail(err, DD_EINTERNAL, "audit record is not a JSON object");
-	/* "SEQ {"seq":SEQ,"board":"SERIAL",<the record's fields>}" */
-	dd_json_init(&j);
-	dd_json_begin_obj(&j, NULL);
-	dd_json_u64(&j, "seq", s->log_next);
-	dd_json_str(&j, "board", board_serial);
-	dd_json_end_obj(&j);
-	plen = strlen(dd_json_text(&j));
-	line = malloc(32 + plen + strlen(json));
-	if (!line || !plen) {
-		free(line);
-		dd_json_free(&j);
-		return dd_fail(err, DD_ENOMEM, "audit: out of memory");
-	}
-	sprintf(line, "%" PRIu64 " %.*s%s%s", s->log_next, (int)(plen - 1), dd_json_text(&j),
-		json[1] == '}' ? "" : ",", json + 1);
-	dd_json_free(&j);
-	store_path(s, path, sizeof(path), "audit.log");
-	rc = dd_audit_append(path, line, err);
-	free(line);
-	if (rc)
-		return rc;
-	if (!s->log_lines)
-		s->log_first = s->log_next;
-	s->log_next++;
-	s->log_lines++;
-	if (s->log_lines >= 2 * s->ring)
-		return compact_log(s, err);
-	return DD_OK;
-}
-
-int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t *buf, uint32_t cap,
-		      struct dd_link_log_reply *rep, struct dd_err *err)
-{
-	char path[700], *line = NULL, *text;
-	size_t lcap = 0;
-	ssize_t n;
-	uint64_t seq;
-	FILE *f;
-
-	memset(rep, 0, sizeof(*rep));
-	rep->records = buf;
-	rep->first = rep->next = since > s->log_first ? since : s->log_first;
-	store_path(s, path, sizeof(path), "audit.log");
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? DD_OK : dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	while (rep->count < max && (n = getline(&line, &lcap, f)) > 0) {
-		seq = strtoull(line, &text, 10);
-		if (seq < since || *text != ' ')
-			continue;
-		text++;
-		n -= text - line;
-		if (n > 0 && text[n - 1] == '\n')
-			n--;
-		if (!dd_link_log_append(buf, cap, &rep->records_len, text, (size_t)n))
-			break;
-		if (!rep->count)
-			rep->first = seq;
-		rep->count++;
-		rep->next = seq + 1;
-	}
-	free(line);
-	fclose(f);
-	return DD_OK;
 }

@@ -3,7 +3,12 @@
  *   firmware.dfi         a verified firmware bundle waiting to be applied
  *   incoming/K-SHA-SIZE.part   transfers in progress (resumable after a disconnect or a restart),
  *                        at most one per kind; never named to the PC (messages say "image package")
- *   audit.log            the audit ring: "SEQ JSON" lines, bounded
+ *   audit.log            the audit log: "SEQ RECORD" lines, RECORD a sealed record (link/chain.h),
+ *                        bounded by the store's free space (docs/AUDIT.md)
+ *   audit.key, audit.pub the board's audit key (ECDSA P-256), made at first open; the private key
+ *                        never leaves the board (no message carries it)
+ *   audit.exported       the seq of the newest record a PC has read (LOG): only those may be dropped
+ *   batch                the batch and operator of the jobs (a PC's START), NUL-separated
  * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
 #define DARTDUP_FIRMWARE_STORE_H
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "crypto/sign.h"
 #include "hash/sha256.h"
 #include "link/proto.h"
 #include "source/source.h"
@@ -27,7 +33,12 @@ static inline void dd_copy_str(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
-#define DD_STORE_RING 1000          /* audit records kept (at least) */
+#define DD_STORE_LOG_BATCH 1000     /* audit records in one LOG reply, at most */
+/* The audit log grows into the store's free space: below DD_LOG_WARN_FREE free it warns (AUDIT,
+ * `dartdup board info`); below DD_LOG_FULL_FREE it first drops records a PC has read, oldest first, and
+ * when none are left to drop it is full: jobs are refused until a PC reads the log. */
+#define DD_LOG_WARN_FREE (64ull << 20)
+#define DD_LOG_FULL_FREE (1ull << 20)
 #define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
 /* A partial transfer is made durable (fdatasync) every this many bytes: after a power cut a load resumes
  * from the last such point, not from the start (what the page cache held is gone). */
@@ -75,8 +86,12 @@ struct dd_store {
 	uint32_t next_handle;
 	uint64_t log_next;                /* seq of the next audit record */
 	uint64_t log_first;               /* seq of the oldest record kept */
+	uint64_t log_exported;            /* newest seq a PC has read (audit.exported), 0 none */
+	uint64_t log_bytes;
 	unsigned log_lines;
-	unsigned ring;                    /* records kept at least (DD_STORE_RING); at most twice that */
+	uint8_t log_head[DD_SHA256_LEN];  /* SHA-256 of the newest record: the next one's prev */
+	struct dd_signer *signer;         /* the board's audit key */
+	char key_pem[256];                /* its public key, PEM */
 	int (*statvfs)(const char *path, struct statvfs *buf); /* the store's free space (tests replace it) */
 };
 
@@ -117,10 +132,21 @@ int dd_store_fsync_dir(const char *dir, struct dd_err *err);
  * image's must not look like one. DD_EINPUT with the reason otherwise. */
 int dd_store_check_kind(const char *board_type, int kind, const char *name, struct dd_err *err);
 
-/* Append an audit record (a JSON object); it gets "seq" and "board" fields in front. */
+/* Append an audit record (a JSON object): it gets "seq" and "board" fields in front and is sealed into
+ * the chain (link/chain.h). DD_EIO (ENOSPC) when the log is full (dd_store_log_state). */
 int dd_store_log_append(struct dd_store *s, const char *board_serial, const char *json, struct dd_err *err);
-/* Records with seq >= since, at most max, packed into buf (cap bytes, see dd_link_log_append). */
+/* Records with seq >= since, at most max, packed into buf (cap bytes, see dd_link_log_append). The newest
+ * seq returned is remembered as exported (audit.exported): such records may be dropped when room runs out. */
 int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t *buf, uint32_t cap,
 		      struct dd_link_log_reply *rep, struct dd_err *err);
+/* The batch (work order) and operator a PC's START named: kept in the store ("batch") for the jobs after
+ * it, also after a restart. Load gives "" for what was never set. */
+int dd_store_batch_save(struct dd_store *s, const char *batch, const char *operator_, struct dd_err *err);
+void dd_store_batch_load(struct dd_store *s, char *batch, size_t blen, char *operator_, size_t olen);
+/* auditlog.c, for dd_store_open/close: the audit key (made at the first open) and the log's state. */
+int dd_store_log_open(struct dd_store *s, struct dd_err *err);
+void dd_store_log_close(struct dd_store *s);
+/* enum dd_log_state now; *room (may be NULL) the bytes the log can still grow by. */
+int dd_store_log_state(struct dd_store *s, uint64_t *room);
 
 #endif

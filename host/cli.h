@@ -18,6 +18,7 @@ DD_COMMAND(build);
 DD_COMMAND(station);
 DD_COMMAND(board);
 DD_COMMAND(report);
+DD_COMMAND(audit);
 #undef DD_COMMAND
 
 /* "dartdup: " + message on stderr, one line: the message escaped as util/escape.h says (names in it are

@@ -2,6 +2,7 @@
  * A thin front end: the protocol is common/link/, the USB transport host/board_usb.c. */
 #include "host/board_link.h"
 #include "host/cli.h"
+#include "crypto/sign.h"
 #include "link/client.h"
 #include "util/escape.h"
 #include "util/number.h"
@@ -25,6 +26,7 @@ struct board_opts {
 	unsigned timeout;
 	uint64_t since, max_bytes;
 	uint32_t job;
+	const char *batch, *operator_;
 	const char *cmd, *arg;
 };
 
@@ -35,11 +37,14 @@ static void board_usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  list                 boards plugged in over USB (serial, USB port)\n"
-		"  info                 board, firmware, ports, stored image, trusted key ids\n"
+		"  info                 board, firmware, ports, stored image, trusted key ids, clock, audit\n"
+		"                       log state and the board's audit public key (PEM)\n"
 		"  load IMAGE.dfi       send a signed image; the board verifies it all before using it;\n"
 		"                       an interrupted load resumes where it stopped when run again\n"
-		"  start [--wait]       press the button: write and verify every port holding a stick;\n"
-		"                       --wait: until done, exit 0 only if every port passed\n"
+		"  start [--wait] [--batch ID] [--operator NAME]  press the button: write and verify every\n"
+		"                       port holding a stick; --wait: until done, exit 0 only if every port\n"
+		"                       passed; --batch/--operator: put into every audit record of this job\n"
+		"                       and of the button's jobs after it (docs/AUDIT.md)\n"
 		"  abort                stop the running job\n"
 		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
 		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
@@ -54,6 +59,8 @@ static void board_usage(FILE *out)
 		"  --serial SERIAL      the USB board with this serial (default: the only one plugged in)\n"
 		"  --sim SOCKET         the simulated board listening on SOCKET (dartdupd --board sim)\n"
 		"  --json               JSON output for scripts (one object per line)\n"
+		"\n"
+		"Every command first sets the board's clock from this PC's (docs/PROTOCOL.md \"TIME\").\n"
 		"\n"
 		"exit status: 0 ok, 1 a port failed / link failed / interrupted, 2 bad usage or refused\n");
 }
@@ -80,6 +87,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "watch", no_argument, NULL, 'W' },        { "since", required_argument, NULL, 'n' },
 		{ "job", required_argument, NULL, 'J' },   { "timeout", required_argument, NULL, 't' },
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
+		{ "batch", required_argument, NULL, 'b' },  { "operator", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -99,6 +107,8 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		case 'J': if (number(opts, c, UINT32_MAX, &v)) return -1; o->job = (uint32_t)v; break;
 		case 't': if (number(opts, c, 86400, &v)) return -1; o->timeout = (unsigned)v; break;
 		case 'm': if (number(opts, c, UINT64_MAX, &o->max_bytes)) return -1; break;
+		case 'b': o->batch = optarg; break;
+		case 'o': o->operator_ = optarg; break;
 		case 'h': board_usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -110,7 +120,30 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		o->arg = argv[optind++];
 	if (optind < argc || (o->serial && o->sim))
 		return -1;
+	if ((o->batch && strlen(o->batch) > DD_LINK_STR_MAX) || (o->operator_ && strlen(o->operator_) > DD_LINK_STR_MAX)) {
+		cli_error("board: --batch and --operator: at most %d bytes each", DD_LINK_STR_MAX);
+		return -1;
+	}
 	return 0;
+}
+
+/* The board's clock from this PC's, at every connection (docs/PROTOCOL.md "TIME"): a board has no clock
+ * of its own that survives a power cut. A board older than TIME (version 1) is left alone. */
+static int set_board_clock(struct dd_link_client *c, struct dd_err *err)
+{
+	struct dd_link_msg req;
+
+	if (c->hello.version < 2)
+		return DD_OK;
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_TIME;
+	req.u.time.time = (uint64_t)time(NULL);
+	if (dd_link_call(c, &req, err))
+		return err->code;
+	if (!c->reply.u.time_r.applied)
+		fprintf(stderr, "dartdup: warning: the board did not take this PC's clock (%" PRIu64 "): it is not a "
+			"plausible time; check this PC's clock\n", req.u.time.time);
+	return DD_OK;
 }
 
 static int connect_board(const struct board_opts *o, struct dd_link_client *c, struct dd_err *err)
@@ -120,7 +153,11 @@ static int connect_board(const struct board_opts *o, struct dd_link_client *c, s
 
 	if (rc)
 		return rc;
-	return dd_link_client_open(c, t, "dartdup " DARTDUP_VERSION, err);
+	if ((rc = dd_link_client_open(c, t, "dartdup " DARTDUP_VERSION, err)))
+		return rc;
+	if ((rc = set_board_clock(c, err)))
+		dd_link_client_close(c);
+	return rc;
 }
 
 static struct dd_link_msg *request(struct dd_link_client *c, int type, struct dd_err *err)
@@ -163,11 +200,103 @@ static void not_ready_reason(struct dd_link_client *c, char *why, size_t len)
 	}
 }
 
+/* The board's audit key id (the SHA-256 of its DER encoding, as for depot keys), from its PEM. */
+static bool pem_key_id(const char *pem, uint8_t id[DD_SHA256_LEN])
+{
+	return !dd_pubkey_id_pem(pem, id, NULL);
+}
+
+/* A PEM block is base64, '=', '-', ' ' and newlines: anything else is not shown raw. */
+static bool pem_printable(const char *pem)
+{
+	return pem[0] && strspn(pem, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=- \n") ==
+				 strlen(pem);
+}
+
+static void audit_json(struct dd_json *j, const struct dd_link_audit_reply *a)
+{
+	struct dd_link_name n1, n2;
+	uint8_t id[DD_SHA256_LEN];
+	char when[32];
+	time_t t = (time_t)a->time;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	dd_json_str(j, "clock", a->source == DD_TIME_UNSET ? NULL : when);
+	dd_json_str(j, "time_source", dd_time_source_name(a->source, &n1));
+	dd_json_begin_obj(j, "audit");
+	dd_json_str(j, "state", dd_log_state_name(a->log_state, &n2));
+	dd_json_u64(j, "records", a->next_seq - a->first_seq);
+	dd_json_u64(j, "first_seq", a->first_seq);
+	dd_json_u64(j, "next_seq", a->next_seq);
+	dd_json_u64(j, "read_up_to", a->exported);
+	dd_json_u64(j, "bytes", a->log_bytes);
+	dd_json_u64(j, "room", a->log_room);
+	dd_json_hex(j, "head", a->head, DD_SHA256_LEN);
+	if (pem_key_id(a->key_pem, id))
+		dd_json_hex(j, "key_id", id, DD_SHA256_LEN);
+	else
+		dd_json_null(j, "key_id");
+	dd_json_str(j, "key_pem", a->key_pem);
+	dd_json_end_obj(j);
+}
+
+static void audit_text(const struct dd_link_audit_reply *a)
+{
+	struct dd_link_name n1, n2;
+	uint8_t id[DD_SHA256_LEN];
+	char when[32], h[17];
+	time_t t = (time_t)a->time;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (a->source == DD_TIME_UNSET)
+		printf("clock     unset (no PC, RTC or master stick has set it: records carry no time)\n");
+	else
+		printf("clock     %s (set by %s)\n", when, dd_time_source_name(a->source, &n1));
+	printf("audit     %s: %" PRIu64 " record(s) (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64 " MiB free for more, "
+	       "read by a PC up to %" PRIu64 "\n", dd_log_state_name(a->log_state, &n2), a->next_seq - a->first_seq,
+	       a->first_seq, a->next_seq - 1, a->log_room >> 20, a->exported);
+	if (a->log_state == DD_LOG_WARNING)
+		printf("warning   the board's store is nearly full: read the log (dartdup board log --json)\n");
+	else if (a->log_state == DD_LOG_FULL)
+		printf("warning   the audit log is full: jobs are refused until it is read (dartdup board log --json)\n");
+	if (!pem_key_id(a->key_pem, id) || !pem_printable(a->key_pem)) {
+		printf("board key unreadable\n");
+		return;
+	}
+	hex16(h, id);
+	printf("board key %s (audit records are signed with it; save the PEM below as the board's .pub):\n%s", h,
+	       a->key_pem);
+	if (a->key_pem[strlen(a->key_pem) - 1] != '\n')
+		putchar('\n');
+}
+
+/* The AUDIT reply of a board that has one (version 2): *have says whether it does. */
+static int audit_state(struct dd_link_client *c, struct dd_link_audit_reply *out, bool *have, struct dd_err *err)
+{
+	struct dd_link_msg *m;
+
+	*have = false;
+	if (c->hello.version < 2)
+		return DD_OK;
+	m = request(c, DD_MSG_AUDIT, err);
+	if (!m)
+		return err->code;
+	*out = m->u.audit_r;
+	*have = true;
+	return DD_OK;
+}
+
 static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
 	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
 	struct dd_link_info_reply info;
 	const struct dd_link_info_reply *in = &info;
+	struct dd_link_audit_reply audit;
+	bool have_audit;
 	char h[17], why[300] = "";
 
 	if (!m)
@@ -175,6 +304,8 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	info = m->u.info_r; /* the next request reuses the reply */
 	if (!in->n_keys)
 		not_ready_reason(c, why, sizeof(why));
+	if (audit_state(c, &audit, &have_audit, err))
+		return err->code;
 	if (o->json) {
 		struct dd_json j;
 
@@ -201,6 +332,8 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
 		dd_json_bool(&j, "ready", !why[0]);
 		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
+		if (have_audit)
+			audit_json(&j, &audit);
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
@@ -223,6 +356,8 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	}
 	if (in->pending_firmware[0])
 		printf("firmware  %s stored, not applied\n", DD_ESC(in->pending_firmware));
+	if (have_audit)
+		audit_text(&audit);
 	return DD_OK;
 }
 
@@ -422,13 +557,19 @@ static int summary(const struct dd_link_status_reply *s, unsigned in_job, struct
 
 static int do_start(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
-	struct dd_link_msg *m = request(c, DD_MSG_START, err);
 	struct dd_link_status_reply *last;
+	struct dd_link_msg req, *m = &c->reply;
 	uint32_t job;
 	unsigned n;
 	int rc;
 
-	if (!m)
+	if ((o->batch || o->operator_) && c->hello.version < 2)
+		return dd_fail(err, DD_EINPUT, "board: its firmware is too old for --batch and --operator (update it)");
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_START;
+	snprintf(req.u.start.batch, sizeof(req.u.start.batch), "%s", o->batch ? o->batch : "");
+	snprintf(req.u.start.operator_, sizeof(req.u.start.operator_), "%s", o->operator_ ? o->operator_ : "");
+	if (dd_link_call(c, &req, err))
 		return err->code;
 	job = m->u.start_r.job;
 	n = m->u.start_r.n_ports;
@@ -528,6 +669,8 @@ static void log_line(const char *text, uint16_t len, bool json)
 	json_field(text, len, "serial", serial, sizeof(serial));
 	json_field(text, len, "result", result, sizeof(result));
 	json_field(text, len, "error", error, sizeof(error));
+	if (!strcmp(when, "null")) /* written before anything set the board's clock (docs/AUDIT.md) */
+		snprintf(when, sizeof(when), "(clock unset)");
 	printf("%-6s %-20s %-8s %-20s %-10s %s\n", DD_ESC(seq), DD_ESC(when), DD_ESC(port), DD_ESC(serial),
 	       DD_ESC(result), strcmp(error, "null") ? DD_ESC(error) : "");
 }

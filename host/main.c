@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
 	{ "report", cmd_report, "turn audit logs into one HTML report (and CSV) for a depot" },
+	{ "audit", cmd_audit, "verify a board's signed audit log (dartdup audit verify LOG --board-key PUB)" },
 };
 
 /* Messages quote names from ISOs, packages, boards and sticks: the whole line is escaped (util/escape.h),
@@ -41,7 +42,8 @@ void cli_error(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n\ncommands:\n");
+	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n"
+		     "       dartdup --version | -V | version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].fn)
 			fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
@@ -58,7 +60,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
+		if (argc > 2) {
+			cli_error("%s: takes no arguments", argv[1]);
+			return 2;
+		}
 		printf("dartdup %s\n", DARTDUP_VERSION);
 		return 0;
 	}

@@ -1,32 +1,36 @@
 # The linux-gadget board (issue 7, docs/BOARD.md): `make install` also puts its files in place.
-#   $(PREFIX)/lib/dartdup/gadget-setup           configfs gadget set-up (ExecStartPre of the unit)
-#   $(PREFIX)/share/dartdup/linux-gadget/board.conf   the example description
-#   /etc/dartdup/board.conf                      the example, only when there is none yet
+#   $(LIBEXECDIR)/gadget-setup                   configfs gadget set-up (ExecStartPre of the unit)
+#   $(DATADIR)/linux-gadget/board.conf           the example description
 #   $(SYSTEMD_UNITDIR)/dartdupd.service          the systemd unit (paths filled in)
-#   $(UDEV_RULESDIR)/70-dartdup.rules            PC side: `dartdup board` without root (TAG+="uaccess")
-LG_DIR          := boards/linux-gadget
-LIBEXECDIR      ?= $(PREFIX)/lib/dartdup
-SYSCONFDIR      ?= /etc
-SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
-UDEV_RULESDIR   ?= $(PREFIX)/lib/udev/rules.d
+#   $(SYSCONFDIR)/dartdup/board.conf             the example, only when there is none yet, and only under a
+#                                                DESTDIR or by `make install-config` (never a live /etc unasked)
+# The directory variables are set in the Makefile.
+LG_DIR := boards/linux-gadget
 
-.PHONY: install-linux-gadget uninstall-linux-gadget
-install: install-linux-gadget
-uninstall: uninstall-linux-gadget
+.PHONY: install-linux-gadget uninstall-linux-gadget install-config uninstall-config
+install: install-linux-gadget $(if $(DESTDIR),install-config)
+uninstall: uninstall-linux-gadget $(if $(DESTDIR),uninstall-config)
 
 install-linux-gadget:
-	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/share/dartdup/linux-gadget \
-		$(DESTDIR)$(SYSCONFDIR)/dartdup $(DESTDIR)$(SYSTEMD_UNITDIR) $(DESTDIR)$(UDEV_RULESDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/linux-gadget $(DESTDIR)$(SYSTEMD_UNITDIR)
 	install -m 0755 $(LG_DIR)/gadget-setup $(DESTDIR)$(LIBEXECDIR)/gadget-setup
-	install -m 0644 $(LG_DIR)/board.conf $(DESTDIR)$(PREFIX)/share/dartdup/linux-gadget/board.conf
-	[ -e $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf ] || \
-		install -m 0644 $(LG_DIR)/board.conf $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf
-	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $(LG_DIR)/dartdupd.service \
+	install -m 0644 $(LG_DIR)/board.conf $(DESTDIR)$(DATADIR)/linux-gadget/board.conf
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $(LG_DIR)/dartdupd.service \
 		>$(DESTDIR)$(SYSTEMD_UNITDIR)/dartdupd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/dartdupd.service
-	install -m 0644 host/70-dartdup.rules $(DESTDIR)$(UDEV_RULESDIR)/70-dartdup.rules
+
+# An administrator's board.conf is never replaced, and never removed once edited.
+install-config:
+	install -d $(DESTDIR)$(SYSCONFDIR)/dartdup
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf ] || \
+		install -m 0644 $(LG_DIR)/board.conf $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf
+
+uninstall-config:
+	! cmp -s $(LG_DIR)/board.conf $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/dartdup/board.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/dartdup 2>/dev/null
 
 uninstall-linux-gadget:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/gadget-setup $(DESTDIR)$(SYSTEMD_UNITDIR)/dartdupd.service \
-		$(DESTDIR)$(UDEV_RULESDIR)/70-dartdup.rules
-	rm -rf $(DESTDIR)$(PREFIX)/share/dartdup/linux-gadget
+	rm -f $(DESTDIR)$(LIBEXECDIR)/gadget-setup $(DESTDIR)$(SYSTEMD_UNITDIR)/dartdupd.service
+	rm -rf $(DESTDIR)$(DATADIR)/linux-gadget
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) 2>/dev/null

@@ -152,6 +152,7 @@ static int lg_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *p
 	port->present = true;
 	port->generation = g->port[i].generation;
 	port->id = g->port[i].disk.id;
+	port->speed_mbps = lg_usb_speed(g->port[i].disk.sysname);
 	return DD_OK;
 }
 
@@ -302,6 +303,8 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 			g->b.pubkeys[i] = g->conf.pubkey[i];
 		g->b.n_pubkeys = g->conf.n_pubkeys;
 		g->b.n_ports = g->conf.n_slots;
+		snprintf(g->b.rtc, sizeof(g->b.rtc), "%s", g->conf.rtc);
+		g->b.system_clock = true; /* the board owns its machine: a PC's time sets it (root) */
 		rc = read_serial(g, err);
 	}
 	if (!rc)
@@ -383,6 +386,7 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 		c->n_slots ? io_kind(c->slot[0].light.kind) : "none");
 	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
 	fprintf(out, "  store   %s\n", c->store);
+	fprintf(out, "  rtc     %s\n", c->rtc[0] ? c->rtc : "none (the clock is unset until a PC connects)");
 	for (unsigned i = 0; i < c->n_pubkeys; i++) {
 		dd_pubkey_id(c->pubkey[i], id, NULL);
 		dd_hex(hex, id, 8);

@@ -220,6 +220,7 @@ static char *word_field(struct lg_conf *c, const char *key, size_t *cap)
 		{ "usb.udc", offsetof(struct lg_conf, udc), sizeof(((struct lg_conf *)0)->udc) },
 		{ "usb.gadget", offsetof(struct lg_conf, gadget_dir), sizeof(((struct lg_conf *)0)->gadget_dir) },
 		{ "usb.ffs", offsetof(struct lg_conf, ffs_dir), sizeof(((struct lg_conf *)0)->ffs_dir) },
+		{ "rtc", offsetof(struct lg_conf, rtc), sizeof(((struct lg_conf *)0)->rtc) },
 	};
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
@@ -415,6 +416,8 @@ static int check_whole(const char *name, struct lg_conf *c, struct dd_err *err)
 		return dd_fail(err, DD_EINPUT, "%s: no 'store' line (where the image is kept)", name);
 	if (c->store[0] != '/')
 		return dd_fail(err, DD_EINPUT, "%s: store must be an absolute path", name);
+	if (c->rtc[0] && c->rtc[0] != '/')
+		return dd_fail(err, DD_EINPUT, "%s: rtc must be an absolute path (/dev/rtc0)", name);
 	if (!c->n_pubkeys)
 		return dd_fail(err, DD_EINPUT, "%s: no 'pubkey' line (a board needs a depot public key)", name);
 	c->n_slots = last;

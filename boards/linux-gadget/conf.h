@@ -19,6 +19,7 @@
  *   usb.udc = auto | NAME             the device controller to bind (auto: the only one in /sys/class/udc)
  *   usb.gadget = DIR                  configfs gadget (default /sys/kernel/config/usb_gadget/dartdup)
  *   usb.ffs = DIR                     where the FunctionFS instance is mounted (default /run/dartdup/ffs)
+ *   rtc = /dev/rtcN                   a battery-backed RTC, read at boot (optional; firmware/clock.h)
  *
  * Every problem is one line naming file:line ("board.conf:7: slot.3: port path already used by slot.1"). */
 #ifndef DARTDUP_LG_CONF_H
@@ -70,6 +71,7 @@ struct lg_conf {
 	char serial[64];             /* "machine-id" or a literal serial */
 	char udc[64];                /* "auto" or a controller name */
 	char gadget_dir[256], ffs_dir[256];
+	char rtc[256];               /* "" none */
 };
 
 /* Parse and validate path. DD_EINPUT with "path:line: ..." on the first problem. */

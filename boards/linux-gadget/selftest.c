@@ -227,6 +227,17 @@ static int usb_device_of(const char *sysname, char *dir, size_t len)
 	return -1;
 }
 
+unsigned lg_usb_speed(const char *sysname)
+{
+	char usb[PATH_MAX], path[PATH_MAX + 32], speed[32];
+
+	if (usb_device_of(sysname, usb, sizeof(usb)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/speed", usb);
+	read_line(path, speed, sizeof(speed));
+	return (unsigned)strtoul(speed, NULL, 10); /* "480", "5000"; "1.5" reads as 1 */
+}
+
 static void check_slots(struct report *r, const struct lg_conf *c)
 {
 	struct dd_safety_opts o = { 0 };

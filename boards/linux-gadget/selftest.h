@@ -15,4 +15,7 @@ struct dd_store;
  * one did. */
 int lg_selftest(const struct lg_conf *c, const struct dd_store *store, FILE *out, bool json, struct dd_err *err);
 
+/* The negotiated USB speed of the disk sysname (sdb) in Mbit/s, from sysfs; 0 when unknown. */
+unsigned lg_usb_speed(const char *sysname);
+
 #endif

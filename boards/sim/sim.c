@@ -6,6 +6,7 @@
  *   lights  printed on the terminal (stdout): one line per change, redrawn in place on a tty
  *   store   a directory (--store) */
 #include "firmware/board.h"
+#include "util/number.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,8 @@ struct sim {
 	unsigned pct[DD_LINK_MAX_PORTS];
 	bool tty;
 	unsigned links;
+	unsigned speed_mbps;       /* --usb-speed: what every port reports (0 unknown) */
+	const char *stick_serial;  /* --stick-serial: every stick reports this serial ("" blank) */
 };
 
 static unsigned sim_fds(struct dd_board *b, struct pollfd *fds, unsigned max)
@@ -126,6 +129,9 @@ static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *
 	snprintf(port->id.vendor, sizeof(port->id.vendor), "dartdup");
 	snprintf(port->id.model, sizeof(port->id.model), "sim port");
 	snprintf(port->id.serial, sizeof(port->id.serial), "SIM%u-%llx", i + 1, (unsigned long long)st.st_ino);
+	if (s->stick_serial) /* cheap sticks: a blank or shared serial */
+		snprintf(port->id.serial, sizeof(port->id.serial), "%s", s->stick_serial);
+	port->speed_mbps = s->speed_mbps;
 	return DD_OK;
 }
 
@@ -217,8 +223,11 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' }, { "store", required_argument, NULL, 'd' },
 		{ "pubkey", required_argument, NULL, 'k' }, { "port", required_argument, NULL, 'p' },
-		{ "serial", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+		{ "serial", required_argument, NULL, 'n' }, { "rtc", required_argument, NULL, 'r' },
+		{ "usb-speed", required_argument, NULL, 'u' }, { "stick-serial", required_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int c;
 
 	optind = 1;
@@ -227,6 +236,13 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		case 's': s->socket_path = optarg; break;
 		case 'd': snprintf(s->b.store_dir, sizeof(s->b.store_dir), "%s", optarg); break;
 		case 'n': snprintf(s->b.serial, sizeof(s->b.serial), "%s", optarg); break;
+		case 'r': snprintf(s->b.rtc, sizeof(s->b.rtc), "%s", optarg); break;
+		case 'e': s->stick_serial = optarg; break;
+		case 'u':
+			if (dd_parse_u64(optarg, 100000, &v))
+				return dd_fail(err, DD_EUSAGE, "sim board: --usb-speed: '%s' is not Mbit/s (0..100000)", optarg);
+			s->speed_mbps = (unsigned)v;
+			break;
 		case 'k':
 			if (s->b.n_pubkeys == DD_BOARD_MAX_KEYS)
 				return dd_fail(err, DD_EUSAGE, "at most %d --pubkey", DD_BOARD_MAX_KEYS);
@@ -302,6 +318,6 @@ static int sim_open(int argc, char **argv, struct dd_board **out, struct dd_err 
 const struct dd_board_driver dd_board_sim = {
 	.name = "sim",
 	.usage = "--socket PATH --store DIR --pubkey PUB [--pubkey PUB...] --port PATH [--port PATH...] "
-		 "[--serial S]",
+		 "[--serial S] [--rtc /dev/rtcN] [--usb-speed MBPS] [--stick-serial TEXT]",
 	.open = sim_open,
 };

@@ -16,14 +16,14 @@
 #define dd_mbedtls_sha256_update(ctx, p, n) mbedtls_sha256_update((ctx), (p), (n))
 #define dd_mbedtls_sha256_finish(ctx, out) mbedtls_sha256_finish((ctx), (out))
 /* 3.x: parsing a private key takes an RNG (for blinding); signing takes the buffer size. */
-#define dd_mbedtls_pk_parse_keyfile(pk, path, rng, prng) mbedtls_pk_parse_keyfile((pk), (path), NULL, (rng), (prng))
+#define dd_mbedtls_pk_parse_key(pk, buf, len, rng, prng) mbedtls_pk_parse_key((pk), (buf), (len), NULL, 0, (rng), (prng))
 #define dd_mbedtls_pk_sign(pk, md, h, hl, sig, sig_size, sig_len, rng, prng) \
 	mbedtls_pk_sign((pk), (md), (h), (hl), (sig), (sig_size), (sig_len), (rng), (prng))
 #else
 #define dd_mbedtls_sha256_starts(ctx, is224) mbedtls_sha256_starts_ret((ctx), (is224))
 #define dd_mbedtls_sha256_update(ctx, p, n) mbedtls_sha256_update_ret((ctx), (p), (n))
 #define dd_mbedtls_sha256_finish(ctx, out) mbedtls_sha256_finish_ret((ctx), (out))
-#define dd_mbedtls_pk_parse_keyfile(pk, path, rng, prng) mbedtls_pk_parse_keyfile((pk), (path), NULL)
+#define dd_mbedtls_pk_parse_key(pk, buf, len, rng, prng) mbedtls_pk_parse_key((pk), (buf), (len), NULL, 0)
 #define dd_mbedtls_pk_sign(pk, md, h, hl, sig, sig_size, sig_len, rng, prng) \
 	mbedtls_pk_sign((pk), (md), (h), (hl), (sig), (sig_len), (rng), (prng))
 #endif

@@ -126,9 +126,60 @@ struct dd_signer {
 	uint8_t id[DD_SHA256_LEN];
 };
 
+/* A PEM key file, read whole into a NUL-terminated buffer (what mbedTLS's PEM parser wants). Only a
+ * regular file of sane size: mbedTLS's own file loader sizes its buffer with fseek/ftell, which on a
+ * folder asks for an absurd allocation, and a fifo would block it for ever. */
+#define DD_KEY_FILE_MAX (64 * 1024)
+static int read_key_file(const char *path, unsigned char **buf, size_t *len, struct dd_err *err)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, rc = DD_OK;
+
+	*buf = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		rc = dd_fail(err, DD_EINPUT, "%s: not a key file (a key is a regular PEM file)", path);
+		goto out;
+	}
+	if (st.st_size > DD_KEY_FILE_MAX) {
+		rc = dd_fail(err, DD_EINPUT, "%s: not a key file (%lld bytes; a PEM key is a few hundred)", path,
+			     (long long)st.st_size);
+		goto out;
+	}
+	*buf = calloc(1, (size_t)st.st_size + 1);
+	if (!*buf) {
+		rc = dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	n = read(fd, *buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		rc = dd_fail_errno(err, DD_EINPUT, n < 0 ? errno : EIO, "%s: reading", path);
+		free(*buf);
+		*buf = NULL;
+		goto out;
+	}
+	*len = (size_t)n + 1; /* the PEM parser counts the terminating NUL */
+out:
+	close(fd);
+	return rc;
+}
+
+static void free_key_file(unsigned char *buf, size_t len)
+{
+	if (!buf)
+		return;
+	mbedtls_platform_zeroize(buf, len);
+	free(buf);
+}
+
 int dd_signer_open(const char *key_path, struct dd_signer **out, struct dd_err *err)
 {
 	struct dd_signer *s = calloc(1, sizeof(*s));
+	unsigned char *pem = NULL;
+	size_t pem_len = 0;
 	int rc;
 
 	*out = NULL;
@@ -138,14 +189,15 @@ int dd_signer_open(const char *key_path, struct dd_signer **out, struct dd_err *
 	rc = rng_init(&s->rng, err);
 	if (rc)
 		goto fail;
-	if (access(key_path, R_OK)) {
-		rc = dd_fail_errno(err, DD_EINPUT, errno, "%s", key_path);
+	rc = read_key_file(key_path, &pem, &pem_len, err);
+	if (rc)
 		goto fail;
-	}
-	if (dd_mbedtls_pk_parse_keyfile(&s->pk, key_path, mbedtls_ctr_drbg_random, &s->rng.drbg)) {
+	if (dd_mbedtls_pk_parse_key(&s->pk, pem, pem_len, mbedtls_ctr_drbg_random, &s->rng.drbg)) {
 		rc = dd_fail(err, DD_EINPUT, "%s: not a PEM private key", key_path);
 		goto fail;
 	}
+	free_key_file(pem, pem_len);
+	pem = NULL;
 	if (!is_p256(&s->pk) || compute_key_id(&s->pk, s->id)) {
 		rc = dd_fail(err, DD_EINPUT, "%s: not an ECDSA P-256 key", key_path);
 		goto fail;
@@ -153,6 +205,7 @@ int dd_signer_open(const char *key_path, struct dd_signer **out, struct dd_err *
 	*out = s;
 	return DD_OK;
 fail:
+	free_key_file(pem, pem_len);
 	dd_signer_close(s);
 	return rc;
 }
@@ -188,13 +241,62 @@ void dd_signer_close(struct dd_signer *s)
 
 static int load_pub(const char *path, mbedtls_pk_context *pk, struct dd_err *err)
 {
-	if (access(path, R_OK))
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	if (mbedtls_pk_parse_public_keyfile(pk, path))
-		return dd_fail(err, DD_EINPUT, "%s: not a PEM public key", path);
-	if (!is_p256(pk))
-		return dd_fail(err, DD_EINPUT, "%s: not an ECDSA P-256 key", path);
+	unsigned char *pem;
+	size_t len;
+	int rc = read_key_file(path, &pem, &len, err);
+
+	if (rc)
+		return rc;
+	if (mbedtls_pk_parse_public_key(pk, pem, len))
+		rc = dd_fail(err, DD_EINPUT, "%s: not a PEM public key", path);
+	else if (!is_p256(pk))
+		rc = dd_fail(err, DD_EINPUT, "%s: not an ECDSA P-256 key", path);
+	free_key_file(pem, len);
+	return rc;
+}
+
+struct dd_verifier {
+	mbedtls_pk_context pk;
+	uint8_t id[DD_SHA256_LEN];
+};
+
+int dd_verifier_open(const char *pub_path, struct dd_verifier **out, struct dd_err *err)
+{
+	struct dd_verifier *v = calloc(1, sizeof(*v));
+	int rc;
+
+	*out = NULL;
+	if (!v)
+		return dd_fail(err, DD_ENOMEM, "%s: out of memory", pub_path);
+	mbedtls_pk_init(&v->pk);
+	rc = load_pub(pub_path, &v->pk, err);
+	if (!rc && compute_key_id(&v->pk, v->id))
+		rc = dd_fail(err, DD_EINPUT, "%s: cannot encode the key", pub_path);
+	if (rc) {
+		dd_verifier_close(v);
+		return rc;
+	}
+	*out = v;
 	return DD_OK;
+}
+
+bool dd_verifier_check(struct dd_verifier *v, const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig,
+		       size_t sig_len)
+{
+	return !mbedtls_pk_verify(&v->pk, MBEDTLS_MD_SHA256, digest, DD_SHA256_LEN, sig, sig_len);
+}
+
+const uint8_t *dd_verifier_key_id(const struct dd_verifier *v)
+{
+	return v->id;
+}
+
+void dd_verifier_close(struct dd_verifier *v)
+{
+	if (!v)
+		return;
+	mbedtls_pk_free(&v->pk);
+	free(v);
 }
 
 int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
@@ -246,6 +348,23 @@ int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err 
 	rc = load_pub(pub_path, &pk, err);
 	if (!rc && compute_key_id(&pk, id))
 		rc = dd_fail(err, DD_EINPUT, "%s: cannot encode the key", pub_path);
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+int dd_pubkey_id_pem(const char *pem, uint8_t id[DD_SHA256_LEN], struct dd_err *err)
+{
+	mbedtls_pk_context pk;
+	int rc = DD_OK;
+
+	mbedtls_pk_init(&pk);
+	/* mbedTLS wants the terminating NUL counted for PEM */
+	if (mbedtls_pk_parse_public_key(&pk, (const unsigned char *)pem, strlen(pem) + 1))
+		rc = dd_fail(err, DD_EINPUT, "not a PEM public key");
+	else if (!is_p256(&pk))
+		rc = dd_fail(err, DD_EINPUT, "not an ECDSA P-256 key");
+	else if (compute_key_id(&pk, id))
+		rc = dd_fail(err, DD_EINPUT, "cannot encode the key");
 	mbedtls_pk_free(&pk);
 	return rc;
 }

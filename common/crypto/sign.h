@@ -5,6 +5,7 @@
 #ifndef DARTDUP_SIGN_H
 #define DARTDUP_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,18 @@ int dd_verify_any(const char *const *pub_paths, size_t n, const uint8_t *key_id,
 		  const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig, size_t sig_len, size_t *which,
 		  struct dd_err *err);
 
+/* One public key loaded once, for checking many signatures (a board's audit log: one per record). */
+struct dd_verifier;
+int dd_verifier_open(const char *pub_path, struct dd_verifier **out, struct dd_err *err);
+/* true when sig is a valid signature of digest by the key */
+bool dd_verifier_check(struct dd_verifier *v, const uint8_t digest[DD_SHA256_LEN], const uint8_t *sig,
+		       size_t sig_len);
+const uint8_t *dd_verifier_key_id(const struct dd_verifier *v);
+void dd_verifier_close(struct dd_verifier *v);
+
 /* Key id of a PEM public key file. */
 int dd_pubkey_id(const char *pub_path, uint8_t id[DD_SHA256_LEN], struct dd_err *err);
+/* The same from PEM text in memory (a board's audit key, as AUDIT carries it). */
+int dd_pubkey_id_pem(const char *pem, uint8_t id[DD_SHA256_LEN], struct dd_err *err);
 
 #endif

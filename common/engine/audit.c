@@ -59,7 +59,12 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	dd_json_reset(j);
 	dd_json_begin_obj(j, NULL);
 	dd_json_schema(j);
-	dd_json_str(j, "time", when);
+	if (job->no_time)
+		dd_json_null(j, "time");
+	else
+		dd_json_str(j, "time", when);
+	if (job->time_source)
+		dd_json_str(j, "time_source", job->time_source);
 	empty_as_null(j, "host", host);
 	dd_json_str(j, "tool_version", job->tool_version ? job->tool_version : DARTDUP_VERSION);
 	if (job->image_id)
@@ -74,6 +79,8 @@ void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,
 	empty_as_null(j, "model", id->model);
 	empty_as_null(j, "serial", id->serial);
 	dd_json_u64(j, "capacity", id->capacity);
+	if (job->extra)
+		job->extra(j, job->extra_ctx);
 	dd_audit_result_fields(j, st);
 	dd_json_end_obj(j);
 }

@@ -16,6 +16,11 @@ struct dd_audit_job {
 	const uint8_t *image_id;     /* DD_SHA256_LEN bytes, or NULL */
 	const char *image_name;
 	const char *mode;            /* "write" or "verify" */
+	/* a board's records (firmware/job.c); NULL/false on the PC: */
+	const char *time_source;     /* "pc", "rtc", "master", "unset": written as "time_source" */
+	bool no_time;                /* the clock was never set: "time" is null, never a guess like 1970 */
+	void (*extra)(struct dd_json *j, const void *ctx); /* more fields, after "capacity" */
+	const void *extra_ctx;
 };
 
 /* Formats one record (a JSON object, no newline) into j (reset first): time, host, tool_version,

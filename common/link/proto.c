@@ -178,6 +178,20 @@ static void enc_port(struct wr *w, const struct dd_link_port_status *p)
 	put_str(w, p->error);
 }
 
+static void enc_audit(struct wr *w, const struct dd_link_audit_reply *a)
+{
+	put_u8(w, a->source);
+	put_u8(w, a->log_state);
+	put_u64(w, a->time);
+	put_u64(w, a->next_seq);
+	put_u64(w, a->first_seq);
+	put_u64(w, a->exported);
+	put_u64(w, a->log_bytes);
+	put_u64(w, a->log_room);
+	put(w, a->head, DD_SHA256_LEN);
+	put_str(w, a->key_pem);
+}
+
 static void enc_request(struct wr *w, const struct dd_link_msg *m)
 {
 	switch (m->type) {
@@ -206,7 +220,16 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		put_u64(w, m->u.log.since);
 		put_u16(w, m->u.log.max);
 		break;
-	default: /* INFO, START, ABORT, STATUS: empty */
+	case DD_MSG_START: /* version 1: empty; version 2: batch and operator, when either is set */
+		if (m->u.start.batch[0] || m->u.start.operator_[0]) {
+			put_str(w, m->u.start.batch);
+			put_str(w, m->u.start.operator_);
+		}
+		break;
+	case DD_MSG_TIME:
+		put_u64(w, m->u.time.time);
+		break;
+	default: /* INFO, ABORT, STATUS, AUDIT: empty */
 		break;
 	}
 }
@@ -269,6 +292,14 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 		put_u16(w, m->u.log_r.count);
 		put(w, m->u.log_r.records, m->u.log_r.records_len);
 		break;
+	case DD_MSG_TIME:
+		put_u8(w, m->u.time_r.applied);
+		put_u8(w, m->u.time_r.source);
+		put_u64(w, m->u.time_r.time);
+		break;
+	case DD_MSG_AUDIT:
+		enc_audit(w, &m->u.audit_r);
+		break;
 	default: /* LOAD_CANCEL, ABORT: empty */
 		break;
 	}
@@ -279,7 +310,7 @@ static bool known_type(int type)
 	switch (type) {
 	case DD_MSG_HELLO: case DD_MSG_INFO: case DD_MSG_LOAD_BEGIN: case DD_MSG_LOAD_DATA:
 	case DD_MSG_LOAD_END: case DD_MSG_LOAD_CANCEL: case DD_MSG_START: case DD_MSG_ABORT:
-	case DD_MSG_STATUS: case DD_MSG_LOG: case DD_MSG_SELFTEST:
+	case DD_MSG_STATUS: case DD_MSG_LOG: case DD_MSG_SELFTEST: case DD_MSG_TIME: case DD_MSG_AUDIT:
 		return true;
 	default:
 		return false;
@@ -387,9 +418,35 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 		if (!m->u.log.max)
 			r->bad = true;
 		break;
+	case DD_MSG_START:
+		if (r->len == 0)
+			break; /* version 1: no batch, no operator */
+		get_str(r, m->u.start.batch);
+		get_str(r, m->u.start.operator_);
+		break;
+	case DD_MSG_TIME:
+		m->u.time.time = get_u64(r);
+		break;
 	default:
 		break;
 	}
+}
+
+static void dec_audit(struct rd *r, struct dd_link_audit_reply *a)
+{
+	a->source = get_u8(r);
+	a->log_state = get_u8(r);
+	a->time = get_u64(r);
+	a->next_seq = get_u64(r);
+	a->first_seq = get_u64(r);
+	a->exported = get_u64(r);
+	a->log_bytes = get_u64(r);
+	a->log_room = get_u64(r);
+	get_bytes(r, a->head, DD_SHA256_LEN);
+	get_str(r, a->key_pem);
+	/* source and log_state may hold a newer board's numbers: shown as unknown(N) */
+	if (a->first_seq > a->next_seq || a->exported >= a->next_seq)
+		r->bad = true;
 }
 
 static void dec_log_reply(struct rd *r, struct dd_link_log_reply *l)
@@ -496,6 +553,16 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 	case DD_MSG_SELFTEST:
 		dec_log_reply(r, &m->u.log_r);
 		break;
+	case DD_MSG_TIME:
+		m->u.time_r.applied = get_u8(r);
+		m->u.time_r.source = get_u8(r);
+		m->u.time_r.time = get_u64(r);
+		if (m->u.time_r.applied > 1)
+			r->bad = true;
+		break;
+	case DD_MSG_AUDIT:
+		dec_audit(r, &m->u.audit_r);
+		break;
 	default:
 		break;
 	}
@@ -592,6 +659,8 @@ const char *dd_link_type_name(int type)
 	case DD_MSG_STATUS: return "STATUS";
 	case DD_MSG_LOG: return "LOG";
 	case DD_MSG_SELFTEST: return "SELFTEST";
+	case DD_MSG_TIME: return "TIME";
+	case DD_MSG_AUDIT: return "AUDIT";
 	default: return "unknown";
 	}
 }
@@ -632,7 +701,15 @@ static const char *const result_names[] = {
 	[DD_LRESULT_INCOMPLETE] = "incomplete", [DD_LRESULT_WRITTEN] = "written",
 	[DD_LRESULT_REFUSED] = "refused", [DD_LRESULT_SKIPPED] = "skipped",
 };
+static const char *const time_source_names[] = {
+	[DD_TIME_UNSET] = "unset", [DD_TIME_PC] = "pc", [DD_TIME_RTC] = "rtc", [DD_TIME_MASTER] = "master",
+};
+static const char *const log_state_names[] = {
+	[DD_LOG_OK] = "ok", [DD_LOG_WARNING] = "warning", [DD_LOG_FULL] = "full",
+};
 /* every value of the protocol has a name: a value added to an enum without one fails here */
+_Static_assert(sizeof(time_source_names) / sizeof(time_source_names[0]) == DD_TIME_SOURCE_MAX + 1, "time sources");
+_Static_assert(sizeof(log_state_names) / sizeof(log_state_names[0]) == DD_LOG_STATE_MAX + 1, "log states");
 _Static_assert(sizeof(errcode_names) / sizeof(errcode_names[0]) == DD_LERR_MAX + 1, "error code names");
 _Static_assert(sizeof(port_state_names) / sizeof(port_state_names[0]) == DD_PORT_STATE_MAX + 1, "port state names");
 _Static_assert(sizeof(job_state_names) / sizeof(job_state_names[0]) == DD_JOB_DONE + 1, "job state names");
@@ -662,4 +739,14 @@ const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf)
 const char *dd_link_result_name(unsigned result, struct dd_link_name *buf)
 {
 	return NAME_OF(result_names, result, buf);
+}
+
+const char *dd_time_source_name(unsigned source, struct dd_link_name *buf)
+{
+	return NAME_OF(time_source_names, source, buf);
+}
+
+const char *dd_log_state_name(unsigned state, struct dd_link_name *buf)
+{
+	return NAME_OF(log_state_names, state, buf);
 }

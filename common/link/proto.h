@@ -24,7 +24,7 @@
 #define DD_LINK_HDR_LEN 16
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
-#define DD_LINK_PROTO_MAX 1
+#define DD_LINK_PROTO_MAX 2          /* 2: TIME, AUDIT, START with batch/operator */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
@@ -44,6 +44,8 @@ enum dd_link_type {
 	DD_MSG_STATUS = 0x22,
 	DD_MSG_LOG = 0x23,
 	DD_MSG_SELFTEST = 0x24, /* the board checks its hardware and store; the reply is LOG's shape */
+	DD_MSG_TIME = 0x25,     /* version 2: the PC sets the board's clock */
+	DD_MSG_AUDIT = 0x26,    /* version 2: the audit log's state and the board's audit key */
 };
 /* An error reply keeps the request's type (even an unknown one) and sets REPLY|ERROR. */
 
@@ -87,6 +89,23 @@ enum dd_port_state {
 	DD_PORT_ATTENTION = 6, /* stick present but unusable (too small, unreadable) */
 };
 #define DD_PORT_STATE_MAX DD_PORT_ATTENTION
+
+/* Where the board's clock comes from (TIME and AUDIT replies, the "time_source" of a record). */
+enum dd_time_source {
+	DD_TIME_UNSET = 0,  /* never set since boot: the clock is not trusted, records carry no time */
+	DD_TIME_PC = 1,     /* set by a PC over the link (TIME) */
+	DD_TIME_RTC = 2,    /* read from the board's battery-backed RTC at boot */
+	DD_TIME_MASTER = 3, /* taken from a master stick (issue 15 item 1) */
+};
+#define DD_TIME_SOURCE_MAX DD_TIME_MASTER
+
+/* How full the audit log is (AUDIT reply). */
+enum dd_log_state {
+	DD_LOG_OK = 0,
+	DD_LOG_WARNING = 1, /* the store is nearly full: read the log (dartdup board log) soon */
+	DD_LOG_FULL = 2,    /* no room for another record: START and the button are refused */
+};
+#define DD_LOG_STATE_MAX DD_LOG_FULL
 
 enum dd_job_state {
 	DD_JOB_IDLE = 0,    /* no job since the board started */
@@ -180,6 +199,36 @@ struct dd_link_load_end_reply {
 	char name[DD_LINK_STR_MAX + 1];
 };
 
+struct dd_link_start {                          /* version 2; version 1's START is empty */
+	char batch[DD_LINK_STR_MAX + 1];       /* batch or work-order id, "" if none */
+	char operator_[DD_LINK_STR_MAX + 1];   /* who runs the job, "" if none */
+};
+
+struct dd_link_time {
+	uint64_t time;                         /* the PC's clock: seconds since 1970-01-01 UTC */
+};
+
+struct dd_link_time_reply {
+	uint8_t applied;                       /* 1: the board's clock was set from it */
+	uint8_t source;                        /* enum dd_time_source, after the request */
+	uint64_t time;                         /* the board's clock after the request */
+};
+
+#define DD_LINK_PEM_MAX 255                    /* a P-256 public key in PEM is about 180 bytes */
+
+struct dd_link_audit_reply {
+	uint8_t source;                        /* enum dd_time_source */
+	uint8_t log_state;                     /* enum dd_log_state */
+	uint64_t time;                         /* the board's clock */
+	uint64_t next_seq;                     /* seq of the next record */
+	uint64_t first_seq;                    /* seq of the oldest record kept */
+	uint64_t exported;                     /* records with seq <= this were read by a PC */
+	uint64_t log_bytes;                    /* the log's size */
+	uint64_t log_room;                     /* bytes the log can still grow by (free space left) */
+	uint8_t head[DD_SHA256_LEN];           /* SHA-256 of the newest record (zeros: none) */
+	char key_pem[DD_LINK_PEM_MAX + 1];     /* the board's audit public key, PEM */
+};
+
 struct dd_link_start_reply {
 	uint32_t job;                          /* job number (counts up) */
 	uint8_t n_ports;                       /* ports in the job */
@@ -237,7 +286,11 @@ struct dd_link_msg {
 		struct dd_link_load_data_reply load_data_r;
 		struct dd_link_xfer xfer;         /* LOAD_END, LOAD_CANCEL */
 		struct dd_link_load_end_reply load_end_r;
+		struct dd_link_start start;       /* version 2 */
 		struct dd_link_start_reply start_r;
+		struct dd_link_time time;
+		struct dd_link_time_reply time_r;
+		struct dd_link_audit_reply audit_r;
 		struct dd_link_status_reply status_r;
 		struct dd_link_log log;
 		struct dd_link_log_reply log_r;   /* LOG and SELFTEST replies */
@@ -295,5 +348,7 @@ const char *dd_port_state_name(unsigned state, struct dd_link_name *buf);
 const char *dd_job_state_name(unsigned state, struct dd_link_name *buf);
 const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf);
 const char *dd_link_result_name(unsigned result, struct dd_link_name *buf);
+const char *dd_time_source_name(unsigned source, struct dd_link_name *buf);
+const char *dd_log_state_name(unsigned state, struct dd_link_name *buf);
 
 #endif

@@ -180,7 +180,7 @@ static int add_bootmgfw(struct iso_image *img, const struct wim_info *wi, const 
 	return iso_tree_finish(img->root, err);
 }
 
-static int examine(struct iso_image *img, const char *tmpdir, bool want_uefi, struct dd_build_report *rep,
+static int examine(struct iso_image *img, const char *tmpdir, struct dd_build_report *rep,
 		   char *added, size_t added_len, struct dd_err *err)
 {
 	struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim");
@@ -205,7 +205,7 @@ static int examine(struct iso_image *img, const char *tmpdir, bool want_uefi, st
 		snprintf(rep->uefi, sizeof(rep->uefi), "efi/boot/bootia32.efi");
 		if (!rep->arch[0])
 			snprintf(rep->arch, sizeof(rep->arch), "x86");
-	} else if (want_uefi && iso_lookup(img->root, "efi/microsoft/boot") && strcmp(rep->arch, "x86")) {
+	} else if (iso_lookup(img->root, "efi/microsoft/boot") && strcmp(rep->arch, "x86")) {
 		if ((rc = add_bootmgfw(img, &wi, tmpdir, rep, err)))
 			return rc;
 		snprintf(added, added_len, "%s/bootmgfw.efi", tmpdir);
@@ -264,14 +264,6 @@ static int write_volume(const struct iso_image *img, const struct dd_build_opts 
 	return fat32_write(img, img->root, &plan, fd, head, o->progress, o->progress_ctx, err);
 }
 
-static int write_wds(const struct iso_image *img, int fd, struct dd_build_report *rep, struct dd_err *err)
-{
-	const struct iso_node *wim = iso_lookup(img->root, "sources/boot.wim");
-
-	rep->image_size = wim->size;
-	return stream_sha256(img, wim, fd, rep->out_sha256, err);
-}
-
 int dd_build(const char *iso_path, const char *out_path, const struct dd_build_opts *opts,
 	     struct dd_build_report *rep, struct dd_err *err)
 {
@@ -282,6 +274,9 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 
 	memset(rep, 0, sizeof(*rep));
 	rep->format = opts->format;
+	/* one volume image; the folder formats (wds, winre, release) are deploy.c's */
+	if (opts->format != DD_BUILD_USB && opts->format != DD_BUILD_PARTITION)
+		return dd_fail(err, DD_EINTERNAL, "dd_build: format %d is a folder (dd_deploy)", (int)opts->format);
 	tmpdir[0] = added[0] = '\0';
 	/* judged before any work: a refused output costs nothing and touches nothing */
 	if ((rc = dd_door_judge_output(out_path, &iso_path, 1, err)))
@@ -296,19 +291,16 @@ int dd_build(const char *iso_path, const char *out_path, const struct dd_build_o
 	hash_start(&hash, &img);
 	if ((rc = make_tmpdir(opts, tmpdir, sizeof(tmpdir), err)))
 		goto out;
-	if ((rc = examine(&img, tmpdir, opts->format != DD_BUILD_WDS, rep, added, sizeof(added), err)))
+	if ((rc = examine(&img, tmpdir, rep, added, sizeof(added), err)))
 		goto out;
 	iso_tree_stats(img.root, &rep->files, &rep->dirs, &rep->bytes);
 	/* the door: never a device, never the ISO itself; emptied only once it is known to be a file */
 	if ((rc = dd_door_open_output(out_path, &iso_path, 1, O_RDWR, DD_DOOR_TRUNC, 0644, &fd, err)))
 		goto out;
-	if (opts->format == DD_BUILD_WDS)
-		rc = write_wds(&img, fd, rep, err);
-	else
-		rc = write_volume(&img, opts, fd, tmpdir, rep, err);
+	rc = write_volume(&img, opts, fd, tmpdir, rep, err);
 	hrc = hash_finish(&hash, rep->iso_sha256, rc ? NULL : err);
 	rc = rc ? rc : hrc;
-	if (!rc && opts->format != DD_BUILD_WDS)
+	if (!rc)
 		rc = patch_ids(fd, opts->format, rep->iso_sha256, err);
 	if (close(fd) && !rc)
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", out_path);

@@ -27,6 +27,11 @@ AUDIT = {
 }
 AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
 BOARD_LOG_FRONT = {"seq": I, "board": S}
+# a board's record also has these (docs/AUDIT.md); "time" is null when its clock was never set
+BOARD_LOG = {"time": (S, Z), "time_source": ("pc", "rtc", "master", "unset"), "port_number": I,
+             "usb_speed_mbps": (I, Z), "stick_id": S, "stick_nonce": S, "batch": (S, Z), "operator": (S, Z),
+             "prev": H, "sig": S}
+BOARD_LOG_BACK = ["prev", "sig"]
 
 IDS = {"index": I, "target": S, "port": (S, Z), "serial": (S, Z)}
 WRITE = {
@@ -62,7 +67,11 @@ ONE = {
     "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,
                     "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H], "pending_firmware": (S, Z),
-                    "ready": B, "not_ready": (S, Z)}, {}),
+                    "ready": B, "not_ready": (S, Z)},
+                   {"clock": (S, Z), "time_source": ("pc", "rtc", "master", "unset", UNKNOWN),
+                    "audit": {"state": ("ok", "warning", "full", UNKNOWN), "records": I, "first_seq": I,
+                              "next_seq": I, "read_up_to": I, "bytes": I, "room": I, "head": H,
+                              "key_id": (H, Z), "key_pem": S}}),
     "board-selftest": ({"schema": I, "check": S, "result": ("pass", "warn", "fail"), "detail": S}, {}),
     "inspect": ({"schema": I, "package": S, "package_size": I, "format_version": I, "name": S, "image_id": H,
                  "image_size": I, "block_size": I, "blocks": I, "zero_blocks": I, "window_log": I, "created": I,
@@ -136,7 +145,9 @@ def check_audit(objs, board):
     for n, o in objs:
         w = f"line {n}: "
         errs += schema_first(o, front, w)
-        errs += fields(o, dict(front, **AUDIT), AUDIT_OPT, w)
+        errs += fields(o, {**front, **AUDIT, **(BOARD_LOG if board else {})}, AUDIT_OPT, w)
+        if board and list(o)[-2:] != BOARD_LOG_BACK:
+            errs.append(f"{w}a board record ends with {list(o)[-2:]}, not {BOARD_LOG_BACK}")
         if o.get("result") in ("refused", "skipped") and not isinstance(o.get("reason"), str):
             errs.append(f"{w}a {o.get('result')} record without its reason")
         if o.get("result") not in ("refused", "skipped") and "reason" in o:
@@ -233,7 +244,7 @@ def check_one(objs, kind):
 
 
 def all_fields():
-    names = set(AUDIT) | set(AUDIT_OPT) | set(BOARD_LOG_FRONT)
+    names = set(AUDIT) | set(AUDIT_OPT) | set(BOARD_LOG_FRONT) | set(BOARD_LOG)
     for tbl in (WRITE, STATION):
         for ev, f in tbl.items():
             names |= {ev} | set(f)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make install / uninstall into a staging root (DESTDIR): the binaries, the linux-gadget board's files
-# (gadget set-up, example description, systemd unit with its paths filled in) and the PC's udev rule
-# (docs/BOARD.md "Building and installing"). An administrator's board.conf survives a reinstall and an
+# (gadget set-up, example description, systemd unit with its paths filled in), the PC's udev rule
+# (docs/BOARD.md "Building and installing"), man pages, docs, bash completion and the station's unit
+# (docs/PACKAGING.md): exactly the expected files, and uninstall removes them. An administrator's board.conf survives a reinstall and an
 # uninstall; the installed unit points at the installed programs and the installed example passes
 # the board's own validation.
 . tests/lib.sh
@@ -10,6 +11,31 @@ R=$T/root
 inst() { make -s --no-print-directory "$@" DESTDIR="$R" PREFIX=/usr >"$T/out" 2>&1; }
 
 check "make install into DESTDIR with PREFIX=/usr" inst install || sed 's/^/# /' "$T/out"
+
+# exactly these files, nothing else (issue 19 item 5: every path under PREFIX and DESTDIR)
+expected() {
+	printf '%s\n' etc/dartdup/board.conf usr/bin/dartdup usr/bin/dartdupd usr/lib/dartdup/gadget-setup \
+		usr/lib/systemd/system/dartdup-station.service usr/lib/systemd/system/dartdupd.service \
+		usr/lib/udev/rules.d/70-dartdup.rules usr/share/bash-completion/completions/dartdup \
+		usr/share/bash-completion/completions/dartdupd usr/share/dartdup/linux-gadget/board.conf \
+		usr/share/man/man1/dartdup.1 usr/share/man/man8/dartdupd.8 usr/share/doc/dartdup/README.md
+	for d in docs/*.md; do echo "usr/share/doc/dartdup/${d#docs/}"; done
+}
+listed() { (cd "$1" && find . \( -type f -o -type l \) -printf '%P\n'); }
+expected | sort >"$T/want"
+listed "$R" | sort >"$T/got"
+check "make install puts exactly the expected files" cmp -s "$T/want" "$T/got" ||
+	diff "$T/want" "$T/got" | sed 's/^/# /'
+check "man pages are the ones in docs/man" sh -c "cmp -s docs/man/dartdup.1 '$R/usr/share/man/man1/dartdup.1' &&
+	cmp -s docs/man/dartdupd.8 '$R/usr/share/man/man8/dartdupd.8'"
+check "completion for dartdupd is a link to dartdup's" \
+	test "$(readlink "$R/usr/share/bash-completion/completions/dartdupd")" = dartdup
+S=$R/usr/lib/systemd/system/dartdup-station.service
+check "station unit: ExecStart runs the installed dartdup" grep -q '^ExecStart=/usr/bin/dartdup station ' "$S"
+check "station unit: no /usr/local left" test -z "$(grep -n /usr/local "$S")"
+check "station unit: its documentation is the installed README" \
+	grep -qx 'Documentation=file:///usr/share/doc/dartdup/README.md' "$S"
+check "station unit is not enabled by install (no .wants link)" test -z "$(find "$R" -name '*.wants')"
 for f in usr/bin/dartdup usr/bin/dartdupd usr/lib/dartdup/gadget-setup; do
 	check "installed, executable: /$f" test -x "$R/$f"
 done
@@ -66,8 +92,33 @@ check "make install again" inst install
 check "reinstall keeps the administrator's board.conf" grep -q "edited by the depot" "$R/etc/dartdup/board.conf"
 
 check "make uninstall" inst uninstall
-for f in usr/bin/dartdup usr/bin/dartdupd usr/lib/dartdup/gadget-setup usr/lib/systemd/system/dartdupd.service \
-	usr/lib/udev/rules.d/70-dartdup.rules usr/share/dartdup/linux-gadget/board.conf; do
-	check "uninstall removes /$f" test ! -e "$R/$f"
-done
+check "uninstall removes everything install put but the edited board.conf" \
+	test "$(listed "$R")" = etc/dartdup/board.conf || listed "$R" | sed 's/^/# left: /'
 check "uninstall keeps the administrator's board.conf" grep -q "edited by the depot" "$R/etc/dartdup/board.conf"
+
+# an untouched example is the package's own: uninstall removes it, leaving no file behind
+R2=$T/root2
+check "install into a second root" make -s --no-print-directory install DESTDIR="$R2" PREFIX=/usr
+check "uninstall from it" make -s --no-print-directory uninstall DESTDIR="$R2" PREFIX=/usr
+check "uninstall leaves no file at all" test -z "$(listed "$R2")" || listed "$R2" | sed 's/^/# left: /'
+
+# PREFIX alone (no DESTDIR): every path under PREFIX, and /etc is not touched unasked
+P=$T/prefix
+{ make -n --no-print-directory install PREFIX="$P"; make -n --no-print-directory uninstall PREFIX="$P"; } >"$T/dry" 2>&1
+check "make -n install / uninstall PREFIX=...: names no /etc" test -z "$(grep -n '/etc' "$T/dry")" || grep /etc "$T/dry" | sed 's/^/# /'
+if ! grep -q '/etc' "$T/dry"; then
+	check "make install PREFIX=... (no DESTDIR)" make -s --no-print-directory install PREFIX="$P"
+	(cd "$P" && find . \( -type f -o -type l \) -printf '%P\n') | sort >"$T/got_p"
+	expected | grep -v '^etc/' | sed 's|^usr/||' | sort >"$T/want_p"
+	check "PREFIX install: the same files under PREFIX, no board.conf in /etc" cmp -s "$T/want_p" "$T/got_p" ||
+		diff "$T/want_p" "$T/got_p" | sed 's/^/# /'
+	check "PREFIX install: the unit runs PREFIX/bin/dartdupd" \
+		grep -q "^ExecStart=$P/bin/dartdupd " "$P/lib/systemd/system/dartdupd.service"
+	check "make uninstall PREFIX=..." make -s --no-print-directory uninstall PREFIX="$P"
+	check "PREFIX uninstall: no file left" test -z "$(find "$P" \( -type f -o -type l \) -print)"
+fi
+# the configuration on request: install-config / uninstall-config with SYSCONFDIR (explicit targets)
+check "make install-config SYSCONFDIR=...: the example" sh -c \
+	"make -s --no-print-directory install-config SYSCONFDIR='$T/etc' && cmp -s boards/linux-gadget/board.conf '$T/etc/dartdup/board.conf'"
+check "make uninstall-config SYSCONFDIR=...: the untouched example goes" sh -c \
+	"make -s --no-print-directory uninstall-config SYSCONFDIR='$T/etc' && test ! -e '$T/etc/dartdup'"

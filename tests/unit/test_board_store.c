@@ -4,6 +4,7 @@
 #include "crypto/sign.h"
 #include "firmware/store.h"
 #include "format/dfi_writer.h"
+#include "link/chain.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -411,42 +412,110 @@ TEST(load_end_verifies_in_pieces)
 	free(pb);
 }
 
-TEST(audit_ring_is_bounded)
+/* The store's audit log as a file of records, the way `dartdup board log --json` saves it; checked with
+ * the board's key (link/chain.h). Returns dd_chain_verify's code. */
+static int verify_store_log(struct dd_store *s, struct dd_chain_result *res)
 {
-	struct dd_store s;
 	struct dd_link_log_reply r;
 	uint8_t *buf = malloc(DD_LINK_MAX_PAYLOAD);
-	char rec[64];
+	char path[600], pub[600];
 	uint32_t pos = 0;
 	const char *text;
 	uint16_t len;
-	unsigned total = 2 * 50 + 7;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/export.jsonl", check_tmpdir());
+	snprintf(pub, sizeof(pub), "%s/audit.pub", s->dir);
+	f = fopen(path, "w+");
+	if (!buf || !f || dd_store_log_read(s, 1, 1000, buf, DD_LINK_MAX_PAYLOAD, &r, NULL)) {
+		free(buf);
+		if (f)
+			fclose(f);
+		return DD_EIO;
+	}
+	while (dd_link_log_next(&r, &pos, &text, &len))
+		fprintf(f, "%.*s\n", (int)len, text);
+	rewind(f);
+	rc = dd_chain_verify(f, path, pub, res, NULL);
+	fclose(f);
+	free(buf);
+	return rc;
+}
+
+/* The log grows into the store's free space (no fixed count): a warning when free space runs low, and
+ * when it runs out the records a PC has read are dropped first; with none read, it is full and says so,
+ * and nothing is lost. Numbering and the chain go on across all of it and across a restart. */
+TEST(audit_log_bounded_by_space)
+{
+	struct dd_store s;
+	struct dd_link_log_reply r;
+	struct dd_chain_result res;
+	struct dd_err err = { 0 };
+	uint8_t *buf = malloc(DD_LINK_MAX_PAYLOAD);
+	uint64_t room;
+	char rec[64];
 
 	CHECK(buf);
 	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK);
-	s.ring = 50; /* small, so the test stays fast (each record is fsynced) */
-	for (unsigned i = 1; i <= total; i++) {
+	s.statvfs = fake_statvfs;
+	fake_free = 1ull << 30;
+	for (unsigned i = 1; i <= 30; i++) {
 		snprintf(rec, sizeof(rec), "{\"n\":%u}", i);
 		CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", rec, NULL), DD_OK);
 	}
-	CHECK(s.log_lines < 2 * 50);
-	CHECK(s.log_lines >= 50);
-	CHECK_EQ_INT(dd_store_log_read(&s, 1, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
-	CHECK(r.first > 1); /* the oldest fell out of the ring */
-	CHECK_EQ_INT(r.count, 10);
-	CHECK_EQ_U64(r.next, r.first + 10);
-	CHECK_EQ_INT(dd_store_log_read(&s, total, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
-	CHECK_EQ_INT(r.count, 1);
-	CHECK(dd_link_log_next(&r, &pos, &text, &len));
-	snprintf(rec, sizeof(rec), "{\"seq\":%u,\"board\":\"SIM-1\",\"n\":%u}", total, total);
-	CHECK(len == strlen(rec) && !memcmp(text, rec, len));
-	CHECK_EQ_INT(dd_store_log_read(&s, total + 1, 10, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
-	CHECK_EQ_INT(r.count, 0);
+	CHECK_EQ_INT(s.log_lines, 30); /* nothing dropped while there is room */
+	CHECK_EQ_INT(dd_store_log_state(&s, &room), DD_LOG_OK);
+	CHECK_EQ_U64(room, (1ull << 30) - DD_LOG_FULL_FREE);
+	fake_free = DD_LOG_WARN_FREE - 4096;
+	CHECK_EQ_INT(dd_store_log_state(&s, NULL), DD_LOG_WARNING);
+	/* full, nothing read by a PC: refused, nothing dropped */
+	fake_free = DD_LOG_FULL_FREE - 4096;
+	CHECK_EQ_INT(dd_store_log_state(&s, NULL), DD_LOG_FULL);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":31}", &err), DD_EIO);
+	CHECK_STR_CONTAINS(err.msg, "audit log full");
+	CHECK_EQ_INT(s.log_lines, 30);
+	/* a PC reads the first 20: those may go, and the next record makes its room from them */
+	CHECK_EQ_INT(dd_store_log_read(&s, 1, 20, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
+	CHECK_EQ_U64(s.log_exported, 20);
+	CHECK_EQ_INT(dd_store_log_state(&s, NULL), DD_LOG_WARNING);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":31}", NULL), DD_OK);
+	CHECK_EQ_U64(s.log_first, 21);
+	CHECK_EQ_INT(s.log_lines, 11);
+	CHECK_EQ_INT(verify_store_log(&s, &res), DD_OK); /* still a chain, from seq 21 */
+	CHECK_EQ_U64(res.first_seq, 21);
+	CHECK_EQ_U64(res.last_seq, 31);
+	/* all read: the newest record stays (it carries the numbering and the chain's head) */
+	CHECK_EQ_INT(dd_store_log_read(&s, 21, 100, buf, DD_LINK_MAX_PAYLOAD, &r, NULL), DD_OK);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":32}", NULL), DD_OK);
+	CHECK_EQ_INT(s.log_lines, 2);
 	dd_store_close(&s);
-	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK); /* numbering goes on after a restart */
-	CHECK_EQ_U64(s.log_next, total + 1);
+	fake_free = 1ull << 30;
+	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK); /* numbering and the mark go on after a restart */
+	CHECK_EQ_U64(s.log_next, 33);
+	CHECK_EQ_U64(s.log_exported, 31);
+	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":33}", NULL), DD_OK);
+	CHECK_EQ_INT(verify_store_log(&s, &res), DD_OK);
+	CHECK_EQ_U64(res.first_seq, 31);
+	CHECK_EQ_U64(res.last_seq, 33);
 	dd_store_close(&s);
 	free(buf);
+}
+
+/* The board's audit key is made once, at the first open, and kept: records of every restart verify with
+ * the same public key. */
+TEST(audit_key_made_once)
+{
+	struct dd_store s;
+	char pem[256];
+
+	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	CHECK_STR_CONTAINS(s.key_pem, "-----BEGIN PUBLIC KEY-----");
+	snprintf(pem, sizeof(pem), "%s", s.key_pem);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	CHECK(!strcmp(pem, s.key_pem));
+	dd_store_close(&s);
 }
 
 /* Reads every record of the store's log into one string, records separated by '|'. */
@@ -507,9 +576,16 @@ TEST(audit_torn_record_is_cut_off)
 	CHECK_EQ_U64(s.log_next, 3);
 	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":4}", NULL), DD_OK);
 	all_records(&s, recs, sizeof(recs));
-	CHECK_STR_CONTAINS(recs, "{\"seq\":1,\"board\":\"SIM-1\",\"n\":1}|{\"seq\":2,\"board\":\"SIM-1\",\"n\":2}|"
-				 "{\"seq\":3,\"board\":\"SIM-1\",\"n\":4}");
-	CHECK_EQ_INT(strlen(recs), strlen("{\"seq\":1,\"board\":\"SIM-1\",\"n\":1}") * 3 + 2);
+	CHECK_STR_CONTAINS(recs, "{\"seq\":1,\"board\":\"SIM-1\",\"n\":1,\"prev\":\"");
+	CHECK_STR_CONTAINS(recs, "|{\"seq\":2,\"board\":\"SIM-1\",\"n\":2,\"prev\":\"");
+	CHECK_STR_CONTAINS(recs, "|{\"seq\":3,\"board\":\"SIM-1\",\"n\":4,\"prev\":\"");
+	CHECK(!strstr(recs, "\"n\":3")); /* the torn record is gone, whole records only */
+	{
+		struct dd_chain_result res;
+
+		CHECK_EQ_INT(verify_store_log(&s, &res), DD_OK); /* the chain goes on over the cut */
+		CHECK_EQ_U64(res.records, 3);
+	}
 	dd_store_close(&s);
 }
 
@@ -522,7 +598,8 @@ int main(void)
 	RUN(load_sizes_bounded_by_the_store);
 	RUN(load_begin_reclaims_an_abandoned_partial);
 	RUN(load_end_verifies_in_pieces);
-	RUN(audit_ring_is_bounded);
+	RUN(audit_log_bounded_by_space);
+	RUN(audit_key_made_once);
 	RUN(audit_torn_record_is_cut_off);
 	return check_done();
 }

@@ -504,11 +504,106 @@ TEST(a_peer_gone_during_its_load_end)
 	free(pkg);
 }
 
+/* --- time and records (issue 15: docs/AUDIT.md) ------------------------------------------------- */
+
+/* Answer req with the daemon's real handler and decode the reply into *rep. */
+static int handle(struct dd_daemon *d, struct dd_link_msg *req, struct dd_link_msg *rep)
+{
+	struct dd_link_header h;
+	struct dd_err err;
+	size_t len = 0;
+	int code;
+
+	req->flags = 0;
+	req->tag = 1;
+	if (dd_daemon_handle(d, req, &len, &err) || !len ||
+	    dd_link_parse_header(d->tx, DD_LINK_MAX_PAYLOAD, &h, &code, &err) ||
+	    dd_link_decode(&h, d->tx + DD_LINK_HDR_LEN, rep, &code, &err))
+		return -1;
+	return rep->flags & DD_LINK_F_ERROR ? rep->u.error.code : 0;
+}
+
+/* The newest record in the store, as text. */
+static void last_record(struct dd_daemon *d, char *out, size_t cap)
+{
+	struct dd_link_log_reply r;
+	uint32_t pos = 0;
+	const char *text = "";
+	uint16_t len = 0;
+
+	out[0] = '\0';
+	if (d->store.log_next < 2 ||
+	    dd_store_log_read(&d->store, d->store.log_next - 1, 1, d->logbuf, DD_LINK_MAX_PAYLOAD, &r, NULL) ||
+	    !dd_link_log_next(&r, &pos, &text, &len))
+		return;
+	snprintf(out, cap, "%.*s", (int)len, text);
+}
+
+/* A board nothing has set the clock of records "unset" and no time; a PC's implausible time is not
+ * taken; a plausible one is, and the next job's records say "pc" and carry the PC's batch and operator. */
+TEST(records_state_their_time_source)
+{
+	static struct dd_link_msg req, rep;
+	struct bench b;
+	char rec[4096];
+	struct dd_err err;
+
+	CHECK_EQ_INT(bench_open(&b), 0);
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_AUDIT;
+	CHECK_EQ_INT(handle(b.d, &req, &rep), 0);
+	CHECK_EQ_INT(rep.u.audit_r.source, DD_TIME_UNSET);
+	CHECK_EQ_INT(rep.u.audit_r.log_state, DD_LOG_OK);
+	CHECK_EQ_U64(rep.u.audit_r.next_seq, 1);
+	CHECK_STR_CONTAINS(rep.u.audit_r.key_pem, "-----BEGIN PUBLIC KEY-----");
+	/* the button, before any PC */
+	CHECK_EQ_INT(dd_daemon_start_job(b.d, NULL, &err), 0);
+	dd_daemon_job_update(b.d, true);
+	last_record(b.d, rec, sizeof(rec));
+	CHECK_STR_CONTAINS(rec, "\"time\":null,\"time_source\":\"unset\"");
+	CHECK_STR_CONTAINS(rec, "\"batch\":null,\"operator\":null");
+	/* a PC whose clock says 1970 */
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_TIME;
+	req.u.time.time = 86400;
+	CHECK_EQ_INT(handle(b.d, &req, &rep), 0);
+	CHECK_EQ_INT(rep.u.time_r.applied, 0);
+	CHECK_EQ_INT(rep.u.time_r.source, DD_TIME_UNSET);
+	/* a PC with the time */
+	req.u.time.time = 1796000000;
+	CHECK_EQ_INT(handle(b.d, &req, &rep), 0);
+	CHECK_EQ_INT(rep.u.time_r.applied, 1);
+	CHECK_EQ_INT(rep.u.time_r.source, DD_TIME_PC);
+	CHECK(rep.u.time_r.time >= 1796000000 && rep.u.time_r.time < 1796000000 + 60);
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_START;
+	strcpy(req.u.start.batch, "WO-9");
+	strcpy(req.u.start.operator_, "Bo");
+	rep.u.start_r.n_ports = 0;
+	CHECK_EQ_INT(handle(b.d, &req, &rep), 0);
+	CHECK_EQ_INT(rep.u.start_r.n_ports, 1);
+	dd_daemon_job_update(b.d, true);
+	last_record(b.d, rec, sizeof(rec));
+	CHECK_STR_CONTAINS(rec, "{\"seq\":2,");
+	CHECK_STR_CONTAINS(rec, "\"time\":\"2026-11-30T");
+	CHECK_STR_CONTAINS(rec, "\"time_source\":\"pc\"");
+	CHECK_STR_CONTAINS(rec, "\"batch\":\"WO-9\",\"operator\":\"Bo\"");
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_AUDIT;
+	CHECK_EQ_INT(handle(b.d, &req, &rep), 0);
+	CHECK_EQ_INT(rep.u.audit_r.source, DD_TIME_PC);
+	CHECK_EQ_U64(rep.u.audit_r.next_seq, 3);
+	CHECK_EQ_U64(rep.u.audit_r.first_seq, 1);
+	CHECK(memcmp(rep.u.audit_r.head, b.d->store.log_head, DD_SHA256_LEN) == 0);
+	bench_close(&b);
+}
+
 int main(void)
 {
 	RUN(slow_peer_stalls_only_itself);
 	RUN(a_new_peer_replaces_the_stalled_one);
 	RUN(button_and_peers_served_while_a_package_is_verified);
 	RUN(a_peer_gone_during_its_load_end);
+	RUN(records_state_their_time_source);
 	return check_done();
 }

@@ -168,6 +168,22 @@ TEST(missing_required_keys)
 	CHECK_EQ_INT(lg_conf_parse("b.conf", "", &c, &err), DD_EINPUT);
 }
 
+/* rtc is optional; when given, an absolute path (the board reads it at boot, firmware/clock.h). */
+TEST(rtc_key)
+{
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = /s\npubkey = /k\nslot.1 = x-usb-0:1\n", &c, &err), DD_OK);
+	CHECK(!c.rtc[0]);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = /s\npubkey = /k\nslot.1 = x-usb-0:1\nrtc = /dev/rtc0\n", &c, &err),
+		     DD_OK);
+	CHECK(!strcmp(c.rtc, "/dev/rtc0"));
+	CHECK_EQ_INT(lg_conf_parse("b.conf", "store = /s\npubkey = /k\nslot.1 = x-usb-0:1\nrtc = rtc0\n", &c, &err),
+		     DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "rtc must be an absolute path");
+}
+
 TEST(files_on_disk)
 {
 	char path[512];
@@ -242,6 +258,7 @@ int main(void)
 	RUN(slot_of_port_paths);
 	RUN(every_kind_of_bad_line);
 	RUN(missing_required_keys);
+	RUN(rtc_key);
 	RUN(files_on_disk);
 	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);

@@ -6,6 +6,7 @@
 #include "source/source.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,33 @@ TEST(bad_key_files)
 	CHECK_STR_CONTAINS(err.msg, "missing.pub");
 	CHECK_EQ_INT(dd_verify_any(&junk, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
 	(void)priv;
+}
+
+/* A key path that is not a regular file: refused by name before mbedTLS sees it (its file loader
+ * sized a buffer with fseek/ftell: a folder asked for an absurd allocation, a fifo would block). */
+TEST(key_paths_that_are_no_files)
+{
+	struct dd_signer *s;
+	struct dd_err err = { 0 };
+	const char *dir = check_tmpdir(), *fifo = tmp("key.fifo"), *big = tmp("big.pub"), *devzero = "/dev/zero";
+	uint8_t d[32] = { 0 }, sig[8] = { 0 };
+	static char huge[100 * 1024];
+
+	keys();
+	CHECK_EQ_INT(dd_verify_any(&dir, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "not a key file");
+	CHECK_EQ_INT(dd_signer_open(dir, &s, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "not a key file");
+	CHECK(!mkfifo(fifo, 0600));
+	CHECK_EQ_INT(dd_verify_any(&fifo, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT); /* never blocks */
+	CHECK_STR_CONTAINS(err.msg, "key.fifo: not a key file");
+	CHECK_EQ_INT(dd_signer_open(fifo, &s, &err), DD_EINPUT);
+	CHECK_EQ_INT(dd_verify_any(&devzero, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "/dev/zero: not a key file");
+	memset(huge, 'A', sizeof(huge));
+	CHECK(!check_write_file(big, huge, sizeof(huge)));
+	CHECK_EQ_INT(dd_verify_any(&big, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "big.pub: not a key file (102400 bytes");
 }
 
 static void make_pkg(const char *out, const char *key)
@@ -193,6 +221,7 @@ int main(void)
 	RUN(keygen_files_and_modes);
 	RUN(sign_verify);
 	RUN(bad_key_files);
+	RUN(key_paths_that_are_no_files);
 	RUN(signed_package);
 	RUN(unsigned_package_with_key_refused);
 	RUN(signed_packages_reproducible);
