@@ -28,7 +28,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # Libraries, all from Debian 12 packages and found with pkg-config.
 # mbedTLS 2.28 in Debian 12 ships no .pc file (3.x does): fall back to the plain library name.
 CORE_PKGS := libzstd libudev
-HOST_PKGS := libusb-1.0 libarchive
+HOST_PKGS := libusb-1.0 libarchive json-c
 ISO_PKGS  := wimlib libntfs-3g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) $(HOST_PKGS) 2>/dev/null)
 CORE_LIBS  := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) \

@@ -17,6 +17,7 @@ DD_COMMAND(verify_release);
 DD_COMMAND(build);
 DD_COMMAND(station);
 DD_COMMAND(board);
+DD_COMMAND(report);
 DD_COMMAND(audit);
 #undef DD_COMMAND
 

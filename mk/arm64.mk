@@ -49,7 +49,7 @@ $(ARM_BUILD)/tests/%: $(ARM_BUILD)/obj/tests/unit/%.o $(call obj,$(ARM_BUILD),$(
 
 # The PC tool for arm64 (`make dartdup-arm64`): the emulated board of tests/board-image/suite runs it in
 # the guest to load an image over the gadget (a real arm64 PC would too). Its packages are on-demand
-# (scripts/deps/board-image.txt). libusb and libarchive come as arm64 -dev packages; wimlib's pkg-config
+# (scripts/deps/board-image.txt). libusb, libarchive and json-c come as arm64 -dev packages; wimlib's pkg-config
 # file names private dependencies that have no arm64 -dev here, so its header is the host's (the same on
 # both LP64 little-endian architectures) and the arm64 shared library is named by file; libntfs-3g
 # (build --format winre) the same way.
