@@ -1,10 +1,12 @@
 /* The engine's private header: what its three parts share (see engine.h for the rules they keep).
  *
- *   window.c  the shared block window and the decoder: one decoder thread decodes block after block into
- *             shared, reference-counted buffers (a ring covering [tail, head) of e->seq); a laggard
- *             decodes its own block into a spare; the budget's buffers are allocated here
+ *   window.c  the shared block windows (write, verify) and their decoders: each decoder thread decodes
+ *             and hash-checks block after block into shared, reference-counted buffers (a ring covering
+ *             [tail, head) of e->seq); a laggard decodes its own block into a spare; the budget's
+ *             buffers are allocated here
  *   phases.c  one target's phases on its own thread (+ queue_depth - 1 helpers): probe, write (block 0
- *             cleared first, the disk's tail cleared), flush, verify (rewrite up to policy.retries),
+ *             cleared first, the disk's tail cleared), flush, verify (read-back compared with the verify
+ *             window's checked bytes, or hashed in a verify-only job; rewrite up to policy.retries),
  *             boot (block 0 last), and its result
  *   engine.c  set-up (the block sequence, the targets' checks, the memory plan), events and failures,
  *             supervision (the caller's thread: abort flag, progress every 500 ms) and dd_engine_run()
@@ -117,7 +119,7 @@ struct engine {
 	pthread_cond_t cond; /* every state change: broadcast (few dozen threads, 1 MiB steps) */
 	struct ewin win[2];  /* W_WRITE, W_VERIFY (the latter unused when nothing is verified against it) */
 	bool compare;        /* the verify phase compares with the verify window (not in verify-only jobs) */
-	/* spare block buffers (a laggard's own decode, a rewrite), taken and given back per block */
+	/* spare block buffers (a laggard's own decode), taken and given back per block */
 	struct ebuf *spare_list;
 	unsigned n_spare, max_spare;
 	unsigned n_finished;

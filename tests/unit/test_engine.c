@@ -727,7 +727,8 @@ TEST(slow_target_holds_nobody_back_memory_bounded)
 	job_init(&job, &c.src, t, N, &r);
 	r.gate = f[0];
 	r.done_before_gate = N - 1;
-	job.memory_budget = 6 * BS; /* a window of 3 blocks (4 buffers, a spare, block 0) for 64 blocks */
+	/* a write window of 2 blocks (3 buffers; 1 for the verify window, a spare, block 0) for 64 blocks */
+	job.memory_budget = 6 * BS;
 	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
 	CHECK(f[0]->gate_open);
 	for (int i = 0; i < N; i++) {
