@@ -64,8 +64,9 @@ struct ewin {
 	uint64_t head, tail;
 	struct ebuf *free_list;
 	unsigned users;     /* targets that still need it (a writer, a target still to verify) */
-	unsigned starving;
-	double starve_t0;   /* when starving last went from 0 to 1 */
+	unsigned starving;  /* targets waiting for its head */
+	bool full;          /* the decoder found the window full and the tail has not moved on its own... */
+	double full_t0;     /* ...since then */
 	bool nobuf;         /* the decoder waits for a buffer... */
 	double nobuf_t0;    /* ...since then */
 	bool done;          /* its decoder stopped */

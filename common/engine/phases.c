@@ -240,26 +240,25 @@ static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, stru
 		       " does not match the image after %d rewrite(s)", tc->t->id.path, off, pol->retries);
 }
 
-/* Position s of the verify phase: its block's checked bytes from the verify window (or decoded alone,
- * behind it), compared with what the target holds. Without a window (verify-only), hashed. */
+/* Position s of the verify phase: what the target holds, compared with the block's checked bytes in the
+ * verify window. A target left behind the window (or in a verify-only job: no window) hashes its
+ * read-back instead: as proven, and cheaper than decoding and hashing the block again. */
 static int verify_pos(struct worker *w, uint64_t s, struct dd_err *err)
 {
-	struct engine *e = w->tc->e;
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
 	struct ewin *win = &e->win[W_VERIFY];
-	struct ebuf *shared = NULL, *spare = NULL;
+	struct ebuf *shared = NULL;
 	const uint8_t *ref = NULL;
-	uint64_t i = e->seq[s];
 	int rc;
 
 	if (e->compare && eng_needs_bytes(e, win, s)) {
-		ref = eng_claim_block(w, win, s, &shared, &spare, err);
-		if (!ref) {
-			eng_release_block(e, win, shared, spare);
-			return err->code ? err->code : DD_EABORT; /* no code: the target stops */
-		}
+		ref = eng_claim_block(w, win, s, &shared, NULL, err);
+		if (!ref && stopping(tc))
+			return DD_EABORT; /* the target's result says why */
 	}
-	rc = verify_block(w, i, ref, err);
-	eng_release_block(e, win, shared, spare);
+	rc = verify_block(w, e->seq[s], ref, err);
+	eng_release_block(e, win, shared, NULL);
 	return rc;
 }
 

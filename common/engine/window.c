@@ -104,6 +104,8 @@ void eng_advance_tail(struct engine *e, struct ewin *win)
 	for (unsigned i = 0; i < e->n; i++)
 		if (needs_from(win, &e->tc[i], &pos) && pos >= win->tail && pos < low)
 			low = pos;
+	if (win->tail < low)
+		win->full = false; /* the tail moves on its own: a full window's wait starts again */
 	while (win->tail < low)
 		release_tail(e, win);
 }
@@ -197,12 +199,18 @@ static void decoder_fail(struct engine *e, struct ewin *win, enum dd_fail_kind k
 }
 
 /* Under e->lock: the decoder cannot go on (its window full, or every buffer taken: a stuck target
- * may pin one it no longer shares). Once a target has starved FORCE_DELAY, the tail is pushed on: the
- * slowest target decodes alone below it. */
+ * may pin one it no longer shares). Once the window has been held full for FORCE_DELAY while a target
+ * starves, the tail is pushed on: the slowest target is left behind it (it decodes alone, or in the
+ * verify phase hashes its read-back). Until the tail moves on its own again, it is pushed at once. */
 static void decoder_wait(struct engine *e, struct ewin *win)
 {
-	double waited = win->starving ? eng_now(e) - win->starve_t0 : 0;
+	double waited;
 
+	if (!win->full) {
+		win->full = true;
+		win->full_t0 = eng_now(e);
+	}
+	waited = eng_now(e) - win->full_t0;
 	if (win->starving && waited >= FORCE_DELAY && win->tail < win->head)
 		release_tail(e, win);
 	else if (win->starving && waited < FORCE_DELAY)
@@ -372,20 +380,22 @@ static bool decoder_stuck(struct engine *e, const struct ewin *win)
 	return win->nobuf && win->tail == win->head && eng_now(e) - win->nobuf_t0 >= FORCE_DELAY;
 }
 
-/* Takes position s of the window's phase: the window's buffer (a reference, *shared) or a decode of its
- * own into a spare (*spare), hash-checked either way; the caller gives back whichever it got
- * (eng_release_block). The worker's claim on s ends here: the tail may pass it. */
+/* Takes position s of the window's phase: the window's buffer (a reference, *shared) or, when spare is
+ * given, a decode of its own into a spare (*spare), hash-checked either way; the caller gives back
+ * whichever it got (eng_release_block). Without spare, NULL and no error when s is not in the window.
+ * The worker's claim on s ends here: the tail may pass it. */
 const uint8_t *eng_claim_block(struct worker *w, struct ewin *win, uint64_t s, struct ebuf **shared,
 			       struct ebuf **spare, struct dd_err *err)
 {
 	struct tctx *tc = w->tc;
 	struct engine *e = tc->e;
 
-	*shared = *spare = NULL;
+	*shared = NULL;
+	if (spare)
+		*spare = NULL;
 	pthread_mutex_lock(&e->lock);
 	if (s >= win->head && !win->done && !stopping(tc)) {
-		if (!win->starving++)
-			win->starve_t0 = eng_now(e);
+		win->starving++;
 		pthread_cond_broadcast(&e->cond);
 		while (s >= win->head && !win->done && !stopping(tc) && !decoder_stuck(e, win))
 			wait_at_most(e, FORCE_DELAY);
@@ -400,7 +410,7 @@ const uint8_t *eng_claim_block(struct worker *w, struct ewin *win, uint64_t s, s
 	pthread_mutex_unlock(&e->lock);
 	if (*shared)
 		return (*shared)->data;
-	if (stopping(tc) || !(*spare = eng_spare_get(tc, err)))
+	if (!spare || stopping(tc) || !(*spare = eng_spare_get(tc, err)))
 		return NULL;
 	if (eng_decode_block(e, e->seq[s], (*spare)->data, err))
 		return NULL;

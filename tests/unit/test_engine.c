@@ -799,9 +799,9 @@ TEST(verification_decodes_each_block_once)
 	free(img);
 }
 
-/* The compare path where it could go wrong: a target stuck in a read-back (pinning the verify window's
- * only buffer) and then far behind decodes its blocks alone, hash-checked, and a block it reads wrong
- * once is rewritten from that decode; a stick whose last, partial block reads wrong and one whose zero
+/* The compare path where it could go wrong: a target stuck in a read-back pins the verify window's only
+ * buffer (the others, left without the window, hash their read-back), then, far behind, hashes its
+ * read-back too, and a block it reads wrong once is rewritten from a decode of its own, hash-checked; a stick whose last, partial block reads wrong and one whose zero
  * block reads wrong fail at those blocks; the minimum budget (a verify window of one block). */
 TEST(verify_compare_laggard_zero_and_last_block)
 {
@@ -856,7 +856,7 @@ TEST(verify_compare_laggard_zero_and_last_block)
 			CHECK(written_ok(f[i]->mem, img, n));
 		}
 	}
-	/* the laggard decoded (and checked) its blocks again instead of pinning buffers */
+	/* the laggard's rewrite decoded (and checked) block 40 again */
 	CHECK(c.reads > decodes_needed(&c.src.info, true));
 	for (int i = 0; i < N; i++)
 		dd_target_close(t[i]);
