@@ -4,10 +4,11 @@
  *
  * Bounded memory: a window's buffers never exceed its max_bufs. A window's tail follows the slowest
  * target still inside it (a target still writing holds the verify window at position 0: it will
- * verify from there); when the window is full and a faster target is starving, the tail is
+ * verify from there); when the window is held full and a faster target is starving, the tail is
  * pushed on regardless and the laggard decodes what it needs itself (read_block is thread-safe,
  * frames are independent) into a spare taken for that one block (at most max_spare of them, for
- * every target together). A laggard that catches up uses the window again. So a slow stick never
+ * every target together), or, behind the verify window, hashes its read-back (phases.c). A laggard
+ * that catches up uses the window again. So a slow stick never
  * holds the others back, and memory grows neither with the block size nor with the targets
  * (engine.c plan_memory(): the budget; each worker's I/O buffer is at most IO_CHUNK). */
 #include "engine/engine_priv.h"
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 uint8_t *eng_alloc_buf(size_t len)
 {
