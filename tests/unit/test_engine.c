@@ -800,8 +800,9 @@ TEST(verification_decodes_each_block_once)
 }
 
 /* The compare path where it could go wrong: a target stuck in a read-back pins the verify window's only
- * buffer (the others, left without the window, hash their read-back), then, far behind, hashes its
- * read-back too, and a block it reads wrong once is rewritten from a decode of its own, hash-checked; a stick whose last, partial block reads wrong and one whose zero
+ * buffer (the others, left without the window, hash their read-back and finish), then goes on, and a
+ * block it reads wrong once is rewritten (from the window's bytes, or a decode of its own, hash-checked:
+ * which depends on the timing) and passes; a stick whose last, partial block reads wrong and one whose zero
  * block reads wrong fail at those blocks; the minimum budget (a verify window of one block). */
 TEST(verify_compare_laggard_zero_and_last_block)
 {
@@ -856,8 +857,6 @@ TEST(verify_compare_laggard_zero_and_last_block)
 			CHECK(written_ok(f[i]->mem, img, n));
 		}
 	}
-	/* the laggard's rewrite decoded (and checked) block 40 again */
-	CHECK(c.reads > decodes_needed(&c.src.info, true));
 	for (int i = 0; i < N; i++)
 		dd_target_close(t[i]);
 	dd_source_close(c.inner);
