@@ -30,9 +30,9 @@
 #define DEFAULT_BUDGET (16u << 20)
 #define IO_CHUNK (1u << 20)
 #define MIN_WINDOW 2u
-/* Fewest block buffers a writing job runs with: the write window's MIN_WINDOW, one being decoded, one
- * spare (a laggard's own decode, a rewrite), block 0. The verify window then shares the write window's
- * buffers' budget (plan_memory(): at the least it holds one block, compared by every target in turn). */
+/* Fewest block buffers a writing job runs with: the write window's MIN_WINDOW, one more (being decoded,
+ * or for the verify window: one block, compared by every target in turn; plan_memory()), one spare (a
+ * laggard's own decode, a rewrite without known bytes), block 0. */
 #define MIN_BLOCKS (MIN_WINDOW + 3u)
 #define MAX_QUEUE_DEPTH 16u
 #define PROGRESS_INTERVAL 0.5
