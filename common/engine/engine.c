@@ -1,8 +1,11 @@
 /* The engine: one source, N targets, the ordering rules (see engine.h).
  *
  * Threads (only where I/O waits, see docs/ARCHITECTURE.md):
- *  - one decoder: decodes block after block into shared, reference-counted buffers and publishes
- *    them in a window (a ring of `window` slots covering positions [tail, head) of e->seq);
+ *  - two decoders: each decodes block after block into shared, reference-counted buffers, checks
+ *    each against the manifest's hash and publishes them in its window (a ring of `window` slots
+ *    covering positions [tail, head) of e->seq): the write window's bytes are written, the verify
+ *    window's are what every target's read-back is compared with (memcmp: one SHA-256 per block and
+ *    phase, whatever the number of targets);
  *  - per target, one thread running the phases (write, flush, verify, boot) plus queue_depth - 1
  *    helpers during the write and verify phases, so that several requests are in flight per device
  *    with plain blocking pread/pwrite (the backends stay simple and thread-safe);
@@ -189,19 +192,21 @@ static int check_targets(struct engine *e, struct dd_err *err)
 	return DD_OK;
 }
 
-/* Splits the budget among block 0, the spares and the window. The default budget grows to what the
+/* Splits the budget among block 0, the spares and the windows. The default budget grows to what the
  * block size needs at least (MIN_BLOCKS: 320 MiB for the largest blocks the format allows); a budget
- * the caller set (a board with little memory) is a limit: a block size it cannot hold is refused. */
+ * the caller set (a board with little memory) is a limit: a block size it cannot hold is refused.
+ * A job that verifies gives a third of the windows' buffers to the verify window (at the least one
+ * block: its targets then compare block after block); the write window keeps the rest (at the least
+ * MIN_WINDOW). */
 static int plan_memory(struct engine *e, struct dd_err *err)
 {
 	size_t bs = e->block_size, budget = e->job->memory_budget ? e->job->memory_budget : DEFAULT_BUDGET;
-	size_t blocks;
+	struct ewin *ww = &e->win[W_WRITE], *vw = &e->win[W_VERIFY];
+	size_t blocks, bufs;
 
 	e->chunk = bs < IO_CHUNK ? bs : IO_CHUNK;
-	if (e->job->policy.verify_only) {     /* reads back only: no decoder, no rewrite, no block buffer */
-		e->max_bufs = e->window = MIN_WINDOW;
+	if (e->job->policy.verify_only)       /* reads back and hashes: no decoder, no block buffer */
 		return DD_OK;
-	}
 	if (budget / bs < MIN_BLOCKS) {
 		if (e->job->memory_budget)
 			return dd_fail(err, DD_EINPUT, "image: its %zu KiB blocks need a memory budget of at least "
@@ -211,11 +216,31 @@ static int plan_memory(struct engine *e, struct dd_err *err)
 	}
 	blocks = budget / bs - 1;             /* block 0 */
 	if (blocks > 4096)
-		blocks = 4096;                /* more buffers buy nothing: the window only hides jitter */
+		blocks = 4096;                /* more buffers buy nothing: a window only hides jitter */
 	e->max_spare = (unsigned)(blocks / 4);
-	e->max_bufs = (unsigned)blocks - e->max_spare;
-	e->window = e->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : e->max_bufs * 3 / 4;
+	bufs = blocks - e->max_spare;
+	e->compare = e->job->policy.verify;
+	vw->max_bufs = e->compare ? (bufs / 3 ? (unsigned)(bufs / 3) : 1) : 0;
+	ww->max_bufs = (unsigned)bufs - vw->max_bufs;
+	ww->window = ww->max_bufs * 3 / 4 < MIN_WINDOW ? MIN_WINDOW : ww->max_bufs * 3 / 4;
+	vw->window = vw->max_bufs * 3 / 4 < 1 ? 1 : vw->max_bufs * 3 / 4;
 	return DD_OK;
+}
+
+/* The windows' slot rings (none for a verify-only job: it hashes what it reads back). */
+static int alloc_windows(struct engine *e)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		struct ewin *win = &e->win[k];
+
+		win->e = e;
+		win->stage = k == W_WRITE ? TS_WRITE : TS_VERIFY;
+		if (!win->max_bufs)
+			continue;
+		if (!(win->slot = calloc(win->window, sizeof(*win->slot))))
+			return -1;
+	}
+	return 0;
 }
 
 static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
@@ -238,11 +263,10 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 
 	if ((rc = plan_memory(e, err)))
 		return rc;
-	e->slot = calloc(e->window, sizeof(*e->slot));
 	e->tc = calloc(e->n, sizeof(*e->tc));
 	e->zeros = eng_alloc_buf(e->chunk);
 	e->block0 = e->write_block0 ? eng_alloc_block(e) : NULL;
-	if (!e->slot || !e->tc || !e->zeros || (e->write_block0 && !e->block0))
+	if (alloc_windows(e) || !e->tc || !e->zeros || (e->write_block0 && !e->block0))
 		return dd_fail(err, DD_ENOMEM, "out of memory");
 	if (e->write_block0 && (rc = eng_decode_block(e, 0, e->block0, err)))
 		return rc;
@@ -263,10 +287,13 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 		tc->w = calloc(tc->n_workers, sizeof(*tc->w));
 		if (!tc->w)
 			return dd_fail(err, DD_ENOMEM, "out of memory");
-		for (unsigned k = 0; k < tc->n_workers; k++)
+		for (unsigned k = 0; k < tc->n_workers; k++) {
 			tc->w[k].tc = tc;
+			tc->w[k].claiming = NO_CLAIM;
+		}
 		tc->stage = job->policy.verify_only ? TS_AFTER_WRITE : TS_WRITE;
-		e->writers += tc->stage == TS_WRITE;
+		e->win[W_WRITE].users += tc->stage == TS_WRITE;
+		e->win[W_VERIFY].users++; /* every target until it leaves the verify stage */
 		tc->st.phase = DD_PHASE_QUEUED;
 		tc->st.first_bad_offset = -1;
 		tc->st.eta = -1;
@@ -283,12 +310,8 @@ static void engine_free(struct engine *e)
 			free(e->tc[i].w[k].io);
 		free(e->tc[i].w);
 	}
-	for (unsigned s = 0; e->slot && s < e->window; s++)
-		if (e->slot[s])
-			eng_buf_put(e, e->slot[s]);
-	eng_free_bufs(&e->free_list);
+	eng_free_windows(e);
 	eng_free_bufs(&e->spare_list);
-	free(e->slot);
 	free(e->tc);
 	free(e->seq);
 	free(e->zeros);
@@ -332,8 +355,6 @@ static void supervise(struct engine *e)
 int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd_err *err)
 {
 	struct engine e;
-	pthread_t decoder;
-	bool decoding = false;
 	unsigned n_fail = 0, n_incomplete = 0;
 	int rc;
 
@@ -344,14 +365,9 @@ int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd
 	if (rc)
 		goto out;
 	emit_job(&e, DD_EV_JOB_START, NULL);
-	if (e.writers && e.n_seq) {
-		if (pthread_create(&decoder, NULL, eng_decoder_main, &e)) {
-			rc = dd_fail(err, DD_EINTERNAL, "engine: cannot start the decoder thread");
-			goto out;
-		}
-		decoding = true;
-	} else {
-		e.decoder_done = true;
+	if (eng_start_decoders(&e)) {
+		rc = dd_fail(err, DD_EINTERNAL, "engine: cannot start a decoder thread");
+		goto out;
 	}
 	for (unsigned i = 0; i < e.n; i++) {
 		struct tctx *tc = &e.tc[i];
@@ -368,8 +384,7 @@ int dd_engine_run(struct dd_job *job, struct dd_target_status *status, struct dd
 	for (unsigned i = 0; i < e.n; i++)
 		if (e.tc[i].started)
 			pthread_join(e.tc[i].thread, NULL);
-	if (decoding)
-		pthread_join(decoder, NULL);
+	eng_join_decoders(&e);
 
 	for (unsigned i = 0; i < e.n; i++) {
 		status[i] = e.tc[i].st;

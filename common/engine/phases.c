@@ -24,10 +24,13 @@ static int flush_target(struct tctx *tc, struct dd_err *err)
 	return tc->t->ops->flush(tc->t, err);
 }
 
-/* The target's next position in the block sequence (its workers share one cursor); false when it is
- * done or stopping. A writer moving on may let the shared window's tail advance. */
-static bool next_in_seq(struct tctx *tc, uint64_t *s, bool writing)
+/* The worker's next position in the block sequence (a target's workers share one cursor); false when
+ * the target is done or stopping. When the position's block is to come from win, the worker's claim
+ * on it keeps the window's tail from passing it before eng_claim_block() takes it; a target moving on
+ * may let the tail advance. */
+static bool next_in_seq(struct worker *w, uint64_t *s, struct ewin *win)
 {
+	struct tctx *tc = w->tc;
 	struct engine *e = tc->e;
 	bool more;
 
@@ -35,8 +38,10 @@ static bool next_in_seq(struct tctx *tc, uint64_t *s, bool writing)
 	more = !stopping(tc) && tc->cursor < e->n_seq;
 	if (more) {
 		*s = tc->cursor++;
-		if (writing)
-			eng_advance_tail(e);
+		if (win && eng_needs_bytes(e, win, *s))
+			w->claiming = *s;
+		if (win)
+			eng_advance_tail(e, win);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return more;
@@ -106,7 +111,7 @@ static void *write_worker(void *arg)
 		bool wrote = true;
 		int rc;
 
-		if (!next_in_seq(tc, &s, true))
+		if (!next_in_seq(w, &s, &e->win[W_WRITE]))
 			break;
 
 		i = e->seq[s];
@@ -117,14 +122,12 @@ static void *write_worker(void *arg)
 			data = e->zeros;
 			rc = zero_if_dirty(w, off, len, &wrote, &err);
 		} else {
-			data = eng_claim_block(w, s, &shared, &spare, &err);
+			data = eng_claim_block(w, &e->win[W_WRITE], s, &shared, &spare, &err);
 			rc = data ? tc->t->ops->write_at(tc->t, data, len, off, &err) : err.code;
-			eng_spare_put(e, spare);
+			eng_release_block(e, &e->win[W_WRITE], shared, spare);
 		}
 
 		pthread_mutex_lock(&e->lock);
-		if (shared)
-			eng_buf_put(e, shared);
 		if (rc)
 			eng_target_fail(tc, rc == DD_EIO ? (int64_t)off : -1, eng_kind_of(rc), err.msg);
 		else if (data && wrote)
@@ -138,10 +141,14 @@ static void *write_worker(void *arg)
 	return NULL;
 }
 
-/* Does the target hold image block i? Read back a chunk at a time. A zero block is proven by its
+/* Does the target hold image block i? Read back a chunk at a time and compare with ref, the block's
+ * bytes as decoded and checked against the manifest's hash (the verify window's, a laggard's own
+ * decode, block 0): a memory compare, whatever the number of targets. Without ref (a verify-only job:
+ * no window) the read-back's SHA-256 is compared with the manifest's. A zero block is proven by its
  * content: the manifest's hash of an all-zero block says no more (dfi_open checks zero blocks carry
  * that hash). */
-static int holds_block(struct worker *w, uint64_t i, bool zeros, bool *holds, struct dd_err *err)
+static int holds_block(struct worker *w, uint64_t i, bool zeros, const uint8_t *ref, bool *holds,
+		       struct dd_err *err)
 {
 	struct tctx *tc = w->tc;
 	struct engine *e = tc->e;
@@ -162,15 +169,23 @@ static int holds_block(struct worker *w, uint64_t i, bool zeros, bool *holds, st
 			return rc;
 		if (zeros && !all_zero(e, w->io, n))
 			return DD_OK;
-		if (!zeros)
+		if (!zeros && ref && memcmp(w->io, ref + done, n))
+			return DD_OK;
+		if (!zeros && !ref)
 			dd_sha256_update(&ctx, w->io, n);
 	}
+	if (zeros || ref) {
+		*holds = true;
+		return DD_OK;
+	}
 	dd_sha256_final(&ctx, h);
-	*holds = zeros || !memcmp(h, e->info->block_hash[i], DD_SHA256_LEN);
+	*holds = !memcmp(h, e->info->block_hash[i], DD_SHA256_LEN);
 	return DD_OK;
 }
 
-/* Write block i again: zeros, the bytes known (block 0), or the block decoded again into a spare.
+/* Write block i again: zeros, the bytes known (checked against the manifest: the verify window's, a
+ * laggard's own decode, block 0), or the block decoded again into a spare (verify-only jobs rewrite
+ * nothing; kept for a caller without known bytes).
  * DD_EABORT when the target stopped while waiting for a spare. */
 static int rewrite_block(struct worker *w, uint64_t i, const uint8_t *known, bool zeros, struct dd_err *err)
 {
@@ -196,8 +211,9 @@ static int rewrite_block(struct worker *w, uint64_t i, const uint8_t *known, boo
 	return rc ? rc : flush_target(tc, err);
 }
 
-/* Read block i back from the medium and compare; on a mismatch rewrite it (from known, or decoded
- * again) and read again, up to policy.retries times. */
+/* Read block i back from the medium and compare with known (hash-checked bytes) or, without them, with
+ * the manifest's hash; on a mismatch rewrite it (from known, or decoded again) and read again, up to
+ * policy.retries times. */
 static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, struct dd_err *err)
 {
 	struct tctx *tc = w->tc;
@@ -208,7 +224,7 @@ static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, stru
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
-		if ((rc = holds_block(w, i, zeros, &holds, err)))
+		if ((rc = holds_block(w, i, zeros, known, &holds, err)))
 			return rc;
 		if (holds)
 			return DD_OK;
@@ -224,6 +240,28 @@ static int verify_block(struct worker *w, uint64_t i, const uint8_t *known, stru
 		       " does not match the image after %d rewrite(s)", tc->t->id.path, off, pol->retries);
 }
 
+/* Position s of the verify phase: what the target holds, compared with the block's checked bytes in the
+ * verify window. A target left behind the window (or in a verify-only job: no window) hashes its
+ * read-back instead: as proven, and cheaper than decoding and hashing the block again. */
+static int verify_pos(struct worker *w, uint64_t s, struct dd_err *err)
+{
+	struct tctx *tc = w->tc;
+	struct engine *e = tc->e;
+	struct ewin *win = &e->win[W_VERIFY];
+	struct ebuf *shared = NULL;
+	const uint8_t *ref = NULL;
+	int rc;
+
+	if (e->compare && eng_needs_bytes(e, win, s)) {
+		ref = eng_claim_block(w, win, s, &shared, NULL, err);
+		if (!ref && stopping(tc))
+			return DD_EABORT; /* the target's result says why */
+	}
+	rc = verify_block(w, e->seq[s], ref, err);
+	eng_release_block(e, win, shared, NULL);
+	return rc;
+}
+
 static void *verify_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -235,12 +273,12 @@ static void *verify_worker(void *arg)
 		uint64_t s, i;
 		int rc;
 
-		if (!next_in_seq(tc, &s, false))
+		if (!next_in_seq(w, &s, e->compare ? &e->win[W_VERIFY] : NULL))
 			break;
 
 		i = e->seq[s];
 		dd_err_clear(&err);
-		rc = verify_block(w, i, NULL, &err);
+		rc = verify_pos(w, s, &err);
 		if (rc == DD_EABORT)
 			break; /* stopping: the target's result says why */
 		pthread_mutex_lock(&e->lock);
@@ -362,8 +400,25 @@ void eng_leave_write_stage(struct tctx *tc)
 	pthread_mutex_lock(&e->lock);
 	if (tc->stage == TS_WRITE) {
 		tc->stage = TS_AFTER_WRITE;
-		e->writers--;
-		eng_advance_tail(e);
+		e->win[W_WRITE].users--;
+		eng_advance_tails(e);
+		pthread_cond_broadcast(&e->cond);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* The target needs the verify window no more (verified, failed or stopped): it no longer holds its tail. */
+void eng_leave_verify_stage(struct tctx *tc)
+{
+	struct engine *e = tc->e;
+
+	pthread_mutex_lock(&e->lock);
+	if (tc->stage != TS_DONE) {
+		if (tc->stage == TS_WRITE)
+			e->win[W_WRITE].users--;
+		tc->stage = TS_DONE;
+		e->win[W_VERIFY].users--;
+		eng_advance_tails(e);
 		pthread_cond_broadcast(&e->cond);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -402,7 +457,12 @@ static void verify_phase(struct tctx *tc)
 
 	eng_set_phase(e, tc, DD_PHASE_VERIFY);
 	t0 = eng_now(e);
+	pthread_mutex_lock(&e->lock);
+	tc->cursor = 0; /* with the stage: the verify window's tail never sees the write phase's cursor */
+	tc->stage = TS_VERIFY;
+	pthread_mutex_unlock(&e->lock);
 	run_workers(tc, verify_worker);
+	eng_leave_verify_stage(tc);
 	disk_tail(tc, &off, &len);
 	if (!stopping(tc) && !e->job->policy.verify_only && verify_disk_tail(tc, off, len, &err))
 		eng_fail_locked(tc, err.code == DD_ECHECK ? (int64_t)off : -1, eng_kind_of(err.code), err.msg);
@@ -416,6 +476,7 @@ void eng_finish_target(struct tctx *tc, bool complete)
 	struct engine *e = tc->e;
 	const struct dd_policy *pol = &e->job->policy;
 
+	eng_leave_verify_stage(tc);
 	pthread_mutex_lock(&e->lock);
 	if (tc->failed)
 		tc->st.result = DD_RESULT_FAIL;
