@@ -24,6 +24,7 @@
 #include "crypto/sign.h"
 #include "firmware/apply.h"
 #include "boards/linux-gadget/ffs.h"
+#include "boards/linux-gadget/udc.h"
 #include "boards/linux-gadget/io.h"
 #include "boards/linux-gadget/selftest.h"
 #include "safety/door.h"

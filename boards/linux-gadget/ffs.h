@@ -3,7 +3,7 @@
  * gadget-setup made a configfs gadget with one FunctionFS function and mounted it at ffs_dir.
  * lg_ffs_open() writes the v2 descriptors (full, high and super speed: one vendor interface
  * 0xFF/0xDD/0x01 with a bulk OUT and a bulk IN endpoint) plus Microsoft OS 1.0 Extended Compat ID
- * "WINUSB", then the strings, to ep0. Only then may the UDC be bound (lg_udc_bind). ep0 then
+ * "WINUSB", then the strings, to ep0. Only then may the UDC be bound (udc.h). ep0 then
  * reports BIND, ENABLE, DISABLE, UNBIND, SUSPEND: lg_ffs_events() turns each ENABLE into a fresh
  * dd_link_transport (endpoint I/O starts only there) and each DISABLE/UNBIND/SUSPEND into a reset
  * of the live one (its I/O is cancelled; its recv then fails with DD_EIO so the daemon drops it). */
@@ -30,10 +30,6 @@ int lg_ffs_events(struct lg_ffs *f, struct dd_link_transport **link, struct dd_e
 bool lg_ffs_enabled(const struct lg_ffs *f);
 /* Stops the live link (if any) and closes ep0 (the gadget disappears from the bus). */
 void lg_ffs_close(struct lg_ffs *f);
-
-/* Bind / unbind the gadget at gadget_dir (configfs) to a UDC ("auto": the only one there is). */
-int lg_udc_bind(const char *gadget_dir, const char *udc, struct dd_err *err);
-void lg_udc_unbind(const char *gadget_dir);
 
 /* The descriptor and string blobs written to ep0 (exposed for the unit test). */
 size_t lg_ffs_descriptors(uint8_t *buf, size_t cap, bool ms_os);
