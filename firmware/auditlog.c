@@ -126,20 +126,21 @@ static void read_exported(struct dd_store *s)
 		s->log_exported = s->log_next - 1;
 }
 
-/* audit.exported = seq, atomically (a power cut leaves the old mark: records are kept, never lost). */
-static int write_exported(struct dd_store *s, uint64_t seq, struct dd_err *err)
+/* The store's small file NAME holds exactly len bytes of data, atomically: a temporary file written and
+ * synced, renamed over it, the folder synced (a power cut leaves the old content or the new). */
+static int write_small_file(struct dd_store *s, const char *name, const void *data, size_t len,
+			   struct dd_err *err)
 {
 	char path[700], tmp[720];
 	FILE *f;
 	int rc = DD_OK;
 
-	log_path(s, path, sizeof(path), "audit.exported");
+	log_path(s, path, sizeof(path), name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	fprintf(f, "%" PRIu64 "\n", seq);
-	if (fflush(f) || fsync(fileno(f)))
+	if (fwrite(data, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
 	if (fclose(f) && !rc)
 		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
@@ -149,7 +150,17 @@ static int write_exported(struct dd_store *s, uint64_t seq, struct dd_err *err)
 		rc = dd_store_fsync_dir(s->dir, err);
 	if (rc)
 		unlink(tmp);
-	else
+	return rc;
+}
+
+/* audit.exported = seq, atomically (a power cut leaves the old mark: records are kept, never lost). */
+static int write_exported(struct dd_store *s, uint64_t seq, struct dd_err *err)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", seq);
+	int rc = write_small_file(s, "audit.exported", line, (size_t)n, err);
+
+	if (!rc)
 		s->log_exported = seq;
 	return rc;
 }
@@ -350,28 +361,17 @@ int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t 
 
 int dd_store_batch_save(struct dd_store *s, const char *batch, const char *operator_, struct dd_err *err)
 {
-	char path[700], tmp[720];
-	FILE *f;
-	int rc = DD_OK;
-
-	log_path(s, path, sizeof(path), "batch");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
 	/* NUL-separated: neither may hold a NUL (the link refuses one), anything else is kept as it is */
-	fwrite(batch, 1, strlen(batch) + 1, f);
-	fwrite(operator_, 1, strlen(operator_) + 1, f);
-	if (fflush(f) || fsync(fileno(f)))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	if (fclose(f) && !rc)
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
-	if (!rc && rename(tmp, path))
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	if (!rc)
-		rc = dd_store_fsync_dir(s->dir, err);
-	if (rc)
-		unlink(tmp);
+	size_t bl = strlen(batch) + 1, ol = strlen(operator_) + 1;
+	char *buf = malloc(bl + ol);
+	int rc;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	memcpy(buf, batch, bl);
+	memcpy(buf + bl, operator_, ol);
+	rc = write_small_file(s, "batch", buf, bl + ol, err);
+	free(buf);
 	return rc;
 }
 

@@ -68,6 +68,11 @@ $(ARM_BUILD)/bin/dartdup: $(ARM_HOST_OBJ) $(ARM_LIB_CORE)
 .PHONY: firmware-arm64 arm64-tests dartdup-arm64
 ifeq ($(ARM_HOST_HAVE),yes)
 dartdup-arm64: $(ARM_BUILD)/bin/dartdup
+else ifeq ($(ARM_HOST_RETRY),)
+# the packages are looked for when make reads this file: install them, then a new make finds them
+dartdup-arm64:
+	@scripts/install-deps board-image
+	@$(MAKE) --no-print-directory ARM_HOST_RETRY=1 dartdup-arm64
 else
 dartdup-arm64:
 	@echo "dartdup-arm64: needs the arm64 -dev packages of scripts/deps/board-image.txt (scripts/install-deps board-image)" >&2
