@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,7 +48,7 @@ struct dd_runner {
 	pthread_t thread;
 	bool thread_live;
 	pthread_mutex_t lock;            /* guards st[], finished, rc, err */
-	volatile sig_atomic_t abort_flag;
+	atomic_int abort_flag;
 	int wake_fd;                     /* eventfd: the engine moved */
 	bool finished;
 	int rc;

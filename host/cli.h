@@ -5,8 +5,7 @@
 
 typedef int (*dd_cmd_fn)(int argc, char **argv);
 
-/* Commands are declared weak so the dispatcher links before every command exists. */
-#define DD_COMMAND(name) int cmd_##name(int argc, char **argv) __attribute__((weak))
+#define DD_COMMAND(name) int cmd_##name(int argc, char **argv)
 DD_COMMAND(pack);
 DD_COMMAND(inspect);
 DD_COMMAND(keygen);

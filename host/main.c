@@ -45,8 +45,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: dartdup COMMAND [OPTIONS]   (dartdup COMMAND --help for details)\n"
 		     "       dartdup --version | -V | version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (commands[i].fn)
-			fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nexit status: 0 ok, 1 a check failed, 2 bad usage or bad input\n");
 }
 
@@ -71,10 +70,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		if (!commands[i].fn) {
-			cli_error("%s: not available in this build", argv[1]);
-			return 2;
-		}
 		return commands[i].fn(argc - 1, argv + 1);
 	}
 	cli_error("%s: unknown command (try dartdup --help)", argv[1]);

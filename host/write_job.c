@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ struct planned {
 
 /* The one piece of state a signal handler can reach: set on SIGINT/SIGTERM, read by the engine
  * through job.abort_flag. */
-static volatile sig_atomic_t stop_requested;
+static atomic_int stop_requested; /* lock-free: a signal handler may set it, the engine's threads read it */
 
 static void on_signal(int sig)
 {

@@ -8,7 +8,6 @@
  * disk, nothing mounted or held) whose udev ID_PATH falls under a slot's port path. The table is
  * rebuilt when udev reports a block device event; a stick's generation is the kernel's diskseq,
  * which is new for every disk that appears. */
-#if __has_include("firmware/board.h") /* the board interface (issue 6) may land after this folder */
 #include "firmware/board.h"
 
 #include <errno.h>
@@ -439,4 +438,3 @@ const struct dd_board_driver dd_board_linux_gadget = {
 	.apply_firmware = lg_apply_firmware,
 	.selftest = lg_selftest_args,
 };
-#endif

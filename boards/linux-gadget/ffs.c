@@ -11,14 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#if __has_include("link/usb_ids.h")
 #include "link/usb_ids.h"
-#else /* until the board interface (issue 6) lands: the same values as docs/PROTOCOL.md "USB binding" */
-#define DD_USB_CLASS 0xff
-#define DD_USB_SUBCLASS 0xdd
-#define DD_USB_PROTOCOL 0x01
-#define DD_USB_INTERFACE_NAME "dartdup link"
-#endif
 
 /* --- descriptors ----------------------------------------------------------------------------- */
 struct blob {

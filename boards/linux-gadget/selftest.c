@@ -12,7 +12,6 @@
  *            image and the audit log
  * Each check is PASS, WARN (works, but look) or FAIL. Exit: 0 no FAIL, 1 a FAIL, 2 the description file
  * itself is bad (nothing else checked). DARTDUP_SYSFS moves /sys (tests/cli/selftest.sh). */
-#if __has_include("firmware/board.h")
 #include "boards/linux-gadget/selftest.h"
 
 #include <dirent.h>
@@ -377,4 +376,3 @@ int lg_selftest(const struct lg_conf *c, const struct dd_store *store, FILE *out
 		return dd_fail(err, DD_ECHECK, "selftest: %u check(s) failed", r.n[FAIL]);
 	return DD_OK;
 }
-#endif

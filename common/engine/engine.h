@@ -17,7 +17,7 @@
 #ifndef DARTDUP_ENGINE_H
 #define DARTDUP_ENGINE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "engine/events.h"
@@ -31,7 +31,7 @@ struct dd_job {
 	unsigned n_targets;
 	struct dd_policy policy;
 	struct dd_event_sink sink;
-	volatile sig_atomic_t *abort_flag; /* set non-zero (e.g. from a signal handler) to stop */
+	atomic_int *abort_flag; /* set non-zero to stop: by a signal handler or another thread (lock-free, so both may) */
 	size_t memory_budget;              /* bytes for block buffers (window, spares, block 0); 0 = default
 	                                      (16 MiB, grown to the 5 blocks a block size needs at least);
 	                                      set, and too small for 5 blocks: the job is refused */

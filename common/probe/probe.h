@@ -32,7 +32,7 @@
 #ifndef DARTDUP_PROBE_H
 #define DARTDUP_PROBE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "target/target.h"
@@ -46,7 +46,7 @@ struct dd_probe_opts {
 	uint64_t image_size;  /* the image about to be written (one sample right after its end); 0 = none */
 	uint64_t nonce;       /* per-run value in every block; 0 = a fresh random one */
 	unsigned spread;      /* evenly spread samples; 0 = DD_PROBE_DEFAULT_SPREAD */
-	volatile sig_atomic_t *abort_flag;  /* non-zero: stop at the next block (DD_EABORT) */
+	atomic_int *abort_flag;  /* non-zero: stop at the next block (DD_EABORT) */
 	/* optional: called after each block, done <= total (total may grow during the search) */
 	void (*progress)(void *ctx, unsigned done, unsigned total);
 	void *ctx;

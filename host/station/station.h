@@ -16,7 +16,7 @@
 #define DARTDUP_HOST_STATION_H
 
 #include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -42,7 +42,7 @@ struct job {
 	struct station_slot *slot;
 	char devnode[64];
 	char syspath[256];
-	volatile sig_atomic_t abort;
+	atomic_int abort;
 	bool done;              /* under ctx->lock */
 	pthread_t thread;
 	struct job *next;

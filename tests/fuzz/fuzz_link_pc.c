@@ -53,10 +53,9 @@ static void use_reply(const struct dd_link_msg *m)
 	(void)sink;
 }
 
-#if __has_include("link/client.h")
 #include "link/client.h"
 
-/* With the PC's link client in the tree (common/link/client.c, `dartdup board`): the same stream
+/* The PC's link client (common/link/client.c, `dartdup board`): the same stream
  * answers a real session: HELLO, INFO, a resumable pipelined load of a 40 KiB package (hostile
  * resume offsets, chunk sizes, windows, acknowledgements), START, STATUS and LOG. */
 static void client_session(const uint8_t *data, size_t size)
@@ -92,12 +91,6 @@ static void client_session(const uint8_t *data, size_t size)
 	close(fd);
 	dd_link_client_close(&c);
 }
-#else
-static void client_session(const uint8_t *data, size_t size)
-{
-	(void)data, (void)size;
-}
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -13,8 +13,10 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #define BS 4096u
@@ -43,7 +45,7 @@ struct fake {
 	int gate_read_at;
 	pthread_cond_t gate_cond;
 	bool gate_open;
-	volatile sig_atomic_t *abort_at_write; /* set after abort_after writes */
+	atomic_int *abort_at_write; /* set after abort_after writes */
 	int abort_after;
 	uint64_t wrap;           /* counterfeit: offsets wrap around at this size (0: genuine) */
 };
@@ -212,8 +214,8 @@ struct recorder {
 	unsigned n_pass, n_fail, n_incomplete;
 	int done_before_gate;     /* TARGET_DONE count that opens the gate */
 	struct fake *gate;
-	volatile sig_atomic_t *abort_on_phase_write; /* set on the first write phase event */
-	volatile sig_atomic_t *abort_on_phase_boot;  /* set on the first boot phase event */
+	atomic_int *abort_on_phase_write; /* set on the first write phase event */
+	atomic_int *abort_on_phase_boot;  /* set on the first boot phase event */
 	bool done_seen[8];        /* per target: its TARGET_DONE came */
 	int progress_after_done;  /* PROGRESS events of a target after its TARGET_DONE */
 	bool slow_done;           /* the sink takes 0.7 s over a TARGET_DONE (an audit log's fsync) */
@@ -572,7 +574,7 @@ TEST(interrupted_targets_are_incomplete)
 	struct dd_job job;
 	struct recorder r;
 	struct dd_err err;
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 
 	snprintf(ip, sizeof(ip), "%s/intr.img", check_tmpdir());
 	img = make_image(ip, 40, 0, &n);
@@ -619,7 +621,7 @@ TEST(stop_in_the_boot_phase_is_a_pass)
 	struct dd_job job;
 	struct recorder r;
 	struct dd_err err;
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 
 	snprintf(ip, sizeof(ip), "%s/boot-stop.img", check_tmpdir());
 	img = make_image(ip, 6, 0, &n);
@@ -651,7 +653,7 @@ TEST(abort_before_any_write)
 	struct dd_job job;
 	struct recorder r;
 	struct dd_err err;
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 
 	snprintf(ip, sizeof(ip), "%s/intr0.img", check_tmpdir());
 	img = make_image(ip, 8, 0, &n);

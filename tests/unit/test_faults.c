@@ -5,6 +5,7 @@
  * block (unless the pull came after it was written: then it still fails), the good stick passes
  * with the exact image, and nothing outside the image's range of either stick was written. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ struct run {
 	struct dd_target *t[2];
 	struct dd_target_status st[2];
 	struct watch w;
-	volatile sig_atomic_t abort_flag;
+	atomic_int abort_flag;
 	int rc;
 	struct dd_err err;
 };

@@ -6,6 +6,7 @@
 #include "probe/probe.h"
 #include "source/source.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define CELL 4096u
@@ -325,7 +326,7 @@ TEST(pulled_stick_is_an_io_error)
 TEST(abort_flag_stops_before_writing)
 {
 	struct fake *f = fake_new(GENUINE, 8 * GiB, 0);
-	volatile sig_atomic_t stop = 1;
+	atomic_int stop = 1;
 	struct dd_probe_opts o = { .abort_flag = &stop };
 	struct dd_probe_result r;
 	struct dd_err err;
