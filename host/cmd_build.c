@@ -9,6 +9,7 @@
 #include "safety/door.h"
 #include "util/escape.h"
 #include "util/json.h"
+#include "util/number.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,9 @@ struct build_args {
 	struct dd_build_opts opts;
 	bool raw, json, quiet;
 };
+
+/* the .dfi format's limit on an image (docs/FORMAT.md: image_size at most 2^50) */
+#define DD_BUILD_MAX_SIZE (1ULL << 50)
 
 static void usage(FILE *f)
 {
@@ -46,27 +50,6 @@ static void usage(FILE *f)
 		"                      (OUT must be named *.dfi without --raw, and must not be with it)\n"
 		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
 		"OUT is a file: never a device, anything under /dev, or the ISO itself (refused, exit 2).\n");
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct build_args *a)
@@ -97,8 +80,8 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 		case 'j': a->json = true; break;
 		case 'q': a->quiet = true; break;
 		case 's':
-			if (parse_size(optarg, &a->opts.size)) {
-				cli_error("--size %s: not a size in bytes", optarg);
+			if (dd_parse_size(optarg, DD_BUILD_MAX_SIZE, &a->opts.size)) {
+				cli_error("--size %s: not a size (bytes, or a number with K, M or G) up to 1 PiB", optarg);
 				return 2;
 			}
 			break;

@@ -67,6 +67,11 @@ rm -f "$T/s.img"
 expect_rc "size: too small refused" 2 "$DARTDUP" build "$T/j.iso" -o "$T/s.img" --raw --size 40M
 out_has "size: says what does not fit" "the files need"
 check "size: no output left behind" test ! -e "$T/s.img"
+for bad in abc 12x -1 99999999999G 64MB ""; do
+	expect_rc "size: --size '$bad' refused" 2 "$DARTDUP" build "$T/j.iso" -o "$T/s.img" --raw --size "$bad"
+	out_has "size: --size '$bad' named" "not a size"
+	check "size: --size '$bad' left nothing" test ! -e "$T/s.img"
+done
 
 # --- --format partition and wds
 expect_rc "partition: build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/p.img" --raw --format partition
