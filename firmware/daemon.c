@@ -204,6 +204,7 @@ void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t)
 	}
 	slot->t = t;
 	slot->since = ++d->conn_seq;
+	slot->version = 1;
 }
 
 /* --- ports and lights --------------------------------------------------------------------- */
@@ -273,6 +274,7 @@ static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 	if (!m)
 		return false;
 	d->serving = c->since; /* a LOAD_END remembers whom to answer */
+	d->serving_version = c->version;
 	while (keep && !conn_paused(c) && (rc = dd_link_rx_next(&c->rx, &h, &payload, &code, &err)) != 0) {
 		if (rc < 0) {
 			/* not frames: say so once, then reset the link (nothing after can be trusted) */
@@ -289,6 +291,7 @@ static bool serve_frames(struct dd_daemon *d, struct dd_conn *c)
 						  "a board takes requests, not replies", &len, &err);
 		else
 			rc = dd_daemon_handle(d, m, &len, &err);
+		c->version = d->serving_version; /* a HELLO chose one */
 		if (!rc && !len)
 			c->waiting = true; /* a LOAD_END being verified: answered from verify_turn() */
 		else

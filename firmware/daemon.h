@@ -68,6 +68,7 @@ struct dd_conn {
 	uint8_t *out;                    /* replies the peer has not taken yet: out[off..len) */
 	size_t out_off, out_len, out_cap;
 	bool waiting;                    /* its LOAD_END is being verified: its next requests wait */
+	uint16_t version;                /* protocol version its HELLO chose; 1 until then */
 };
 
 struct dd_pending_end {                  /* a LOAD_END being verified */
@@ -84,6 +85,7 @@ struct dd_daemon {
 	struct dd_conn conn[DD_DAEMON_MAX_CONNS];
 	uint64_t conn_seq;
 	uint64_t serving;                /* `since` of the connection whose request is being handled */
+	uint16_t serving_version;        /* and the protocol version it chose (HELLO sets it) */
 	struct dd_pending_end pending[3]; /* indexed by enum dd_link_kind */
 	uint64_t verify_slice;           /* DD_DAEMON_VERIFY_SLICE (tests make it small) */
 	uint8_t *tx;                     /* one reply being encoded */

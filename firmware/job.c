@@ -145,10 +145,11 @@ static void record(struct dd_daemon *d, const struct dd_port_slot *p, const stru
 }
 
 /* A stick that cannot be used (unreadable, too small): lit "attention", recorded, not in the job. */
-static void port_unusable(struct dd_daemon *d, struct dd_port_slot *p, const char *why)
+static void port_unusable(struct dd_daemon *d, struct dd_port_slot *p, enum dd_fail_kind kind, const char *why)
 {
 	memset(&p->st, 0, sizeof(p->st));
 	p->st.result = DD_RESULT_FAIL;
+	p->st.kind = kind;
 	p->st.first_bad_offset = -1;
 	dd_copy_str(p->st.error, sizeof(p->st.error), why);
 	p->id = p->now.id;
@@ -174,7 +175,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 		if (!p->now.present)
 			continue;
 		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
-			port_unusable(d, p, e.msg);
+			port_unusable(d, p, e.code == DD_ESAFETY ? DD_FAIL_REFUSED : DD_FAIL_IO, e.msg);
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
@@ -184,7 +185,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 				 (unsigned long long)dd_target_room(t), (unsigned long long)need);
 			p->now.id = t->id;
 			dd_target_close(t);
-			port_unusable(d, p, e.msg);
+			port_unusable(d, p, DD_FAIL_TOO_SMALL, e.msg);
 			snprintf(why, why_len, "no usable stick (port %u: %.200s)", i + 1, e.msg);
 			continue;
 		}
@@ -257,7 +258,7 @@ int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, 
 	d->job_no++;
 	if (pthread_create(&r->thread, NULL, job_thread, r)) {
 		for (unsigned k = 0; k < r->n; k++) {
-			port_unusable(d, &d->port[r->port[k]], "cannot start a job thread");
+			port_unusable(d, &d->port[r->port[k]], DD_FAIL_OTHER, "cannot start a job thread");
 			d->port[r->port[k]].job_index = -1;
 			dd_target_close(r->targets[k]);
 		}

@@ -24,6 +24,7 @@ static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return DD_LERR_VERSION;
 	}
 	rep->u.hello_r.version = h->max_version < DD_LINK_PROTO_MAX ? h->max_version : DD_LINK_PROTO_MAX;
+	d->serving_version = rep->u.hello_r.version; /* the layouts this peer reads */
 	rep->u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD;
 	rep->u.hello_r.window = DD_DAEMON_WINDOW;
 	snprintf(rep->u.hello_r.board, sizeof(rep->u.hello_r.board), "%s", d->board->type);
@@ -73,6 +74,8 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 			continue;
 		o->phase = dd_link_phase_of(p->st.phase);
 		o->result = dd_link_result_of(p->st.result);
+		/* a version 1-2 peer reads this byte as reserved (0) */
+		o->fail = d->serving_version >= 3 ? dd_link_fail_of(dd_status_kind(&p->st)) : DD_LFAIL_NONE;
 		o->total = dd_status_total(&p->st);
 		o->done = dd_status_done(&p->st);
 		if (o->done > o->total)

@@ -470,6 +470,7 @@ static void status_json(const struct dd_link_status_reply *s)
 		dd_json_str(&j, "state", dd_port_state_name(p->state, &n));
 		dd_json_str(&j, "phase", dd_link_phase_name(p->phase, &n));
 		dd_json_str(&j, "result", dd_link_result_name(p->result, &n));
+		dd_json_str(&j, "kind", dd_link_fail_name(p->fail, &n)); /* null: nothing failed (or an older board) */
 		dd_json_u64(&j, "done", p->done);
 		dd_json_u64(&j, "total", p->total);
 		dd_json_u64(&j, "rate", p->rate);
@@ -488,19 +489,20 @@ static void status_json(const struct dd_link_status_reply *s)
 /* The table; returns the number of lines printed (to redraw in place). */
 static int status_table(const struct dd_link_status_reply *s)
 {
-	struct dd_link_name n;
+	struct dd_link_name n, kn;
 
 	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state, &n));
 	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MB/s", "serial", "error");
 	for (unsigned i = 0; i < s->n_ports; i++) {
 		const struct dd_link_port_status *p = &s->port[i];
 		char pct[8] = "";
+		const char *kind = dd_link_fail_name(p->fail, &kn);
 
 		if (p->total)
 			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
 		/* escaped, so a name cannot add a line and break the redraw (or drive the terminal) */
-		printf("%-5u %-10s %5s %8.1f  %-20s %s\n", i + 1, dd_port_state_name(p->state, &n), pct,
-		       (double)p->rate / 1e6, DD_ESC(p->serial), DD_ESC(p->error));
+		printf("%-5u %-10s %5s %8.1f  %-20s %s%s%s\n", i + 1, dd_port_state_name(p->state, &n), pct,
+		       (double)p->rate / 1e6, DD_ESC(p->serial), kind ? kind : "", kind ? ": " : "", DD_ESC(p->error));
 	}
 	fflush(stdout);
 	return (int)s->n_ports + 2;

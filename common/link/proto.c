@@ -169,7 +169,7 @@ static void enc_port(struct wr *w, const struct dd_link_port_status *p)
 	put_u8(w, p->state);
 	put_u8(w, p->phase);
 	put_u8(w, p->result);
-	put_u8(w, 0);
+	put_u8(w, p->fail);
 	put_u64(w, p->done);
 	put_u64(w, p->total);
 	put_u64(w, p->capacity);
@@ -367,7 +367,7 @@ static void dec_port(struct rd *r, struct dd_link_port_status *p)
 	p->state = get_u8(r);
 	p->phase = get_u8(r);
 	p->result = get_u8(r);
-	get_zero(r, 1);
+	p->fail = get_u8(r); /* 0 from a version 1-2 board */
 	p->done = get_u64(r);
 	p->total = get_u64(r);
 	p->capacity = get_u64(r);
@@ -739,6 +739,19 @@ const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf)
 const char *dd_link_result_name(unsigned result, struct dd_link_name *buf)
 {
 	return NAME_OF(result_names, result, buf);
+}
+
+static const char *const fail_names[] = {
+	[DD_LFAIL_NONE] = "none", [DD_LFAIL_IO] = "io", [DD_LFAIL_MISMATCH] = "mismatch",
+	[DD_LFAIL_COUNTERFEIT] = "counterfeit", [DD_LFAIL_TOO_SMALL] = "too_small", [DD_LFAIL_REFUSED] = "refused",
+	[DD_LFAIL_PULLED] = "pulled", [DD_LFAIL_INTERRUPTED] = "interrupted", [DD_LFAIL_IMAGE] = "image",
+	[DD_LFAIL_OTHER] = "other",
+};
+_Static_assert(sizeof(fail_names) / sizeof(fail_names[0]) == DD_LFAIL_COUNT, "a name for every failure kind");
+
+const char *dd_link_fail_name(unsigned fail, struct dd_link_name *buf)
+{
+	return fail == DD_LFAIL_NONE ? NULL : NAME_OF(fail_names, fail, buf);
 }
 
 const char *dd_time_source_name(unsigned source, struct dd_link_name *buf)

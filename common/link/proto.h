@@ -24,7 +24,7 @@
 #define DD_LINK_HDR_LEN 16
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
-#define DD_LINK_PROTO_MAX 2          /* 2: TIME, AUDIT, START with batch/operator */
+#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: a port's failure kind */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
@@ -138,6 +138,21 @@ enum dd_link_result {
 };
 #define DD_LRESULT_COUNT 7
 
+/* Why a port's stick failed (version 3; 0 in versions 1 and 2, and while nothing failed). */
+enum dd_link_fail {
+	DD_LFAIL_NONE = 0,
+	DD_LFAIL_IO = 1,          /* a read, write or flush of the stick failed */
+	DD_LFAIL_MISMATCH = 2,    /* read back differs from the image */
+	DD_LFAIL_COUNTERFEIT = 3, /* the capacity probe found a fake */
+	DD_LFAIL_TOO_SMALL = 4,   /* the stick is smaller than the image */
+	DD_LFAIL_REFUSED = 5,     /* the safety rules refused it */
+	DD_LFAIL_PULLED = 6,      /* the stick went away */
+	DD_LFAIL_INTERRUPTED = 7, /* the job was stopped */
+	DD_LFAIL_IMAGE = 8,       /* the stored image failed to decode or verify */
+	DD_LFAIL_OTHER = 9,
+};
+#define DD_LFAIL_COUNT 10
+
 struct dd_link_hello {
 	uint16_t min_version, max_version;
 	char name[DD_LINK_STR_MAX + 1];        /* who is calling ("dartdup 0.1.0") */
@@ -238,6 +253,7 @@ struct dd_link_port_status {
 	uint8_t state;                         /* enum dd_port_state */
 	uint8_t phase;                         /* enum dd_link_phase (not the engine's enum) */
 	uint8_t result;                        /* enum dd_link_result (not the engine's enum) */
+	uint8_t fail;                          /* enum dd_link_fail (version 3; else 0) */
 	uint64_t done;                         /* bytes written + verified */
 	uint64_t total;                        /* bytes to write + verify */
 	uint64_t capacity;
@@ -348,6 +364,8 @@ const char *dd_port_state_name(unsigned state, struct dd_link_name *buf);
 const char *dd_job_state_name(unsigned state, struct dd_link_name *buf);
 const char *dd_link_phase_name(unsigned phase, struct dd_link_name *buf);
 const char *dd_link_result_name(unsigned result, struct dd_link_name *buf);
+/* NULL for DD_LFAIL_NONE (JSON null: nothing failed) */
+const char *dd_link_fail_name(unsigned fail, struct dd_link_name *buf);
 const char *dd_time_source_name(unsigned source, struct dd_link_name *buf);
 const char *dd_log_state_name(unsigned state, struct dd_link_name *buf);
 

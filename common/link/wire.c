@@ -15,6 +15,10 @@ _Static_assert(DD_LRESULT_NONE == 0 && DD_LRESULT_PASS == 1 && DD_LRESULT_FAIL =
 		       DD_LRESULT_WRITTEN == 4 && DD_LRESULT_REFUSED == 5 &&
 		       DD_LRESULT_SKIPPED == 6 && DD_LRESULT_COUNT == 7,
 	       "the protocol's result numbers never change (docs/PROTOCOL.md)");
+_Static_assert(DD_LFAIL_NONE == 0 && DD_LFAIL_IO == 1 && DD_LFAIL_MISMATCH == 2 && DD_LFAIL_COUNTERFEIT == 3 &&
+		       DD_LFAIL_TOO_SMALL == 4 && DD_LFAIL_REFUSED == 5 && DD_LFAIL_PULLED == 6 &&
+		       DD_LFAIL_INTERRUPTED == 7 && DD_LFAIL_IMAGE == 8 && DD_LFAIL_OTHER == 9 && DD_LFAIL_COUNT == 10,
+	       "the protocol's failure kind numbers never change (docs/PROTOCOL.md)");
 /* at least as many wire values as engine values: a new engine value needs a wire value of its own */
 _Static_assert(DD_PHASE_DONE + 1 <= DD_LPHASE_COUNT, "every engine phase has its own wire phase");
 _Static_assert(DD_RESULT_SKIPPED + 1 <= DD_LRESULT_COUNT, "every engine result has its own wire result");
@@ -44,4 +48,21 @@ uint8_t dd_link_result_of(enum dd_result r)
 	case DD_RESULT_SKIPPED: return DD_LRESULT_SKIPPED;
 	}
 	return UINT8_MAX;
+}
+
+uint8_t dd_link_fail_of(enum dd_fail_kind k)
+{
+	switch (k) {
+	case DD_FAIL_NONE: return DD_LFAIL_NONE;
+	case DD_FAIL_IO: return DD_LFAIL_IO;
+	case DD_FAIL_MISMATCH: return DD_LFAIL_MISMATCH;
+	case DD_FAIL_COUNTERFEIT: return DD_LFAIL_COUNTERFEIT;
+	case DD_FAIL_TOO_SMALL: return DD_LFAIL_TOO_SMALL;
+	case DD_FAIL_REFUSED: return DD_LFAIL_REFUSED;
+	case DD_FAIL_PULLED: return DD_LFAIL_PULLED;
+	case DD_FAIL_INTERRUPTED: return DD_LFAIL_INTERRUPTED;
+	case DD_FAIL_IMAGE: return DD_LFAIL_IMAGE;
+	case DD_FAIL_OTHER: return DD_LFAIL_OTHER;
+	}
+	return DD_LFAIL_OTHER;
 }

@@ -1,4 +1,4 @@
-/* link/wire: the engine's phase and result as the link protocol numbers them. The one place where the
+/* link/wire: the engine's phase, result and failure kind as the link protocol numbers them. The one place where the
  * engine's enums (engine/events.h) meet the protocol's (link/proto.h); the board uses it, the PC never
  * needs it (it names the wire values with dd_link_phase_name()/dd_link_result_name()). */
 #ifndef DARTDUP_LINK_WIRE_H
@@ -14,5 +14,6 @@
  * shows as unknown(255) and never counts as a pass. */
 uint8_t dd_link_phase_of(enum dd_phase p);
 uint8_t dd_link_result_of(enum dd_result r);
+uint8_t dd_link_fail_of(enum dd_fail_kind k);
 
 #endif

@@ -207,6 +207,41 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null;
 	expect_rc "status after the failing job" 0 B status --json
 	out_has "the good port passed" '{"port":1,"state":"pass"'
 	out_has "the tiny port needs attention (too small)" '{"port":2,"state":"attention"'
+	out_has "status names the failure kind (protocol 3)" '"kind":"too_small"'
+	out_has "a passing port has no kind" '"result":"pass","kind":null'
+	expect_rc "status table" 0 B status
+	out_has "the table names the kind before the error" 'too_small: '
+	# the kind travels only to a PC whose HELLO chose version 3: an older PC reads the byte as reserved (0)
+	cat >"$T/kind.py" <<'PY'
+import socket, struct, sys
+def frame(typ, payload, tag=1):
+    n = 16 + len(payload); pad = 1 if n % 64 == 0 else 0
+    return b"DDLK" + struct.pack("<BBBBII", 1, typ, 0, pad, tag, len(payload)) + payload + b"\0" * pad
+def reply(s):
+    def read(n):
+        b = b""
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c: raise SystemExit("closed")
+            b += c
+        return b
+    h = read(16); ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
+    return read(ln + pad)[:ln]
+def fails(hello_max):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
+    if hello_max:
+        s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0")); reply(s)
+    s.sendall(frame(0x22, b"")); p = reply(s)
+    n, pos, out = p[5], 6, []
+    for _ in range(n):
+        out.append(p[pos + 3]); pos += 4 + 8 * 3 + 4
+        for _ in range(2): pos += 1 + p[pos]
+    return out
+print(fails(0), fails(2), fails(3))
+PY
+	kinds=$(python3 "$T/kind.py" "$S")
+	check "STATUS's fail byte: 0 without HELLO and to version 2, too_small (4) to version 3 ($kinds)" \
+		test "$kinds" = "[0, 0] [0, 0] [0, 4]"
 	check "the too small port's file is left as it was (empty)" test ! -s "$T/small/p4"
 	check "the good port holds the image" ports_equal "$T/c.img" "$T/p1"
 	expect_rc "log has the failure" 0 B log --json

@@ -62,7 +62,7 @@ UNKNOWN = re.compile(r"unknown\(\d+\)$")
 PORT = {"port": I, "state": ("empty", "ready", "busy", "verifying", "pass", "fail", "attention", UNKNOWN),
         "phase": ("queued", "probe", "write", "verify", "boot", "done", UNKNOWN),
         "result": ("running", "pass", "fail", "incomplete", "written", UNKNOWN),
-        "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
+        "kind": (KINDS, UNKNOWN, Z), "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
 ONE = {
     "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,

@@ -86,8 +86,10 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 		p->state = (uint8_t)(DD_PORT_BUSY + i), p->phase = DD_LPHASE_WRITE, p->result = DD_LRESULT_NONE;
 		p->done = 100u * (unsigned)i, p->total = 1000, p->capacity = 8000000000ull, p->rate = 30000000;
 		snprintf(p->serial, sizeof(p->serial), "SER%d", i);
-		if (i == 2)
+		if (i == 2) {
 			strcpy(p->error, "write at 4096: No space left on device");
+			p->fail = DD_LFAIL_IO;
+		}
 	}
 	ADD(DD_MSG_LOG, 0);
 	m->u.log.since = 5, m->u.log.max = 100;
@@ -449,6 +451,40 @@ TEST(engine_values_map_onto_wire_values)
 	CHECK_EQ_INT(dd_link_result_of((enum dd_result)99), 255);
 }
 
+/* the failure kind (version 3): each engine kind has its own wire number, named as the audit record names
+ * it; nothing failed is null; a newer board's number is unknown(N), kept */
+TEST(failure_kinds_map_onto_wire_values)
+{
+	static const enum dd_fail_kind kinds[] = { DD_FAIL_IO, DD_FAIL_MISMATCH, DD_FAIL_COUNTERFEIT,
+						   DD_FAIL_TOO_SMALL, DD_FAIL_REFUSED, DD_FAIL_PULLED,
+						   DD_FAIL_INTERRUPTED, DD_FAIL_IMAGE, DD_FAIL_OTHER };
+	bool seen[256] = { false };
+	struct dd_link_name n;
+	struct dd_link_msg m, d;
+	size_t len;
+
+	CHECK_EQ_INT(dd_link_fail_of(DD_FAIL_NONE), DD_LFAIL_NONE);
+	CHECK(dd_link_fail_name(DD_LFAIL_NONE, &n) == NULL);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		uint8_t w = dd_link_fail_of(kinds[i]);
+
+		CHECK(w > DD_LFAIL_NONE && w < DD_LFAIL_COUNT && !seen[w]);
+		seen[w] = true;
+		CHECK_EQ_INT(strcmp(dd_link_fail_name(w, &n), dd_fail_kind_name(kinds[i])), 0);
+	}
+	CHECK_EQ_INT(dd_link_fail_of(DD_FAIL_COUNTERFEIT), 3);
+	CHECK_EQ_INT(dd_link_fail_of((enum dd_fail_kind)99), DD_LFAIL_OTHER);
+	for (unsigned v = 0; v < 256; v += 51) {
+		memset(&m, 0, sizeof(m));
+		m.type = DD_MSG_STATUS, m.flags = DD_LINK_F_REPLY;
+		m.u.status_r.n_ports = 1, m.u.status_r.port[0].fail = (uint8_t)v;
+		len = encode(&m);
+		CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+		CHECK_EQ_INT(d.u.status_r.port[0].fail, v);
+	}
+	CHECK_EQ_INT(strcmp(dd_link_fail_name(DD_LFAIL_COUNT, &n), "unknown(10)"), 0);
+}
+
 TEST(every_board_value_round_trips_with_a_name)
 {
 	struct dd_link_name n;
@@ -647,6 +683,7 @@ int main(void)
 	RUN(wrong_version_type_flags_magic);
 	RUN(fields_out_of_range_refused);
 	RUN(engine_values_map_onto_wire_values);
+	RUN(failure_kinds_map_onto_wire_values);
 	RUN(every_board_value_round_trips_with_a_name);
 	RUN(unknown_board_values_decode_safely);
 	RUN(log_reply_count_must_match_records);
