@@ -28,7 +28,9 @@
 #include "boards/linux-gadget/selftest.h"
 #include "safety/door.h"
 #include "safety/safety.h"
+#include "util/file.h"
 #include "util/json.h"
+#include "util/number.h"
 
 #define DEFAULT_CONFIG "/etc/dartdup/board.conf"
 
@@ -55,19 +57,11 @@ enum { FD_EP0, FD_UDEV, FD_BUTTON };
 static uint64_t diskseq(const char *sysname)
 {
 	char path[128], buf[32];
-	ssize_t n;
-	int fd;
+	uint64_t seq;
 
 	snprintf(path, sizeof(path), "/sys/block/%s/diskseq", sysname);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strtoull(buf, NULL, 10);
+	dd_read_line(path, buf, sizeof(buf));
+	return dd_parse_u64(buf, UINT64_MAX, &seq) ? 0 : seq; /* 0: none (a kernel before 5.15) */
 }
 
 /* Rebuild the slot table from the disks the safety module sees. */
@@ -223,16 +217,11 @@ static const struct dd_board_ops lg_ops = {
 static int read_serial(struct lg *g, struct dd_err *err)
 {
 	char path[300];
-	FILE *f;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/strings/0x409/serialnumber", g->conf.gadget_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return dd_fail_errno(err, DD_EIO, errno, "%s (run gadget-setup first)", path);
-	if (!fgets(g->b.serial, sizeof(g->b.serial), f))
-		g->b.serial[0] = 0;
-	fclose(f);
-	g->b.serial[strcspn(g->b.serial, "\n")] = 0;
+	if ((rc = dd_read_line(path, g->b.serial, sizeof(g->b.serial))))
+		return dd_fail_errno(err, DD_EIO, -rc, "%s (run gadget-setup first)", path);
 	if (!g->b.serial[0])
 		return dd_fail(err, DD_EINPUT, "%s: empty serial number", path);
 	return DD_OK;

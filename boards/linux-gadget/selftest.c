@@ -30,6 +30,7 @@
 #include "firmware/store.h"
 #include "source/source.h"
 #include "safety/safety.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/schema.h"
 
@@ -81,14 +82,7 @@ static const char *sysfs(void)
 /* The first line of a small sysfs file, without its newline; "" when it cannot be read. */
 static char *read_line(const char *path, char *buf, size_t len)
 {
-	FILE *f = fopen(path, "re");
-
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
+	dd_read_line(path, buf, len);
 	return buf;
 }
 
