@@ -101,6 +101,11 @@ struct dd_board_driver {
 	int (*selftest)(int argc, char **argv, FILE *out, bool json, struct dd_err *err);
 };
 
+/* One self-test record, the JSON object every check reports (docs/EVENTS.md "board selftest"): schema,
+ * check, result ("pass", "warn", "fail"), detail. The text is the caller's to free with free(); NULL when out
+ * of memory. The daemon's own config check and a board's hardware checks use it alike. */
+char *dd_selftest_record(const char *check, const char *result, const char *detail);
+
 /* The driver of a board type, NULL if unknown (firmware/boards.c, from the boards/ folders). */
 const struct dd_board_driver *dd_board_find(const char *name);
 /* Every driver, NULL-terminated. */

@@ -2,6 +2,10 @@
  * boards/: one DD_BOARD(name) line each, so adding a board is adding a folder. */
 #include "firmware/board.h"
 
+#include "util/json.h"
+#include "util/schema.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #define DD_BOARD(name) extern const struct dd_board_driver dd_board_##name;
@@ -21,4 +25,21 @@ const struct dd_board_driver *dd_board_find(const char *name)
 		if (!strcmp(dd_board_drivers[i]->name, name))
 			return dd_board_drivers[i];
 	return NULL;
+}
+
+char *dd_selftest_record(const char *check, const char *result, const char *detail)
+{
+	struct dd_json j;
+	char *text;
+
+	dd_json_init(&j);
+	dd_json_begin_obj(&j, NULL);
+	dd_json_u64(&j, "schema", DD_SCHEMA_VERSION);
+	dd_json_str(&j, "check", check);
+	dd_json_str(&j, "result", result);
+	dd_json_str(&j, "detail", detail);
+	dd_json_end_obj(&j);
+	text = dd_json_text(&j) ? strdup(dd_json_text(&j)) : NULL;
+	dd_json_free(&j);
+	return text;
 }

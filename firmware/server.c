@@ -8,8 +8,6 @@
 #include <string.h>
 
 #include "link/wire.h"
-#include "util/json.h"
-#include "util/schema.h"
 
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
@@ -130,20 +128,13 @@ static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_
 /* The record of a not-ready board's config check: what is wrong with its set-up. */
 static bool not_ready_record(struct dd_daemon *d, struct dd_link_log_reply *r, uint32_t cap)
 {
-	struct dd_json j;
-	char detail[300];
+	char detail[300], *rec;
 	bool ok;
 
 	snprintf(detail, sizeof(detail), "not ready: %s", d->not_ready);
-	dd_json_init(&j);
-	dd_json_begin_obj(&j, NULL);
-	dd_json_u64(&j, "schema", DD_SCHEMA_VERSION);
-	dd_json_str(&j, "check", "config");
-	dd_json_str(&j, "result", "fail");
-	dd_json_str(&j, "detail", detail);
-	dd_json_end_obj(&j);
-	ok = dd_link_log_append(d->logbuf, cap, &r->records_len, dd_json_text(&j), strlen(dd_json_text(&j)));
-	dd_json_free(&j);
+	rec = dd_selftest_record("config", "fail", detail);
+	ok = rec && dd_link_log_append(d->logbuf, cap, &r->records_len, rec, strlen(rec));
+	free(rec);
 	r->count += ok;
 	return ok;
 }

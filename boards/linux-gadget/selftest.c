@@ -13,6 +13,7 @@
  * Each check is PASS, WARN (works, but look) or FAIL. Exit: 0 no FAIL, 1 a FAIL, 2 the description file
  * itself is bad (nothing else checked). DARTDUP_SYSFS moves /sys (tests/cli/selftest.sh). */
 #include "boards/linux-gadget/selftest.h"
+#include "firmware/board.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,8 +32,6 @@
 #include "source/source.h"
 #include "safety/safety.h"
 #include "util/file.h"
-#include "util/json.h"
-#include "util/schema.h"
 
 enum verdict { PASS, WARN, FAIL };
 
@@ -49,8 +48,7 @@ static void say(struct report *r, enum verdict v, const char *check, const char 
 
 static void say(struct report *r, enum verdict v, const char *check, const char *fmt, ...)
 {
-	char detail[600];
-	struct dd_json j;
+	char detail[600], *rec;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -61,15 +59,10 @@ static void say(struct report *r, enum verdict v, const char *check, const char 
 		fprintf(r->out, "%-4s  %-8s %s\n", v == PASS ? "PASS" : v == WARN ? "WARN" : "FAIL", check, detail);
 		return;
 	}
-	dd_json_init(&j);
-	dd_json_begin_obj(&j, NULL);
-	dd_json_u64(&j, "schema", DD_SCHEMA_VERSION);
-	dd_json_str(&j, "check", check);
-	dd_json_str(&j, "result", verdict_name[v]);
-	dd_json_str(&j, "detail", detail);
-	dd_json_end_obj(&j);
-	fprintf(r->out, "%s\n", dd_json_text(&j));
-	dd_json_free(&j);
+	rec = dd_selftest_record(check, verdict_name[v], detail);
+	if (rec)
+		fprintf(r->out, "%s\n", rec);
+	free(rec);
 }
 
 static const char *sysfs(void)
