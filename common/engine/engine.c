@@ -258,6 +258,10 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 	pthread_cond_init(&e->cond, NULL);
 	if (e->block_size < 4096 || (e->block_size & (e->block_size - 1)))
 		return dd_fail(err, DD_EINPUT, "image: unsupported block size %zu", e->block_size);
+	/* an empty image would "pass" every stick while writing nothing to it (an old empty .dfi; every
+	 * source refuses to open an empty file) */
+	if (!e->info->image_size)
+		return dd_fail(err, DD_EINPUT, "image: empty (0 bytes): nothing to write");
 	if ((rc = check_targets(e, err)) || (rc = build_seq(e, err)))
 		return rc;
 

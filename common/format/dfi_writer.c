@@ -671,6 +671,9 @@ static int pack_run(const char *in_path, struct dd_source *src, const char *out_
 		rc = write_header(&pk, err);
 	if (!rc)
 		rc = pack_blocks(&pk, &in, thread_count(pk.opts), err);
+	/* a failed download leaves an empty file: a package of it would "pass" every stick unchanged */
+	if (!rc && !pk.image_size)
+		rc = dd_fail(err, DD_EINPUT, "%s: empty (0 bytes): not an image", in_path);
 	if (!rc)
 		rc = write_metadata(&pk, signer, err);
 	/* No fsync: a package cut short by a crash fails every reader's checks (trailer, sizes,

@@ -114,6 +114,9 @@ int dd_source_open_raw(const char *path, const struct dd_source_opts *opts, stru
 		rc = dd_fail(err, DD_EINPUT, "%s: not a regular file or block device", path);
 	if (!rc && (size = lseek(r->fd, 0, SEEK_END)) < 0)
 		rc = dd_fail_errno(err, DD_EINPUT, errno, "%s: size", path);
+	/* an empty file (a download that failed, a typo'd copy) is no image: writing "it" would pass every stick */
+	if (!rc && size == 0)
+		rc = dd_fail(err, DD_EINPUT, "%s: empty (0 bytes): not an image", path);
 	if (!rc)
 		rc = scan_file(r, (uint64_t)size, err);
 	if (rc) {

@@ -38,8 +38,9 @@ check "a .zst input gives the same package as the raw image" cmp -s "$T/disk.dfi
 expect_rc "pack with options" 0 "$D" pack "$T/disk.img" -o "$T/small.dfi" --block-size 64K --level 1 --name "DaRT 7"
 check "64K blocks decode too" sh -c "zstd -qdc '$T/small.dfi' | cmp -s - '$T/disk.img'"
 : >"$T/empty.img"
-expect_rc "pack an empty image" 0 "$D" pack "$T/empty.img" -o "$T/empty.dfi"
-check "an empty package decodes to nothing" test "$(zstd -qdc "$T/empty.dfi" | wc -c)" -eq 0
+expect_rc "an empty image is refused" 2 "$D" pack "$T/empty.img" -o "$T/empty.dfi"
+out_has "empty: says so" "empty (0 bytes): not an image"
+check "empty: no package, no temporary left" sh -c "! ls '$T'/empty.dfi* 2>/dev/null"
 head -c 1 "$T/disk.img" >"$T/one.img"
 expect_rc "pack a 1-byte image" 0 "$D" pack "$T/one.img" -o "$T/one.dfi"
 check "1 byte decodes" sh -c "zstd -qdc '$T/one.dfi' | cmp -s - '$T/one.img'"

@@ -90,6 +90,14 @@ expect_rc "verify --retries abc refused" 2 "$DARTDUP" verify "$IMG" "$T/x" --ret
 out_has "--retries: says what it expects" "--retries abc: expected a number from 0 to 100"
 check "refused retries: nothing written" test ! -e "$T/x"
 expect_rc "missing image" 2 "$DARTDUP" write "$T/none.img" "$T/x" --yes
+# a failed download leaves an empty file: "writing" it would pass every stick while changing nothing
+: >"$T/empty.img"; rnd "$T/old" $MiB; cp "$T/old" "$T/old.before"
+expect_rc "empty image refused" 2 "$DARTDUP" write "$T/empty.img" "$T/old" --yes
+out_has "empty image: says so" "empty (0 bytes): not an image"
+check "empty image: the target is untouched" cmp -s "$T/old" "$T/old.before"
+expect_rc "empty image: verify refuses it too" 2 "$DARTDUP" verify "$T/empty.img" "$T/old"
+expect_rc "empty image: pack refuses it" 2 "$DARTDUP" pack "$T/empty.img" -o "$T/empty.dfi"
+check "empty image: no package" test ! -e "$T/empty.dfi"
 expect_rc "unsigned image with --pubkey refused" 2 "$DARTDUP" write "$IMG" "$T/x" --pubkey "$T/none.pub" --yes
 check "refused runs created nothing" test ! -e "$T/x"
 expect_rc "list" 0 "$DARTDUP" list --json

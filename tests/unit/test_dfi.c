@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 static char *tmp(const char *name)
@@ -92,7 +94,21 @@ static void roundtrip(size_t len, uint32_t bs, uint64_t seed)
 	}
 }
 
-TEST(roundtrip_empty) { roundtrip(0, 4096, 1); }
+/* an empty input makes no package (it would "pass" every stick unchanged), and leaves no file behind */
+TEST(empty_image_refused)
+{
+	const char *in = tmp("empty.img"), *out = tmp("empty.dfi");
+	struct dfi_pack_opts o = { .block_size = 4096, .threads = 2, .created = 1 };
+	struct dd_err err = { 0 };
+	FILE *f = fopen(in, "we");
+
+	CHECK(f != NULL);
+	fclose(f);
+	unlink(out);
+	CHECK_EQ_INT(dfi_pack(in, out, &o, &err), DD_EINPUT);
+	CHECK(strstr(err.msg, "empty") != NULL);
+	CHECK(access(out, F_OK) != 0);
+}
 TEST(roundtrip_one_byte) { roundtrip(1, 4096, 2); }
 TEST(roundtrip_not_multiple) { roundtrip(5 * 4096 + 123, 4096, 3); }
 TEST(roundtrip_exact_multiple) { roundtrip(8 * 4096, 4096, 4); }
@@ -293,7 +309,7 @@ TEST(concurrent_reads)
 
 int main(void)
 {
-	RUN(roundtrip_empty);
+	RUN(empty_image_refused);
 	RUN(roundtrip_one_byte);
 	RUN(roundtrip_not_multiple);
 	RUN(roundtrip_exact_multiple);

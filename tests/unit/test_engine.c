@@ -1183,22 +1183,23 @@ TEST(empty_image_and_no_verify)
 	struct fake *f;
 	struct dd_target *t[1];
 	struct dd_target_status st[1];
+	struct dd_source empty = { .info = { .block_size = 4096, .name = "empty", .format = "dfi" } };
 	struct dd_job job;
 	struct recorder r;
 	struct dd_err err;
 
 	snprintf(ip, sizeof(ip), "%s/empty.img", check_tmpdir());
 	img = make_image(ip, 0, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
-	CHECK_EQ_U64(src->info.block_count, 0);
+	/* an empty file is no image (a failed download): refused on open */
+	CHECK_EQ_INT(dd_source_open(ip, NULL, &src, &err), DD_EINPUT);
+	/* an empty image that opens anyway (an old empty .dfi) is refused before any target is touched:
+	 * it would "pass" every stick while writing nothing */
 	f = fake_new("e", 4096);
 	t[0] = &f->t;
-	job_init(&job, src, t, 1, &r);
-	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
-	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	job_init(&job, &empty, t, 1, &r);
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_EINPUT);
+	CHECK(strstr(err.msg, "empty") != NULL);
 	CHECK_EQ_INT(f->writes, 0);
-	dd_source_close(src);
 	free(img);
 
 	snprintf(ip, sizeof(ip), "%s/nv.img", check_tmpdir());
