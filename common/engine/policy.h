@@ -25,6 +25,8 @@ struct dd_policy {
 	bool full;          /* write every block, zero blocks too, without reading them first */
 	int retries;        /* per failing block; default 2 */
 	bool probe;         /* counterfeit-capacity probe before writing */
+	bool sanitize;      /* before writing: zeros over the whole target past the image's range, read
+	                       back (engine.h); the image's range gets the image, verified as always */
 };
 
 void dd_policy_default(struct dd_policy *p);

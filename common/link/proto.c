@@ -695,6 +695,7 @@ static const char *const job_state_names[] = {
 static const char *const phase_names[] = {
 	[DD_LPHASE_QUEUED] = "queued", [DD_LPHASE_PROBE] = "probe", [DD_LPHASE_WRITE] = "write",
 	[DD_LPHASE_VERIFY] = "verify", [DD_LPHASE_BOOT] = "boot", [DD_LPHASE_DONE] = "done",
+	[DD_LPHASE_SANITIZE] = "sanitize",
 };
 static const char *const result_names[] = {
 	[DD_LRESULT_NONE] = "running", [DD_LRESULT_PASS] = "pass", [DD_LRESULT_FAIL] = "fail",

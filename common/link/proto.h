@@ -124,8 +124,9 @@ enum dd_link_phase {
 	DD_LPHASE_VERIFY = 3,
 	DD_LPHASE_BOOT = 4,    /* writing the first block last */
 	DD_LPHASE_DONE = 5,
+	DD_LPHASE_SANITIZE = 6, /* zeros past the image's range, read back (a version 1/2 PC shows unknown(6)) */
 };
-#define DD_LPHASE_COUNT 6
+#define DD_LPHASE_COUNT 7
 
 enum dd_link_result {
 	DD_LRESULT_NONE = 0,       /* still running, or no job on this port */

@@ -413,7 +413,7 @@ static int status_round_trip(unsigned job_state, unsigned state, unsigned phase,
 
 TEST(engine_values_map_onto_wire_values)
 {
-	static const enum dd_phase phases[] = { DD_PHASE_QUEUED, DD_PHASE_PROBE, DD_PHASE_WRITE,
+	static const enum dd_phase phases[] = { DD_PHASE_QUEUED, DD_PHASE_PROBE, DD_PHASE_SANITIZE, DD_PHASE_WRITE,
 						DD_PHASE_VERIFY, DD_PHASE_BOOT, DD_PHASE_DONE };
 	static const enum dd_result results[] = { DD_RESULT_NONE, DD_RESULT_PASS, DD_RESULT_FAIL,
 						  DD_RESULT_INCOMPLETE, DD_RESULT_WRITTEN, DD_RESULT_REFUSED,
