@@ -47,3 +47,14 @@ uint8_t dd_link_result_of(enum dd_result r)
 	}
 	return UINT8_MAX;
 }
+
+uint8_t dd_link_start_flags(const struct dd_policy *p)
+{
+	return (uint8_t)((p->probe ? DD_START_PROBE : 0) | (p->sanitize ? DD_START_SANITIZE : 0));
+}
+
+void dd_link_start_policy(uint8_t flags, struct dd_policy *p)
+{
+	p->probe = flags & DD_START_PROBE;
+	p->sanitize = flags & DD_START_SANITIZE;
+}
