@@ -183,7 +183,7 @@ def check_events(objs, table, order):
     return errs + order([o for _, o in objs])
 
 
-PHASE_ORDER = ["probe", "write", "verify", "boot"]
+PHASE_ORDER = ["probe", "sanitize", "write", "verify", "boot"]
 
 
 def write_order(evs):
