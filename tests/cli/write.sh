@@ -128,6 +128,9 @@ check "sanitize: JSON says sanitized, and how many bytes" \
 check "sanitize: --json lines follow docs/EVENTS.md" python3 tests/cli/events_check.py write "$T/out"
 check "sanitize: the audit record says sanitized" grep -q '"sanitized":true' "$T/sanitize.log"
 check "sanitize: the audit record follows docs/EVENTS.md" python3 tests/cli/events_check.py audit "$T/sanitize.log"
+rnd "$T/returned2" $((2 * ISIZE))
+expect_rc "write --sanitize, terminal output" 0 "$DARTDUP" write --sanitize "$IMG" "$T/returned2" --yes
+out_has "the result line says sanitized" "PASS  verified $(awk "BEGIN{printf \"%.1f\", $ISIZE / 1e6}") MB, sanitized to the end"
 rnd "$T/plain" $((2 * ISIZE))
 expect_rc "write without --sanitize" 0 "$DARTDUP" write --json "$IMG" "$T/plain" --yes
 check "without --sanitize: JSON says not sanitized, no probe" grep -q '"probe":null,"sanitized":false,"bytes_sanitized":0' "$T/out"
