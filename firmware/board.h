@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engine/policy.h"
 #include "link/link.h"
 #include "link/proto.h"
 #include "target/target.h"
@@ -80,6 +81,9 @@ struct dd_board {
 					        board never does: firmware/clock.h) */
 	bool restart_for_firmware;           /* the daemon stops after a bundle is stored, to have it
 					        applied (firmware/apply.h) before it starts again */
+	struct dd_policy policy;             /* what the description file asks of every job (probe,
+					        sanitize, full, retries: dd_policy_set()); all zero: nothing
+					        beyond the default (firmware/job.c effective_policy()) */
 	void *priv;
 };
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/audit.h"
+#include "link/wire.h"
 #include "util/json.h"
 
 int dd_runner_init(struct dd_runner *r, struct dd_err *err)
@@ -205,6 +206,22 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 	return n;
 }
 
+/* The job's policy, decided here only: the default (exact copies: a reused stick's old bytes in the
+ * image's zero blocks are zeroed, every block is verified: engine/policy.h), made as strict as every
+ * source asks: the description file, then this job's request (START's flags; the button's jobs have
+ * none). A further source (a master stick's batch file) is one more dd_policy_merge() line. */
+static void effective_policy(const struct dd_daemon *d, const struct dd_link_start *start, struct dd_policy *p)
+{
+	struct dd_policy req;
+
+	dd_policy_default(p);
+	dd_policy_merge(p, &d->board->policy);
+	memset(&req, 0, sizeof(req));
+	if (start)
+		dd_link_start_policy(start->flags, &req);
+	dd_policy_merge(p, &req);
+}
+
 int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, struct dd_err *err)
 {
 	struct dd_runner *r = &d->run;
@@ -248,9 +265,7 @@ int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, 
 	r->job.src = d->store.image;
 	r->job.targets = r->targets;
 	r->job.n_targets = r->n;
-	/* the default policy makes exact copies: a reused stick's old bytes in the image's zero blocks are
-	 * zeroed (read first, written where not zero) and every block is verified (engine/policy.h) */
-	dd_policy_default(&r->job.policy);
+	effective_policy(d, start, &r->job.policy);
 	r->job.sink = (struct dd_event_sink){ .emit = emit, .ctx = r };
 	r->abort_flag = 0;
 	r->job.abort_flag = &r->abort_flag;
@@ -268,7 +283,8 @@ int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, 
 	}
 	r->thread_live = true;
 	d->job_state = DD_JOB_RUNNING;
-	fprintf(stderr, "dartdupd: job %u started on %u port(s)\n", d->job_no, r->n);
+	fprintf(stderr, "dartdupd: job %u started on %u port(s)%s%s\n", d->job_no, r->n,
+		r->job.policy.probe ? ", probe" : "", r->job.policy.sanitize ? ", sanitize" : "");
 	dd_daemon_refresh_ports(d);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "host/cli.h"
 #include "crypto/sign.h"
 #include "link/client.h"
+#include "link/wire.h"
 #include "util/escape.h"
 #include "util/number.h"
 #include "util/json.h"
@@ -27,6 +28,7 @@ struct board_opts {
 	uint64_t since, max_bytes;
 	uint32_t job;
 	const char *batch, *operator_;
+	struct dd_policy ask;      /* start --probe/--sanitize: checks this job runs (all zero: none) */
 	const char *cmd, *arg;
 };
 
@@ -41,10 +43,12 @@ static void board_usage(FILE *out)
 		"                       log state and the board's audit public key (PEM)\n"
 		"  load IMAGE.dfi       send a signed image; the board verifies it all before using it;\n"
 		"                       an interrupted load resumes where it stopped when run again\n"
-		"  start [--wait] [--batch ID] [--operator NAME]  press the button: write and verify every\n"
-		"                       port holding a stick; --wait: until done, exit 0 only if every port\n"
-		"                       passed; --batch/--operator: put into every audit record of this job\n"
-		"                       and of the button's jobs after it (docs/AUDIT.md)\n"
+		"  start [--wait] [--batch ID] [--operator NAME] [--probe] [--sanitize]  press the button:\n"
+		"                       write and verify every port holding a stick; --wait: until done, exit\n"
+		"                       0 only if every port passed; --batch/--operator: put into every audit\n"
+		"                       record of this job and of the button's jobs after it (docs/AUDIT.md);\n"
+		"                       --probe/--sanitize: this job also probes / sanitizes each stick, on\n"
+		"                       top of the board's description file (docs/BOARD.md)\n"
 		"  abort                stop the running job\n"
 		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
 		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
@@ -88,8 +92,10 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "job", required_argument, NULL, 'J' },   { "timeout", required_argument, NULL, 't' },
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
 		{ "batch", required_argument, NULL, 'b' },  { "operator", required_argument, NULL, 'o' },
+		{ "probe", no_argument, NULL, 'P' },        { "sanitize", no_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
+	struct dd_err perr;
 	uint64_t v;
 	int c;
 
@@ -109,6 +115,13 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		case 'm': if (number(opts, c, UINT64_MAX, &o->max_bytes)) return -1; break;
 		case 'b': o->batch = optarg; break;
 		case 'o': o->operator_ = optarg; break;
+		case 'P': /* the policy's own words (engine/policy.h), as write and station take them */
+		case 'Z':
+			if (dd_policy_set(&o->ask, c == 'P' ? "probe" : "sanitize", NULL, &perr)) {
+				cli_error("board: --%s", perr.msg);
+				return -1;
+			}
+			break;
 		case 'h': board_usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -568,6 +581,9 @@ static int do_start(struct dd_link_client *c, const struct board_opts *o, struct
 	if ((o->batch || o->operator_) && c->hello.version < 2)
 		return dd_fail(err, DD_EINPUT, "board: its firmware is too old for --batch and --operator (update it)");
 	memset(&req, 0, sizeof(req));
+	req.u.start.flags = dd_link_start_flags(&o->ask);
+	if (req.u.start.flags && c->hello.version < 3) /* a version 2 board would refuse the payload */
+		return dd_fail(err, DD_EINPUT, "board: its firmware is too old for --probe and --sanitize (update it)");
 	req.type = DD_MSG_START;
 	snprintf(req.u.start.batch, sizeof(req.u.start.batch), "%s", o->batch ? o->batch : "");
 	snprintf(req.u.start.operator_, sizeof(req.u.start.operator_), "%s", o->operator_ ? o->operator_ : "");

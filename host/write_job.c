@@ -28,8 +28,8 @@
 
 struct opts {
 	bool verify_only;
-	bool all, yes, json, no_verify, full, unmount, allow_non_usb, probe;
-	int retries;
+	bool all, yes, json, unmount, allow_non_usb;
+	struct dd_policy policy;   /* --no-verify, --full, --retries, --probe, --sanitize (engine/policy.h) */
 	const char *log_path;
 	const char *pubkeys[MAX_PUBKEYS];
 	size_t n_pubkeys;
@@ -73,6 +73,7 @@ static void usage(FILE *out, bool verify_only)
 		fprintf(out,
 			"usage: dartdup write IMAGE TARGET... | --all [--yes] [--json] [--log FILE] [--pubkey PUB]...\n"
 			"                     [--no-verify] [--full] [--retries N] [--unmount] [--allow-non-usb] [--probe]\n"
+			"                     [--sanitize]\n"
 			"\n"
 			"Writes IMAGE onto every TARGET at once and verifies each by reading it back.\n"
 			"IMAGE by content: .dfi, raw, .zst/xz/gzip/bzip2/lz4 (decoded first), a zip of one image, DaRT ISO.\n"
@@ -93,6 +94,8 @@ static void usage(FILE *out, bool verify_only)
 			"  --allow-non-usb  allow loop, dm, nvme, virtio, mmc... disks (never this machine's own)\n"
 			"  --probe          counterfeit-capacity check of each stick before writing it (overwrites\n"
 			"                   about 1 MiB of samples; a stick holding less than it announces fails)\n"
+			"  --sanitize       before writing, overwrite each target past the image with zeros, to its\n"
+			"                   end, and read it all back (a returned stick keeps none of its old files)\n"
 			"\n"
 			"exit status: 0 every target verified, 1 a target failed or interrupted, 2 bad usage/input\n"
 			"or a target refused (then nothing was written anywhere)\n");
@@ -100,7 +103,7 @@ static void usage(FILE *out, bool verify_only)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_FULL, O_RETRIES, O_UNMOUNT, O_NONUSB, O_PROBE };
+	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_POLICY, O_UNMOUNT, O_NONUSB };
 	static const struct option lo[] = {
 		{ "all", no_argument, NULL, O_ALL },
 		{ "yes", no_argument, NULL, 'y' },
@@ -108,21 +111,22 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "log", required_argument, NULL, O_LOG },
 		{ "pubkey", required_argument, NULL, O_PUBKEY },
 		{ "no-verify", no_argument, NULL, O_NOVERIFY },
-		{ "full", no_argument, NULL, O_FULL },
-		{ "retries", required_argument, NULL, O_RETRIES },
+		{ "full", no_argument, NULL, O_POLICY },
+		{ "retries", required_argument, NULL, O_POLICY },
 		{ "unmount", no_argument, NULL, O_UNMOUNT },
 		{ "allow-non-usb", no_argument, NULL, O_NONUSB },
-		{ "probe", no_argument, NULL, O_PROBE },
+		{ "probe", no_argument, NULL, O_POLICY },
+		{ "sanitize", no_argument, NULL, O_POLICY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	uint64_t n;
-	int c;
+	struct dd_err err;
+	int c, li = -1;
 
-	o->retries = 2;
+	dd_policy_default(&o->policy);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "yh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "yh", lo, &li)) != -1) {
 		switch (c) {
 		case O_ALL: o->all = true; break;
 		case 'y': o->yes = true; break;
@@ -135,18 +139,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			o->pubkeys[o->n_pubkeys++] = optarg;
 			break;
-		case O_NOVERIFY: o->no_verify = true; break;
-		case O_FULL: o->full = true; break;
-		case O_RETRIES:
-			if (dd_parse_u64(optarg, 100, &n)) {
-				cli_error("--retries %s: expected a number from 0 to 100", optarg);
+		case O_NOVERIFY: o->policy.verify = false; break;
+		case O_POLICY: /* --full, --retries N, --probe, --sanitize: the policy's own words */
+			if (dd_policy_set(&o->policy, lo[li].name, optarg, &err)) {
+				cli_error("--%s", err.msg);
 				return 2;
 			}
-			o->retries = (int)n;
 			break;
 		case O_UNMOUNT: o->unmount = true; break;
 		case O_NONUSB: o->allow_non_usb = true; break;
-		case O_PROBE: o->probe = true; break;
 		case 'h':
 			usage(stdout, o->verify_only);
 			return 0;
@@ -166,8 +167,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		cli_error("no target given (TARGET... or --all)");
 		return 2;
 	}
-	if (o->probe && o->verify_only) {
-		cli_error("--probe writes: it belongs to dartdup write");
+	if ((o->policy.probe || o->policy.sanitize) && o->verify_only) {
+		cli_error("--%s writes: it belongs to dartdup write", o->policy.probe ? "probe" : "sanitize");
 		return 2;
 	}
 	if (o->n_targets && o->all) {
@@ -204,7 +205,7 @@ static int check_target(const struct opts *o, const struct dd_image_info *info, 
 		cli_error("%s", err.msg);
 		return 2;
 	}
-	if (o->probe && !p->v.is_dev) {
+	if (o->policy.probe && !p->v.is_dev) {
 		/* a file has no announced capacity to fake; probing it would only make it huge and sparse */
 		snprintf(p->v.reason, sizeof(p->v.reason), "--probe checks block devices, not files");
 		cli_error("%s: refused: %s", p->v.path, p->v.reason);
@@ -438,12 +439,8 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 	job.src = src;
 	job.targets = targets;
 	job.n_targets = n;
-	dd_policy_default(&job.policy);
-	job.policy.verify = !o->no_verify;
+	job.policy = o->policy;
 	job.policy.verify_only = o->verify_only;
-	job.policy.full = o->full;
-	job.policy.retries = o->retries;
-	job.policy.probe = o->probe;
 	job.sink.emit = write_ui_emit;
 	job.sink.ctx = &ui;
 	job.abort_flag = &stop_requested;

@@ -48,7 +48,8 @@ static void result_text(char *out, size_t n, const struct dd_target_status *st)
 {
 	switch (st->result) {
 	case DD_RESULT_PASS:
-		snprintf(out, n, "PASS  verified %.1f MB", (double)st->bytes_verified / 1e6);
+		snprintf(out, n, "PASS  verified %.1f MB%s", (double)st->bytes_verified / 1e6,
+			 dd_status_sanitized(st) ? ", sanitized to the end" : "");
 		break;
 	case DD_RESULT_WRITTEN:
 		snprintf(out, n, "WRITTEN (not verified)");

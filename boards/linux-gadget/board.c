@@ -293,6 +293,7 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 		g->b.n_pubkeys = g->conf.n_pubkeys;
 		g->b.n_ports = g->conf.n_slots;
 		snprintf(g->b.rtc, sizeof(g->b.rtc), "%s", g->conf.rtc);
+		g->b.policy = g->conf.policy;
 		g->b.system_clock = true; /* the board owns its machine: a PC's time sets it (root) */
 		rc = read_serial(g, err);
 	}

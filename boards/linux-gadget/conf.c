@@ -276,6 +276,15 @@ static int parse_kv(const struct line_ctx *l, struct lg_conf *c, const char *key
 			return bad(l, "%s: at most 8 depot keys%s", key, "");
 		return copy(l, c->pubkey[c->n_pubkeys++], sizeof(c->pubkey[0]), key, tok[0]);
 	}
+	if (dd_policy_is_key(key)) { /* probe, sanitize, full, retries: the policy's own words */
+		struct dd_err perr;
+
+		if (n != 1)
+			return bad(l, "%s: expected one word, got '%s'", key, raw);
+		if (dd_policy_set(&c->policy, key, tok[0], &perr))
+			return bad(l, "%s", perr.msg);
+		return DD_OK;
+	}
 	if (!strcmp(key, "usb.vid"))
 		return parse_usb_id(l, key, tok, n, &c->vid);
 	if (!strcmp(key, "usb.pid"))

@@ -20,6 +20,9 @@
  *   usb.gadget = DIR                  configfs gadget (default /sys/kernel/config/usb_gadget/dartdup)
  *   usb.ffs = DIR                     where the FunctionFS instance is mounted (default /run/dartdup/ffs)
  *   rtc = /dev/rtcN                   a battery-backed RTC, read at boot (optional; firmware/clock.h)
+ *   probe = yes | no                  every job: counterfeit-capacity probe before writing (default no)
+ *   sanitize = yes | no               every job: zeros over each stick past the image, read back (no)
+ *   full = yes | no, retries = N      engine/policy.h (dd_policy_set() parses them, as write's flags)
  *
  * Every problem is one line naming file:line ("board.conf:7: slot.3: port path already used by slot.1"). */
 #ifndef DARTDUP_LG_CONF_H
@@ -28,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/policy.h"
 #include "link/proto.h"
 #include "util/err.h"
 
@@ -72,6 +76,7 @@ struct lg_conf {
 	char udc[64];                /* "auto" or a controller name */
 	char gadget_dir[256], ffs_dir[256];
 	char rtc[256];               /* "" none */
+	struct dd_policy policy;     /* probe, sanitize, full, retries asked (zero: none; firmware/board.h) */
 };
 
 /* Parse and validate path. DD_EINPUT with "path:line: ..." on the first problem. */

@@ -37,7 +37,86 @@ struct sim {
 	unsigned links;
 	unsigned speed_mbps;       /* --usb-speed: what every port reports (0 unknown) */
 	const char *stick_serial;  /* --stick-serial: every stick reports this serial ("" blank) */
+	uint64_t fake_size[DD_LINK_MAX_PORTS]; /* --counterfeit N:SIZE: port N's stick announces SIZE
+						  bytes but holds its file's size (0: genuine) */
 };
+
+/* A counterfeit stick (--counterfeit): announces more than it holds, and offsets past what it holds
+ * wrap around onto its first bytes, as the cheap fakes do (docs/PROBE.md). */
+struct fake_stick {
+	struct dd_target t;
+	struct dd_target *real;
+	uint64_t held;             /* bytes it really holds (> 0) */
+};
+
+static int fake_io(struct dd_target *t, void *buf, size_t len, uint64_t off, bool wr, struct dd_err *err)
+{
+	struct fake_stick *f = t->priv;
+
+	while (len) {
+		uint64_t at = off % f->held;
+		size_t n = f->held - at < len ? (size_t)(f->held - at) : len;
+		int rc = wr ? f->real->ops->write_at(f->real, buf, n, at, err) :
+			      f->real->ops->read_at(f->real, buf, n, at, err);
+
+		if (rc)
+			return rc;
+		buf = (uint8_t *)buf + n;
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
+{
+	return fake_io(t, (void *)buf, len, off, true, err);
+}
+
+static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, struct dd_err *err)
+{
+	return fake_io(t, buf, len, off, false, err);
+}
+
+static int fake_flush(struct dd_target *t, struct dd_err *err)
+{
+	struct fake_stick *f = t->priv;
+
+	return f->real->ops->flush(f->real, err);
+}
+
+static void fake_close(struct dd_target *t)
+{
+	struct fake_stick *f = t->priv;
+
+	dd_target_close(f->real);
+	free(f);
+}
+
+static const struct dd_target_ops fake_stick_ops = { fake_write, fake_read, fake_flush, fake_close };
+
+/* Wraps *t (a file holding the stick's real bytes) into a stick announcing `announced` bytes. */
+static int fake_stick_open(struct dd_target **t, uint64_t announced, struct dd_err *err)
+{
+	struct fake_stick *f;
+
+	if (!(*t)->id.capacity || announced <= (*t)->id.capacity)
+		return DD_OK; /* holds what it announces: nothing to fake */
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		dd_target_close(*t);
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	}
+	f->real = *t;
+	f->held = (*t)->id.capacity;
+	f->t = **t;
+	f->t.ops = &fake_stick_ops;
+	f->t.priv = f;
+	f->t.room = 0;
+	f->t.id.capacity = announced;
+	*t = &f->t;
+	return DD_OK;
+}
 
 static unsigned sim_fds(struct dd_board *b, struct pollfd *fds, unsigned max)
 {
@@ -131,6 +210,8 @@ static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *
 	snprintf(port->id.serial, sizeof(port->id.serial), "SIM%u-%llx", i + 1, (unsigned long long)st.st_ino);
 	if (s->stick_serial) /* cheap sticks: a blank or shared serial */
 		snprintf(port->id.serial, sizeof(port->id.serial), "%s", s->stick_serial);
+	if (s->fake_size[i])
+		port->id.capacity = s->fake_size[i];
 	port->speed_mbps = s->speed_mbps;
 	return DD_OK;
 }
@@ -152,6 +233,8 @@ static int sim_port_open(struct dd_board *b, unsigned i, uint64_t need_size, str
 		rc = dd_target_blockdev_open(s->ports[i], DD_TARGET_WRITE, out, err);
 	else
 		rc = dd_target_file_open(s->ports[i], DD_TARGET_WRITE, need_size, out, err);
+	if (!rc && s->fake_size[i])
+		rc = fake_stick_open(out, s->fake_size[i], err);
 	if (rc)
 		return rc;
 	snprintf((*out)->id.port, sizeof((*out)->id.port), "%s", port.id.port);
@@ -218,6 +301,43 @@ static const struct dd_board_ops sim_ops = {
 	.close = sim_close,
 };
 
+/* --policy KEY=VALUE: the description file's policy keys of a real board (docs/BOARD.md: probe,
+ * sanitize, full, retries), in the same words. */
+static int policy_option(struct dd_board *b, const char *opt, struct dd_err *err)
+{
+	char key[32];
+	const char *eq = strchr(opt, '=');
+
+	if (!eq || (size_t)(eq - opt) >= sizeof(key))
+		return dd_fail(err, DD_EUSAGE, "sim board: --policy %s: expected KEY=VALUE (probe=yes)", opt);
+	memcpy(key, opt, (size_t)(eq - opt));
+	key[eq - opt] = '\0';
+	if (dd_policy_set(&b->policy, key, eq + 1, err)) {
+		dd_err_prefix(err, "sim board: --policy");
+		return err->code;
+	}
+	return DD_OK;
+}
+
+/* --counterfeit N:SIZE (a test rig's fake stick): port N announces SIZE bytes (K/M/G suffixes). */
+static int counterfeit_option(struct sim *s, const char *opt, struct dd_err *err)
+{
+	char num[16];
+	const char *colon = strchr(opt, ':');
+	uint64_t port, size;
+
+	if (!colon || (size_t)(colon - opt) >= sizeof(num))
+		return dd_fail(err, DD_EUSAGE, "sim board: --counterfeit %s: expected PORT:SIZE (2:64M)", opt);
+	memcpy(num, opt, (size_t)(colon - opt));
+	num[colon - opt] = '\0';
+	if (dd_parse_u64(num, DD_LINK_MAX_PORTS, &port) || !port ||
+	    dd_parse_size(colon + 1, UINT64_MAX / 2, &size) || !size)
+		return dd_fail(err, DD_EUSAGE, "sim board: --counterfeit %s: expected PORT (1..%d):SIZE (64M)", opt,
+			       DD_LINK_MAX_PORTS);
+	s->fake_size[port - 1] = size;
+	return DD_OK;
+}
+
 static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 {
 	static const struct option opts[] = {
@@ -225,6 +345,7 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		{ "pubkey", required_argument, NULL, 'k' }, { "port", required_argument, NULL, 'p' },
 		{ "serial", required_argument, NULL, 'n' }, { "rtc", required_argument, NULL, 'r' },
 		{ "usb-speed", required_argument, NULL, 'u' }, { "stick-serial", required_argument, NULL, 'e' },
+		{ "policy", required_argument, NULL, 'P' }, { "counterfeit", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -238,6 +359,14 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		case 'n': snprintf(s->b.serial, sizeof(s->b.serial), "%s", optarg); break;
 		case 'r': snprintf(s->b.rtc, sizeof(s->b.rtc), "%s", optarg); break;
 		case 'e': s->stick_serial = optarg; break;
+		case 'P':
+			if (policy_option(&s->b, optarg, err))
+				return err->code;
+			break;
+		case 'c':
+			if (counterfeit_option(s, optarg, err))
+				return err->code;
+			break;
 		case 'u':
 			if (dd_parse_u64(optarg, 100000, &v))
 				return dd_fail(err, DD_EUSAGE, "sim board: --usb-speed: '%s' is not Mbit/s (0..100000)", optarg);
@@ -318,6 +447,7 @@ static int sim_open(int argc, char **argv, struct dd_board **out, struct dd_err 
 const struct dd_board_driver dd_board_sim = {
 	.name = "sim",
 	.usage = "--socket PATH --store DIR --pubkey PUB [--pubkey PUB...] --port PATH [--port PATH...] "
-		 "[--serial S] [--rtc /dev/rtcN] [--usb-speed MBPS] [--stick-serial TEXT]",
+		 "[--serial S] [--rtc /dev/rtcN] [--usb-speed MBPS] [--stick-serial TEXT] [--policy KEY=VALUE...] "
+		 "[--counterfeit PORT:SIZE...]",
 	.open = sim_open,
 };

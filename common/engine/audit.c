@@ -39,6 +39,9 @@ void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st
 	dd_json_double(j, "verify_seconds", st->verify_seconds, 3);
 	empty_as_null(j, "error", st->error);
 	dd_json_str(j, "kind", dd_fail_kind_name(dd_status_kind(st))); /* null when it did not fail */
+	dd_json_str(j, "probe", dd_probe_state_name(st->probe));   /* null when not asked */
+	dd_json_bool(j, "sanitized", dd_status_sanitized(st));
+	dd_json_u64(j, "bytes_sanitized", st->bytes_sanitized);
 }
 
 void dd_audit_format(struct dd_json *j, const struct dd_audit_job *job,

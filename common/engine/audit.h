@@ -27,7 +27,8 @@ struct dd_audit_job {
  * image_id, image_name, mode, target, port, vendor, model, serial, capacity, result,
  * bytes_written, bytes_verified, bytes_skipped (all-zero image blocks found already zero, not written),
  * first_bad_offset (null if none), write_seconds, verify_seconds, error (null if none), kind (why it
- * failed: dd_fail_kind_name(), null if it did not). */
+ * failed: dd_fail_kind_name(), null if it did not), probe (dd_probe_state_name(): genuine, counterfeit..., null if not asked),
+ * sanitized (dd_status_sanitized()), bytes_sanitized (bytes past the image read back as zeros). */
 /* The result fields of a target (result, bytes, first bad offset, seconds, error, kind), as the audit
  * record and the "done" event line both carry them. */
 void dd_audit_result_fields(struct dd_json *j, const struct dd_target_status *st);

@@ -33,6 +33,8 @@ double eng_now(const struct engine *e)
 /* The current phase's byte counter (a zero block found in place counts as done by the write phase). */
 static uint64_t phase_bytes(const struct dd_target_status *st)
 {
+	if (st->phase == DD_PHASE_SANITIZE)
+		return st->bytes_zeroed + st->bytes_sanitized;
 	return st->phase == DD_PHASE_VERIFY ? st->bytes_verified : st->bytes_written + st->bytes_skipped;
 }
 
@@ -243,6 +245,16 @@ static int alloc_windows(struct engine *e)
 	return 0;
 }
 
+/* Bytes the sanitize phase zeroes: the target past the image's range, from its last sector on. */
+static uint64_t sanitize_bytes(const struct dd_job *job, const struct dd_target *t, const struct dd_image_info *info)
+{
+	uint64_t start = eng_sanitize_start(info, t);
+
+	if (!job->policy.sanitize || job->policy.verify_only || t->id.capacity <= start)
+		return 0;
+	return t->id.capacity - start;
+}
+
 static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 {
 	uint64_t to_write = 0;
@@ -303,6 +315,8 @@ static int engine_init(struct engine *e, struct dd_job *job, struct dd_err *err)
 		tc->st.eta = -1;
 		tc->st.bytes_total = job->policy.verify_only ? 0 : to_write;
 		tc->st.bytes_to_verify = job->policy.verify_only || job->policy.verify ? to_write : 0;
+		tc->st.sanitize_total = sanitize_bytes(job, tc->t, e->info);
+		tc->st.probe = job->policy.probe && !job->policy.verify_only ? DD_PROBED_PENDING : DD_PROBED_NO;
 	}
 	return DD_OK;
 }

@@ -144,6 +144,16 @@ static inline bool stopping(const struct tctx *tc)
 	return tc->failed || aborted(tc->e);
 }
 
+/* Where the sanitize phase starts on target t: the image's size rounded down to t's alignment, so that
+ * the slack between the image's end and the end of its last sector is zeroed too (the image's last
+ * block is written over its part of that sector afterwards). It covers [here, capacity). */
+static inline uint64_t eng_sanitize_start(const struct dd_image_info *info, const struct dd_target *t)
+{
+	uint64_t align = t->align ? t->align : 1;
+
+	return info->image_size / align * align;
+}
+
 /* engine.c: time, events, failures */
 double eng_now(const struct engine *e);
 void eng_emit_target(struct engine *e, struct tctx *tc, enum dd_event_type type);

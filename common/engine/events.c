@@ -8,6 +8,7 @@ const char *dd_phase_name(enum dd_phase p)
 	switch (p) {
 	case DD_PHASE_QUEUED: return "queued";
 	case DD_PHASE_PROBE: return "probe";
+	case DD_PHASE_SANITIZE: return "sanitize";
 	case DD_PHASE_WRITE: return "write";
 	case DD_PHASE_VERIFY: return "verify";
 	case DD_PHASE_BOOT: return "boot";
@@ -57,4 +58,16 @@ const char *dd_fail_kind_name(enum dd_fail_kind k)
 	case DD_FAIL_OTHER: return "other";
 	}
 	return "other";
+}
+
+const char *dd_probe_state_name(enum dd_probe_state v)
+{
+	switch (v) {
+	case DD_PROBED_NO: return NULL;
+	case DD_PROBED_PENDING: return "incomplete";
+	case DD_PROBED_GENUINE: return "genuine";
+	case DD_PROBED_COUNTERFEIT: return "counterfeit";
+	case DD_PROBED_ERROR: return "error";
+	}
+	return "error";
 }

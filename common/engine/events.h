@@ -18,6 +18,7 @@ enum dd_event_type {
 enum dd_phase {
 	DD_PHASE_QUEUED,
 	DD_PHASE_PROBE,     /* counterfeit-capacity probe */
+	DD_PHASE_SANITIZE,  /* zeros over the target past the image's range, read back (policy.sanitize) */
 	DD_PHASE_WRITE,
 	DD_PHASE_VERIFY,
 	DD_PHASE_BOOT,      /* writing the first block last */
@@ -35,6 +36,15 @@ enum dd_result {
 	DD_RESULT_SKIPPED,     /* not started: another target of the run was refused, so none was written */
 };
 
+/* Where the counterfeit-capacity probe (policy.probe) left a target, as records state it. */
+enum dd_probe_state {
+	DD_PROBED_NO,          /* not asked (JSON: null) */
+	DD_PROBED_PENDING,     /* asked, no verdict: stopped before it ended ("incomplete") */
+	DD_PROBED_GENUINE,     /* it holds what it announces ("genuine") */
+	DD_PROBED_COUNTERFEIT, /* it holds less ("counterfeit"; kind counterfeit) */
+	DD_PROBED_ERROR,       /* the probe could not run: too small to probe, an I/O error ("error") */
+};
+
 struct dd_target_status {
 	enum dd_phase phase;
 	enum dd_result result;
@@ -43,6 +53,11 @@ struct dd_target_status {
 	uint64_t bytes_skipped;    /* image bytes found already in place (all-zero blocks read first: not written) */
 	uint64_t bytes_total;      /* bytes the write phase covers: written + skipped at its end (the image's size) */
 	uint64_t bytes_to_verify;  /* bytes the verification reads back (the image's size; 0 with --no-verify) */
+	uint64_t sanitize_total;   /* bytes past the image's range the sanitize phase zeroes (0: no sanitize) */
+	uint64_t bytes_zeroed;     /* of those, written with zeros so far */
+	uint64_t bytes_sanitized;  /* of those, read back as zeros so far */
+	bool sanitized;            /* the sanitize phase ran to its end: every byte past the image read back zero */
+	enum dd_probe_state probe;
 	double progress;           /* 0..1 of this target's whole job (write + verify) */
 	double rate;               /* bytes per second, current phase */
 	double eta;                /* seconds, < 0 unknown */
@@ -56,12 +71,12 @@ struct dd_target_status {
 /* The whole job's bytes (write phase + verification) and how many are done: progress = done / total. */
 static inline uint64_t dd_status_total(const struct dd_target_status *st)
 {
-	return st->bytes_total + st->bytes_to_verify;
+	return st->bytes_total + st->bytes_to_verify + 2 * st->sanitize_total;
 }
 
 static inline uint64_t dd_status_done(const struct dd_target_status *st)
 {
-	return st->bytes_written + st->bytes_skipped + st->bytes_verified;
+	return st->bytes_written + st->bytes_skipped + st->bytes_verified + st->bytes_zeroed + st->bytes_sanitized;
 }
 
 /* The kind a status reports: its own, or for a failure nobody gave a kind (a board's unusable stick),
@@ -76,6 +91,13 @@ static inline enum dd_fail_kind dd_status_kind(const struct dd_target_status *st
 	case DD_RESULT_REFUSED: return DD_FAIL_REFUSED;
 	default: return DD_FAIL_NONE;
 	}
+}
+
+/* Sanitized, as records state it: the sanitize phase proved zeros past the image's range AND the pass
+ * proved the image over its range, so every byte of the stick is accounted for (docs/AUDIT.md). */
+static inline bool dd_status_sanitized(const struct dd_target_status *st)
+{
+	return st->sanitized && st->result == DD_RESULT_PASS;
 }
 
 struct dd_event {
@@ -100,5 +122,7 @@ const char *dd_event_type_name(enum dd_event_type t);
 /* "io", "mismatch", "counterfeit", "too_small", "refused", "pulled", "interrupted", "image", "other";
  * NULL for DD_FAIL_NONE (JSON: null). */
 const char *dd_fail_kind_name(enum dd_fail_kind k);
+/* "genuine", "counterfeit", "incomplete", "error"; NULL for DD_PROBED_NO (JSON: null). */
+const char *dd_probe_state_name(enum dd_probe_state v);
 
 #endif

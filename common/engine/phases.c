@@ -1,5 +1,5 @@
-/* The engine's per-target phases (see engine_priv.h): each target runs probe, write, flush, verify and
- * boot on its own thread plus queue_depth - 1 helpers during the write and verify phases, so that
+/* The engine's per-target phases (see engine_priv.h): each target runs probe, sanitize, write, flush,
+ * verify and boot on its own thread plus queue_depth - 1 helpers during the write and verify phases, so that
  * several requests are in flight per device with plain blocking pread/pwrite (the backends stay simple
  * and thread-safe). A target that fails, fails alone. */
 #include "engine/engine_priv.h"
@@ -371,6 +371,87 @@ static int verify_disk_tail(struct tctx *tc, uint64_t off, uint64_t len, struct 
 	return DD_OK;
 }
 
+/* The sanitize phase's count of bytes done (counter: &st.bytes_zeroed or &st.bytes_sanitized). */
+static void sanitize_count(struct tctx *tc, uint64_t *counter, uint64_t n)
+{
+	pthread_mutex_lock(&tc->e->lock);
+	*counter += n;
+	pthread_mutex_unlock(&tc->e->lock);
+}
+
+/* Zeros over [off, off + len), a chunk at a time, counted as the sanitize phase goes. */
+static int sanitize_zero(struct tctx *tc, uint64_t off, uint64_t len, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+
+	while (len && !stopping(tc)) {
+		size_t n = len < e->chunk ? (size_t)len : e->chunk;
+		int rc = write_zeros(tc, off, n, err);
+
+		if (rc)
+			return rc;
+		sanitize_count(tc, &tc->st.bytes_zeroed, n);
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+/* Read [off, off + len) back (after a flush): every byte must be zero. A stick that dropped the
+ * writes, or kept them in a cache only, shows its old bytes here. *bad: the first chunk that did not. */
+static int sanitize_check(struct tctx *tc, uint64_t off, uint64_t len, uint64_t *bad, struct dd_err *err)
+{
+	struct worker *w = &tc->w[0];
+	struct engine *e = tc->e;
+	int rc;
+
+	if (len && (rc = io_buffer(w, err)))
+		return rc;
+	while (len && !stopping(tc)) {
+		size_t n = len < e->chunk ? (size_t)len : e->chunk;
+
+		*bad = off;
+		if ((rc = tc->t->ops->read_at(tc->t, w->io, n, off, err)))
+			return rc;
+		if (!all_zero(e, w->io, n))
+			return dd_fail(err, DD_ECHECK, "%s: sanitize: the zeros written at offset %" PRIu64
+				       " did not stay (the stick kept its old bytes)", tc->t->id.path, off);
+		sanitize_count(tc, &tc->st.bytes_sanitized, n);
+		off += n;
+		len -= n;
+	}
+	return DD_OK;
+}
+
+/* Sanitize (policy.sanitize), before the image is written: zeros over the whole target past the
+ * image's range, flushed and read back, every byte. The image's range needs no pass of its own: the
+ * write phase puts the image over every byte of it and the verification proves it. Zeros, not random
+ * bytes: a sanitized stick then reads as "nothing" past the image, checkable by anyone with dd and cmp,
+ * and an all-zero read-back proves the write without keeping what was written. */
+static int sanitize_phase(struct tctx *tc, struct dd_err *err)
+{
+	struct engine *e = tc->e;
+	uint64_t off, len, bad = 0;
+	int rc;
+
+	eng_set_phase(e, tc, DD_PHASE_SANITIZE);
+	off = eng_sanitize_start(e->info, tc->t);
+	len = tc->st.sanitize_total; /* [off, capacity): set up with the job (engine.c) */
+	rc = sanitize_zero(tc, off, len, err);
+	if (!rc && !stopping(tc))
+		rc = flush_target(tc, err);
+	if (!rc && !stopping(tc))
+		rc = sanitize_check(tc, off, len, &bad, err);
+	if (rc) {
+		eng_fail_locked(tc, rc == DD_ECHECK || rc == DD_EIO ? (int64_t)bad : -1, eng_kind_of(rc), err->msg);
+		return rc;
+	}
+	pthread_mutex_lock(&e->lock);
+	tc->st.sanitized = !stopping(tc);
+	pthread_mutex_unlock(&e->lock);
+	return DD_OK;
+}
+
 /* Boot phase: block 0 last, then flush and verify it. */
 static int write_block0(struct tctx *tc, struct dd_err *err)
 {
@@ -525,7 +606,10 @@ static int probe_phase(struct tctx *tc, struct dd_err *err)
 	po.abort_flag = e->job->abort_flag;
 	rc = dd_probe_run(tc->t, &po, &r, err);
 	if (rc == DD_EABORT)
-		return DD_OK; /* stopping() reports it incomplete */
+		return DD_OK; /* stopping() reports it incomplete; the verdict stays pending */
+	pthread_mutex_lock(&e->lock);
+	tc->st.probe = !rc ? DD_PROBED_GENUINE : rc == DD_ECHECK ? DD_PROBED_COUNTERFEIT : DD_PROBED_ERROR;
+	pthread_mutex_unlock(&e->lock);
 	if (rc)
 		eng_fail_locked(tc, rc == DD_ECHECK ? r.first_bad : -1, probe_kind(rc), err->msg);
 	return rc;
@@ -546,6 +630,8 @@ void *eng_target_main(void *arg)
 	pthread_mutex_unlock(&e->lock);
 	if (pol->probe && !pol->verify_only)
 		rc = probe_phase(tc, &err);
+	if (!rc && !stopping(tc) && pol->sanitize && !pol->verify_only)
+		rc = sanitize_phase(tc, &err);
 	if (!rc && !stopping(tc) && !pol->verify_only)
 		rc = write_phase(tc, &err);
 	if (!rc && !stopping(tc) && (pol->verify || pol->verify_only))

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "source/source.h"
+#include "util/err.h"
 
 struct dd_policy {
 	bool verify;        /* default true */
@@ -25,9 +26,24 @@ struct dd_policy {
 	bool full;          /* write every block, zero blocks too, without reading them first */
 	int retries;        /* per failing block; default 2 */
 	bool probe;         /* counterfeit-capacity probe before writing */
+	bool sanitize;      /* before writing: zeros over the whole target past the image's range, read
+	                       back (engine.h); the image's range gets the image, verified as always */
 };
 
 void dd_policy_default(struct dd_policy *p);
+
+/* The policy from words, in one place: the keys a board's description file, a batch file and the
+ * command line's flags of write, station and `board start` share, so that nothing decides the policy
+ * twice. Keys: "probe", "sanitize", "full" (value yes|no; NULL, a flag: yes) and "retries" (0..100).
+ * DD_EUSAGE with "KEY VALUE: expected ..." or "KEY: not a policy key" (the front end puts its "--" or
+ * "file:line: " in front); p is untouched then. */
+int dd_policy_set(struct dd_policy *p, const char *key, const char *value, struct dd_err *err);
+bool dd_policy_is_key(const char *key);
+
+/* p, made at least as strict as more: a check either asks for (probe, sanitize, full) is run, the
+ * larger retries count wins; verify and verify_only stay p's. The board's effective policy is its
+ * description file's merged with what the job's request (START, a batch file) asks. */
+void dd_policy_merge(struct dd_policy *p, const struct dd_policy *more);
 
 /* How the write phase treats image block i. */
 enum dd_block_write {

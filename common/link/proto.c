@@ -220,11 +220,14 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		put_u64(w, m->u.log.since);
 		put_u16(w, m->u.log.max);
 		break;
-	case DD_MSG_START: /* version 1: empty; version 2: batch and operator, when either is set */
-		if (m->u.start.batch[0] || m->u.start.operator_[0]) {
+	case DD_MSG_START: /* version 1: empty; version 2: batch and operator, when either is set;
+			    * version 3: then the flags, when any is set (a version 2 board never sees them) */
+		if (m->u.start.batch[0] || m->u.start.operator_[0] || m->u.start.flags) {
 			put_str(w, m->u.start.batch);
 			put_str(w, m->u.start.operator_);
 		}
+		if (m->u.start.flags)
+			put_u8(w, m->u.start.flags);
 		break;
 	case DD_MSG_TIME:
 		put_u64(w, m->u.time.time);
@@ -423,6 +426,11 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 			break; /* version 1: no batch, no operator */
 		get_str(r, m->u.start.batch);
 		get_str(r, m->u.start.operator_);
+		if (r->pos >= r->len)
+			break; /* version 2: no flags */
+		m->u.start.flags = get_u8(r);
+		if (!m->u.start.flags || (m->u.start.flags & ~DD_START_FLAGS_KNOWN))
+			r->bad = true; /* flags sent are never 0; a bit this board does not know is not ignored */
 		break;
 	case DD_MSG_TIME:
 		m->u.time.time = get_u64(r);
@@ -695,6 +703,7 @@ static const char *const job_state_names[] = {
 static const char *const phase_names[] = {
 	[DD_LPHASE_QUEUED] = "queued", [DD_LPHASE_PROBE] = "probe", [DD_LPHASE_WRITE] = "write",
 	[DD_LPHASE_VERIFY] = "verify", [DD_LPHASE_BOOT] = "boot", [DD_LPHASE_DONE] = "done",
+	[DD_LPHASE_SANITIZE] = "sanitize",
 };
 static const char *const result_names[] = {
 	[DD_LRESULT_NONE] = "running", [DD_LRESULT_PASS] = "pass", [DD_LRESULT_FAIL] = "fail",

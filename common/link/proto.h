@@ -24,7 +24,7 @@
 #define DD_LINK_HDR_LEN 16
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
-#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: a port's failure kind */
+#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's failure kind */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
@@ -124,8 +124,9 @@ enum dd_link_phase {
 	DD_LPHASE_VERIFY = 3,
 	DD_LPHASE_BOOT = 4,    /* writing the first block last */
 	DD_LPHASE_DONE = 5,
+	DD_LPHASE_SANITIZE = 6, /* zeros past the image's range, read back (a version 1/2 PC shows unknown(6)) */
 };
-#define DD_LPHASE_COUNT 6
+#define DD_LPHASE_COUNT 7
 
 enum dd_link_result {
 	DD_LRESULT_NONE = 0,       /* still running, or no job on this port */
@@ -214,9 +215,18 @@ struct dd_link_load_end_reply {
 	char name[DD_LINK_STR_MAX + 1];
 };
 
+/* START's flags (version 3): checks this job runs on top of the board's own policy (its description
+ * file's); link/wire.h turns them into a struct dd_policy and back. */
+enum dd_link_start_flag {
+	DD_START_PROBE = 0x01,                 /* counterfeit-capacity probe before writing */
+	DD_START_SANITIZE = 0x02,              /* zeros over each stick past the image, read back */
+};
+#define DD_START_FLAGS_KNOWN (DD_START_PROBE | DD_START_SANITIZE)
+
 struct dd_link_start {                          /* version 2; version 1's START is empty */
 	char batch[DD_LINK_STR_MAX + 1];       /* batch or work-order id, "" if none */
 	char operator_[DD_LINK_STR_MAX + 1];   /* who runs the job, "" if none */
+	uint8_t flags;                         /* version 3: enum dd_link_start_flag, 0 none (not sent) */
 };
 
 struct dd_link_time {

@@ -9,7 +9,8 @@
 
 /* the wire numbers are fixed forever: a change here breaks every board and PC in the field */
 _Static_assert(DD_LPHASE_QUEUED == 0 && DD_LPHASE_PROBE == 1 && DD_LPHASE_WRITE == 2 && DD_LPHASE_VERIFY == 3 &&
-		       DD_LPHASE_BOOT == 4 && DD_LPHASE_DONE == 5 && DD_LPHASE_COUNT == 6,
+		       DD_LPHASE_BOOT == 4 && DD_LPHASE_DONE == 5 && DD_LPHASE_SANITIZE == 6 &&
+		       DD_LPHASE_COUNT == 7,
 	       "the protocol's phase numbers never change (docs/PROTOCOL.md)");
 _Static_assert(DD_LRESULT_NONE == 0 && DD_LRESULT_PASS == 1 && DD_LRESULT_FAIL == 2 && DD_LRESULT_INCOMPLETE == 3 &&
 		       DD_LRESULT_WRITTEN == 4 && DD_LRESULT_REFUSED == 5 &&
@@ -28,6 +29,7 @@ uint8_t dd_link_phase_of(enum dd_phase p)
 	switch (p) {
 	case DD_PHASE_QUEUED: return DD_LPHASE_QUEUED;
 	case DD_PHASE_PROBE: return DD_LPHASE_PROBE;
+	case DD_PHASE_SANITIZE: return DD_LPHASE_SANITIZE;
 	case DD_PHASE_WRITE: return DD_LPHASE_WRITE;
 	case DD_PHASE_VERIFY: return DD_LPHASE_VERIFY;
 	case DD_PHASE_BOOT: return DD_LPHASE_BOOT;
@@ -65,4 +67,15 @@ uint8_t dd_link_fail_of(enum dd_fail_kind k)
 	case DD_FAIL_OTHER: return DD_LFAIL_OTHER;
 	}
 	return DD_LFAIL_OTHER;
+}
+
+uint8_t dd_link_start_flags(const struct dd_policy *p)
+{
+	return (uint8_t)((p->probe ? DD_START_PROBE : 0) | (p->sanitize ? DD_START_SANITIZE : 0));
+}
+
+void dd_link_start_policy(uint8_t flags, struct dd_policy *p)
+{
+	p->probe = flags & DD_START_PROBE;
+	p->sanitize = flags & DD_START_SANITIZE;
 }

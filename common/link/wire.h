@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "engine/events.h"
+#include "engine/policy.h"
 #include "link/proto.h"
 
 /* The wire number of an engine phase / result. Total over the engine's enums: an engine value without a
@@ -15,5 +16,10 @@
 uint8_t dd_link_phase_of(enum dd_phase p);
 uint8_t dd_link_result_of(enum dd_result r);
 uint8_t dd_link_fail_of(enum dd_fail_kind k);
+
+/* START's flags (link/proto.h) from the checks a policy asks (probe, sanitize), and back: the checks
+ * the flags ask, into p (the rest of p untouched). */
+uint8_t dd_link_start_flags(const struct dd_policy *p);
+void dd_link_start_policy(uint8_t flags, struct dd_policy *p);
 
 #endif

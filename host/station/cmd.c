@@ -84,8 +84,8 @@ static void loop(struct ctx *c, struct udev_monitor *mon, int sig_fd)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--rewrite]\n"
-		"                       [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
+		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--sanitize]\n"
+		"                       [--rewrite] [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
@@ -94,6 +94,8 @@ static void usage(FILE *out)
 		"  --log FILE       append one JSON audit record per stick\n"
 		"  --json           one JSON event per line (stick, phase, progress, result, removed, summary)\n"
 		"  --probe          counterfeit-capacity probe before writing; a fake stick fails\n"
+		"  --sanitize       before writing, zeros over each stick past the image, to its end, read back\n"
+		"                   (a returned stick keeps none of its old files); always writes, as --rewrite\n"
 		"  --rewrite        write even sticks that already hold this image (default: verify and keep)\n"
 		"  --existing       also write sticks already plugged in at start (default: only new ones)\n"
 		"  --pubkey PUB     the image must be signed by this key\n"
@@ -107,18 +109,21 @@ static int parse(int argc, char **argv, struct options *o)
 	static const struct option opts[] = {
 		{ "ports", no_argument, NULL, 'p' },    { "log", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },     { "probe", no_argument, NULL, 'P' },
+		{ "sanitize", no_argument, NULL, 'S' },
 		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
 		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool in_ports = false;
+	struct dd_err err;
 	int ch;
 
 	o->ports = calloc((size_t)argc, sizeof(*o->ports));
 	o->pubkeys = calloc((size_t)argc, sizeof(*o->pubkeys));
 	if (!o->ports || !o->pubkeys)
 		return 2;
+	dd_policy_default(&o->policy);
 	opterr = 0;
 	optind = 1;
 	/* '-' in front: non-options come back as ch 1, in order, so "--ports A B IMAGE" is possible only
@@ -140,7 +145,13 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'p': in_ports = true; break;
 		case 'l': o->log = optarg; break;
 		case 'j': o->json = true; break;
-		case 'P': o->probe = true; break;
+		case 'P': /* the policy's own words (engine/policy.h) */
+		case 'S':
+			if (dd_policy_set(&o->policy, ch == 'P' ? "probe" : "sanitize", NULL, &err)) {
+				cli_error("station: --%s", err.msg);
+				return 2;
+			}
+			break;
 		case 'r': o->rewrite = true; break;
 		case 'e': o->existing = true; break;
 		case 'k': o->pubkeys[o->n_pubkeys++] = optarg; break;

@@ -87,6 +87,7 @@ bool station_stick_arrived(struct station *s, struct station_slot *slot, const c
 	slot->t_end = 0;
 	slot->outcome = OUT_NONE;
 	slot->kind = DD_FAIL_NONE;
+	slot->sanitized = false;
 	slot->detail[0] = '\0';
 	return true;
 }
@@ -198,9 +199,9 @@ bool station_outcome_good(enum station_outcome o)
 	return o == OUT_PASS || o == OUT_ALREADY;
 }
 
-enum station_action station_first_action(bool block0_matches, bool rewrite, bool probe)
+enum station_action station_first_action(bool block0_matches, bool rewrite, bool touch)
 {
-	if (rewrite || probe || !block0_matches)
+	if (rewrite || touch || !block0_matches)
 		return ACT_WRITE;
 	return ACT_VERIFY;
 }

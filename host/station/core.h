@@ -51,6 +51,7 @@ struct station_slot {
 	/* result */
 	enum station_outcome outcome;
 	enum dd_fail_kind kind;   /* why it did not pass, as data (station_outcome_kind()) */
+	bool sanitized;           /* passed with --sanitize: zeros past the image, read back */
 	char detail[192];
 	unsigned sticks;          /* sticks this slot has finished */
 };
@@ -120,14 +121,15 @@ bool station_outcome_good(enum station_outcome o);
 /* "Already holds this image?" in two steps, so a blank stick costs one block read, not a full verify:
  *  1. block 0 read from the stick matches the image's block 0 -> verify the whole stick read-only;
  *  2. that verification passed -> keep it.
- * --rewrite always writes; --probe always writes too (a counterfeit stick can hold a small image
- * perfectly: only probing it, which overwrites samples, tells). */
+ * --rewrite always writes; --probe and --sanitize (touch: either) always write too (a counterfeit
+ * stick can hold a small image perfectly: only probing it, which overwrites samples, tells; a returned
+ * stick holding the image keeps the customer's files past it until it is sanitized). */
 enum station_action {
 	ACT_WRITE,   /* probe (if asked), write and verify */
 	ACT_VERIFY,  /* verify read-only first: it may already hold the image */
 	ACT_KEEP,    /* verified: report "already holds the image", do not write */
 };
-enum station_action station_first_action(bool block0_matches, bool rewrite, bool probe);
+enum station_action station_first_action(bool block0_matches, bool rewrite, bool touch);
 enum station_action station_after_verify(enum dd_result verify_result);
 
 #endif

@@ -91,9 +91,8 @@ static int run_engine(struct job *job, struct dd_target *t, bool verify_only, st
 
 	/* the default policy (engine/policy.h): the "already holds the image" check (verify_only) reads every
 	 * block back, all-zero ones included, so a stick with stale bytes there is written, not kept */
-	dd_policy_default(&dj.policy);
+	dj.policy = c->o.policy; /* the engine runs no probe or sanitize in a verify-only job */
 	dj.policy.verify_only = verify_only;
-	dj.policy.probe = c->o.probe && !verify_only;
 	memset(st, 0, sizeof(*st));
 	st->first_bad_offset = -1;
 	return dd_engine_run(&dj, st, err);
@@ -140,9 +139,10 @@ static void eject(struct job *job, char *detail, size_t size)
 		close(fd);
 }
 
-/* The stick's whole job; *kind: why it did not pass, as the door or the engine found it. */
+/* The stick's whole job; *kind: why it did not pass, as the door or the engine found it; *sanitized:
+ * it passed with the sanitize phase (dd_status_sanitized()). */
 static enum station_outcome stick_job(struct job *job, struct dd_target_identity *id, enum dd_fail_kind *kind,
-				      char *detail, size_t size)
+				      bool *sanitized, char *detail, size_t size)
 {
 	struct ctx *c = job->ctx;
 	const char *inputs[] = { c->o.image };
@@ -172,7 +172,8 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	}
 	*id = t->id;
 
-	act = station_first_action(block0_matches(t, &c->src->info), c->o.rewrite, c->o.probe);
+	act = station_first_action(block0_matches(t, &c->src->info), c->o.rewrite,
+				   c->o.policy.probe || c->o.policy.sanitize);
 	if (act == ACT_VERIFY) {
 		rc = run_engine(job, t, true, &st, &err);
 		act = station_after_verify(rc == DD_OK ? st.result : DD_RESULT_FAIL);
@@ -197,6 +198,7 @@ finish:
 	pulled = job->slot->pulled;
 	pthread_mutex_unlock(&c->lock);
 	*kind = st.kind;
+	*sanitized = dd_status_sanitized(&st);
 	set_text(detail, size, st.error);
 	if (st.result == DD_RESULT_PASS && !pulled) {
 		eject(job, detail, size);
@@ -229,9 +231,10 @@ void *station_job_main(void *arg)
 	char detail[192] = "", line[512];
 	enum dd_fail_kind kind = DD_FAIL_NONE;
 	enum station_outcome out;
+	bool sanitized = false;
 	uint64_t one = 1;
 
-	out = stick_job(job, &id, &kind, detail, sizeof(detail));
+	out = stick_job(job, &id, &kind, &sanitized, detail, sizeof(detail));
 	if (out == OUT_FAIL && vanished(job))
 		out = OUT_PULLED;
 	pthread_mutex_lock(&c->lock);
@@ -241,6 +244,7 @@ void *station_job_main(void *arg)
 		out = OUT_INCOMPLETE;
 	station_job_done(&c->st, job->slot, out, detail, station_elapsed(c));
 	job->slot->kind = station_outcome_kind(job->slot->outcome, kind);
+	job->slot->sanitized = sanitized && job->slot->outcome == OUT_PASS;
 	station_emit_slot(c, "result", job->slot);
 	station_result_line(job->slot, line, sizeof(line));
 	station_log(c, "%s", line);

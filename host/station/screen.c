@@ -39,7 +39,8 @@ void station_emit_start(struct ctx *c)
 	dd_json_str(&j, "image", c->o.image);
 	dd_json_str(&j, "name", c->src->info.name);
 	dd_json_u64(&j, "image_size", c->src->info.image_size);
-	dd_json_bool(&j, "probe", c->o.probe);
+	dd_json_bool(&j, "probe", c->o.policy.probe);
+	dd_json_bool(&j, "sanitize", c->o.policy.sanitize);
 	dd_json_bool(&j, "rewrite", c->o.rewrite);
 	dd_json_u64(&j, "ports", c->o.n_ports);
 	dd_json_end_obj(&j);
@@ -67,7 +68,7 @@ void station_redraw(struct ctx *c)
 {
 	struct station_view_info vi = {
 		.image_name = c->src->info.name, .image_size = c->src->info.image_size,
-		.probe = c->o.probe, .rewrite = c->o.rewrite, .elapsed = station_elapsed(c),
+		.probe = c->o.policy.probe, .rewrite = c->o.rewrite, .elapsed = station_elapsed(c),
 	};
 	static const size_t size = 16384;
 	char *buf;

@@ -23,6 +23,7 @@
 #include <libudev.h>
 
 #include "host/station/core.h"
+#include "engine/policy.h"
 #include "source/source.h"
 
 struct options {
@@ -32,7 +33,8 @@ struct options {
 	const char *log;
 	const char **pubkeys;
 	unsigned n_pubkeys;
-	bool json, probe, rewrite, existing, allow_non_usb, no_eject;
+	bool json, rewrite, existing, allow_non_usb, no_eject;
+	struct dd_policy policy;  /* --probe, --sanitize (engine/policy.h: the words write and the board share) */
 };
 
 struct ctx;

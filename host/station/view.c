@@ -167,6 +167,7 @@ void station_json_slot(struct dd_json *j, const char *event, const struct statio
 		dd_json_double(j, "seconds", slot->t_end - slot->t_start, 3);
 		dd_json_str(j, "detail", slot->detail[0] ? slot->detail : NULL);
 		dd_json_str(j, "kind", dd_fail_kind_name(slot->kind)); /* null when good */
+		dd_json_bool(j, "sanitized", slot->sanitized);
 	}
 	dd_json_end_obj(j);
 }

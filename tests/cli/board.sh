@@ -8,6 +8,7 @@ S=$T/board.sock
 ST=$T/store
 PID=
 PORTS=()
+BOARD_EXTRA=() # more dartdupd options for start_board (a description file's policy, a fake stick)
 B() { "$DARTDUP" board --sim "$S" "$@"; }
 
 # start_board PORT...: start the daemon on these ports and wait until it serves
@@ -15,7 +16,7 @@ start_board() {
 	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
 	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" \
+	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${BOARD_EXTRA[@]}" \
 		--ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
 	PID=$!
 	local line=
@@ -334,6 +335,55 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12m tmpfs "$T/smallstore" 2>/dev
 else
 	ok "# SKIP a store too small for a package (needs root for a tmpfs)"
 fi
+
+# --- probe and sanitize on the board (issue 15 item 4) ------------------------------------------
+# The description file's policy (the sim board's --policy takes board.conf's keys, in the same words);
+# port 3 holds a counterfeit stick: 8 MiB that announce 64 MiB, offsets past 8 MiB wrap around.
+ST=$T/store-policy
+BOARD_EXTRA=(--policy probe=yes --policy sanitize=yes --counterfeit 3:64M)
+Q=("$T/q1" "$T/q2" "$T/q3")
+for p in "${Q[@]}"; do head -c $((8 << 20)) /dev/urandom >"$p"; done # returned sticks: random old files
+ASIZE=$(stat -c %s "$T/a.img")
+check "daemon with probe = yes and sanitize = yes" start_board "${Q[@]}"
+expect_rc "load for the policy job" 0 B load "$T/a.dfi"
+expect_rc "start --wait: the counterfeit port fails, the job exits 1" 1 B start --wait
+check "genuine ports hold the image" ports_equal "$T/a.img" "${Q[0]}" "${Q[1]}"
+check "genuine ports: every byte past the image is zero" bash -c "
+	for p in ${Q[0]} ${Q[1]}; do cmp -s -i $ASIZE:0 -n $(((8 << 20) - ASIZE)) \"\$p\" /dev/zero || exit 1; done"
+expect_rc "log of the policy job" 0 B log --json
+check "log --json: the records with probe and sanitized follow docs/EVENTS.md" \
+	python3 tests/cli/events_check.py board-log "$T/out"
+check "records: two genuine sticks probed, sanitized and passed" \
+	test "$(grep -c '"result":"pass".*"probe":"genuine","sanitized":true,"bytes_sanitized":'$(((8 << 20) - ASIZE)) "$T/out")" -eq 2
+check "record: the counterfeit stick fails with kind counterfeit, not sanitized" \
+	grep -q '"port":"sim-3".*"result":"fail".*"kind":"counterfeit","probe":"counterfeit","sanitized":false' "$T/out"
+check "the counterfeit stick was not written" bash -c "! cmp -s -n $ASIZE '$T/a.img' '${Q[2]}'"
+check "daemon stops (policy board)" stop_board
+
+# START's flags (protocol version 3): a board whose description file asks nothing runs them for that job
+ST=$T/store-start-flags
+BOARD_EXTRA=()
+for p in "${Q[@]}"; do head -c $((8 << 20)) /dev/urandom >"$p"; done
+check "daemon without a policy" start_board "${Q[@]}"
+expect_rc "load for START's flags" 0 B load "$T/a.dfi"
+expect_rc "start --wait --probe --sanitize: every port passes" 0 B start --wait --probe --sanitize
+expect_rc "log of the flagged job" 0 B log --json
+check "records: probed and sanitized at START's request" \
+	test "$(grep -c '"probe":"genuine","sanitized":true' "$T/out")" -eq 3
+check "ports past the image: zeros" bash -c "
+	for p in ${Q[*]}; do cmp -s -i $ASIZE:0 -n $(((8 << 20) - ASIZE)) \"\$p\" /dev/zero || exit 1; done"
+job=$(B status --json | grep -o '"job":[0-9]*' | cut -d: -f2)
+rm -f "${Q[@]}"; for p in "${Q[@]}"; do head -c $((8 << 20)) /dev/urandom >"$p"; done
+kill -USR1 "$PID"
+expect_rc "a button press after it" 0 B status --watch --json --job $((job + 1))
+expect_rc "log of the button's job" 0 B log --json --since 4
+check "the button's job runs the description file's policy only (START's flags were for one job)" \
+	test "$(grep -c '"probe":null,"sanitized":false' "$T/out")" -eq 3
+expect_rc "start --sanitize with a bad option" 2 B start --sanitize=yes
+check "daemon stops (START flags)" stop_board
+expect_rc "sim board: a bad --policy value is refused" 2 "$DARTDUPD" --board sim --socket "$S" --store "$ST" \
+	--pubkey "$T/depot.pub" --port "$T/q1" --policy sanitize=maybe
+out_has "says which key and what it expects" "sanitize maybe: expected yes or no"
 
 # --- systemd's notifications (issue 14 item 4): READY=1 once serving, then WATCHDOG=1 from the loop ----
 # A socket this test owns stands in for systemd's; it says when it is bound (a fifo), then waits

@@ -55,10 +55,10 @@ r=$(complete_line "$DARTDUP" s)
 check "dartdup s<TAB>: station, only" test "$r" = station
 
 # each command's options, from its own --help
-expect "dartdup write --<TAB>: write's options" --all --yes --log --pubkey --unmount --probe --retries \
+expect "dartdup write --<TAB>: write's options" --all --yes --log --pubkey --unmount --probe --sanitize --retries \
 	-- "$DARTDUP" write --
 expect_not "dartdup write --<TAB>: not station's" --rewrite --no-eject -- "$DARTDUP" write --
-expect "dartdup station --<TAB>: station's options" --ports --rewrite --existing --no-eject \
+expect "dartdup station --<TAB>: station's options" --ports --rewrite --existing --no-eject --sanitize \
 	-- "$DARTDUP" station --
 expect "dartdup build --f<TAB>: --format" --format -- "$DARTDUP" build --f
 expect "dartdup build --format <TAB>: the formats" usb partition wds -- "$DARTDUP" build x.iso --format ""

@@ -17,13 +17,15 @@ import sys
 SCHEMA = 1
 I, N, S, B, H, Z = "int", "num", "str", "bool", "hex", "null"  # Z: null allowed
 
+PROBED = ("genuine", "counterfeit", "incomplete", "error")
 KINDS = ("io", "mismatch", "counterfeit", "too_small", "refused", "pulled", "interrupted", "image", "other")
 AUDIT = {
     "schema": I, "time": S, "host": (S, Z), "tool_version": S, "image_id": (H, Z), "image_name": (S, Z),
     "mode": ("write", "verify"), "target": S, "port": (S, Z), "vendor": (S, Z), "model": (S, Z),
     "serial": (S, Z), "capacity": I, "result": ("pass", "fail", "incomplete", "written", "refused", "skipped"),
     "bytes_written": I, "bytes_skipped": I, "bytes_verified": I, "first_bad_offset": (I, Z), "write_seconds": N,
-    "verify_seconds": N, "error": (S, Z), "kind": (KINDS, Z),
+    "verify_seconds": N, "error": (S, Z), "kind": (KINDS, Z), "probe": (PROBED, Z), "sanitized": B,
+    "bytes_sanitized": I,
 }
 AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
 BOARD_LOG_FRONT = {"seq": I, "board": S}
@@ -37,21 +39,22 @@ IDS = {"index": I, "target": S, "port": (S, Z), "serial": (S, Z)}
 WRITE = {
     "start": {"mode": ("write", "verify"), "image": S, "image_id": H, "image_size": I,
               "targets": [dict(IDS, capacity=I)]},
-    "phase": dict(IDS, phase=("probe", "write", "verify", "boot"), percent=N, bytes_written=I, bytes_skipped=I,
+    "phase": dict(IDS, phase=("probe", "sanitize", "write", "verify", "boot"), percent=N, bytes_written=I, bytes_skipped=I,
                   bytes_verified=I, mb_per_s=N, eta=N),
     "done": dict(IDS, result=("pass", "fail", "incomplete", "written"), bytes_written=I, bytes_skipped=I, bytes_verified=I,
-                 first_bad_offset=(I, Z), write_seconds=N, verify_seconds=N, error=(S, Z), kind=(KINDS, Z)),
+                 first_bad_offset=(I, Z), write_seconds=N, verify_seconds=N, error=(S, Z), kind=(KINDS, Z),
+                 probe=(PROBED, Z), sanitized=B, bytes_sanitized=I),
     "summary": {"targets": I, "pass": I, "fail": I, "incomplete": I, "result": ("pass", "fail", "incomplete")},
 }
 WRITE["progress"] = WRITE["phase"]
 
 SLOT = {"t": N, "slot": I, "port": S, "dev": S, "serial": S}
 STATION = {
-    "start": {"image": S, "name": S, "image_size": I, "probe": B, "rewrite": B, "ports": I},
+    "start": {"image": S, "name": S, "image_size": I, "probe": B, "sanitize": B, "rewrite": B, "ports": I},
     "stick": dict(SLOT, model=S, capacity=I),
-    "phase": dict(SLOT, phase=("probe", "write", "verify", "boot"), progress=N, rate=N),
+    "phase": dict(SLOT, phase=("probe", "sanitize", "write", "verify", "boot"), progress=N, rate=N),
     "result": dict(SLOT, result=("pass", "already", "fail", "counterfeit", "pulled", "refused", "incomplete"),
-                   good=B, seconds=N, detail=(S, Z), kind=(KINDS, Z)),
+                   good=B, seconds=N, detail=(S, Z), kind=(KINDS, Z), sanitized=B),
     "ejected": SLOT, "removed": SLOT,
     "summary": {"t": N, "done": I, "passed": I, "already": I, "failed": I, "refused": I, "incomplete": I,
                 "per_hour": N},
@@ -60,7 +63,7 @@ STATION["progress"] = STATION["phase"]
 
 UNKNOWN = re.compile(r"unknown\(\d+\)$")
 PORT = {"port": I, "state": ("empty", "ready", "busy", "verifying", "pass", "fail", "attention", UNKNOWN),
-        "phase": ("queued", "probe", "write", "verify", "boot", "done", UNKNOWN),
+        "phase": ("queued", "probe", "write", "verify", "boot", "done", "sanitize", UNKNOWN),
         "result": ("running", "pass", "fail", "incomplete", "written", UNKNOWN),
         "kind": (KINDS, UNKNOWN, Z), "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
 ONE = {
@@ -180,7 +183,7 @@ def check_events(objs, table, order):
     return errs + order([o for _, o in objs])
 
 
-PHASE_ORDER = ["probe", "write", "verify", "boot"]
+PHASE_ORDER = ["probe", "sanitize", "write", "verify", "boot"]
 
 
 def write_order(evs):

@@ -4,6 +4,7 @@
 
 expect_rc "station --help" 0 "$DARTDUP" station --help
 out_has "station --help names --probe" "--probe"
+out_has "station --help names --sanitize" "--sanitize"
 expect_rc "station without IMAGE" 2 "$DARTDUP" station
 expect_rc "station with an unknown option" 2 "$DARTDUP" station img --frobnicate
 expect_rc "station --ports without a port" 2 "$DARTDUP" station img --ports
@@ -36,7 +37,10 @@ if stop_with INT; then
 	out_has_file "station prints its totals" "station stopped after"
 	out_has_file "totals count nothing done" "0 done (0 written, 0 already held the image), 0 failed"
 fi
-if stop_with TERM --json --probe; then
+if stop_with TERM --json --probe --sanitize; then
+	check "station --json: the start line states probe and sanitize" \
+		grep -q '"event":"start".*"probe":true,"sanitize":true' "$T/st.out"
+	check "station --json lines follow docs/EVENTS.md" python3 tests/cli/events_check.py station "$T/st.out"
 	if tail -1 "$T/st.out" | grep -q '^{"schema":1,"event":"summary".*"done":0.*"failed":0'; then
 		ok "station --json ends with a summary event"
 	else

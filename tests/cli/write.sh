@@ -121,6 +121,32 @@ expect_rc "write --full over a random-filled target" 0 "$DARTDUP" write --full -
 check "--full: identical" cmp -s "$IMG" "$T/dirty"
 check "--full: every byte written" grep -q "\"event\":\"done\".*\"bytes_written\":$ISIZE,.*\"bytes_skipped\":0," "$T/out"
 
+# --- --sanitize: the whole target past the image zeroed and read back (a returned stick's files gone) ----
+rnd "$T/returned" $((2 * ISIZE + 4321)) # a file target twice the image: its size is its capacity
+expect_rc "write --sanitize over a random-filled target 2x the image" 0 \
+	"$DARTDUP" write --sanitize --json "$IMG" "$T/returned" --yes --log "$T/sanitize.log"
+check "sanitize: the image's range holds the image" cmp -s -n "$ISIZE" "$IMG" "$T/returned"
+check "sanitize: the target keeps its size" test "$(stat -c %s "$T/returned")" -eq $((2 * ISIZE + 4321))
+check "sanitize: every byte past the image is zero" \
+	cmp -s -i "$ISIZE:0" -n $((ISIZE + 4321)) "$T/returned" /dev/zero
+check "sanitize: the phase ran before the write" \
+	bash -c "grep -o '\"phase\":\"[a-z]*\"' '$T/out' | uniq | head -2 | tr '\n' ' ' | grep -qx '\"phase\":\"sanitize\" \"phase\":\"write\" '"
+check "sanitize: JSON says sanitized, and how many bytes" \
+	grep -q "\"event\":\"done\".*\"result\":\"pass\".*\"sanitized\":true,\"bytes_sanitized\":$((ISIZE + 4321))" "$T/out"
+check "sanitize: --json lines follow docs/EVENTS.md" python3 tests/cli/events_check.py write "$T/out"
+check "sanitize: the audit record says sanitized" grep -q '"sanitized":true' "$T/sanitize.log"
+check "sanitize: the audit record follows docs/EVENTS.md" python3 tests/cli/events_check.py audit "$T/sanitize.log"
+rnd "$T/returned2" $((2 * ISIZE))
+expect_rc "write --sanitize, terminal output" 0 "$DARTDUP" write --sanitize "$IMG" "$T/returned2" --yes
+out_has "the result line says sanitized" "PASS  verified $(awk "BEGIN{printf \"%.1f\", $ISIZE / 1e6}") MB, sanitized to the end"
+rnd "$T/plain" $((2 * ISIZE))
+expect_rc "write without --sanitize" 0 "$DARTDUP" write --json "$IMG" "$T/plain" --yes
+check "without --sanitize: JSON says not sanitized, no probe" grep -q '"probe":null,"sanitized":false,"bytes_sanitized":0' "$T/out"
+check "without --sanitize: past the image untouched (not zero)" \
+	bash -c "! cmp -s -i '$ISIZE:0' -n $ISIZE '$T/plain' /dev/zero"
+expect_rc "verify has no --sanitize" 2 "$DARTDUP" verify "$IMG" "$T/plain" --sanitize
+out_has "verify --sanitize: says why" "--sanitize writes: it belongs to dartdup write"
+
 # --- a DaRT ISO is built on the fly (the builder's hook) ------------------------------------------
 if [ -x scripts/make-sample-iso ] && scripts/make-sample-iso "$T/s.iso" --wim-mb 1 >/dev/null 2>&1; then
 	expect_rc "write a DaRT ISO" 0 "$DARTDUP" write "$T/s.iso" "$T/iso1" --yes

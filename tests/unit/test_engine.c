@@ -48,6 +48,7 @@ struct fake {
 	atomic_int *abort_at_write; /* set after abort_after writes */
 	int abort_after;
 	uint64_t wrap;           /* counterfeit: offsets wrap around at this size (0: genuine) */
+	int64_t drop_from;       /* writes at or past this offset "succeed" but change nothing (-1: never) */
 };
 
 static bool covers(int64_t at, size_t len, uint64_t off)
@@ -81,7 +82,11 @@ static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t
 		rc = dd_fail(err, DD_EIO, "%s: past the end", t->id.path);
 	if (!rc && f->zimg && off / BS < f->zimg->block_count && dd_block_is_zero(f->zimg, off / BS))
 		f->zero_block_writes++;
-	if (!rc) {
+	if (!rc && f->drop_from >= 0 && off + len > (uint64_t)f->drop_from) {
+		/* a stick that acknowledges writes it never keeps: only the part below drop_from lands */
+		if (off < (uint64_t)f->drop_from)
+			memcpy(f->mem + off, buf, (size_t)((uint64_t)f->drop_from - off));
+	} else if (!rc) {
 		memcpy(f->mem + off, buf, len);
 		if (f->n_order < 4096) {
 			f->order_b0[f->n_order] = len ? ((const uint8_t *)buf)[0] : 0;
@@ -155,7 +160,7 @@ static struct fake *fake_new(const char *name, size_t cap)
 	check_fill_random(f->mem, cap, seed++); /* old content of the "stick": random, never zeros */
 	memcpy(f->orig, f->mem, cap);
 	f->cap = cap;
-	f->fail_write_at = f->lie_at = -1;
+	f->fail_write_at = f->lie_at = f->drop_from = -1;
 	f->vanish_after = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->gate_cond, NULL);
@@ -219,6 +224,8 @@ struct recorder {
 	bool done_seen[8];        /* per target: its TARGET_DONE came */
 	int progress_after_done;  /* PROGRESS events of a target after its TARGET_DONE */
 	bool slow_done;           /* the sink takes 0.7 s over a TARGET_DONE (an audit log's fsync) */
+	int phase_order[16];      /* target 0's phases, in the order they began */
+	int n_phases;
 };
 
 static void rec_emit(void *ctx, const struct dd_event *ev)
@@ -236,6 +243,8 @@ static void rec_emit(void *ctx, const struct dd_event *ev)
 		break;
 	case DD_EV_PHASE:
 		r->boot_phases += ev->status->phase == DD_PHASE_BOOT;
+		if (ev->target == 0 && r->n_phases < 16)
+			r->phase_order[r->n_phases++] = (int)ev->status->phase;
 		if (r->abort_on_phase_write && ev->status->phase == DD_PHASE_WRITE)
 			*r->abort_on_phase_write = 1;
 		if (r->abort_on_phase_boot && ev->status->phase == DD_PHASE_BOOT)
@@ -1616,6 +1625,140 @@ TEST(audit_record_fields)
 	dd_json_free(&j);
 }
 
+TEST(sanitize_zeroes_the_stick_past_the_image)
+{
+	const size_t cap = (3u << 20) + 5 * 512; /* > 2 x the image, not a whole number of chunks */
+	char ip[512];
+	size_t n, end;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *big, *snug;
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	struct dd_json j;
+	bool zeros = true;
+
+	snprintf(ip, sizeof(ip), "%s/sanitize.img", check_tmpdir());
+	img = make_image(ip, 300, 777, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	end = (n + 511) / 512 * 512; /* the snug stick's capacity; sanitizing starts at n / 512 * 512 */
+	big = fake_new("returned-stick", cap); /* random old content: the customer's files */
+	snug = fake_new("snug", end);         /* nothing past the image: sanitized all the same */
+	t[0] = &big->t, t[1] = &snug->t;
+	job_init(&job, src, t, 2, &r);
+	job.policy.sanitize = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_OK);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_INT(st[i].result, DD_RESULT_PASS);
+		CHECK(st[i].sanitized && dd_status_sanitized(&st[i]));
+		CHECK_EQ_INT(st[i].probe, DD_PROBED_NO);
+	}
+	CHECK(written_ok(big->mem, img, n));
+	for (size_t off = n; off < cap; off++)
+		zeros = zeros && !big->mem[off];
+	CHECK(zeros); /* every byte past the image, the alignment slack too */
+	CHECK_EQ_U64(st[0].sanitize_total, cap - n / 512 * 512);
+	CHECK_EQ_U64(st[0].bytes_sanitized, cap - n / 512 * 512);
+	CHECK_EQ_U64(st[0].bytes_zeroed, cap - n / 512 * 512);
+	CHECK_EQ_U64(st[1].bytes_sanitized, end - n / 512 * 512); /* the last sector's slack */
+	for (size_t off = n; off < end; off++)
+		zeros = zeros && !snug->mem[off];
+	CHECK(zeros);
+	CHECK(st[0].progress == 1.0);
+	/* the phase comes before anything of the image is written */
+	CHECK(r.n_phases >= 3);
+	CHECK_EQ_INT(r.phase_order[0], DD_PHASE_SANITIZE);
+	CHECK_EQ_INT(r.phase_order[1], DD_PHASE_WRITE);
+	CHECK(big->n_order > 0 && big->order[0] >= (int64_t)(n / 512 * 512)); /* first write: past the image */
+	dd_json_init(&j);
+	dd_audit_result_fields(&j, &st[0]);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"sanitized\":true");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"probe\":null");
+	dd_json_free(&j);
+	dd_target_close(t[0]);
+	dd_target_close(t[1]);
+	dd_source_close(src);
+	free(img);
+}
+
+/* A stick that acknowledges the zeros past the image but keeps its old bytes (or the probe's
+ * verdict when both are asked) must not pass as sanitized: it fails in the sanitize phase, before the
+ * image is written, at the first offset that kept its old bytes. The image's range alone being good
+ * proves nothing of the rest. */
+TEST(sanitize_dropped_by_the_stick_fails)
+{
+	const size_t cap = 4u << 20;
+	char ip[512];
+	size_t n;
+	uint8_t *img;
+	struct dd_source *src;
+	struct fake *good, *drops, *fake;
+	struct dd_target *t[2];
+	struct dd_target_status st[2];
+	struct dd_job job;
+	struct recorder r;
+	struct dd_err err;
+	struct dd_json j;
+
+	snprintf(ip, sizeof(ip), "%s/sanitize-drop.img", check_tmpdir());
+	img = make_image(ip, 64, 0, &n);
+	src = open_raw(ip);
+	CHECK(src);
+	good = fake_new("good", cap);
+	drops = fake_new("drops-past-3MiB", cap);
+	drops->drop_from = 3u << 20;
+	fake = fake_new("counterfeit", 1u << 20); /* holds 1 MiB, announces 4 */
+	fake->wrap = 1u << 20;
+	fake->t.id.capacity = cap;
+	t[0] = &good->t, t[1] = &drops->t;
+	job_init(&job, src, t, 2, &r);
+	job.policy.sanitize = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(dd_status_sanitized(&st[0]));
+	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[1].kind, DD_FAIL_MISMATCH);
+	CHECK_STR_CONTAINS(st[1].error, "sanitize");
+	CHECK_EQ_INT(st[1].first_bad_offset, 3 << 20);
+	CHECK(!st[1].sanitized && !dd_status_sanitized(&st[1]));
+	CHECK_EQ_U64(st[1].bytes_written, 0); /* nothing of the image: it never looks bootable */
+	CHECK(memcmp(drops->mem, img, BS) != 0);
+	CHECK_EQ_U64(st[1].bytes_sanitized, (3u << 20) - n);
+	dd_json_init(&j);
+	dd_audit_result_fields(&j, &st[1]);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"sanitized\":false");
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"kind\":\"mismatch\"");
+
+	/* with the probe too: a counterfeit fails on the probe's verdict, the genuine one passes both */
+	dd_target_close(&drops->t);
+	t[1] = &fake->t;
+	job_init(&job, src, t, 2, &r);
+	job.policy.sanitize = true;
+	job.policy.probe = true;
+	CHECK_EQ_INT(dd_engine_run(&job, st, &err), DD_ECHECK);
+	CHECK_EQ_INT(st[0].result, DD_RESULT_PASS);
+	CHECK(dd_status_sanitized(&st[0]));
+	CHECK_EQ_INT(st[0].probe, DD_PROBED_GENUINE);
+	CHECK_EQ_INT(r.phase_order[0], DD_PHASE_PROBE);
+	CHECK_EQ_INT(r.phase_order[1], DD_PHASE_SANITIZE);
+	CHECK_EQ_INT(st[1].result, DD_RESULT_FAIL);
+	CHECK_EQ_INT(st[1].kind, DD_FAIL_COUNTERFEIT);
+	CHECK_EQ_INT(st[1].probe, DD_PROBED_COUNTERFEIT);
+	CHECK(!st[1].sanitized);
+	dd_json_reset(&j);
+	dd_audit_result_fields(&j, &st[1]);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"probe\":\"counterfeit\"");
+	dd_json_free(&j);
+	for (int i = 0; i < 2; i++)
+		dd_target_close(t[i]);
+	dd_source_close(src);
+	free(img);
+}
+
 int main(void)
 {
 	RUN(three_file_targets_odd_size);
@@ -1647,5 +1790,7 @@ int main(void)
 	RUN(no_progress_after_done);
 	RUN(verification_decodes_each_block_once);
 	RUN(verify_compare_laggard_zero_and_last_block);
+	RUN(sanitize_zeroes_the_stick_past_the_image);
+	RUN(sanitize_dropped_by_the_stick_fails);
 	return check_done();
 }

@@ -203,6 +203,34 @@ TEST(files_on_disk)
 	CHECK_STR_CONTAINS(err.msg, "none.conf: No such file");
 }
 
+/* probe/sanitize/full/retries: the policy's words (engine/policy.h dd_policy_set, shared with write and
+ * station), strict like every other key. */
+TEST(policy_keys)
+{
+	static const char minimal[] = "store = /s\npubkey = /k\nslot.1 = x-usb-0:1\n";
+	char text[256];
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", minimal, &c, &err), DD_OK);
+	CHECK(!c.policy.probe && !c.policy.sanitize && !c.policy.full && !c.policy.retries);
+	snprintf(text, sizeof(text), "%sprobe = yes\nsanitize = yes\nretries = 5\n", minimal);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	CHECK(c.policy.probe && c.policy.sanitize && !c.policy.full && c.policy.retries == 5);
+	snprintf(text, sizeof(text), "%sprobe = no\nsanitize = maybe\n", minimal);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf:5: sanitize maybe: expected yes or no");
+	snprintf(text, sizeof(text), "%sretries = abc\n", minimal);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "retries abc: expected a number from 0 to 100");
+	snprintf(text, sizeof(text), "%sprobe = yes\nprobe = no\n", minimal);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "given twice");
+	snprintf(text, sizeof(text), "%sprobe = yes please\n", minimal);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "expected one word");
+}
+
 TEST(shipped_example_parses)
 {
 	struct lg_conf c;
@@ -213,6 +241,7 @@ TEST(shipped_example_parses)
 	CHECK_EQ_INT(c.slot[3].n_paths, 2);
 	CHECK_EQ_INT(c.button.kind, LG_IO_GPIO);
 	CHECK(c.button.active_low);
+	CHECK(!c.policy.probe && !c.policy.sanitize); /* the example shows the keys, as "no" */
 }
 
 /* The FunctionFS blobs: the kernel refuses a wrong length or count, Windows ignores a wrong compat id. */
@@ -259,6 +288,7 @@ int main(void)
 	RUN(every_kind_of_bad_line);
 	RUN(missing_required_keys);
 	RUN(rtc_key);
+	RUN(policy_keys);
 	RUN(files_on_disk);
 	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);

@@ -102,6 +102,8 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	m->u.log_r.records = log_records, m->u.log_r.records_len = log_records_len;
 	ADD(DD_MSG_START, 0); /* version 2: with batch and operator */
 	strcpy(m->u.start.batch, "WO-2026-117"), strcpy(m->u.start.operator_, "A. Tester");
+	ADD(DD_MSG_START, 0); /* version 3: flags (no batch, no operator) */
+	m->u.start.flags = DD_START_PROBE | DD_START_SANITIZE;
 	ADD(DD_MSG_TIME, 0);
 	m->u.time.time = 1796000000;
 	ADD(DD_MSG_TIME, DD_LINK_F_REPLY);
@@ -275,6 +277,8 @@ TEST(short_payloads_refused)
 				continue; /* a shorter chunk is still a chunk */
 			if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && payload == cut)
 				continue; /* an empty START is version 1's: no batch, no operator */
+			if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && s[i].u.start.flags && cut == 1)
+				continue; /* without its flags: version 2's START */
 			if (code != DD_LERR_LENGTH && code != DD_LERR_FIELD)
 				CHECK_FAIL_("%s%s cut by %u: code %d", dd_link_type_name(s[i].type),
 					    dd_link_is_reply(&s[i]) ? " reply" : "", cut, code);
@@ -286,6 +290,7 @@ TEST(long_payloads_refused)
 {
 	static struct dd_link_msg s[DD_SAMPLES], d;
 	size_t n = samples(s, DD_SAMPLES);
+	int code;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = encode(&s[i]);
@@ -294,7 +299,12 @@ TEST(long_payloads_refused)
 		if (s[i].type == DD_MSG_LOAD_DATA && !dd_link_is_reply(&s[i]))
 			continue; /* its payload ends with the data: longer is just more data */
 		frame[DD_LINK_HDR_LEN + payload] = 0x41;
-		if (decode_frame(frame, reframe(frame, payload + 1), &d) != DD_LERR_LENGTH)
+		code = decode_frame(frame, reframe(frame, payload + 1), &d);
+		/* version 2's START one byte longer is a version 3 START whose flags hold unknown bits */
+		if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && !s[i].u.start.flags &&
+		    code == DD_LERR_FIELD)
+			continue;
+		if (code != DD_LERR_LENGTH)
 			CHECK_FAIL_("%s%s one byte long: accepted", dd_link_type_name(s[i].type),
 				    dd_link_is_reply(&s[i]) ? " reply" : "");
 	}
@@ -393,6 +403,42 @@ TEST(fields_out_of_range_refused)
 	CHECK(dd_link_encode(&m, frame, 20, &len, NULL) == DD_EINTERNAL); /* buffer too small */
 }
 
+/* START's flags (version 3): they come back as sent, turn into the policy's checks and back, and a
+ * bit the board does not know (or flags sent as 0) is refused, never ignored: a PC asking for a check
+ * the board cannot run must not get a job without it. */
+TEST(start_flags)
+{
+	struct dd_link_msg m, d;
+	struct dd_policy p;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_START;
+	m.u.start.flags = DD_START_SANITIZE;
+	strcpy(m.u.start.batch, "B-1");
+	len = encode(&m);
+	CHECK(len);
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(d.u.start.flags, DD_START_SANITIZE);
+	CHECK(!strcmp(d.u.start.batch, "B-1"));
+	memset(&p, 0, sizeof(p));
+	dd_link_start_policy(d.u.start.flags, &p);
+	CHECK(p.sanitize && !p.probe);
+	p.probe = true;
+	CHECK_EQ_INT(dd_link_start_flags(&p), DD_START_PROBE | DD_START_SANITIZE);
+	frame[len - 1 - (frame[7] ? 1 : 0)] = 0x80; /* a bit no board knows */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[len - 1 - (frame[7] ? 1 : 0)] = 0;    /* flags sent are never 0 */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	m.u.start.flags = 0x80;
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) == DD_EINTERNAL);
+	/* version 2's START (no flags) still decodes, flags 0 */
+	m.u.start.flags = 0;
+	len = encode(&m);
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(d.u.start.flags, 0);
+}
+
 /* A STATUS reply with one port carrying these numbers, through the encoder and the decoder. */
 static int status_round_trip(unsigned job_state, unsigned state, unsigned phase, unsigned result,
 			     struct dd_link_msg *d)
@@ -415,7 +461,7 @@ static int status_round_trip(unsigned job_state, unsigned state, unsigned phase,
 
 TEST(engine_values_map_onto_wire_values)
 {
-	static const enum dd_phase phases[] = { DD_PHASE_QUEUED, DD_PHASE_PROBE, DD_PHASE_WRITE,
+	static const enum dd_phase phases[] = { DD_PHASE_QUEUED, DD_PHASE_PROBE, DD_PHASE_SANITIZE, DD_PHASE_WRITE,
 						DD_PHASE_VERIFY, DD_PHASE_BOOT, DD_PHASE_DONE };
 	static const enum dd_result results[] = { DD_RESULT_NONE, DD_RESULT_PASS, DD_RESULT_FAIL,
 						  DD_RESULT_INCOMPLETE, DD_RESULT_WRITTEN, DD_RESULT_REFUSED,
@@ -684,6 +730,7 @@ int main(void)
 	RUN(fields_out_of_range_refused);
 	RUN(engine_values_map_onto_wire_values);
 	RUN(failure_kinds_map_onto_wire_values);
+	RUN(start_flags);
 	RUN(every_board_value_round_trips_with_a_name);
 	RUN(unknown_board_values_decode_safely);
 	RUN(log_reply_count_must_match_records);
