@@ -181,11 +181,11 @@ static int pump(struct dd_link_client *c, struct pipe_state *p, const struct dd_
 	int rc;
 
 	while (p->acked < end || p->inflight) {
+		/* no flush here: the transport's queued writes go on while we wait for an acknowledgement
+		 * (waiting for them after each chunk kept one chunk on the bus and the next one unread) */
 		while (!p->resync && p->inflight < p->window && p->sent_off < end)
 			if ((rc = send_chunk(c, p, err)))
 				return rc;
-		if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
-			return rc;
 		if (!p->inflight && p->resync) {
 			if (p->acked > p->size)
 				return dd_fail(err, DD_EIO, "board: asks for offset %llu past the end",
@@ -201,6 +201,8 @@ static int pump(struct dd_link_client *c, struct pipe_state *p, const struct dd_
 		if (o->progress)
 			o->progress(o->progress_ctx, p->acked, p->size);
 	}
+	if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
+		return rc;
 	return DD_OK;
 }
 
