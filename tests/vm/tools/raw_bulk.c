@@ -3,11 +3,11 @@
  *   raw_bulk board FFS_DIR GADGET_DIR UDC BYTES   the board side (instead of dartdupd): writes the board's
  *       own descriptors to FFS_DIR/ep0 (lg_ffs_open), binds the gadget to UDC, prints "ready" once the PC
  *       enabled the function, then reads BYTES from the bulk OUT endpoint through the board's own link
- *       (boards/linux-gadget/ffs_link.c: the reads dartdupd keeps queued) and prints "received N".
+ *       (boards/linux-gadget/ffs_link.c: the reads dartdupd keeps queued) and prints "received N, cpu C s".
  *   raw_bulk pc SERIAL BYTES CHUNK                the PC side (instead of dartdup board): opens the board as
  *       `dartdup board` does (host/board_usb.c: the same endpoints, transfers and slots in flight) and
  *       sends BYTES in transfers of CHUNK bytes, then waits until the board took them all; prints
- *       "sent N in S s".
+ *       "sent N in S s, cpu C s".
  * Same endpoints, same packet size, same transports as a load; no frames, no replies, no store. Every
  * MiB of the stream starts with its own offset (u64, little-endian) and the board checks it: the bytes
  * arrive, in order. Exit 0 when all BYTES went through; 1 on a failed transfer; 2 on bad use. */
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "boards/linux-gadget/ffs.h"
@@ -33,6 +34,16 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* user + system CPU seconds of this process so far */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void put_le64(uint8_t *p, uint64_t v)
@@ -127,7 +138,7 @@ static int board_side(char **argv, uint64_t bytes, struct dd_err *err)
 	while (!rc && have < bytes)
 		rc = board_recv(f, link, buf, &have, err);
 	if (!rc)
-		printf("received %llu\n", (unsigned long long)have);
+		printf("received %llu, cpu %.2f s\n", (unsigned long long)have, cpu_s());
 	if (link)
 		dd_link_transport_close(link);
 	if (f) {
@@ -169,7 +180,7 @@ static int pc_side(const char *serial, uint64_t bytes, uint64_t chunk, struct dd
 	if (!rc && t->ops->flush)
 		rc = t->ops->flush(t, err);
 	if (!rc)
-		printf("sent %llu in %.3f s\n", (unsigned long long)sent, now_s() - t0);
+		printf("sent %llu in %.3f s, cpu %.2f s\n", (unsigned long long)sent, now_s() - t0, cpu_s());
 	dd_link_transport_close(t);
 	free(buf);
 	return rc;
