@@ -113,7 +113,7 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call obj,$(BUILD)/asan
 
 # Programs the VM scenarios run in the guest (tests/vm/tools/: a PC that misbehaves, ...).
 VM_TOOLS := $(patsubst tests/vm/tools/%.c,$(BUILD)/vmtools/%,$(sort $(wildcard tests/vm/tools/*.c)))
-$(BUILD)/vmtools/%: $(BUILD)/obj/tests/vm/tools/%.o $(LIB_HOST) $(LIB_CORE)
+$(BUILD)/vmtools/%: $(BUILD)/obj/tests/vm/tools/%.o $(LIB_HOST) $(LIB_FW) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 

@@ -39,7 +39,10 @@ static inline void dd_copy_str(char *dst, size_t len, const char *src)
  * when none are left to drop it is full: jobs are refused until a PC reads the log. */
 #define DD_LOG_WARN_FREE (64ull << 20)
 #define DD_LOG_FULL_FREE (1ull << 20)
-#define DD_STORE_CHUNK (256 * 1024) /* preferred LOAD_DATA size */
+/* preferred LOAD_DATA size: the largest a frame carries. Each LOAD_DATA costs a round of frame handling on
+ * both sides (a reply, daemon steps, a transfer ending in a short packet); with 256 KiB chunks a load over the
+ * gadget link reached under half the raw bulk rate in the VM rig (docs/PERFORMANCE.md). */
+#define DD_STORE_CHUNK DD_LINK_MAX_CHUNK
 /* A partial transfer is made durable (fdatasync) every this many bytes: after a power cut a load resumes
  * from the last such point, not from the start (what the page cache held is gone). */
 #define DD_STORE_SYNC_EVERY (8u << 20)

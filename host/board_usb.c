@@ -44,6 +44,7 @@ struct usb_link {
 	struct in_slot in[IN_SLOTS];
 	unsigned in_next;     /* the oldest read: replies arrive in submission order */
 	struct out_slot out[OUT_SLOTS];
+	unsigned out_next;    /* the next write's slot, used in turn: the oldest write in flight if it is busy */
 	int error;            /* first transfer error (libusb_transfer_status), 0 if none */
 };
 
@@ -149,27 +150,19 @@ static int usb_recv(struct dd_link_transport *t, void *buf, size_t cap, size_t *
 	return DD_OK;
 }
 
-static struct out_slot *free_out(struct usb_link *u)
-{
-	for (unsigned i = 0; i < OUT_SLOTS; i++)
-		if (!u->out[i].busy)
-			return &u->out[i];
-	return NULL;
-}
-
+/* Writes use the slots in turn, so the next slot is the oldest write in flight when all are busy: waiting
+ * for it keeps OUT_SLOTS - 1 writes on the bus. (Taking the first free slot made slot 0 the newest write
+ * after the first round, and waiting for it emptied the queue each time: issue 21 item 5.) */
 static int usb_send(struct dd_link_transport *t, const void *buf, size_t len, struct dd_err *err)
 {
 	struct usb_link *u = t->priv;
-	struct out_slot *s;
+	struct out_slot *s = &u->out[u->out_next];
 	int rc;
 
-	while (!(s = free_out(u))) {
-		/* every slot in flight: wait for the oldest to finish */
-		if ((rc = wait_flag(u, &u->out[0].busy, false, FLUSH_TIMEOUT_MS, err)))
-			return rc;
-		if (u->out[0].busy)
-			return dd_fail(err, DD_EIO, "%s: the board does not take data", t->name);
-	}
+	if (s->busy && (rc = wait_flag(u, &s->busy, false, FLUSH_TIMEOUT_MS, err)))
+		return rc;
+	if (s->busy)
+		return dd_fail(err, DD_EIO, "%s: the board does not take data", t->name);
 	if ((rc = usb_status(u, err)))
 		return rc;
 	if (s->cap < len) {
@@ -185,6 +178,7 @@ static int usb_send(struct dd_link_transport *t, const void *buf, size_t len, st
 	if (libusb_submit_transfer(s->x))
 		return dd_fail(err, DD_EIO, "%s: cannot submit a write", t->name);
 	s->busy = true;
+	u->out_next = (u->out_next + 1) % OUT_SLOTS;
 	return DD_OK;
 }
 

@@ -442,6 +442,9 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 			dd_json_str(&j, "name", r.end.name);
 			dd_json_hex(&j, "id", r.end.id, DD_SHA256_LEN);
 			dd_json_u64(&j, "image_size", r.end.size);
+			dd_json_double(&j, "hash_s", r.hash_s, 3);
+			dd_json_double(&j, "data_s", r.data_s, 3);
+			dd_json_double(&j, "end_s", r.end_s, 3);
 		}
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));

@@ -38,6 +38,7 @@ struct lg_port {
 	bool present;
 	struct dd_disk disk;
 	uint64_t generation;
+	unsigned speed_mbps; /* read at the scan: a stick's speed changes only with a new device (a rescan) */
 };
 
 struct lg {
@@ -86,6 +87,7 @@ static int scan_ports(struct lg *g, struct dd_err *err)
 		g->port[s].present = true;
 		g->port[s].disk = disks[k];
 		g->port[s].generation = diskseq(disks[k].sysname);
+		g->port[s].speed_mbps = lg_usb_speed(disks[k].sysname);
 		if (!g->port[s].generation) /* kernels before 5.15: the device number and serial */
 			g->port[s].generation = (uint64_t)k << 48 ^ (uint64_t)strlen(disks[k].id.serial) << 40 ^
 						disks[k].id.capacity;
@@ -146,7 +148,8 @@ static int lg_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *p
 	port->present = true;
 	port->generation = g->port[i].generation;
 	port->id = g->port[i].disk.id;
-	port->speed_mbps = lg_usb_speed(g->port[i].disk.sysname);
+	/* the daemon probes every port at each of its steps (every 64 KiB of a load): no sysfs walk here */
+	port->speed_mbps = g->port[i].speed_mbps;
 	return DD_OK;
 }
 

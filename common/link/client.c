@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOAD_END_TIMEOUT_MS (15 * 60 * 1000) /* the board hashes the whole package first */
@@ -180,11 +181,11 @@ static int pump(struct dd_link_client *c, struct pipe_state *p, const struct dd_
 	int rc;
 
 	while (p->acked < end || p->inflight) {
+		/* no flush here: the transport's queued writes go on while we wait for an acknowledgement
+		 * (waiting for them after each chunk kept one chunk on the bus and the next one unread) */
 		while (!p->resync && p->inflight < p->window && p->sent_off < end)
 			if ((rc = send_chunk(c, p, err)))
 				return rc;
-		if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
-			return rc;
 		if (!p->inflight && p->resync) {
 			if (p->acked > p->size)
 				return dd_fail(err, DD_EIO, "board: asks for offset %llu past the end",
@@ -200,7 +201,17 @@ static int pump(struct dd_link_client *c, struct pipe_state *p, const struct dd_
 		if (o->progress)
 			o->progress(o->progress_ctx, p->acked, p->size);
 	}
+	if (c->t->ops->flush && (rc = c->t->ops->flush(c->t, err)))
+		return rc;
 	return DD_OK;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, const uint8_t sha[DD_SHA256_LEN],
@@ -233,6 +244,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	struct pipe_state p = { .path = path, .fd = -1 };
 	uint8_t sha[DD_SHA256_LEN];
 	struct dd_link_msg req;
+	double t;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -240,7 +252,10 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	p.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p.fd < 0)
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	t = mono_s();
 	rc = dd_sha256_fd(p.fd, path, sha, &p.size, err);
+	res->hash_s = mono_s() - t;
+	t = mono_s();
 	if (!rc && !p.size)
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
@@ -252,6 +267,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	p.limit = opts->max_bytes ? p.acked + opts->max_bytes : UINT64_MAX;
 	p.buf = malloc(p.chunk);
 	rc = p.buf ? pump(c, &p, opts, err) : dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	res->data_s = mono_s() - t;
 	res->sent = p.acked - res->resumed_from;
 	if (rc)
 		goto out;
@@ -263,7 +279,9 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_LOAD_END;
 	req.u.xfer.xfer = p.xfer;
+	t = mono_s();
 	rc = call_timeout(c, &req, LOAD_END_TIMEOUT_MS, err);
+	res->end_s = mono_s() - t;
 	if (!rc)
 		res->end = c->reply.u.load_end_r;
 out:

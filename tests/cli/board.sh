@@ -190,6 +190,8 @@ check "daemon back" start_board "${P[@]}"
 expect_rc "load resumes" 0 B load "$T/c.dfi" --json
 out_has "load resumed where it stopped" "\"resumed_from\":$half,"
 out_has "resumed load finished" '"name":"sample C"'
+check "load --json says where the time went (hash_s, data_s, end_s: seconds)" \
+	grep -qE '"hash_s":[0-9]+\.[0-9]{3},"data_s":[0-9]+\.[0-9]{3},"end_s":[0-9]+\.[0-9]{3}' "$T/out"
 expect_rc "start with the resumed image" 0 B start --wait
 check "ports hold image C" ports_equal "$T/c.img" "${P[@]}"
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -307,8 +308,73 @@ TEST(concurrent_reads)
 	CHECK_EQ_INT(bad, 0);
 }
 
-int main(void)
+static double cpu_now(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: whatever the load (and under qemu-user) */
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* `test_dfi bench FILE.dfi` (scripts/bench.d/arm64.sh): the CPU cost of the two halves of proving a
+ * block, on one thread: decoding every data block of the package (zstd) and the portable SHA-256 of
+ * the same bytes. Zero blocks are skipped: the engine writes them from a zero buffer, never decodes
+ * or hashes them. Prints "decode MB/s", "sha256 MB/s" (of image bytes) and their ratio. */
+static int bench(const char *path)
+{
+	struct dfi_reader *r;
+	struct dd_err err;
+	double t_dec = 0, t_sha = 0, t_cmp = 0, t0;
+	uint64_t bytes = 0, differ = 0;
+	uint8_t *buf, *copy, d[32];
+
+	if (dfi_open(path, NULL, &r, &err)) {
+		fprintf(stderr, "test_dfi bench: %s\n", err.msg);
+		return 2;
+	}
+	buf = malloc(r->m.block_size);
+	copy = malloc(r->m.block_size);
+	if (!buf || !copy || dd_sha256_force("portable")) {
+		free(buf);
+		free(copy);
+		dfi_close(r);
+		return 2;
+	}
+	for (uint64_t i = 0; i < r->m.block_count; i++) {
+		size_t n = r->m.block_size;
+
+		if (r->m.frame[i].zero)
+			continue;
+		if (i == r->m.block_count - 1 && r->m.image_size % n)
+			n = r->m.image_size % n;
+		t0 = cpu_now();
+		if (dfi_read_block(r, i, buf, &err)) {
+			fprintf(stderr, "test_dfi bench: %s\n", err.msg);
+			break;
+		}
+		t_dec += cpu_now() - t0;
+		t0 = cpu_now();
+		dd_sha256(buf, n, d);
+		t_sha += cpu_now() - t0;
+		memcpy(copy, buf, n);
+		t0 = cpu_now();
+		differ += memcmp(buf, copy, n) != 0;
+		t_cmp += cpu_now() - t0;
+		bytes += n;
+	}
+	printf("bytes %llu\ndecode %.1f\nsha256 %.1f\nmemcmp %.1f\nsha256/decode %.2f\n",
+	       (unsigned long long)bytes, bytes / t_dec / 1e6, bytes / t_sha / 1e6, bytes / t_cmp / 1e6,
+	       t_sha / t_dec);
+	free(buf);
+	free(copy);
+	dfi_close(r);
+	return bytes && !differ ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "bench"))
+		return bench(argv[2]);
 	RUN(empty_image_refused);
 	RUN(roundtrip_one_byte);
 	RUN(roundtrip_not_multiple);
