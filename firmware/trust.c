@@ -16,6 +16,8 @@
 
 #define LIST_FILE "revocation.list"
 
+_Static_assert(DD_LINK_REVOKE_MAX == DD_REVOKE_TEXT_MAX, "REVOKE carries a whole list");
+
 static void short_id(char *out, const uint8_t id[DD_SHA256_LEN])
 {
 	char hex[2 * DD_SHA256_LEN + 1];

@@ -231,7 +231,8 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		put_u64(w, m->u.time.time);
 		break;
 	case DD_MSG_REVOKE:
-		put(w, m->u.revoke.data, m->u.revoke.len);
+		if (m->u.revoke.len)
+			put(w, m->u.revoke.data, m->u.revoke.len);
 		break;
 	default: /* INFO, ABORT, STATUS, AUDIT: empty */
 		break;
