@@ -45,19 +45,23 @@ static uint64_t first_difference(const struct dd_image_info *a, const struct dd_
 size_t host_identify_candidates(struct dd_target *t, struct dd_source *const *known, size_t n, bool *keep,
 				bool *block0)
 {
-	size_t left = 0;
+	bool *b0 = block0 ? block0 : calloc(n ? n : 1, sizeof(*b0));
+	size_t left = 0, matched;
 
 	for (size_t i = 0; i < n; i++) {
-		left += keep[i] = block_matches(t, &known[i]->info, 0);
-		if (block0)
-			block0[i] = keep[i];
+		keep[i] = block_matches(t, &known[i]->info, 0);
+		if (b0)
+			b0[i] = keep[i];
+		left += keep[i];
 	}
-	/* those sharing block 0: each must also match where it differs from another candidate */
-	for (size_t i = 0; i < n && left > 1; i++) {
+	/* those sharing block 0: each must also match where it differs from every other one that shares it
+	 * (a stick damaged there matches none of them) */
+	matched = left;
+	for (size_t i = 0; i < n && matched > 1 && b0; i++) {
 		for (size_t k = 0; keep[i] && k < n; k++) {
 			uint64_t d;
 
-			if (k == i || !keep[k])
+			if (k == i || !b0[k])
 				continue;
 			d = first_difference(&known[i]->info, &known[k]->info);
 			if (d != UINT64_MAX && d < known[i]->info.block_count && !block_matches(t, &known[i]->info, d)) {
@@ -66,5 +70,7 @@ size_t host_identify_candidates(struct dd_target *t, struct dd_source *const *kn
 			}
 		}
 	}
+	if (b0 != block0)
+		free(b0);
 	return left;
 }

@@ -52,6 +52,7 @@ struct station_slot {
 	enum station_outcome outcome;
 	enum dd_fail_kind kind;   /* why it did not pass, as data (station_outcome_kind()) */
 	char detail[192];
+	char upgraded_from[32];   /* passed over an older version of the image's name: that version ("" none) */
 	unsigned sticks;          /* sticks this slot has finished */
 };
 
