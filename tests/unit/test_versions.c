@@ -6,6 +6,7 @@
 #include "crypto/sign.h"
 #include "firmware/store.h"
 #include "firmware/version.h"
+#include "format/dfi_format.h"
 #include "format/dfi_reader.h"
 #include "format/dfi_writer.h"
 #include "host/identify.h"
@@ -101,6 +102,40 @@ TEST(package_carries_signed_version)
 	CHECK_EQ_INT(dfi_pack(raw, tmp("bad.dfi"), &bad, &err), DD_EUSAGE);
 	CHECK_STR_CONTAINS(err.msg, "not a version");
 	CHECK(access(tmp("bad.dfi"), F_OK) != 0);
+}
+
+/* A reader refuses a manifest whose version text is not a version, even when its hash is right. */
+TEST(manifest_with_bad_version_refused)
+{
+	uint8_t img[9000], *b, *m, *t;
+	struct dfi_reader *r;
+	struct dd_err err = { 0 };
+	size_t len, ml, nl, tl;
+	uint64_t mo;
+	const char *p;
+
+	check_fill_random(img, sizeof(img), 9);
+	p = pack("badver.dfi", img, sizeof(img), "img", "7", "depot");
+	b = p ? check_read_file(p, &len) : NULL;
+	CHECK(b);
+	t = b + len - DFI_TRAILER_FRAME;
+	mo = dfi_get64(t + 16);
+	ml = dfi_get32(t + 24) - DFI_FRAME_HDR;
+	m = b + mo + DFI_FRAME_HDR;
+	nl = dfi_get16(m + 80), tl = dfi_get16(m + 82);
+	CHECK_EQ_INT(m[14], 1);
+	CHECK_EQ_INT(m[84 + nl + tl], '7');
+	m[84 + nl + tl] = 'x';
+	/* the image id made right again, the signature dropped: only the version is wrong */
+	dd_sha256(m, ml, t + 40);
+	memmove(m + ml, t, DFI_TRAILER_FRAME);
+	t = m + ml;
+	dfi_put32(t + 28, 0);
+	dfi_put64(t + 32, (uint64_t)(t + DFI_TRAILER_FRAME - b));
+	CHECK_EQ_INT(check_write_file(tmp("badver2.dfi"), b, (size_t)(t + DFI_TRAILER_FRAME - b)), 0);
+	CHECK_EQ_INT(dfi_open(tmp("badver2.dfi"), NULL, &r, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "manifest damaged: version is not a dotted decimal version");
+	free(b);
 }
 
 /* A list of serial n revoking keys[nk] and images[ni], signed by key; its text in *len bytes. */
@@ -348,6 +383,7 @@ int main(void)
 {
 	RUN(versions_compare_as_numbers);
 	RUN(package_carries_signed_version);
+	RUN(manifest_with_bad_version_refused);
 	RUN(revocation_list_signed_and_checked);
 	RUN(store_refuses_downgrades_unless_forced);
 	RUN(store_honours_revocation_lists);
