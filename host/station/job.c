@@ -135,14 +135,13 @@ static void audit(struct job *job, const struct dd_target_identity *id, const st
 	struct dd_audit_job aj = {
 		.image_id = c->src->info.image_id, .image_name = c->src->info.name, .mode = mode,
 	};
+	struct dd_json j;
+	struct dd_err err;
 
 	if (job->upgraded_from[0] && !strcmp(mode, "write")) {
 		aj.extra = audit_extra;
 		aj.extra_ctx = job->upgraded_from;
 	}
-	struct dd_json j;
-	struct dd_err err;
-
 	if (!c->o.log)
 		return;
 	dd_json_init(&j);
@@ -275,7 +274,8 @@ void *station_job_main(void *arg)
 	if (out != OUT_PASS && out != OUT_ALREADY && job->abort && !job->slot->pulled)
 		out = OUT_INCOMPLETE;
 	station_job_done(&c->st, job->slot, out, detail, station_elapsed(c));
-	set_text(job->slot->upgraded_from, sizeof(job->slot->upgraded_from), out == OUT_PASS ? job->upgraded_from : "");
+	set_text(job->slot->upgraded_from, sizeof(job->slot->upgraded_from),
+		 out == OUT_PASS ? job->upgraded_from : "");
 	job->slot->kind = station_outcome_kind(job->slot->outcome, kind);
 	station_emit_slot(c, "result", job->slot);
 	station_result_line(job->slot, line, sizeof(line));
