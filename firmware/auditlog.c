@@ -128,8 +128,8 @@ static void read_exported(struct dd_store *s)
 
 /* The store's small file NAME holds exactly len bytes of data, atomically: a temporary file written and
  * synced, renamed over it, the folder synced (a power cut leaves the old content or the new). */
-static int write_small_file(struct dd_store *s, const char *name, const void *data, size_t len,
-			   struct dd_err *err)
+int dd_store_write_small_file(struct dd_store *s, const char *name, const void *data, size_t len,
+			      struct dd_err *err)
 {
 	char path[700], tmp[720];
 	FILE *f;
@@ -158,7 +158,7 @@ static int write_exported(struct dd_store *s, uint64_t seq, struct dd_err *err)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", seq);
-	int rc = write_small_file(s, "audit.exported", line, (size_t)n, err);
+	int rc = dd_store_write_small_file(s, "audit.exported", line, (size_t)n, err);
 
 	if (!rc)
 		s->log_exported = seq;
@@ -370,7 +370,7 @@ int dd_store_batch_save(struct dd_store *s, const char *batch, const char *opera
 		return dd_fail(err, DD_ENOMEM, "out of memory");
 	memcpy(buf, batch, bl);
 	memcpy(buf + bl, operator_, ol);
-	rc = write_small_file(s, "batch", buf, bl + ol, err);
+	rc = dd_store_write_small_file(s, "batch", buf, bl + ol, err);
 	free(buf);
 	return rc;
 }

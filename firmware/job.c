@@ -222,6 +222,22 @@ static void effective_policy(const struct dd_daemon *d, const struct dd_link_sta
 	dd_policy_merge(p, &req);
 }
 
+/* The stored image was revoked after it was loaded: it is not written. Every stick waiting is lit
+ * "attention" with the reason (STATUS shows it) and recorded as refused. */
+static int refuse_revoked(struct dd_daemon *d, const char *why, struct dd_err *err)
+{
+	char line[320];
+
+	snprintf(line, sizeof(line), "not written: %s", why);
+	dd_daemon_refresh_ports(d);
+	for (unsigned i = 0; i < d->board->n_ports; i++)
+		if (d->port[i].now.present && d->port[i].job_index < 0)
+			port_unusable(d, &d->port[i], DD_FAIL_REFUSED, line);
+	dd_daemon_refresh_ports(d);
+	dd_fail(err, DD_EINPUT, "the stored image is not used: %s; load another image", why);
+	return DD_LERR_REFUSED;
+}
+
 int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, struct dd_err *err)
 {
 	struct dd_runner *r = &d->run;
@@ -239,6 +255,8 @@ int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, 
 		dd_fail(err, DD_EINPUT, "no image stored on the board (load one first)");
 		return DD_LERR_NO_IMAGE;
 	}
+	if (dd_store_revoked(&d->store, &d->store.image->info, why, sizeof(why)))
+		return refuse_revoked(d, why, err);
 	if (dd_store_log_state(&d->store, NULL) == DD_LOG_FULL) {
 		/* a stick written without its record is worse than a stick not written */
 		dd_fail(err, DD_EINPUT, "the audit log is full: read it (dartdup board log), then start again");

@@ -211,6 +211,34 @@ static int on_audit(struct dd_daemon *d, struct dd_link_msg *rep)
 	return 0;
 }
 
+/* REVOKE: a signed revocation list taken (trust.c), or with no bytes only the stored list's state. */
+static int on_revoke(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
+		     struct dd_err *err)
+{
+	struct dd_link_revoke_reply *r = &rep->u.revoke_r;
+	const struct dd_revocation *rl;
+	int code;
+
+	if (req->u.revoke.len) {
+		if (d->not_ready[0]) {
+			dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
+			return DD_LERR_STATE;
+		}
+		if ((code = dd_store_revocation_load(&d->store, req->u.revoke.data, req->u.revoke.len, err)))
+			return code;
+		fprintf(stderr, "dartdupd: revocation list serial %llu taken\n",
+			(unsigned long long)d->store.revoked->serial);
+	}
+	rl = d->store.revoked;
+	if (rl) {
+		r->serial = rl->serial;
+		r->n_keys = (uint16_t)rl->n_keys;
+		r->n_images = (uint16_t)rl->n_images;
+		memcpy(r->id, rl->id, DD_SHA256_LEN);
+	}
+	return 0;
+}
+
 static int on_start(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		    struct dd_err *err)
 {
@@ -251,6 +279,8 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return on_time(d, req, rep);
 	case DD_MSG_AUDIT:
 		return on_audit(d, rep);
+	case DD_MSG_REVOKE:
+		return on_revoke(d, req, rep, err);
 	default:
 		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 		return DD_LERR_TYPE;

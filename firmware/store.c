@@ -225,6 +225,7 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 	store_path(s, path, sizeof(path), "incoming");
 	if ((rc = mkdir_p(path, err)))
 		return rc;
+	dd_store_revocation_open(s, warning, warning_len);
 	open_stored(s, warning, warning_len);
 	return dd_store_log_open(s, err);
 }
@@ -249,6 +250,7 @@ void dd_store_close(struct dd_store *s)
 	if (s->image)
 		dd_source_close(s->image);
 	s->image = NULL;
+	dd_store_revocation_close(s);
 	dd_store_log_close(s);
 }
 
@@ -374,6 +376,7 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 		memcpy(x->sha, req->sha256, DD_SHA256_LEN);
 		x->handle = s->next_handle++ << 2 | req->kind;
 	}
+	x->flags = req->flags; /* a resumed transfer takes the newest LOAD_BEGIN's: the PC's current wish */
 	rep->xfer = x->handle;
 	rep->offset = x->have;
 	rep->chunk = DD_STORE_CHUNK;
@@ -521,6 +524,8 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 	rc = open_package(x->path, s->pubkeys, s->n_pubkeys, &x->vsrc, err);
 	if (!rc)
 		rc = dd_store_check_kind(s->board_type, kind, x->vsrc->info.name, err);
+	if (!rc) /* judged before its blocks are read: a revoked or older package costs no more */
+		rc = dd_store_judge(s, kind, &x->vsrc->info, x->flags & DD_LOAD_ALLOW_DOWNGRADE, err);
 	if (rc)
 		return rc == DD_EINPUT ? DD_LERR_REFUSED : DD_LERR_IO;
 	free(x->vbuf);

@@ -9,6 +9,7 @@
  *                        never leaves the board (no message carries it)
  *   audit.exported       the seq of the newest record a PC has read (LOG): only those may be dropped
  *   batch                the batch and operator of the jobs (a PC's START), NUL-separated
+ *   revocation.list      the newest signed revocation list taken (trust.c; docs/SECURITY.md "Revocation")
  * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
 #define DARTDUP_FIRMWARE_STORE_H
@@ -20,6 +21,7 @@
 
 #include "crypto/sign.h"
 #include "hash/sha256.h"
+#include "release/revoke.h"
 #include "link/proto.h"
 #include "source/source.h"
 #include "util/err.h"
@@ -69,6 +71,7 @@ struct dd_store_xfer {
 	uint64_t size, have;
 	uint64_t synced;                  /* bytes made durable (DD_STORE_SYNC_EVERY) */
 	int fd;
+	uint8_t flags;                    /* DD_LOAD_* of the newest LOAD_BEGIN (allow a downgrade) */
 	char path[768];
 	int verify;                       /* enum dd_store_verify: no LOAD_BEGIN/DATA/CANCEL meanwhile */
 	uint64_t vpos;
@@ -83,6 +86,7 @@ struct dd_store {
 	size_t n_pubkeys;
 	const char *board_type;
 	struct dd_source *image;          /* the verified stored image, NULL if none */
+	struct dd_revocation *revoked;    /* the stored revocation list (trust.c), NULL if none */
 	char pending_firmware[128];       /* name of a stored bundle, "" if none */
 	bool firmware_arrived;            /* a bundle was stored since the store was opened */
 	struct dd_store_xfer xfer[3];     /* indexed by enum dd_link_kind */
@@ -146,6 +150,31 @@ int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t 
  * it, also after a restart. Load gives "" for what was never set. */
 int dd_store_batch_save(struct dd_store *s, const char *batch, const char *operator_, struct dd_err *err);
 void dd_store_batch_load(struct dd_store *s, char *batch, size_t blen, char *operator_, size_t olen);
+/* Write name in the store atomically (a temporary file, fsync, rename, fsync the directory). */
+int dd_store_write_small_file(struct dd_store *s, const char *name, const void *data, size_t len,
+			      struct dd_err *err);
+
+/* --- trust.c: versions and revocation (docs/SECURITY.md "Downgrades" and "Revocation") ----------- */
+
+/* Take a signed revocation list (the bytes of a file `dartdup revoke` made), from the link (REVOKE) or a
+ * master stick: its signature must verify with one of the board's depot keys whose key the stored list does
+ * not revoke, and its serial must be higher than the stored list's (the same list again: 0, nothing done).
+ * Then it is stored atomically (revocation.list) and honoured from then on: loads of a revoked image, bundle
+ * or signing key are refused, and a stored image it revokes is not written (dd_store_revoked).
+ * Returns 0, or DD_LERR_REFUSED (err: why: forged, unknown key, older serial ...) or DD_LERR_IO. */
+int dd_store_revocation_load(struct dd_store *s, const void *buf, size_t len, struct dd_err *err);
+/* At open: the stored list, checked again with the board's keys (a list that no longer verifies is not
+ * used, and *warning says so). */
+void dd_store_revocation_open(struct dd_store *s, char *warning, size_t wlen);
+void dd_store_revocation_close(struct dd_store *s);
+/* True when the list revokes info's image id or its signing key; why gets a line saying which. */
+bool dd_store_revoked(const struct dd_store *s, const struct dd_image_info *info, char *why, size_t len);
+/* A verified package of this kind judged before it is stored: not revoked, and not older than what it
+ * replaces (an image: the stored image of the same name; a bundle: the running firmware) unless
+ * allow_downgrade. DD_EINPUT with the reason when refused. The master stick's loads call it too. */
+int dd_store_judge(struct dd_store *s, int kind, const struct dd_image_info *info, bool allow_downgrade,
+		   struct dd_err *err);
+
 /* auditlog.c, for dd_store_open/close: the audit key (made at the first open) and the log's state. */
 int dd_store_log_open(struct dd_store *s, struct dd_err *err);
 void dd_store_log_close(struct dd_store *s);

@@ -18,6 +18,8 @@ DD_COMMAND(station);
 DD_COMMAND(board);
 DD_COMMAND(report);
 DD_COMMAND(audit);
+DD_COMMAND(revoke);
+DD_COMMAND(identify);
 #undef DD_COMMAND
 
 /* "dartdup: " + message on stderr, one line: the message escaped as util/escape.h says (names in it are

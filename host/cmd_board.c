@@ -9,6 +9,7 @@
 #include "util/number.h"
 #include "util/json.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -23,7 +24,7 @@
 
 struct board_opts {
 	const char *serial, *sim;
-	bool json, wait, watch;
+	bool json, wait, watch, allow_downgrade;
 	unsigned timeout;
 	uint64_t since, max_bytes;
 	uint32_t job;
@@ -41,8 +42,9 @@ static void board_usage(FILE *out)
 		"  list                 boards plugged in over USB (serial, USB port)\n"
 		"  info                 board, firmware, ports, stored image, trusted key ids, clock, audit\n"
 		"                       log state and the board's audit public key (PEM)\n"
-		"  load IMAGE.dfi       send a signed image; the board verifies it all before using it;\n"
-		"                       an interrupted load resumes where it stopped when run again\n"
+		"  load IMAGE.dfi [--allow-downgrade]  send a signed image; the board verifies it all before\n"
+		"                       using it; an interrupted load resumes where it stopped when run again;\n"
+		"                       an older version of the stored image's name is refused unless forced\n"
 		"  start [--wait] [--batch ID] [--operator NAME] [--probe] [--sanitize]  press the button:\n"
 		"                       write and verify every port holding a stick; --wait: until done, exit\n"
 		"                       0 only if every port passed; --batch/--operator: put into every audit\n"
@@ -58,8 +60,13 @@ static void board_usage(FILE *out)
 		"  update BUNDLE.dfi [--wait [--timeout S]]  send a signed firmware bundle (docs/PROTOCOL.md);\n"
 		"                       --wait: until the board serves again, exit 0 only if it runs the\n"
 		"                       bundle's version (1: refused or rolled back, or not back within S\n"
-		"                       seconds, default 120)\n"
+		"                       seconds, default 120); a version older than the running firmware is\n"
+		"                       refused unless --allow-downgrade\n"
+		"  revoke LIST          send a signed revocation list (dartdup revoke); the board refuses the\n"
+		"                       keys and images it names from then on; without LIST: show the board's\n"
+		"                       list (its serial and what it revokes)\n"
 		"\n"
+		"  --allow-downgrade    load/update: take an older version than the board's (docs/SECURITY.md)\n"
 		"  --serial SERIAL      the USB board with this serial (default: the only one plugged in)\n"
 		"  --sim SOCKET         the simulated board listening on SOCKET (dartdupd --board sim)\n"
 		"  --json               JSON output for scripts (one object per line)\n"
@@ -93,6 +100,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
 		{ "batch", required_argument, NULL, 'b' },  { "operator", required_argument, NULL, 'o' },
 		{ "probe", no_argument, NULL, 'P' },        { "sanitize", no_argument, NULL, 'Z' },
+		{ "allow-downgrade", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	struct dd_err perr;
@@ -122,6 +130,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 				return -1;
 			}
 			break;
+		case 'D': o->allow_downgrade = true; break;
 		case 'h': board_usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -303,13 +312,124 @@ static int audit_state(struct dd_link_client *c, struct dd_link_audit_reply *out
 	return DD_OK;
 }
 
+/* --- revoke ------------------------------------------------------------------------------ */
+
+/* The board's revocation list state (REVOKE, version 3), after sending list[len] when len > 0.
+ * *have is false for an older board (it has no revocation). */
+static int revoke_call(struct dd_link_client *c, const uint8_t *list, uint32_t len, struct dd_link_revoke_reply *out,
+		       bool *have, struct dd_err *err)
+{
+	struct dd_link_msg req;
+
+	*have = false;
+	if (c->hello.version < 3) {
+		if (!len)
+			return DD_OK;
+		return dd_fail(err, DD_EINPUT, "board: its firmware (link protocol %u) takes no revocation list; "
+			       "update it first", c->hello.version);
+	}
+	memset(&req, 0, sizeof(req));
+	req.type = DD_MSG_REVOKE;
+	req.u.revoke.data = list;
+	req.u.revoke.len = len;
+	if (dd_link_call(c, &req, err))
+		return err->code;
+	*out = c->reply.u.revoke_r;
+	*have = true;
+	return DD_OK;
+}
+
+static void revoke_json(struct dd_json *j, const char *key, const struct dd_link_revoke_reply *r)
+{
+	if (!r->serial) {
+		dd_json_null(j, key);
+		return;
+	}
+	dd_json_begin_obj(j, key);
+	dd_json_u64(j, "serial", r->serial);
+	dd_json_u64(j, "keys", r->n_keys);
+	dd_json_u64(j, "images", r->n_images);
+	dd_json_hex(j, "id", r->id, DD_SHA256_LEN);
+	dd_json_end_obj(j);
+}
+
+static void revoke_text(const struct dd_link_revoke_reply *r)
+{
+	char h[17];
+
+	if (!r->serial) {
+		printf("revoked   nothing (no revocation list)\n");
+		return;
+	}
+	hex16(h, r->id);
+	printf("revoked   list serial %" PRIu64 " (id %s): %u key(s), %u image(s)\n", r->serial, h, r->n_keys,
+	       r->n_images);
+}
+
+/* A list file: a regular file of at most DD_LINK_REVOKE_MAX bytes, read whole (the board judges it). */
+static int read_list(const char *path, uint8_t *buf, uint32_t *len, struct dd_err *err)
+{
+	FILE *f = fopen(path, "rbe");
+	size_t n;
+
+	if (!f)
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
+	n = fread(buf, 1, DD_LINK_REVOKE_MAX + 1, f);
+	fclose(f);
+	if (!n || n > DD_LINK_REVOKE_MAX)
+		return dd_fail(err, DD_EINPUT, "%s: not a revocation list (%s)", path, n ? "too big" : "empty");
+	*len = (uint32_t)n;
+	return DD_OK;
+}
+
+static int do_revoke(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
+{
+	uint8_t *buf = malloc(DD_LINK_REVOKE_MAX + 1);
+	struct dd_link_revoke_reply r;
+	uint32_t len = 0;
+	bool have;
+	int rc;
+
+	if (!buf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = o->arg ? read_list(o->arg, buf, &len, err) : DD_OK;
+	if (!rc)
+		rc = revoke_call(c, buf, len, &r, &have, err);
+	free(buf);
+	if (rc && o->arg)
+		dd_err_prefix(err, "%s", o->arg);
+	if (rc)
+		return rc;
+	if (!have)
+		return dd_fail(err, DD_EINPUT, "board: its firmware (link protocol %u) has no revocation list",
+			       c->hello.version);
+	if (o->json) {
+		struct dd_json j;
+
+		dd_json_init(&j);
+		dd_json_begin_obj(&j, NULL);
+		dd_json_schema(&j);
+		dd_json_str(&j, "event", o->arg ? "revocation-loaded" : "revocation");
+		revoke_json(&j, "revocation", &r);
+		dd_json_end_obj(&j);
+		puts(dd_json_text(&j));
+		dd_json_free(&j);
+		return DD_OK;
+	}
+	if (o->arg)
+		printf("revocation list taken: the board refuses what it names from now on\n");
+	revoke_text(&r);
+	return DD_OK;
+}
+
 static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
 	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
 	struct dd_link_info_reply info;
 	const struct dd_link_info_reply *in = &info;
 	struct dd_link_audit_reply audit;
-	bool have_audit;
+	struct dd_link_revoke_reply revoked;
+	bool have_audit, have_revoked;
 	char h[17], why[300] = "";
 
 	if (!m)
@@ -317,7 +437,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	info = m->u.info_r; /* the next request reuses the reply */
 	if (!in->n_keys)
 		not_ready_reason(c, why, sizeof(why));
-	if (audit_state(c, &audit, &have_audit, err))
+	if (audit_state(c, &audit, &have_audit, err) || revoke_call(c, NULL, 0, &revoked, &have_revoked, err))
 		return err->code;
 	if (o->json) {
 		struct dd_json j;
@@ -347,6 +467,8 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
 		if (have_audit)
 			audit_json(&j, &audit);
+		if (have_revoked)
+			revoke_json(&j, "revocation", &revoked);
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));
 		dd_json_free(&j);
@@ -369,6 +491,8 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	}
 	if (in->pending_firmware[0])
 		printf("firmware  %s stored, not applied\n", DD_ESC(in->pending_firmware));
+	if (have_revoked)
+		revoke_text(&revoked);
 	if (have_audit)
 		audit_text(&audit);
 	return DD_OK;
@@ -412,6 +536,7 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 {
 	struct load_view v = { .tty = isatty(STDERR_FILENO) && !o->json, .last_pct = -1 };
 	struct dd_link_load_opts lo = { .kind = kind, .max_bytes = o->max_bytes,
+					.flags = o->allow_downgrade ? DD_LOAD_ALLOW_DOWNGRADE : 0,
 					.progress = load_progress, .progress_ctx = &v };
 	struct dd_link_load_result r;
 	char id[2 * DD_SHA256_LEN + 1];
@@ -860,6 +985,8 @@ static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_e
 		return do_log(c, o, err);
 	if (!strcmp(o->cmd, "selftest"))
 		return do_selftest(c, o, err);
+	if (!strcmp(o->cmd, "revoke"))
+		return do_revoke(c, o, err);
 	if (!strcmp(o->cmd, "list"))
 		return do_info(c, o, err); /* --sim: the one board there */
 	return dd_fail(err, DD_EUSAGE, "board %s: unknown command (dartdup board --help)", o->cmd);

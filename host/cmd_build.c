@@ -20,9 +20,10 @@
 #include <strings.h>
 #include <unistd.h>
 #include "util/schema.h"
+#include "util/version.h"
 
 struct build_args {
-	const char *iso, *out, *key, *name;
+	const char *iso, *out, *key, *name, *version;
 	struct dd_build_opts opts;
 	bool raw, json, quiet;
 };
@@ -33,7 +34,7 @@ struct build_args {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dartdup build DART.iso -o OUT [--key KEY.pem] [--name TEXT] [--size BYTES]\n"
+		"usage: dartdup build DART.iso -o OUT [--key KEY.pem] [--name TEXT] [--version V] [--size BYTES]\n"
 		"                     [--format usb|partition|winre|wds] [--raw] [--json] [--quiet]\n"
 		"  --format usb        (default) a disk image: MBR, GRUB for BIOS boot, FAT32 partition at 1 MiB\n"
 		"  --format partition  the FAT32 volume alone\n"
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 		"  --raw               write the raw image to OUT instead of packing a .dfi\n"
 		"                      (OUT must be named *.dfi without --raw, and must not be with it)\n"
 		"  --key, --name       sign the .dfi with KEY.pem; its name (default: the ISO's volume id)\n"
+		"  --version V         the .dfi's version (dotted numbers, e.g. 3 or 1.2.0; default: none)\n"
 		"OUT is a file: never a device, anything under /dev, or the ISO itself (refused, exit 2).\n");
 }
 
@@ -59,7 +61,8 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 		{ "name", required_argument, NULL, 'n' },   { "size", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' }, { "raw", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },         { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "version", required_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	int c;
 
@@ -75,6 +78,14 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 				return 2;
 			}
 			a->name = optarg;
+			break;
+		case 'V':
+			/* refused before the build, as --name is */
+			if (!dd_version_ok(optarg, strlen(optarg))) {
+				cli_error("--version %s: not a version (dotted numbers such as 3 or 1.2.0)", optarg);
+				return 2;
+			}
+			a->version = optarg;
 			break;
 		case 'r': a->raw = true; break;
 		case 'j': a->json = true; break;
@@ -184,6 +195,7 @@ static int pack(const struct build_args *a, const char *raw, const struct dd_bui
 	dd_utf8_text_fix(volume, sizeof(volume), rep->volume_id);
 	po.name = a->name ? a->name : volume[0] ? volume : "DaRT";
 	po.key_path = a->key;
+	po.version = a->version;
 	po.source_sha256 = rep->iso_sha256;
 	/* the ISO's own date, so a rebuild gives the same package */
 	po.created = rep->created > 0 ? (uint64_t)rep->created : 1;

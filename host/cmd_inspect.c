@@ -64,6 +64,7 @@ static void print_text(const struct dfi_reader *r, const char *const *keys, bool
 	printf("package     %s (%llu bytes, format version %u)\n", DD_ESC(r->path), (unsigned long long)r->file_size,
 	       m->version);
 	printf("name        %s\n", DD_ESC(m->name));
+	printf("version     %s\n", m->image_version[0] ? m->image_version : "none");
 	printf("image id    %s\n", hex);
 	printf("image size  %llu bytes\n", (unsigned long long)m->image_size);
 	printf("blocks      %llu of %u bytes, %llu all zeros\n", (unsigned long long)m->block_count,
@@ -112,6 +113,7 @@ static void print_json(const struct dfi_reader *r, const char *const *keys, bool
 	dd_json_u64(&j, "package_size", r->file_size);
 	dd_json_u64(&j, "format_version", m->version);
 	dd_json_str(&j, "name", m->name);
+	dd_json_str(&j, "version", m->image_version[0] ? m->image_version : NULL);
 	dd_json_hex(&j, "image_id", r->image_id, DD_SHA256_LEN);
 	dd_json_u64(&j, "image_size", m->image_size);
 	dd_json_u64(&j, "block_size", m->block_size);

@@ -19,7 +19,7 @@ static void pack_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dartdup pack IMAGE -o OUT.dfi [--key KEY] [--level N] [--block-size N] [--name TEXT]\n"
-		"                    [--threads N] [--json]\n"
+		"                    [--version V] [--threads N] [--json]\n"
 		"\n"
 		"Packs a raw disk image into a .dfi package: a zstd stream of independent blocks with a\n"
 		"manifest of per-block SHA-256 hashes, optionally signed (ECDSA P-256).\n"
@@ -33,6 +33,8 @@ static void pack_usage(FILE *out)
 		"  -l, --level N         zstd level (default 3)\n"
 		"  -b, --block-size N    block size, a power of two from 4K to 64M (default 1M; K/M suffixes)\n"
 		"  -n, --name TEXT       name stored in the package (default: the image's file name)\n"
+		"      --version V       the image's version, signed with it: dotted numbers such as 3 or 1.2.0\n"
+		"                        (default: none); a board refuses an older version of the name it holds\n"
 		"  -t, --threads N       compression threads (default: one per CPU)\n"
 		"      --json            print the result as one JSON object, no progress\n"
 		"\n"
@@ -93,6 +95,7 @@ static void report(const char *out, bool json)
 		dd_json_u64(&j, "block_size", r->m.block_size);
 		dd_json_u64(&j, "blocks", r->m.block_count);
 		dd_json_u64(&j, "zero_blocks", r->m.zero_blocks);
+		dd_json_str(&j, "version", r->m.image_version[0] ? r->m.image_version : NULL);
 		dd_json_bool(&j, "signed", r->sig.present);
 		dd_json_end_obj(&j);
 		puts(dd_json_text(&j));
@@ -102,6 +105,8 @@ static void report(const char *out, bool json)
 		       (unsigned long long)r->m.image_size, (unsigned long long)r->m.block_count,
 		       (unsigned long long)r->m.zero_blocks, (unsigned long long)r->file_size,
 		       r->sig.present ? "signed" : "unsigned", id);
+		if (r->m.image_version[0])
+			printf("version %s\n", r->m.image_version);
 	}
 	dfi_close(r);
 }
@@ -140,6 +145,7 @@ int cmd_pack(int argc, char **argv)
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "version", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -158,6 +164,7 @@ int cmd_pack(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'k': o.key_path = optarg; break;
 		case 'n': o.name = optarg; break;
+		case 'V': o.version = optarg; break;
 		case 'j': json = true; break;
 		case 'h': pack_usage(stdout); return 0;
 		case 'l':

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
 	{ "report", cmd_report, "turn audit logs into one HTML report (and CSV) for a depot" },
+	{ "revoke", cmd_revoke, "make a signed revocation list of keys and images for the boards" },
+	{ "identify", cmd_identify, "say which image a stick holds and whether it is intact, read-only" },
 	{ "audit", cmd_audit, "verify a board's signed audit log (dartdup audit verify LOG --board-key PUB)" },
 };
 

@@ -22,7 +22,7 @@
 #define DFI_HEADER_PAYLOAD 16
 #define DFI_HEADER_FRAME (DFI_FRAME_HDR + DFI_HEADER_PAYLOAD)
 
-/* Manifest payload: fixed part, then name, tool, then one entry per block. */
+/* Manifest payload: fixed part, then name, tool, version text, then one entry per block. */
 #define DFI_MANIFEST_FIXED 84
 #define DFI_ENTRY_SIZE 48
 #define DFI_ENTRY_ZERO 0x1u              /* entry flag: the block is all zeros */
@@ -30,6 +30,7 @@
 #define DFI_HASH_SHA256 1
 #define DFI_NAME_MAX 127
 #define DFI_TOOL_MAX 63
+#define DFI_VERSION_TEXT_MAX 31          /* the image's version text (util/version.h), after the tool */
 
 /* Signature payload: fixed part, then the DER signature. */
 #define DFI_SIG_FIXED 42
@@ -49,7 +50,7 @@
 #define DFI_MAX_BLOCKS (1ull << 24)      /* manifest <= ~805 MB */
 /* Largest manifest payload (fixed part, longest name and tool, DFI_MAX_BLOCKS entries): a trailer
  * pointing at a bigger one is refused before a byte of it is read. */
-#define DFI_MANIFEST_MAX ((uint64_t)DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX + \
+#define DFI_MANIFEST_MAX ((uint64_t)DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX + DFI_VERSION_TEXT_MAX + \
 	DFI_ENTRY_SIZE * DFI_MAX_BLOCKS)
 #define DFI_MAX_IMAGE_SIZE (1ull << 50)  /* 1 PiB */
 /* Largest data frame for a block of n bytes: zstd's compress bound. */

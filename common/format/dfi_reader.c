@@ -3,6 +3,7 @@
 #include "format/dfi_format.h"
 #include "crypto/sign.h"
 #include "util/escape.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +153,7 @@ static int check_header(struct dfi_reader *r, struct dd_err *err)
 static int check_manifest_room(struct dfi_reader *r, uint64_t mo, struct dd_err *err)
 {
 	uint64_t payload = r->manifest_frame_size - DFI_FRAME_HDR;
-	uint64_t text = DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX;
+	uint64_t text = DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX + DFI_VERSION_TEXT_MAX;
 	uint64_t min_blocks = payload > text ? (payload - text) / DFI_ENTRY_SIZE : 0;
 
 	if (payload > DFI_MANIFEST_MAX)
@@ -261,7 +262,7 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 {
 	struct dfi_manifest *mf = &r->m;
 	uint32_t bs = dfi_get32(m + 8);
-	size_t nl = dfi_get16(m + 80), tl = dfi_get16(m + 82);
+	size_t nl = dfi_get16(m + 80), tl = dfi_get16(m + 82), vl = m[14];
 	uint64_t need;
 
 	if (memcmp(m, DFI_TAG_MANIFEST, 4))
@@ -279,8 +280,8 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 		return mf_fail(r, err, "window log out of range");
 	if (m[13] != DFI_HASH_SHA256)
 		return dd_fail(err, DD_EINPUT, "%s: manifest damaged: unknown hash algorithm %u", r->path, m[13]);
-	if (dfi_get16(m + 14))
-		return mf_fail(r, err, "reserved bytes 14-15 are not zero");
+	if (m[15])
+		return mf_fail(r, err, "reserved byte 15 is not zero");
 	mf->image_size = dfi_get64(m + 16);
 	mf->block_count = dfi_get64(m + 24);
 	mf->data_offset = dfi_get64(m + 32);
@@ -297,17 +298,21 @@ static int parse_fixed(struct dfi_reader *r, const uint8_t *m, size_t len, struc
 		for (int i = 0; i < DD_SHA256_LEN; i++)
 			if (mf->source_sha256[i])
 				return mf_fail(r, err, "source hash without its flag");
-	need = DFI_MANIFEST_FIXED + nl + tl + mf->block_count * DFI_ENTRY_SIZE;
-	if (nl > DFI_NAME_MAX || tl > DFI_TOOL_MAX || need != len)
+	need = DFI_MANIFEST_FIXED + nl + tl + vl + mf->block_count * DFI_ENTRY_SIZE;
+	if (nl > DFI_NAME_MAX || tl > DFI_TOOL_MAX || vl > DFI_VERSION_TEXT_MAX || need != len)
 		return mf_fail(r, err, "length does not match its contents");
 	if (!dd_utf8_text_ok(m + 84, nl))
 		return mf_fail(r, err, "name is not UTF-8 text (control characters or invalid UTF-8)");
 	if (!dd_utf8_text_ok(m + 84 + nl, tl))
 		return mf_fail(r, err, "tool is not UTF-8 text (control characters or invalid UTF-8)");
+	if (vl && !dd_version_ok((const char *)m + 84 + nl + tl, vl))
+		return mf_fail(r, err, "version is not a dotted decimal version");
 	memcpy(mf->name, m + 84, nl);
 	mf->name[nl] = 0;
 	memcpy(mf->tool, m + 84 + nl, tl);
 	mf->tool[tl] = 0;
+	memcpy(mf->image_version, m + 84 + nl + tl, vl);
+	mf->image_version[vl] = 0;
 	return DD_OK;
 }
 
@@ -389,7 +394,7 @@ static int parse_entries(struct dfi_reader *r, struct entry_parse *ep, const uin
 
 /* The manifest is read in chunks of whole entries: memory is one chunk plus the parsed table,
  * never a copy of the manifest. */
-#define MF_HEAD (DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX)
+#define MF_HEAD (DFI_MANIFEST_FIXED + DFI_NAME_MAX + DFI_TOOL_MAX + DFI_VERSION_TEXT_MAX)
 #define MF_CHUNK (DFI_ENTRY_SIZE * 1365u)    /* ~64 KiB */
 
 /* Feeds payload bytes [from, to) of the manifest to h, chunk by chunk, and each chunk to the
@@ -439,7 +444,7 @@ static int hash_manifest(struct dfi_reader *r, uint8_t *head, uint8_t *buf, stru
 static int load_entries(struct dfi_reader *r, const uint8_t *head, uint8_t *buf, struct dd_err *err)
 {
 	uint64_t len = r->manifest_frame_size - DFI_FRAME_HDR;
-	uint64_t e = DFI_MANIFEST_FIXED + strlen(r->m.name) + strlen(r->m.tool);
+	uint64_t e = DFI_MANIFEST_FIXED + strlen(r->m.name) + strlen(r->m.tool) + strlen(r->m.image_version);
 	uint8_t id[DD_SHA256_LEN];
 	struct entry_parse ep;
 	struct dd_sha256 h;

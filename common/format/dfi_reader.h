@@ -39,6 +39,7 @@ struct dfi_manifest {
 	uint8_t source_sha256[DD_SHA256_LEN];
 	char name[128];
 	char tool[64];
+	char image_version[32];           /* dotted decimal (util/version.h); "" when the package has none */
 	uint8_t (*hash)[DD_SHA256_LEN];  /* block_count entries */
 	struct dfi_frame *frame;          /* block_count entries */
 	uint8_t *zero_map;                /* bit per block (see dd_block_is_zero) */

@@ -11,6 +11,7 @@
 #include "safety/door.h"
 #include "source/source.h"
 #include "util/escape.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -503,7 +504,8 @@ static uint8_t *build_manifest(const struct pack *pk, size_t *len_out)
 {
 	const struct dfi_pack_opts *o = pk->opts;
 	char name[DFI_NAME_MAX + 1], tool[DFI_TOOL_MAX + 1];
-	size_t nl, tl, len;
+	const char *ver = o->version ? o->version : "";
+	size_t nl, tl, vl = strlen(ver), len;
 	uint8_t *m, *p;
 
 	/* a given name was judged by check_opts; a file's name is made text (its bad bytes shown as '?') */
@@ -511,7 +513,7 @@ static uint8_t *build_manifest(const struct pack *pk, size_t *len_out)
 	dd_utf8_text_fix(tool, sizeof(tool), "dartdup " DARTDUP_VERSION);
 	nl = strlen(name);
 	tl = strlen(tool);
-	len = DFI_MANIFEST_FIXED + nl + tl + pk->count * DFI_ENTRY_SIZE;
+	len = DFI_MANIFEST_FIXED + nl + tl + vl + pk->count * DFI_ENTRY_SIZE;
 	m = calloc(1, len);
 	if (!m)
 		return NULL;
@@ -521,6 +523,7 @@ static uint8_t *build_manifest(const struct pack *pk, size_t *len_out)
 	dfi_put32(m + 8, pk->block_size);
 	m[12] = (uint8_t)pk->window_log;
 	m[13] = DFI_HASH_SHA256;
+	m[14] = (uint8_t)vl; /* judged by check_opts: a version of at most DFI_VERSION_TEXT_MAX bytes */
 	dfi_put64(m + 16, pk->image_size);
 	dfi_put64(m + 24, pk->count);
 	dfi_put64(m + 32, DFI_HEADER_FRAME);
@@ -531,7 +534,8 @@ static uint8_t *build_manifest(const struct pack *pk, size_t *len_out)
 	dfi_put16(m + 82, (uint16_t)tl);
 	memcpy(m + 84, name, nl);
 	memcpy(m + 84 + nl, tool, tl);
-	p = m + DFI_MANIFEST_FIXED + nl + tl;
+	memcpy(m + 84 + nl + tl, ver, vl);
+	p = m + DFI_MANIFEST_FIXED + nl + tl + vl;
 	for (uint64_t i = 0; i < pk->count; i++, p += DFI_ENTRY_SIZE) {
 		const struct entry *e = &pk->entries[i];
 		memcpy(p, e->hash, DD_SHA256_LEN);
@@ -617,6 +621,10 @@ static int check_opts(const struct dfi_pack_opts *o, uint32_t *bs, struct dd_err
 	if (o->name && !dd_utf8_text_ok(o->name, strlen(o->name)))
 		return dd_fail(err, DD_EUSAGE, "name \"%s\": not UTF-8 text (control characters or invalid UTF-8)",
 			       DD_ESC(o->name));
+	if (o->version && *o->version && !dd_version_ok(o->version, strlen(o->version)))
+		return dd_fail(err, DD_EUSAGE, "version \"%s\": not a version (dotted decimal numbers such as 3 or "
+			       "1.2.0, at most %d numbers and %d bytes)", DD_ESC(o->version), DD_VERSION_PARTS,
+			       DD_VERSION_MAX);
 	return DD_OK;
 }
 

@@ -12,6 +12,7 @@ struct dfi_pack_opts {
 	int level;                  /* zstd level; 0 = default (3) */
 	unsigned threads;           /* 0 = one per online CPU */
 	const char *name;           /* metadata name; NULL = input file's base name */
+	const char *version;        /* the image's version (util/version.h); NULL or "" = none */
 	const char *key_path;       /* PEM private key to sign with; NULL = unsigned */
 	const uint8_t *source_sha256; /* optional SHA-256 of the source (e.g. the ISO); NULL = none */
 	uint64_t created;           /* creation time (Unix seconds); 0 = now, or SOURCE_DATE_EPOCH */

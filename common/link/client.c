@@ -214,8 +214,8 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, const uint8_t sha[DD_SHA256_LEN],
-		      struct dd_err *err)
+static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, uint8_t flags,
+		      const uint8_t sha[DD_SHA256_LEN], struct dd_err *err)
 {
 	struct dd_link_msg req;
 	int rc;
@@ -223,6 +223,7 @@ static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, 
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_LOAD_BEGIN;
 	req.u.load_begin.kind = (uint8_t)kind;
+	req.u.load_begin.flags = c->hello.version >= 3 ? flags : 0;
 	req.u.load_begin.size = p->size;
 	memcpy(req.u.load_begin.sha256, sha, DD_SHA256_LEN);
 	if ((rc = dd_link_call(c, &req, err)))
@@ -259,7 +260,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	if (!rc && !p.size)
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
-		rc = load_begin(c, &p, opts->kind, sha, err);
+		rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
 	if (rc)
 		goto out;
 	res->size = p.size;

@@ -28,6 +28,8 @@ int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_er
 
 struct dd_link_load_opts {
 	int kind;                      /* DD_KIND_IMAGE or DD_KIND_FIRMWARE */
+	uint8_t flags;                 /* DD_LOAD_* (sent to a board of protocol 3 or later: an older
+	                                  board has no downgrade check to lift) */
 	uint64_t max_bytes;            /* testing aid: stop (like a pulled cable) after sending this
 	                                  many bytes in this run; 0 = no limit */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -202,7 +202,8 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		break;
 	case DD_MSG_LOAD_BEGIN:
 		put_u8(w, m->u.load_begin.kind);
-		put_le(w, 0, 3);
+		put_u8(w, m->u.load_begin.flags);
+		put_le(w, 0, 2);
 		put_u64(w, m->u.load_begin.size);
 		put(w, m->u.load_begin.sha256, DD_SHA256_LEN);
 		break;
@@ -231,6 +232,10 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		break;
 	case DD_MSG_TIME:
 		put_u64(w, m->u.time.time);
+		break;
+	case DD_MSG_REVOKE:
+		if (m->u.revoke.len)
+			put(w, m->u.revoke.data, m->u.revoke.len);
 		break;
 	default: /* INFO, ABORT, STATUS, AUDIT: empty */
 		break;
@@ -303,6 +308,12 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 	case DD_MSG_AUDIT:
 		enc_audit(w, &m->u.audit_r);
 		break;
+	case DD_MSG_REVOKE:
+		put_u64(w, m->u.revoke_r.serial);
+		put_u16(w, m->u.revoke_r.n_keys);
+		put_u16(w, m->u.revoke_r.n_images);
+		put(w, m->u.revoke_r.id, DD_SHA256_LEN);
+		break;
 	default: /* LOAD_CANCEL, ABORT: empty */
 		break;
 	}
@@ -314,6 +325,7 @@ static bool known_type(int type)
 	case DD_MSG_HELLO: case DD_MSG_INFO: case DD_MSG_LOAD_BEGIN: case DD_MSG_LOAD_DATA:
 	case DD_MSG_LOAD_END: case DD_MSG_LOAD_CANCEL: case DD_MSG_START: case DD_MSG_ABORT:
 	case DD_MSG_STATUS: case DD_MSG_LOG: case DD_MSG_SELFTEST: case DD_MSG_TIME: case DD_MSG_AUDIT:
+	case DD_MSG_REVOKE:
 		return true;
 	default:
 		return false;
@@ -395,7 +407,10 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 		break;
 	case DD_MSG_LOAD_BEGIN:
 		m->u.load_begin.kind = get_u8(r);
-		get_zero(r, 3);
+		m->u.load_begin.flags = get_u8(r);
+		get_zero(r, 2);
+		if (m->u.load_begin.flags & ~DD_LOAD_ALLOW_DOWNGRADE)
+			r->bad = true;
 		m->u.load_begin.size = get_u64(r);
 		get_bytes(r, m->u.load_begin.sha256, DD_SHA256_LEN);
 		if ((m->u.load_begin.kind != DD_KIND_IMAGE && m->u.load_begin.kind != DD_KIND_FIRMWARE) ||
@@ -434,6 +449,12 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 		break;
 	case DD_MSG_TIME:
 		m->u.time.time = get_u64(r);
+		break;
+	case DD_MSG_REVOKE:
+		m->u.revoke.len = (uint32_t)(r->len - (r->pos < r->len ? r->pos : r->len));
+		m->u.revoke.data = take(r, m->u.revoke.len);
+		if (m->u.revoke.len > DD_LINK_REVOKE_MAX)
+			r->bad = true;
 		break;
 	default:
 		break;
@@ -571,6 +592,12 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 	case DD_MSG_AUDIT:
 		dec_audit(r, &m->u.audit_r);
 		break;
+	case DD_MSG_REVOKE:
+		m->u.revoke_r.serial = get_u64(r);
+		m->u.revoke_r.n_keys = get_u16(r);
+		m->u.revoke_r.n_images = get_u16(r);
+		get_bytes(r, m->u.revoke_r.id, DD_SHA256_LEN);
+		break;
 	default:
 		break;
 	}
@@ -669,6 +696,7 @@ const char *dd_link_type_name(int type)
 	case DD_MSG_SELFTEST: return "SELFTEST";
 	case DD_MSG_TIME: return "TIME";
 	case DD_MSG_AUDIT: return "AUDIT";
+	case DD_MSG_REVOKE: return "REVOKE";
 	default: return "unknown";
 	}
 }

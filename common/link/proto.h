@@ -24,7 +24,8 @@
 #define DD_LINK_HDR_LEN 16
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
-#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's failure kind */
+#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's
+                                        failure kind, REVOKE, LOAD_BEGIN's flags */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
@@ -46,6 +47,7 @@ enum dd_link_type {
 	DD_MSG_SELFTEST = 0x24, /* the board checks its hardware and store; the reply is LOG's shape */
 	DD_MSG_TIME = 0x25,     /* version 2: the PC sets the board's clock */
 	DD_MSG_AUDIT = 0x26,    /* version 2: the audit log's state and the board's audit key */
+	DD_MSG_REVOKE = 0x27,   /* version 3: a signed revocation list for the board (or, empty, its serial) */
 };
 /* An error reply keeps the request's type (even an unknown one) and sets REPLY|ERROR. */
 
@@ -181,8 +183,12 @@ struct dd_link_info_reply {
 	char pending_firmware[DD_LINK_STR_MAX + 1]; /* bundle stored by `update`, "" if none */
 };
 
+/* LOAD_BEGIN flags (version 3; a version 2 board refuses any as a reserved byte: bad-field). */
+#define DD_LOAD_ALLOW_DOWNGRADE 0x01           /* take an older version than the running/stored one */
+
 struct dd_link_load_begin {
 	uint8_t kind;                          /* enum dd_link_kind */
+	uint8_t flags;                         /* DD_LOAD_* */
 	uint64_t size;                         /* package bytes */
 	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package: names the transfer */
 };
@@ -254,6 +260,19 @@ struct dd_link_audit_reply {
 	char key_pem[DD_LINK_PEM_MAX + 1];     /* the board's audit public key, PEM */
 };
 
+/* REVOKE (version 3): the list's bytes (0 bytes: only ask for the stored list's state). */
+#define DD_LINK_REVOKE_MAX (48u << 10)         /* = DD_REVOKE_TEXT_MAX (release/revoke.h) */
+struct dd_link_revoke {
+	const uint8_t *data;                   /* points into the frame */
+	uint32_t len;
+};
+
+struct dd_link_revoke_reply {
+	uint64_t serial;                       /* the stored list's serial, 0 when none */
+	uint16_t n_keys, n_images;             /* what it revokes */
+	uint8_t id[DD_SHA256_LEN];             /* its list id (zeros: none) */
+};
+
 struct dd_link_start_reply {
 	uint32_t job;                          /* job number (counts up) */
 	uint8_t n_ports;                       /* ports in the job */
@@ -317,6 +336,8 @@ struct dd_link_msg {
 		struct dd_link_time time;
 		struct dd_link_time_reply time_r;
 		struct dd_link_audit_reply audit_r;
+		struct dd_link_revoke revoke;     /* version 3 */
+		struct dd_link_revoke_reply revoke_r;
 		struct dd_link_status_reply status_r;
 		struct dd_link_log log;
 		struct dd_link_log_reply log_r;   /* LOG and SELFTEST replies */

@@ -26,6 +26,8 @@ struct dd_image_info {
 	const char *path;           /* the file the blocks are read from (NULL: none); lives as long as
 	                               the source. Errors about the image's bytes name it, not `name` */
 	enum dd_sig_state sig;
+	uint8_t key_id[DD_SHA256_LEN]; /* the signer's key id (sig != DD_SIG_NONE), else zeros */
+	char version[32];           /* the image's version (util/version.h), "" when it has none */
 	const char *format;         /* "dfi", "raw", "zst", "iso", or a decoded stream's dd_magic name
 	                               ("xz", "gzip", "bzip2", "lz4", "zip") */
 };

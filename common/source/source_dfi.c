@@ -64,6 +64,9 @@ int dd_source_open_dfi(const char *path, const struct dd_source_opts *opts, stru
 	snprintf(src->info.name, sizeof(src->info.name), "%s", r->m.name);
 	src->info.path = r->path;
 	src->info.sig = r->sig.state;
+	snprintf(src->info.version, sizeof(src->info.version), "%s", r->m.image_version);
+	if (r->sig.present)
+		memcpy(src->info.key_id, r->sig.key_id, DD_SHA256_LEN);
 	src->info.format = "dfi";
 	*out = src;
 	return DD_OK;

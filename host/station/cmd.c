@@ -85,7 +85,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--sanitize]\n"
-		"                       [--rewrite] [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
+		"                       [--rewrite] [--existing] [--pubkey PUB] [--known OLD.dfi]... [--no-eject]\n"
+		"                       [--allow-non-usb]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
@@ -99,6 +100,8 @@ static void usage(FILE *out)
 		"  --rewrite        write even sticks that already hold this image (default: verify and keep)\n"
 		"  --existing       also write sticks already plugged in at start (default: only new ones)\n"
 		"  --pubkey PUB     the image must be signed by this key\n"
+		"  --known OLD.dfi  an earlier package (repeat): a stick found holding an older version of the\n"
+		"                   image's name is reported \"upgraded\" once rewritten (docs/BOARD.md)\n"
 		"  --no-eject       leave passed sticks attached\n"
 		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
 		"exit status: 0 every stick done, 1 a stick failed, 2 bad usage or image\n");
@@ -113,6 +116,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
 		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ "known", required_argument, NULL, 'K' },
 		{ 0 },
 	};
 	bool in_ports = false;
@@ -121,7 +125,8 @@ static int parse(int argc, char **argv, struct options *o)
 
 	o->ports = calloc((size_t)argc, sizeof(*o->ports));
 	o->pubkeys = calloc((size_t)argc, sizeof(*o->pubkeys));
-	if (!o->ports || !o->pubkeys)
+	o->known = calloc((size_t)argc, sizeof(*o->known));
+	if (!o->ports || !o->pubkeys || !o->known)
 		return 2;
 	dd_policy_default(&o->policy);
 	opterr = 0;
@@ -155,6 +160,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'r': o->rewrite = true; break;
 		case 'e': o->existing = true; break;
 		case 'k': o->pubkeys[o->n_pubkeys++] = optarg; break;
+		case 'K': o->known[o->n_known++] = optarg; break;
 		case 'E': o->no_eject = true; break;
 		case 'A': o->allow_non_usb = true; break;
 		case 'h': usage(stdout); return 0;
@@ -217,6 +223,29 @@ out:
 	return rc;
 }
 
+/* --known: packages only read to recognise what a stick held (no key needed: naming, not trusting). */
+static int open_known(struct ctx *c)
+{
+	struct dd_source_opts so = { 0 };
+	struct dd_err err;
+
+	c->known = calloc(c->o.n_known + 1, sizeof(*c->known));
+	if (!c->known)
+		return -1;
+	for (unsigned i = 0; i < c->o.n_known; i++) {
+		dd_err_clear(&err);
+		if (dd_source_open(c->o.known[i], &so, &c->known[i], &err)) {
+			cli_error("%s", err.msg);
+			return -1;
+		}
+		if (strcmp(c->known[i]->info.format, "dfi")) {
+			cli_error("%s: --known takes .dfi packages (this is %s)", c->o.known[i], c->known[i]->info.format);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_station(int argc, char **argv)
 {
 	struct ctx c = { .wake_fd = -1 };
@@ -240,14 +269,24 @@ int cmd_station(int argc, char **argv)
 		rc = 2; /* no stick was touched */
 		goto out;
 	}
+	if (open_known(&c)) {
+		rc = 2;
+		goto out;
+	}
 	station_init(&c.st, c.o.ports, c.o.n_ports);
 	pthread_mutex_init(&c.lock, NULL);
 	c.tty = isatty(STDOUT_FILENO);
 	rc = run(&c);
 	pthread_mutex_destroy(&c.lock);
-	dd_source_close(c.src);
 out:
+	if (c.src)
+		dd_source_close(c.src);
+	for (unsigned i = 0; c.known && i < c.o.n_known; i++)
+		if (c.known[i])
+			dd_source_close(c.known[i]);
+	free(c.known);
 	free(c.o.ports);
 	free(c.o.pubkeys);
+	free(c.o.known);
 	return rc;
 }

@@ -53,6 +53,7 @@ struct station_slot {
 	enum dd_fail_kind kind;   /* why it did not pass, as data (station_outcome_kind()) */
 	bool sanitized;           /* passed with --sanitize: zeros past the image, read back */
 	char detail[192];
+	char upgraded_from[32];   /* passed over an older version of the image's name: that version ("" none) */
 	unsigned sticks;          /* sticks this slot has finished */
 };
 

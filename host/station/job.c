@@ -22,10 +22,12 @@
 #include "engine/engine.h"
 #include "hash/sha256.h"
 #include "host/cli.h"
+#include "host/identify.h"
 #include "host/station/view.h"
 #include "safety/door.h"
 #include "target/target.h"
 #include "util/json.h"
+#include "util/version.h"
 
 struct job_sink {
 	struct job *job;
@@ -98,6 +100,33 @@ static int run_engine(struct job *job, struct dd_target *t, bool verify_only, st
 	return dd_engine_run(&dj, st, err);
 }
 
+/* Before it is written: does the stick hold an older version of the image's name (one of the --known
+ * packages, recognised by its block 0 and where versions differ: host/identify.h)? Then job->upgraded_from
+ * is that version ("none" for a package without one). */
+static void recognise_old(struct job *job, struct dd_target *t)
+{
+	struct ctx *c = job->ctx;
+	const struct dd_image_info *img = &c->src->info;
+	bool *keep = c->o.n_known ? calloc(c->o.n_known, sizeof(*keep)) : NULL;
+
+	job->upgraded_from[0] = '\0';
+	if (!keep)
+		return;
+	host_identify_candidates(t, c->known, c->o.n_known, keep, NULL);
+	for (unsigned i = 0; i < c->o.n_known; i++) {
+		const struct dd_image_info *k = &c->known[i]->info;
+
+		if (keep[i] && !strcmp(k->name, img->name) && dd_version_cmp(k->version, img->version) < 0)
+			set_text(job->upgraded_from, sizeof(job->upgraded_from), dd_version_show(k->version));
+	}
+	free(keep);
+}
+
+static void audit_extra(struct dd_json *j, const void *ctx)
+{
+	dd_json_str(j, "upgraded_from", ctx);
+}
+
 static void audit(struct job *job, const struct dd_target_identity *id, const struct dd_target_status *st,
 		  const char *mode)
 {
@@ -108,6 +137,10 @@ static void audit(struct job *job, const struct dd_target_identity *id, const st
 	struct dd_json j;
 	struct dd_err err;
 
+	if (job->upgraded_from[0] && !strcmp(mode, "write")) {
+		aj.extra = audit_extra;
+		aj.extra_ctx = job->upgraded_from;
+	}
 	if (!c->o.log)
 		return;
 	dd_json_init(&j);
@@ -171,6 +204,7 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 		return OUT_REFUSED;
 	}
 	*id = t->id;
+	recognise_old(job, t);
 
 	act = station_first_action(block0_matches(t, &c->src->info), c->o.rewrite,
 				   c->o.policy.probe || c->o.policy.sanitize);
@@ -243,6 +277,8 @@ void *station_job_main(void *arg)
 	if (out != OUT_PASS && out != OUT_ALREADY && job->abort && !job->slot->pulled)
 		out = OUT_INCOMPLETE;
 	station_job_done(&c->st, job->slot, out, detail, station_elapsed(c));
+	set_text(job->slot->upgraded_from, sizeof(job->slot->upgraded_from),
+		 out == OUT_PASS ? job->upgraded_from : "");
 	job->slot->kind = station_outcome_kind(job->slot->outcome, kind);
 	job->slot->sanitized = sanitized && job->slot->outcome == OUT_PASS;
 	station_emit_slot(c, "result", job->slot);

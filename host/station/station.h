@@ -33,6 +33,8 @@ struct options {
 	const char *log;
 	const char **pubkeys;
 	unsigned n_pubkeys;
+	const char **known;     /* --known: earlier packages, to recognise what a stick held ("upgraded") */
+	unsigned n_known;
 	bool json, rewrite, existing, allow_non_usb, no_eject;
 	struct dd_policy policy;  /* --probe, --sanitize (engine/policy.h: the words write and the board share) */
 };
@@ -45,6 +47,7 @@ struct job {
 	char devnode[64];
 	char syspath[256];
 	atomic_int abort;
+	char upgraded_from[32]; /* the stick held this older version of the image's name (--known); "" */
 	bool done;              /* under ctx->lock */
 	pthread_t thread;
 	struct job *next;
@@ -53,6 +56,7 @@ struct job {
 struct ctx {
 	struct options o;
 	struct dd_source *src;
+	struct dd_source **known; /* o.known, opened */
 	struct station st;
 	pthread_mutex_t lock;   /* st, jobs' done flags, stdout */
 	struct timespec t0;

@@ -136,8 +136,9 @@ void station_view_render(const struct station *s, const struct station_view_info
 
 void station_result_line(const struct station_slot *slot, char *buf, size_t size)
 {
-	snprintf(buf, size, "slot %u %s %s: %s in %.1f s%s%s", slot->number, slot->devnode,
+	snprintf(buf, size, "slot %u %s %s: %s%s%s in %.1f s%s%s", slot->number, slot->devnode,
 		 slot->serial[0] ? slot->serial : "-", station_outcome_name(slot->outcome),
+		 slot->upgraded_from[0] ? ", upgraded from version " : "", slot->upgraded_from,
 		 slot->t_end - slot->t_start, slot->detail[0] ? ": " : "", slot->detail);
 }
 
@@ -168,6 +169,8 @@ void station_json_slot(struct dd_json *j, const char *event, const struct statio
 		dd_json_str(j, "detail", slot->detail[0] ? slot->detail : NULL);
 		dd_json_str(j, "kind", dd_fail_kind_name(slot->kind)); /* null when good */
 		dd_json_bool(j, "sanitized", slot->sanitized);
+		dd_json_bool(j, "upgraded", slot->upgraded_from[0] != '\0');
+		dd_json_str(j, "upgraded_from", slot->upgraded_from[0] ? slot->upgraded_from : NULL);
 	}
 	dd_json_end_obj(j);
 }

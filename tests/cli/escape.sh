@@ -175,7 +175,7 @@ check "board: the sim board serves" test "$line" = READY
 B() { "$D" board --sim "$T/b.sock" "$@"; }
 expect_rc "board info" 0 B info
 out_has "board info: the serial escaped" 'SIM\x1b[2J\x0aforged\xc2\x9b\xe9X'
-inert "board info: inert, ten lines (board, image, key, clock, audit, board key and its PEM)" 10
+inert "board info: inert, eleven lines (board, image, key, revoked, clock, audit, board key and its PEM)" 11
 expect_rc "board info --json" 0 B info --json
 json_lines "board info --json: valid JSON"
 inert "board info --json: inert" 1

@@ -27,7 +27,8 @@ AUDIT = {
     "verify_seconds": N, "error": (S, Z), "kind": (KINDS, Z), "probe": (PROBED, Z), "sanitized": B,
     "bytes_sanitized": I,
 }
-AUDIT_OPT = {"reason": S}  # only with result "refused" or "skipped", and then required
+AUDIT_OPT = {"reason": S,  # only with result "refused" or "skipped", and then required
+             "upgraded_from": S}  # station --known: the older version the stick held
 BOARD_LOG_FRONT = {"seq": I, "board": S}
 # a board's record also has these (docs/AUDIT.md); "time" is null when its clock was never set
 BOARD_LOG = {"time": (S, Z), "time_source": ("pc", "rtc", "master", "unset"), "port_number": I,
@@ -54,7 +55,7 @@ STATION = {
     "stick": dict(SLOT, model=S, capacity=I),
     "phase": dict(SLOT, phase=("probe", "sanitize", "write", "verify", "boot"), progress=N, rate=N),
     "result": dict(SLOT, result=("pass", "already", "fail", "counterfeit", "pulled", "refused", "incomplete"),
-                   good=B, seconds=N, detail=(S, Z), kind=(KINDS, Z), sanitized=B),
+                   good=B, seconds=N, detail=(S, Z), kind=(KINDS, Z), sanitized=B, upgraded=B, upgraded_from=(S, Z)),
     "ejected": SLOT, "removed": SLOT,
     "summary": {"t": N, "done": I, "passed": I, "already": I, "failed": I, "refused": I, "incomplete": I,
                 "per_hour": N},
@@ -74,15 +75,17 @@ ONE = {
                    {"clock": (S, Z), "time_source": ("pc", "rtc", "master", "unset", UNKNOWN),
                     "audit": {"state": ("ok", "warning", "full", UNKNOWN), "records": I, "first_seq": I,
                               "next_seq": I, "read_up_to": I, "bytes": I, "room": I, "head": H,
-                              "key_id": (H, Z), "key_pem": S}}),
+                              "key_id": (H, Z), "key_pem": S},
+                    "revocation": ({"serial": I, "keys": I, "images": I, "id": H}, Z)}),
     "board-selftest": ({"schema": I, "check": S, "result": ("pass", "warn", "fail"), "detail": S}, {}),
-    "inspect": ({"schema": I, "package": S, "package_size": I, "format_version": I, "name": S, "image_id": H,
+    "inspect": ({"schema": I, "package": S, "package_size": I, "format_version": I, "name": S, "version": (S, Z),
+                 "image_id": H,
                  "image_size": I, "block_size": I, "blocks": I, "zero_blocks": I, "window_log": I, "created": I,
                  "tool": S, "source_sha256": (H, Z), "signature": {"state": ("verified", "unchecked", "none"), "key_id?": H, "pubkey?": S}},
                 {"check": {"ok": B, "error": (S, Z)},
                  "block_list": [{"offset": I, "frame_offset": I, "frame_size": I, "zero": B, "sha256": H}]}),
     "pack": ({"schema": I, "package": S, "image_id": H, "image_size": I, "package_size": I, "block_size": I,
-              "blocks": I, "zero_blocks": I, "signed": B}, {}),
+              "blocks": I, "zero_blocks": I, "version": (S, Z), "signed": B}, {}),
     "list": ({"schema": I, "disks": [{"device": S, "kind": S, "usb": B, "removable": B, "vendor": (S, Z),
                                       "model": (S, Z), "serial": (S, Z), "size": I, "port": (S, Z), "eligible": B,
                                       "reason": (S, Z), "mounts": (S, Z)}]}, {}),

@@ -115,6 +115,15 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	m->u.audit_r.log_bytes = 12345, m->u.audit_r.log_room = 1 << 20;
 	memset(m->u.audit_r.head, 0x5a, DD_SHA256_LEN);
 	strcpy(m->u.audit_r.key_pem, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+	ADD(DD_MSG_REVOKE, 0); /* version 3: a list, or empty (the board's list) */
+	m->u.revoke.data = chunk_data, m->u.revoke.len = 200;
+	ADD(DD_MSG_REVOKE, 0);
+	ADD(DD_MSG_REVOKE, DD_LINK_F_REPLY);
+	m->u.revoke_r.serial = 7, m->u.revoke_r.n_keys = 1, m->u.revoke_r.n_images = 3;
+	memset(m->u.revoke_r.id, 0x77, DD_SHA256_LEN);
+	ADD(DD_MSG_LOAD_BEGIN, 0); /* version 3: with a flag */
+	m->u.load_begin.kind = DD_KIND_FIRMWARE, m->u.load_begin.flags = DD_LOAD_ALLOW_DOWNGRADE;
+	m->u.load_begin.size = 5000;
 	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
 	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
 	strcpy(m->u.error.msg, "no image stored");
@@ -218,6 +227,17 @@ TEST(fields_survive)
 	pos = 0;
 	CHECK(dd_link_log_next(&d.u.log_r, &pos, &text, &tl));
 	CHECK(tl == 17 && !memcmp(text, "{\"result\":\"pass\"}", 17));
+	for (size_t i = 0; i < n; i++)
+		if (s[i].type == DD_MSG_REVOKE && !dd_link_is_reply(&s[i]) && s[i].u.revoke.len) {
+			CHECK_EQ_INT(decode_frame(frame, encode(&s[i]), &d), 0);
+			CHECK_EQ_U64(d.u.revoke.len, 200);
+			CHECK_MEM_EQ(d.u.revoke.data, chunk_data, 200);
+		} else if (s[i].type == DD_MSG_REVOKE && dd_link_is_reply(&s[i])) {
+			CHECK_EQ_INT(decode_frame(frame, encode(&s[i]), &d), 0);
+			CHECK_EQ_U64(d.u.revoke_r.serial, 7);
+			CHECK_EQ_INT(d.u.revoke_r.n_images, 3);
+			CHECK_EQ_INT(d.u.revoke_r.id[31], 0x77);
+		}
 	CHECK_EQ_INT(decode_frame(frame, encode(&s[n - 1]), &d), 0); /* error reply */
 	CHECK_EQ_INT(d.u.error.code, DD_LERR_NO_IMAGE);
 	CHECK(!strcmp(d.u.error.msg, "no image stored"));
@@ -275,6 +295,8 @@ TEST(short_payloads_refused)
 
 			if (s[i].type == DD_MSG_LOAD_DATA && !dd_link_is_reply(&s[i]) && payload - cut >= 17)
 				continue; /* a shorter chunk is still a chunk */
+			if (s[i].type == DD_MSG_REVOKE && !dd_link_is_reply(&s[i]))
+				continue; /* a shorter list is still bytes for the board to judge (it checks the signature) */
 			if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && payload == cut)
 				continue; /* an empty START is version 1's: no batch, no operator */
 			if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && s[i].u.start.flags && cut == 1)
@@ -296,7 +318,7 @@ TEST(long_payloads_refused)
 		size_t len = encode(&s[i]);
 		uint32_t payload = (uint32_t)(len - DD_LINK_HDR_LEN - frame[7]);
 
-		if (s[i].type == DD_MSG_LOAD_DATA && !dd_link_is_reply(&s[i]))
+		if ((s[i].type == DD_MSG_LOAD_DATA || s[i].type == DD_MSG_REVOKE) && !dd_link_is_reply(&s[i]))
 			continue; /* its payload ends with the data: longer is just more data */
 		frame[DD_LINK_HDR_LEN + payload] = 0x41;
 		code = decode_frame(frame, reframe(frame, payload + 1), &d);
@@ -364,9 +386,27 @@ TEST(fields_out_of_range_refused)
 	frame[DD_LINK_HDR_LEN] = 9; /* unknown kind */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 	frame[DD_LINK_HDR_LEN] = DD_KIND_IMAGE;
-	frame[DD_LINK_HDR_LEN + 1] = 1; /* reserved byte set */
+	frame[DD_LINK_HDR_LEN + 1] = 2; /* a flag not defined (version 3: bit 0 ALLOW_DOWNGRADE only) */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN + 1] = DD_LOAD_ALLOW_DOWNGRADE;
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(d.u.load_begin.flags, DD_LOAD_ALLOW_DOWNGRADE);
 	frame[DD_LINK_HDR_LEN + 1] = 0;
+	frame[DD_LINK_HDR_LEN + 2] = 1; /* reserved byte set */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
+	frame[DD_LINK_HDR_LEN + 2] = 0;
+	{
+		/* a revocation list longer than any list may be: refused before the board reads it */
+		struct dd_link_msg r = { .type = DD_MSG_REVOKE };
+		static const uint8_t one = 'x';
+
+		r.u.revoke.data = &one, r.u.revoke.len = 1;
+		CHECK(encode(&r));
+		memset(frame + DD_LINK_HDR_LEN, 'x', DD_LINK_REVOKE_MAX + 1);
+		CHECK_EQ_INT(decode_frame(frame, reframe(frame, DD_LINK_REVOKE_MAX + 1), &d), DD_LERR_FIELD);
+		CHECK_EQ_INT(decode_frame(frame, reframe(frame, DD_LINK_REVOKE_MAX), &d), 0);
+		len = encode(&m);
+	}
 	memset(frame + DD_LINK_HDR_LEN + 4, 0, 8); /* size 0 */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 

@@ -156,6 +156,28 @@ TEST(json_events)
 	dd_json_free(&j);
 }
 
+/* station --known: a stick rewritten over an older version says so in its line and its result event */
+TEST(upgraded_result)
+{
+	struct station s;
+	struct dd_json j;
+	char line[256];
+
+	two_sticks(&s);
+	station_job_done(&s, &s.slot[0], OUT_PASS, "", 12);
+	snprintf(s.slot[0].upgraded_from, sizeof(s.slot[0].upgraded_from), "1.2");
+	station_result_line(&s.slot[0], line, sizeof(line));
+	CHECK_STR_CONTAINS(line, "SER-A: pass, upgraded from version 1.2 in ");
+	dd_json_init(&j);
+	station_json_slot(&j, "result", &s.slot[0], 12);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"upgraded\":true,\"upgraded_from\":\"1.2\"");
+	station_json_slot(&j, "result", &s.slot[1], 12);
+	CHECK_STR_CONTAINS(dd_json_text(&j), "\"upgraded\":false,\"upgraded_from\":null");
+	station_result_line(&s.slot[1], line, sizeof(line));
+	CHECK(!strstr(line, "upgraded"));
+	dd_json_free(&j);
+}
+
 int main(void)
 {
 	RUN(port_short);
@@ -165,5 +187,6 @@ int main(void)
 	RUN(render_truncates_safely);
 	RUN(result_line);
 	RUN(json_events);
+	RUN(upgraded_result);
 	return check_done();
 }

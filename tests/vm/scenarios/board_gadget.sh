@@ -223,8 +223,14 @@ firmware_update() {
 	check "after the update the board still serves its image, no firmware pending" \
 		grep -q '"name":"big B".*"pending_firmware":null' <<<"$out" || echo "# $out"
 
-	# a bundle whose program never serves (it exits at once): rolled back at the next restart
-	B update "$VM_SHARE/fw-dead.dfi" --wait --timeout 120 >/tmp/update.log 2>&1 &
+	# a bundle whose program never serves (it exits at once): rolled back at the next restart. Its 7.7.7 is
+	# older than the running $FW_VERSION: the board takes it only when the PC forces the downgrade
+	refused_downgrade() {
+		! B update "$VM_SHARE/fw-dead.dfi" >/tmp/update.log 2>&1 &&
+			grep -q 'older than the running firmware' /tmp/update.log
+	}
+	check "an older firmware bundle is refused without --allow-downgrade" refused_downgrade
+	B update "$VM_SHARE/fw-dead.dfi" --allow-downgrade --wait --timeout 120 >/tmp/update.log 2>&1 &
 	upid=$!
 	wait "$pid"
 	service_restart
