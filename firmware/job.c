@@ -171,7 +171,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 		struct dd_port_slot *p = &d->port[i];
 		struct dd_target *t;
 
-		if (!p->now.present)
+		if (!p->now.present || d->board->master == i + 1) /* the master stick is never written */
 			continue;
 		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
 			port_unusable(d, p, e.msg);

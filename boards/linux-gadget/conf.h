@@ -20,6 +20,8 @@
  *   usb.gadget = DIR                  configfs gadget (default /sys/kernel/config/usb_gadget/dartdup)
  *   usb.ffs = DIR                     where the FunctionFS instance is mounted (default /run/dartdup/ffs)
  *   rtc = /dev/rtcN                   a battery-backed RTC, read at boot (optional; firmware/clock.h)
+ *   master = N                        slot N is the master port (optional; firmware/master.h): a stick in
+ *                                     it is mounted (vfat) and read as a master stick, never written by a job
  *
  * Every problem is one line naming file:line ("board.conf:7: slot.3: port path already used by slot.1"). */
 #ifndef DARTDUP_LG_CONF_H
@@ -72,6 +74,7 @@ struct lg_conf {
 	char udc[64];                /* "auto" or a controller name */
 	char gadget_dir[256], ffs_dir[256];
 	char rtc[256];               /* "" none */
+	unsigned master;             /* the master slot (1-based), 0 none */
 };
 
 /* Parse and validate path. DD_EINPUT with "path:line: ..." on the first problem. */
