@@ -1,6 +1,6 @@
-/* The master stick's files (master.h): batch.conf, the export's names and its CSV rows. Pure text
- * work, no I/O: unit-tested in tests/unit/test_master.c. */
-#include "firmware/master.h"
+/* The master stick's files (format/master.h): batch.conf, the export's names and its CSV rows. Pure
+ * text work, no I/O: unit-tested in tests/unit/test_master.c. */
+#include "format/master.h"
 
 #include <ctype.h>
 #include <stdarg.h>
