@@ -275,7 +275,8 @@ static int start_copy(struct export_file *x, struct dd_err *err)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n = 0;
+	ssize_t n;
+	bool whole = true;
 	FILE *in;
 	int fd;
 
@@ -292,10 +293,11 @@ static int start_copy(struct export_file *x, struct dd_err *err)
 		uint64_t s = seq_of_line(line);
 
 		fwrite(line, 1, (size_t)n, x->out);
+		whole = line[n - 1] == '\n';
 		if (s > x->last)
 			x->last = s;
 	}
-	if (in && n == 0 && line && cap && !strchr(line, '\n')) /* never glue a record to a cut line */
+	if (!whole) /* a file edited elsewhere and cut: never glue a record to its last line */
 		fputs(strcmp(x->ext, "csv") ? "\n" : "\r\n", x->out);
 	free(line);
 	if (in)

@@ -470,6 +470,8 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
 	fprintf(out, "  store   %s\n", c->store);
 	fprintf(out, "  rtc     %s\n", c->rtc[0] ? c->rtc : "none (the clock is unset until a PC connects)");
+	if (c->master)
+		fprintf(out, "  master  slot %u (a master stick there is read, never written by a job)\n", c->master);
 	for (unsigned i = 0; i < c->n_pubkeys; i++) {
 		dd_pubkey_id(c->pubkey[i], id, NULL);
 		dd_hex(hex, id, 8);
