@@ -356,6 +356,44 @@ int dd_store_log_read(struct dd_store *s, uint64_t since, unsigned max, uint8_t 
 	return DD_OK;
 }
 
+int dd_store_log_foreach(struct dd_store *s, uint64_t since, int (*fn)(void *ctx, uint64_t seq, const char *rec,
+								       size_t len),
+			 void *ctx, uint64_t *newest, struct dd_err *err)
+{
+	char path[700], *line = NULL, *text;
+	size_t cap = 0;
+	ssize_t n;
+	uint64_t seq;
+	int rc = DD_OK;
+	FILE *f;
+
+	if (newest)
+		*newest = 0;
+	log_path(s, path, sizeof(path), "audit.log");
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? DD_OK : dd_fail_errno(err, DD_EIO, errno, "%s", path);
+	while (!rc && (n = getline(&line, &cap, f)) > 0) {
+		seq = strtoull(line, &text, 10);
+		if (seq < since || *text != ' ' || line[n - 1] != '\n')
+			continue;
+		text++;
+		rc = fn(ctx, seq, text, (size_t)(line + n - 1 - text));
+		if (!rc && newest)
+			*newest = seq;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int dd_store_log_mark_exported(struct dd_store *s, uint64_t seq, struct dd_err *err)
+{
+	if (seq <= s->log_exported)
+		return DD_OK;
+	return write_exported(s, seq, err);
+}
+
 /* --- the batch and operator of the jobs (kept over a restart: the button's jobs after a power cut still
  * name them) ------------------------------------------------------------------------------------ */
 

@@ -63,10 +63,28 @@ struct dd_board_ops {
 	/* Optional (the SELFTEST request): check the board's hardware and the daemon's store, one JSON
 	 * object per line on out (docs/ACCEPTANCE.md). Quick: nothing is read in full. */
 	int (*selftest)(struct dd_board *b, const struct dd_store *store, FILE *out, struct dd_err *err);
-	/* Show port i's state (enum dd_port_state; percent 0..100 for busy and verifying). */
+	/* Optional (the master stick, firmware/master.h): mount the FAT file system of the stick in port i
+	 * (its first MBR partition, else the whole disk) nosuid,nodev,noexec in a private directory and
+	 * give its path in dir; read-only unless writable. Called again with writable set, the same stick
+	 * becomes writable. Only ever called for the port board->master names. */
+	int (*master_mount)(struct dd_board *b, unsigned i, bool writable, char *dir, size_t len,
+			    struct dd_err *err);
+	void (*master_umount)(struct dd_board *b, unsigned i);
+	/* Show port i's state (enum dd_port_state, or a DD_LIGHT_MASTER_* pattern on the master port;
+	 * percent 0..100 for busy and verifying). */
 	void (*set_light)(struct dd_board *b, unsigned i, int state, unsigned percent);
 	void (*close)(struct dd_board *b);
 };
+
+/* The master port's light after a master stick (docs/BOARD.md "Operating the board without a PC"):
+ * light states past the link's port states (the link reports them as pass, fail and attention). */
+enum {
+	DD_LIGHT_MASTER_OK = DD_PORT_STATE_MAX + 1,  /* accepted: green blinking fast */
+	DD_LIGHT_MASTER_BAD,                         /* refused, nothing changed: red blinking fast */
+	DD_LIGHT_MASTER_NO_EXPORT,                   /* accepted, but the audit could not be written
+						      * onto it (full, write-protected): red and green */
+};
+#define DD_LIGHT_MAX DD_LIGHT_MASTER_NO_EXPORT
 
 struct dd_board {
 	const struct dd_board_ops *ops;
@@ -79,6 +97,7 @@ struct dd_board {
 	char rtc[256];                       /* battery-backed RTC to read at boot (/dev/rtcN), "" none */
 	bool system_clock;                   /* a PC's time may set the system clock (root only; the sim
 					        board never does: firmware/clock.h) */
+	unsigned master;                     /* the master port (1-based, firmware/master.h), 0 none */
 	bool restart_for_firmware;           /* the daemon stops after a bundle is stored, to have it
 					        applied (firmware/apply.h) before it starts again */
 	struct dd_policy policy;             /* what the description file asks of every job (probe,

@@ -5,7 +5,7 @@
  *   unset   nothing has set it since boot (records then carry no time, only "time_source":"unset")
  *   rtc     read at boot from the RTC the description file names (/dev/rtcN, RTC_RD_TIME)
  *   pc      set by `dartdup board` (link TIME), whenever a PC connects
- *   master  set from a master stick (reserved for issue 15 item 1)
+ *   master  set from a master stick's batch.conf (time = ...), only while unset (firmware/master.h)
  * A time is applied only when it is sane (DD_CLOCK_MIN..DD_CLOCK_MAX). With `system` set (linux-gadget)
  * and root, a PC's time also sets the system clock (clock_settime); otherwise, and always on the sim board,
  * only this process's offset moves. */

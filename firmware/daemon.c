@@ -229,6 +229,10 @@ int dd_port_state(const struct dd_daemon *d, unsigned i, unsigned *percent)
 		*percent = percent_of(&p->st);
 		return p->st.phase == DD_PHASE_VERIFY ? DD_PORT_VERIFYING : DD_PORT_BUSY;
 	}
+	if (p->master_light && p->now.present) /* the master port: its verdict as the link names it */
+		return p->master_light == DD_LIGHT_MASTER_OK	? DD_PORT_PASS
+		       : p->master_light == DD_LIGHT_MASTER_BAD ? DD_PORT_FAIL
+								: DD_PORT_ATTENTION;
 	if (p->has_result)
 		return p->result_state;
 	return p->now.present ? DD_PORT_READY : DD_PORT_EMPTY;
@@ -248,7 +252,11 @@ void dd_daemon_refresh_ports(struct dd_daemon *d)
 		/* a result stays lit until a different stick appears in the port */
 		if (p->has_result && p->job_index < 0 && p->now.present && p->now.generation != p->result_gen)
 			p->has_result = false;
+		if (d->board->master == i + 1)
+			dd_daemon_master(d, i); /* a new master stick: read it now (firmware/master.h) */
 		state = dd_port_state(d, i, &pct);
+		if (p->master_light && p->now.present && !d->not_ready[0])
+			state = p->master_light;
 		if (state != p->shown_state || pct / 5 != p->shown_pct / 5) {
 			d->board->ops->set_light(d->board, i, state, pct);
 			p->shown_state = state;

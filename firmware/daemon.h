@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "firmware/board.h"
 #include "firmware/clock.h"
+#include "firmware/master.h"
 #include "firmware/notify.h"
 #include "firmware/store.h"
 #include "link/link.h"
@@ -40,6 +41,8 @@ struct dd_port_slot {
 	struct dd_target_status st;      /* the last job's status for this port */
 	struct dd_target_identity id;    /* the stick as the job saw it */
 	unsigned speed_mbps;             /* its negotiated USB speed then, 0 unknown */
+	uint64_t master_gen;             /* the master port: the stick last read (its generation) */
+	int master_light;                /* its verdict (DD_LIGHT_MASTER_*), 0 none */
 	int shown_state;                 /* what the light shows now */
 	unsigned shown_pct;
 };
@@ -98,6 +101,7 @@ struct dd_daemon {
 	/* the batch (work order) and operator of the jobs: set by a PC's START, kept (also in the store,
 	 * over a restart) for the jobs the button starts after it, until a START names others */
 	char batch[DD_LINK_STR_MAX + 1], operator_[DD_LINK_STR_MAX + 1];
+	struct dd_master_batch master;   /* the last accepted master stick's batch.conf (probe, sanitize) */
 	struct dd_runner run;
 	struct dd_notify notify;         /* systemd: READY=1, the watchdog ($NOTIFY_SOCKET) */
 	int stop_fd;                     /* signalfd for SIGTERM/SIGINT, -1 if none */

@@ -173,7 +173,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 		struct dd_port_slot *p = &d->port[i];
 		struct dd_target *t;
 
-		if (!p->now.present)
+		if (!p->now.present || d->board->master == i + 1) /* the master stick is never written */
 			continue;
 		if (d->board->ops->port_open(d->board, i, need, &t, &e)) {
 			port_unusable(d, p, e.code == DD_ESAFETY ? DD_FAIL_REFUSED : DD_FAIL_IO, e.msg);
@@ -209,7 +209,7 @@ static unsigned open_ports(struct dd_daemon *d, char *why, size_t why_len)
 /* The job's policy, decided here only: the default (exact copies: a reused stick's old bytes in the
  * image's zero blocks are zeroed, every block is verified: engine/policy.h), made as strict as every
  * source asks: the description file, then this job's request (START's flags; the button's jobs have
- * none). A further source (a master stick's batch file) is one more dd_policy_merge() line. */
+ * none), then the last master stick's batch.conf (`probe`/`sanitize = yes`). */
 static void effective_policy(const struct dd_daemon *d, const struct dd_link_start *start, struct dd_policy *p)
 {
 	struct dd_policy req;
@@ -219,6 +219,10 @@ static void effective_policy(const struct dd_daemon *d, const struct dd_link_sta
 	memset(&req, 0, sizeof(req));
 	if (start)
 		dd_link_start_policy(start->flags, &req);
+	dd_policy_merge(p, &req);
+	memset(&req, 0, sizeof(req)); /* the last master stick's batch.conf (firmware/master.h) */
+	req.probe = d->master.probe == DD_MASTER_YES;
+	req.sanitize = d->master.sanitize == DD_MASTER_YES;
 	dd_policy_merge(p, &req);
 }
 

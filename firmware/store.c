@@ -618,6 +618,12 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 	return code;
 }
 
+void dd_store_xfer_drop(struct dd_store *s, int kind)
+{
+	if (kind == DD_KIND_IMAGE || kind == DD_KIND_FIRMWARE)
+		xfer_close(&s->xfer[kind], true);
+}
+
 int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err)
 {
 	struct dd_store_xfer *x = find_xfer(s, handle, err);

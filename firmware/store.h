@@ -178,6 +178,17 @@ int dd_store_judge(struct dd_store *s, int kind, const struct dd_image_info *inf
 /* auditlog.c, for dd_store_open/close: the audit key (made at the first open) and the log's state. */
 int dd_store_log_open(struct dd_store *s, struct dd_err *err);
 void dd_store_log_close(struct dd_store *s);
+/* The master stick's export (firmware/master.h): fn is called for every record with seq >= since, in
+ * order, with its sealed text (no newline); a non-zero return stops and is returned. *newest (may be
+ * NULL) gets the newest seq seen. Nothing is marked as exported: dd_store_log_mark_exported does that,
+ * once what was exported is durable (the mark never goes back). */
+int dd_store_log_foreach(struct dd_store *s, uint64_t since, int (*fn)(void *ctx, uint64_t seq, const char *rec,
+								       size_t len),
+			 void *ctx, uint64_t *newest, struct dd_err *err);
+int dd_store_log_mark_exported(struct dd_store *s, uint64_t seq, struct dd_err *err);
+/* Drop the transfer of kind, also one verified and waiting to be installed (a master stick whose other
+ * package was refused: nothing of it is stored). */
+void dd_store_xfer_drop(struct dd_store *s, int kind);
 /* enum dd_log_state now; *room (may be NULL) the bytes the log can still grow by. */
 int dd_store_log_state(struct dd_store *s, uint64_t *room);
 

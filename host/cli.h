@@ -20,6 +20,7 @@ DD_COMMAND(report);
 DD_COMMAND(audit);
 DD_COMMAND(revoke);
 DD_COMMAND(identify);
+DD_COMMAND(master);
 #undef DD_COMMAND
 
 /* "dartdup: " + message on stderr, one line: the message escaped as util/escape.h says (names in it are

@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "verify-release", cmd_verify_release, "check a build's folder against its signed RELEASE.txt" },
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
+	{ "master", cmd_master, "prepare a master stick image for a board without a PC" },
 	{ "report", cmd_report, "turn audit logs into one HTML report (and CSV) for a depot" },
 	{ "revoke", cmd_revoke, "make a signed revocation list of keys and images for the boards" },
 	{ "identify", cmd_identify, "say which image a stick holds and whether it is intact, read-only" },

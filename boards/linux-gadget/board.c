@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boards/linux-gadget/conf.h"
@@ -51,6 +53,7 @@ struct lg {
 	struct lg_button_dev button;
 	struct lg_light_dev light[LG_MAX_SLOTS];
 	struct lg_port port[LG_MAX_SLOTS];
+	bool master_mounted;
 };
 
 enum { FD_EP0, FD_UDEV, FD_BUTTON };
@@ -179,6 +182,82 @@ static void lg_set_light(struct dd_board *b, unsigned i, int state, unsigned per
 		lg_light_set(&g->light[i], state);
 }
 
+/* --- the master stick (firmware/master.h) ---------------------------------------------------- */
+
+#define MASTER_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME)
+#define MASTER_OPTS "uid=0,gid=0,fmask=0077,dmask=0077,flush"
+
+/* The stick's first partition (sdX1, or mmcblk0p1-like when the name ends in a digit), if it has one. */
+static bool first_partition(const struct dd_disk *disk, char *dev, size_t len)
+{
+	const char *sys = disk->sysname;
+	size_t n = strlen(sys);
+	bool digit = n && sys[n - 1] >= '0' && sys[n - 1] <= '9';
+	char path[160];
+
+	snprintf(path, sizeof(path), "/sys/block/%s/%s%s1", sys, sys, digit ? "p" : "");
+	if (access(path, F_OK))
+		return false;
+	snprintf(dev, len, "/dev/%s%s1", sys, digit ? "p" : "");
+	return true;
+}
+
+static void master_dir(const struct lg *g, char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/master", g->conf.store);
+}
+
+/* The master slot's stick, judged by common/safety like every disk the board touches (a USB disk,
+ * nothing else holds it), mounted vfat in the store's private master/ folder: first its first
+ * partition, else the whole disk (a stick formatted without a partition table). */
+static int lg_master_mount(struct dd_board *b, unsigned i, bool writable, char *dir, size_t len,
+			   struct dd_err *err)
+{
+	struct lg *g = b->priv;
+	unsigned long flags = MASTER_FLAGS | (writable ? 0 : MS_RDONLY);
+	struct dd_safety_opts o = { 0 };
+	struct dd_disk disk;
+	char dev[96];
+	int rc;
+
+	master_dir(g, dir, len);
+	if (i + 1 != b->master || i >= g->conf.n_slots || !g->port[i].present)
+		return dd_fail(err, DD_EINPUT, "slot %u: no master stick", i + 1);
+	if (g->master_mounted) { /* read, now the export: the same file system made writable */
+		if (mount(NULL, dir, NULL, MS_REMOUNT | flags, MASTER_OPTS))
+			return dd_fail_errno(err, DD_EIO, errno, "master stick: cannot make it writable");
+		return DD_OK;
+	}
+	if ((rc = dd_safety_check(g->port[i].disk.devnode, &o, &disk, err)))
+		return rc;
+	if (lg_conf_slot_of(&g->conf, disk.id.port) != (int)i)
+		return dd_fail(err, DD_EINPUT, "slot %u: %s is no longer in this slot", i + 1, disk.devnode);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return dd_fail_errno(err, DD_EIO, errno, "%s", dir);
+	umount2(dir, MNT_DETACH); /* a mount a crashed daemon left: never stacked */
+	if (!first_partition(&disk, dev, sizeof(dev)) || mount(dev, dir, "vfat", flags, MASTER_OPTS)) {
+		snprintf(dev, sizeof(dev), "%s", disk.devnode);
+		if (mount(dev, dir, "vfat", flags, MASTER_OPTS))
+			return dd_fail_errno(err, DD_EINPUT, errno, "master stick %s: no FAT file system", dev);
+	}
+	g->master_mounted = true;
+	return DD_OK;
+}
+
+static void lg_master_umount(struct dd_board *b, unsigned i)
+{
+	struct lg *g = b->priv;
+	char dir[300];
+
+	(void)i;
+	if (!g->master_mounted)
+		return;
+	master_dir(g, dir, sizeof(dir));
+	if (umount2(dir, 0) && umount2(dir, MNT_DETACH))
+		fprintf(stderr, "dartdupd: %s: cannot unmount the master stick\n", dir);
+	g->master_mounted = false;
+}
+
 static void lg_close(struct dd_board *b)
 {
 	struct lg *g = b->priv;
@@ -212,6 +291,8 @@ static const struct dd_board_ops lg_ops = {
 	.port_probe = lg_port_probe,
 	.port_open = lg_port_open,
 	.set_light = lg_set_light,
+	.master_mount = lg_master_mount,
+	.master_umount = lg_master_umount,
 	.selftest = lg_selftest_op,
 	.close = lg_close,
 };
@@ -297,6 +378,7 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 		g->b.n_ports = g->conf.n_slots;
 		snprintf(g->b.rtc, sizeof(g->b.rtc), "%s", g->conf.rtc);
 		g->b.policy = g->conf.policy;
+		g->b.master = g->conf.master;
 		g->b.system_clock = true; /* the board owns its machine: a PC's time sets it (root) */
 		rc = read_serial(g, err);
 	}
@@ -380,6 +462,8 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
 	fprintf(out, "  store   %s\n", c->store);
 	fprintf(out, "  rtc     %s\n", c->rtc[0] ? c->rtc : "none (the clock is unset until a PC connects)");
+	if (c->master)
+		fprintf(out, "  master  slot %u (a master stick there is read, never written by a job)\n", c->master);
 	for (unsigned i = 0; i < c->n_pubkeys; i++) {
 		dd_pubkey_id(c->pubkey[i], id, NULL);
 		dd_hex(hex, id, 8);

@@ -291,6 +291,12 @@ static int parse_kv(const struct line_ctx *l, struct lg_conf *c, const char *key
 		return parse_usb_id(l, key, tok, n, &c->pid);
 	if (!strcmp(key, "button"))
 		return parse_button(l, tok, n, &c->button);
+	if (!strcmp(key, "master")) {
+		if (n != 1 || slot_number(l, key, tok[0], &idx))
+			return n != 1 ? bad(l, "%s: expected a slot number, got '%s'", key, raw) : DD_EINPUT;
+		c->master = idx + 1;
+		return DD_OK;
+	}
 	if (!strncmp(key, "slot.", 5)) {
 		if (slot_number(l, key, key + 5, &idx))
 			return DD_EINPUT;
@@ -425,6 +431,8 @@ static int check_whole(const char *name, struct lg_conf *c, struct dd_err *err)
 		return dd_fail(err, DD_EINPUT, "%s: no 'store' line (where the image is kept)", name);
 	if (c->store[0] != '/')
 		return dd_fail(err, DD_EINPUT, "%s: store must be an absolute path", name);
+	if (c->master > last)
+		return dd_fail(err, DD_EINPUT, "%s: master = %u: there is no slot.%u", name, c->master, c->master);
 	if (c->rtc[0] && c->rtc[0] != '/')
 		return dd_fail(err, DD_EINPUT, "%s: rtc must be an absolute path (/dev/rtc0)", name);
 	if (!c->n_pubkeys)

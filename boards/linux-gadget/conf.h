@@ -23,6 +23,8 @@
  *   probe = yes | no                  every job: counterfeit-capacity probe before writing (default no)
  *   sanitize = yes | no               every job: zeros over each stick past the image, read back (no)
  *   full = yes | no, retries = N      engine/policy.h (dd_policy_set() parses them, as write's flags)
+ *   master = N                        slot N is the master port (optional; firmware/master.h): a stick in
+ *                                     it is mounted (vfat) and read as a master stick, never written by a job
  *
  * Every problem is one line naming file:line ("board.conf:7: slot.3: port path already used by slot.1"). */
 #ifndef DARTDUP_LG_CONF_H
@@ -77,6 +79,7 @@ struct lg_conf {
 	char gadget_dir[256], ffs_dir[256];
 	char rtc[256];               /* "" none */
 	struct dd_policy policy;     /* probe, sanitize, full, retries asked (zero: none; firmware/board.h) */
+	unsigned master;             /* the master slot (1-based), 0 none */
 };
 
 /* Parse and validate path. DD_EINPUT with "path:line: ..." on the first problem. */

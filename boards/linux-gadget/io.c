@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "firmware/board.h"
 #include "link/proto.h"
 
 #define DEBOUNCE_US 20000
@@ -147,22 +148,29 @@ static void led_write(const char *led, const char *file, const char *value)
 	close(fd);
 }
 
-/* One LED: 0 off, 1 on, 2 blinking (timer trigger; steady where the trigger is missing). */
+/* One LED: 0 off, 1 on, 2 blinking, 3 blinking fast (timer trigger; steady where it is missing). */
 static void led_show(const char *led, int mode)
 {
 	led_write(led, "trigger", "none");
 	led_write(led, "brightness", mode ? "255" : "0"); /* the kernel caps it at max_brightness */
-	if (mode == 2)
-		led_write(led, "trigger", "timer");
+	if (mode < 2)
+		return;
+	led_write(led, "trigger", "timer");
+	if (mode == 3) { /* the master stick's verdict: 100 ms on, 100 ms off */
+		led_write(led, "delay_on", "100");
+		led_write(led, "delay_off", "100");
+	}
 }
 
 void lg_light_set(struct lg_light_dev *l, int state)
 {
-	/* green, red per state: off, ready, busy, verifying, pass, fail, attention */
-	static const int green[] = { 0, 0, 2, 1, 1, 0, 0 };
-	static const int red[] = { 0, 0, 0, 1, 0, 1, 2 };
+	/* green, red per state: off, ready, busy, verifying, pass, fail, attention; then the master
+	 * stick's: accepted, refused, accepted without its audit export (firmware/board.h) */
+	static const int green[] = { 0, 0, 2, 1, 1, 0, 0, 3, 0, 1 };
+	static const int red[] = { 0, 0, 0, 1, 0, 1, 2, 0, 3, 1 };
 
-	if (state < 0 || state > DD_PORT_STATE_MAX || state == l->state)
+	_Static_assert(sizeof(green) / sizeof(green[0]) == DD_LIGHT_MAX + 1, "light patterns");
+	if (state < 0 || state > DD_LIGHT_MAX || state == l->state)
 		return;
 	l->state = state;
 	if (l->cfg.kind == LG_IO_LED) {

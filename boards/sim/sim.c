@@ -4,7 +4,10 @@
  *   link    a Unix stream socket carrying the same frames as USB
  *   button  SIGUSR1 (or `dartdup board start`)
  *   lights  printed on the terminal (stdout): one line per change, redrawn in place on a tty
- *   store   a directory (--store) */
+ *   store   a directory (--store)
+ *   master  --master N: port N is the master port (firmware/master.h); a directory at its path stands
+ *           for a stick whose FAT file system is mounted there (no vfat, no root needed). A directory in
+ *           any other port is no stick at all. */
 #include "firmware/board.h"
 #include "util/number.h"
 
@@ -190,7 +193,11 @@ static int sim_port_probe(struct dd_board *b, unsigned i, struct dd_board_port *
 	memset(port, 0, sizeof(*port));
 	if (stat(s->ports[i], &st))
 		return DD_OK; /* no file: no stick */
-	if (S_ISREG(st.st_mode)) {
+	if (S_ISDIR(st.st_mode) && b->master != i + 1)
+		return DD_OK; /* a "mounted stick" only counts in the master port */
+	if (S_ISDIR(st.st_mode)) {
+		port->id.capacity = 0;
+	} else if (S_ISREG(st.st_mode)) {
 		port->id.capacity = (uint64_t)st.st_size;
 		if (!statvfs(s->ports[i], &vfs))
 			port->id.capacity += (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -246,9 +253,31 @@ static int sim_port_open(struct dd_board *b, unsigned i, uint64_t need_size, str
 
 static const char *light_name(int state)
 {
-	static const char *const names[] = { "off", "off", "BUSY", "VERIFY", "PASS", "FAIL", "ATTN" };
+	static const char *const names[] = { "off",	  "off",	"BUSY",	     "VERIFY",	 "PASS",
+					     "FAIL",	  "ATTN",	"MASTER-OK", "MASTER-BAD", "MASTER-NOEXPORT" };
 
-	return state >= 0 && state <= DD_PORT_STATE_MAX ? names[state] : "?";
+	_Static_assert(sizeof(names) / sizeof(names[0]) == DD_LIGHT_MAX + 1, "light names");
+	return state >= 0 && state <= DD_LIGHT_MAX ? names[state] : "?";
+}
+
+/* The master port's "mounted stick" is the directory at its path. */
+static int sim_master_mount(struct dd_board *b, unsigned i, bool writable, char *dir, size_t len,
+			    struct dd_err *err)
+{
+	struct sim *s = b->priv;
+	struct stat st;
+
+	(void)writable;
+	if (b->master != i + 1 || stat(s->ports[i], &st) || !S_ISDIR(st.st_mode))
+		return dd_fail(err, DD_EINPUT, "port %u: no master stick", i + 1);
+	snprintf(dir, len, "%s", s->ports[i]);
+	return DD_OK;
+}
+
+static void sim_master_umount(struct dd_board *b, unsigned i)
+{
+	(void)b;
+	(void)i;
 }
 
 static void sim_set_light(struct dd_board *b, unsigned i, int state, unsigned percent)
@@ -297,6 +326,8 @@ static const struct dd_board_ops sim_ops = {
 	.dispatch = sim_dispatch,
 	.port_probe = sim_port_probe,
 	.port_open = sim_port_open,
+	.master_mount = sim_master_mount,
+	.master_umount = sim_master_umount,
 	.set_light = sim_set_light,
 	.close = sim_close,
 };
@@ -346,6 +377,7 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		{ "serial", required_argument, NULL, 'n' }, { "rtc", required_argument, NULL, 'r' },
 		{ "usb-speed", required_argument, NULL, 'u' }, { "stick-serial", required_argument, NULL, 'e' },
 		{ "policy", required_argument, NULL, 'P' }, { "counterfeit", required_argument, NULL, 'c' },
+		{ "master", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -372,6 +404,11 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 				return dd_fail(err, DD_EUSAGE, "sim board: --usb-speed: '%s' is not Mbit/s (0..100000)", optarg);
 			s->speed_mbps = (unsigned)v;
 			break;
+		case 'm':
+			if (dd_parse_u64(optarg, DD_LINK_MAX_PORTS, &v) || !v)
+				return dd_fail(err, DD_EUSAGE, "sim board: --master: '%s' is not a port number", optarg);
+			s->b.master = (unsigned)v;
+			break;
 		case 'k':
 			if (s->b.n_pubkeys == DD_BOARD_MAX_KEYS)
 				return dd_fail(err, DD_EUSAGE, "at most %d --pubkey", DD_BOARD_MAX_KEYS);
@@ -390,6 +427,8 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		return dd_fail(err, DD_EUSAGE, "sim board: unexpected argument '%s'", argv[optind]);
 	if (!s->socket_path || !s->b.store_dir[0] || !s->b.n_ports)
 		return dd_fail(err, DD_EUSAGE, "sim board: --socket, --store and at least one --port are required");
+	if (s->b.master > s->b.n_ports)
+		return dd_fail(err, DD_EUSAGE, "sim board: --master %u: there are %u ports", s->b.master, s->b.n_ports);
 	if (!s->b.n_pubkeys)
 		return dd_fail(err, DD_EUSAGE, "sim board: at least one --pubkey (depot key) is required");
 	return DD_OK;
@@ -448,6 +487,6 @@ const struct dd_board_driver dd_board_sim = {
 	.name = "sim",
 	.usage = "--socket PATH --store DIR --pubkey PUB [--pubkey PUB...] --port PATH [--port PATH...] "
 		 "[--serial S] [--rtc /dev/rtcN] [--usb-speed MBPS] [--stick-serial TEXT] [--policy KEY=VALUE...] "
-		 "[--counterfeit PORT:SIZE...]",
+		 "[--counterfeit PORT:SIZE...] [--master N]",
 	.open = sim_open,
 };

@@ -158,3 +158,23 @@ int disk_write_mbr(int fd, const struct grub_images *g, uint32_t disk_sig, uint6
 		return dd_fail_errno(err, DD_EIO, errno, "write");
 	return DD_OK;
 }
+
+int disk_write_plain_mbr(int fd, uint32_t disk_sig, uint64_t part_sectors, struct dd_err *err)
+{
+	uint8_t mbr[512] = { 0 };
+	uint8_t *pe = mbr + 0x1BE;
+
+	if (part_sectors > 0xFFFFFFFFull - DISK_PART_LBA)
+		return dd_fail(err, DD_EINPUT, "disk over 2 TiB cannot use an MBR");
+	put_le32(mbr + 0x1B8, disk_sig);
+	chs(pe + 1, DISK_PART_LBA);
+	pe[4] = 0x0C; /* FAT32 with LBA */
+	chs(pe + 5, DISK_PART_LBA + part_sectors - 1);
+	put_le32(pe + 8, DISK_PART_LBA);
+	put_le32(pe + 12, (uint32_t)part_sectors);
+	mbr[510] = 0x55;
+	mbr[511] = 0xAA;
+	if (iso_write_all(fd, mbr, sizeof(mbr), 0))
+		return dd_fail_errno(err, DD_EIO, errno, "write");
+	return DD_OK;
+}

@@ -28,4 +28,8 @@ void disk_grub_free(struct grub_images *g);
 int disk_write_mbr(int fd, const struct grub_images *g, uint32_t disk_sig, uint64_t part_sectors,
 		   struct dd_err *err);
 
+/* An MBR without boot code: one FAT32 (LBA) partition at DISK_PART_LBA of part_sectors, not active (a
+ * data stick: the master stick, docs/BOARD.md). */
+int disk_write_plain_mbr(int fd, uint32_t disk_sig, uint64_t part_sectors, struct dd_err *err);
+
 #endif

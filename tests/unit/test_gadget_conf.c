@@ -184,6 +184,32 @@ TEST(rtc_key)
 	CHECK_STR_CONTAINS(err.msg, "rtc must be an absolute path");
 }
 
+TEST(master_key)
+{
+	static const char two[] = "store = /s\npubkey = /k\nslot.1 = x-usb-0:1\nslot.2 = x-usb-0:2\n";
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+	char text[256];
+
+	CHECK_EQ_INT(lg_conf_parse("b.conf", two, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.master, 0);
+	snprintf(text, sizeof(text), "%smaster = 2\n", two);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.master, 2);
+	snprintf(text, sizeof(text), "%smaster = 3\n", two);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "master = 3: there is no slot.3");
+	snprintf(text, sizeof(text), "%smaster = two\n", two);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf:5: master: slot number must be 1..32");
+	snprintf(text, sizeof(text), "%smaster = 1 2\n", two);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "expected a slot number");
+	snprintf(text, sizeof(text), "%smaster = 1\nmaster = 2\n", two);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "given twice");
+}
+
 TEST(files_on_disk)
 {
 	char path[512];
@@ -289,6 +315,7 @@ int main(void)
 	RUN(missing_required_keys);
 	RUN(rtc_key);
 	RUN(policy_keys);
+	RUN(master_key);
 	RUN(files_on_disk);
 	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);
