@@ -109,6 +109,7 @@ static void audit(struct job *job, const struct dd_target_identity *id, const st
 	struct dd_json j;
 	struct dd_err err;
 
+	fleet_out_stick(&c->fleet, &aj, id, st); /* its own lock */
 	if (!c->o.log)
 		return;
 	dd_json_init(&j);
