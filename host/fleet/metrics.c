@@ -55,13 +55,13 @@ void metrics_init(struct metrics *m)
 }
 
 /* The series of (a, b): its own while there is room, else the "other" one at index max. */
-static struct metrics_series *series_of(struct metrics_series *tab, unsigned *n, unsigned max, const char *a,
-					const char *b)
+static struct metrics_series *series_of(struct metrics_series *tab, unsigned *n, unsigned max, bool two,
+					const char *a, const char *b)
 {
 	char la[METRICS_LABEL_MAX], lb[METRICS_LABEL_MAX] = "";
 
 	label_copy(la, a);
-	if (b)
+	if (two)
 		label_copy(lb, b);
 	for (unsigned i = 0; i < *n; i++)
 		if (!strcmp(tab[i].label[0], la) && !strcmp(tab[i].label[1], lb))
@@ -96,10 +96,10 @@ void metrics_add_stick(struct metrics *m, const struct metrics_stick *s)
 	struct metrics_series *p, *md;
 
 	m->sticks[r][k]++;
-	p = series_of(m->port, &m->n_ports, METRICS_MAX_PORTS, s->port, NULL);
+	p = series_of(m->port, &m->n_ports, METRICS_MAX_PORTS, false, s->port, NULL);
 	p->result[r]++;
 	p->counterfeit += counterfeit;
-	md = series_of(m->model, &m->n_models, METRICS_MAX_MODELS, s->vendor, s->model);
+	md = series_of(m->model, &m->n_models, METRICS_MAX_MODELS, true, s->vendor, s->model);
 	md->result[r]++;
 	md->counterfeit += counterfeit;
 	m->bytes_written += s->bytes_written;
