@@ -321,7 +321,7 @@ static uint64_t u64_of(json_object *rec, const char *key)
 	return json_object_get_uint64(v);
 }
 
-bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, bool to_log)
+bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, bool count, bool to_log)
 {
 	json_object *rec, *v;
 	struct metrics_stick s = { 0 };
@@ -348,7 +348,8 @@ bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, b
 	if (json_object_object_get_ex(rec, "verify_seconds", &v))
 		s.verify_seconds = json_object_get_double(v);
 	pthread_mutex_lock(&f->lock);
-	metrics_add_stick(f->m, &s);
+	if (count)
+		metrics_add_stick(f->m, &s);
 	if (to_log && f->log_to != FLEET_LOG_NONE)
 		to_system_log(f, copy, len);
 	pthread_mutex_unlock(&f->lock);

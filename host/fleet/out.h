@@ -45,9 +45,9 @@ void fleet_out_image(struct fleet_out *f, const uint8_t *image_id, const char *i
 void fleet_out_stick(struct fleet_out *f, const struct dd_audit_job *aj, const struct dd_target_identity *id,
 		     const struct dd_target_status *st);
 
-/* A board's audit record as it sent it (JSON): to the system log and the metrics (not rewritten: call
- * fleet_out_flush). false when it is not a JSON object. */
-bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, bool to_log);
+/* A board's audit record as it sent it (JSON): counted in the metrics (not rewritten: call
+ * fleet_out_flush) and/or sent to the system log. false when it is not a JSON object. */
+bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, bool count, bool to_log);
 void fleet_out_board(struct fleet_out *f, const char *serial, bool up, const char *const *port_states,
 		     unsigned n_ports);
 
