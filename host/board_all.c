@@ -182,24 +182,11 @@ static int read_seqs(const char *path, struct since_table *t, struct fleet_out *
 	return DD_OK;
 }
 
-/* STATE: one {"board":"...","seq":N} per line, written beside it and renamed over it (the door judges both). */
-static int write_state(const char *path, const struct since_table *t, const char *const *inputs, unsigned n_in,
-		       struct dd_err *err)
+static int render_state(FILE *f, const void *ctx)
 {
-	char tmp[PATH_MAX];
+	const struct since_table *t = ctx;
 	struct dd_json j;
-	FILE *f;
-	int fd, rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return dd_fail(err, DD_EUSAGE, "%s: path too long", path);
-	if ((rc = dd_door_open_output(tmp, inputs, n_in, O_WRONLY, DD_DOOR_TRUNC, 0644, &fd, err)))
-		return rc;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return dd_fail_errno(err, DD_ENOMEM, errno, "%s", tmp);
-	}
 	dd_json_init(&j);
 	for (unsigned i = 0; i < t->n; i++) {
 		dd_json_reset(&j);
@@ -210,18 +197,14 @@ static int write_state(const char *path, const struct since_table *t, const char
 		fprintf(f, "%s\n", dd_json_text(&j));
 	}
 	dd_json_free(&j);
-	if (fflush(f) || fsync(fileno(f))) {
-		rc = dd_fail_errno(err, DD_EIO, errno, "%s: write failed", tmp);
-		fclose(f);
-		return rc;
-	}
-	if (fclose(f))
-		return dd_fail_errno(err, DD_EIO, errno, "%s: write failed", tmp);
-	if ((rc = dd_door_judge_output(path, inputs, n_in, err)))
-		return rc;
-	if (rename(tmp, path))
-		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
-	return DD_OK;
+	return ferror(f) ? -1 : 0;
+}
+
+/* STATE: one {"board":"...","seq":N} per line, written atomically (host/fleet/out.h). */
+static int write_state(const char *path, const struct since_table *t, const char *const *inputs, unsigned n_in,
+		       struct dd_err *err)
+{
+	return fleet_write_atomic(path, inputs, n_in, render_state, t, err);
 }
 
 /* ---- one board ---------------------------------------------------------------------------------- */

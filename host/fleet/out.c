@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
@@ -101,17 +102,34 @@ static void failed(struct fleet_out *f, const char *fmt, ...)
 
 /* ---- the metrics file ---------------------------------------------------------------------- */
 
-/* FILE.tmp in FILE's folder (the same file system: the rename is atomic), through the door, synced, then
- * renamed over FILE, judged again just before: node_exporter never reads half a file. */
-static int write_metrics(struct fleet_out *f, struct dd_err *err)
+/* A FILE.tmp an earlier run left (a crash between open and rename) goes first; the new one is then created
+ * exclusively, so a symlink planted there is removed, never followed. Anything else by that name (a
+ * folder, a device, a fifo) is not ours: refused. */
+static int clear_tmp(const char *tmp, struct dd_err *err)
+{
+	struct stat st;
+
+	if (lstat(tmp, &st))
+		return errno == ENOENT ? DD_OK : dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return dd_fail(err, DD_ESAFETY, "%s: refused: in the way and not a file dartdup left", tmp);
+	if (unlink(tmp))
+		return dd_fail_errno(err, DD_EIO, errno, "%s", tmp);
+	return DD_OK;
+}
+
+int fleet_write_atomic(const char *path, const char *const *inputs, unsigned n_inputs,
+		       int (*render)(FILE *f, const void *ctx), const void *ctx, struct dd_err *err)
 {
 	char tmp[PATH_MAX];
 	FILE *out;
 	int fd, rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", f->metrics_path) >= sizeof(tmp))
-		return dd_fail(err, DD_EUSAGE, "%s: path too long", f->metrics_path);
-	rc = dd_door_open_output(tmp, f->inputs, f->n_inputs, O_WRONLY, DD_DOOR_TRUNC, 0644, &fd, err);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return dd_fail(err, DD_EUSAGE, "%s: path too long", path);
+	if ((rc = dd_door_judge_output(path, inputs, n_inputs, err)) || (rc = clear_tmp(tmp, err)))
+		return rc;
+	rc = dd_door_open_output(tmp, inputs, n_inputs, O_WRONLY, DD_DOOR_EXCL, 0644, &fd, err);
 	if (rc)
 		return rc;
 	out = fdopen(fd, "w");
@@ -119,20 +137,30 @@ static int write_metrics(struct fleet_out *f, struct dd_err *err)
 		close(fd);
 		return dd_fail_errno(err, DD_ENOMEM, errno, "%s", tmp);
 	}
-	f->m->updated = (double)time(NULL);
 	errno = 0;
-	if (metrics_format(f->m, out) || fflush(out) || fsync(fileno(out))) {
+	if (render(out, ctx) || fflush(out) || fsync(fileno(out))) {
 		rc = dd_fail_errno(err, DD_EIO, errno ? errno : EIO, "%s: write failed", tmp);
 		fclose(out);
 		return rc;
 	}
 	if (fclose(out))
 		return dd_fail_errno(err, DD_EIO, errno, "%s: write failed", tmp);
-	if ((rc = dd_door_judge_output(f->metrics_path, f->inputs, f->n_inputs, err)))
+	if ((rc = dd_door_judge_output(path, inputs, n_inputs, err)))
 		return rc;
-	if (rename(tmp, f->metrics_path))
-		return dd_fail_errno(err, DD_EIO, errno, "%s", f->metrics_path);
+	if (rename(tmp, path))
+		return dd_fail_errno(err, DD_EIO, errno, "%s", path);
 	return DD_OK;
+}
+
+static int render_metrics(FILE *f, const void *m)
+{
+	return metrics_format(m, f);
+}
+
+static int write_metrics(struct fleet_out *f, struct dd_err *err)
+{
+	f->m->updated = (double)time(NULL);
+	return fleet_write_atomic(f->metrics_path, f->inputs, f->n_inputs, render_metrics, f->m, err);
 }
 
 static void flush_locked(struct fleet_out *f)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "engine/audit.h"
 #include "host/fleet/metrics.h"
@@ -50,6 +51,11 @@ void fleet_out_stick(struct fleet_out *f, const struct dd_audit_job *aj, const s
 bool fleet_out_board_record(struct fleet_out *f, const char *text, size_t len, bool count, bool to_log);
 void fleet_out_board(struct fleet_out *f, const char *serial, bool up, const char *const *port_states,
 		     unsigned n_ports);
+
+/* Writes path atomically: render() into path.tmp (a stale one removed first, the new one created
+ * exclusively through common/safety's door), fsync, rename over path (judged again just before). */
+int fleet_write_atomic(const char *path, const char *const *inputs, unsigned n_inputs,
+		       int (*render)(FILE *f, const void *ctx), const void *ctx, struct dd_err *err);
 
 /* Rewrites the metrics file now: FILE.tmp beside it, fsync, rename over FILE. */
 void fleet_out_flush(struct fleet_out *f);
