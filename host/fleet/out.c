@@ -298,8 +298,10 @@ static void to_system_log(struct fleet_out *f, const char *text, size_t len)
 	serial = str_of(rec, "serial");
 	port = str_of(rec, "port");
 	prio = good_result(result) ? LOG_INFO : LOG_WARNING;
-	snprintf(summary, sizeof(summary), "stick %.100s on port %.100s: %.20s", serial ? serial : "(no serial)",
-		 port ? port : "?", result ? result : "?");
+	/* for a human reading the journal: which stick (serial, else the target), where, what */
+	snprintf(summary, sizeof(summary), "%.100s%s%.100s: %.20s%s%.20s", serial ? serial : str_of(rec, "target") ?
+		 str_of(rec, "target") : "?", port ? " on " : "", port ? port : "", result ? result : "?",
+		 str_of(rec, "kind") ? " " : "", str_of(rec, "kind") ? str_of(rec, "kind") : "");
 	if (f->log_to == FLEET_LOG_SYSLOG) {
 		/* the record itself is the message, so a syslog pipeline can parse it as JSON */
 		syslog(prio, "%.*s", (int)len, text);
