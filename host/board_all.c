@@ -312,7 +312,7 @@ static int do_status(struct worker *w, struct dd_link_client *c, struct dd_err *
 
 		snprintf(w->states[i], sizeof(w->states[i]), "%s", dd_port_state_name(p->state, &n));
 		at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %u %s", i + 1, w->states[i]);
-		if (p->total && at < sizeof(w->line))
+		if (p->total && p->done < p->total && at < sizeof(w->line)) /* running: how far */
 			at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %u%%",
 					       (unsigned)(p->done * 100 / p->total));
 		if (i + 1 < w->n_ports && at < sizeof(w->line))
