@@ -54,6 +54,23 @@ out_has "it says why" "dir.prom.tmp: refused"
 check "the folder is left alone" test -d "$D/dir.prom.tmp"
 rmdir "$D/dir.prom.tmp"
 
+# the station: the file is there from its start (the image in use, every counter 0), refusals before it starts
+expect_rc "station --metrics onto the image is refused" 2 "$DARTDUP" station "$T/a.dfi" --metrics "$T/a.dfi"
+rm -f "$M"
+mkfifo "$T/station.out"
+"$DARTDUP" station "$T/a.dfi" --json --metrics "$M" >"$T/station.out" 2>"$T/station.err" &
+SPID=$!
+exec 5<"$T/station.out"
+read -r first <&5 # its start event: written after the metrics file (host/station/cmd.c)
+check "station: started" grep -q '"event":"start"' <<<"$first"
+check "station: the image in use from the start" grep -qx "dartdup_image_info{image_id=\"$ID\",image_name=\"metrics sample\"} 1" "$M"
+check "station: no stick yet" grep -qx 'dartdup_sticks_total{result="pass",kind="none"} 0' "$M"
+kill -TERM "$SPID"
+wait "$SPID"
+check "station: stops cleanly (exit 0)" test $? -eq 0
+check "station: its summary" grep -q '"event":"summary"' <&5
+exec 5<&-
+
 # --- two boards: board --all log --metrics --------------------------------------------------
 # start_board NAME SERIAL PORT...: a simulated board serving on $T/NAME.sock
 start_board() {
