@@ -68,7 +68,7 @@ static void usage(FILE *out, bool verify_only)
 			"  --json           one JSON object per line per event\n"
 			"  --log FILE       append one JSON audit record per target to FILE\n"
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
-			"  --metrics FILE   keep a node_exporter textfile (FILE.prom) up to date (docs/FLEET.md)\n"
+			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
 			"\n"
 			"exit status: 0 every target good, 1 a target differs (first bad offset shown), 2 bad usage/input\n");
@@ -89,7 +89,7 @@ static void usage(FILE *out, bool verify_only)
 			"  --log FILE       append one JSON audit record per target to FILE (refused targets too:\n"
 			"                   \"refused\" and why; the others of a refused run \"skipped\")\n"
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
-			"  --metrics FILE   keep a node_exporter textfile (FILE.prom) up to date (docs/FLEET.md)\n"
+			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
 			"  --no-verify      skip the read-back (targets are reported \"written\", not \"pass\")\n"
 			"  --full           write every block without reading first (default: an all-zero block is\n"

@@ -99,7 +99,7 @@ static void usage(FILE *out)
 		"  --pubkey PUB     the image must be signed by this key\n"
 		"  --no-eject       leave passed sticks attached\n"
 		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
-		"  --metrics FILE   keep a node_exporter textfile (FILE.prom) up to date (docs/FLEET.md)\n"
+		"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 		"  --log-to syslog|journal  each stick's audit record to the system log as well\n"
 		"exit status: 0 every stick done, 1 a stick failed, 2 bad usage or image\n");
 }
