@@ -58,6 +58,14 @@ LIB_FW   := $(BUILD)/lib/libdartdup-fw.a
 BINS     := $(BUILD)/bin/dartdup $(if $(wildcard firmware/main.c),$(BUILD)/bin/dartdupd)
 TESTS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
+# The system journal (dartdup --log-to journal, host/fleet/out.c): libsystemd (scripts/deps/fleet.txt).
+# Kept out of HOST_PKGS so a build without it (the arm64 PC tool, mk/arm64.mk) still links: that dartdup
+# says --log-to journal is not built in; --log-to syslog needs nothing.
+JOURNAL_HAVE := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes)
+ifeq ($(JOURNAL_HAVE),yes)
+ALL_CFLAGS += -DDD_HAVE_LIBSYSTEMD $(shell $(PKG_CONFIG) --cflags libsystemd)
+HOST_LIBS  += $(shell $(PKG_CONFIG) --libs libsystemd)
+endif
 ALL_LIBS := $(ISO_LIBS) $(HOST_LIBS) $(CORE_LIBS)
 
 # Keep objects of test programs (they would otherwise count as intermediate files).

@@ -371,7 +371,7 @@ int dd_board_usb_open(const char *serial, struct dd_link_transport **out, struct
 		port_path(list[i], path, sizeof(path));
 		snprintf(u->t.name, sizeof(u->t.name), "usb %s serial %s", path, sn);
 	}
-	if (n > 0)
+	if (list) /* an empty list is allocated too (its NULL end) */
 		libusb_free_device_list(list, 1);
 	if (!u->h)
 		rc = serial ? dd_fail(err, DD_EINPUT, "no board with serial %s on USB", serial)
@@ -426,7 +426,7 @@ int dd_board_usb_list(FILE *out, bool json, struct dd_err *err)
 			fprintf(out, "%-24s usb %s\n", DD_ESC(sn), path); /* the device's own string */
 		found++;
 	}
-	if (n > 0)
+	if (list) /* an empty list is allocated too (its NULL end) */
 		libusb_free_device_list(list, 1);
 	libusb_exit(ctx);
 	return found;

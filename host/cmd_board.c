@@ -1,5 +1,6 @@
 /* dartdup board: drive a duplicator board over USB (--serial) or a simulated one (--sim).
  * A thin front end: the protocol is common/link/, the USB transport host/board_usb.c. */
+#include "host/board_all.h"
 #include "host/board_link.h"
 #include "host/cli.h"
 #include "crypto/sign.h"
@@ -31,6 +32,10 @@ struct board_opts {
 	const char *batch, *operator_;
 	struct dd_policy ask;      /* start --probe/--sanitize: checks this job runs (all zero: none) */
 	const char *cmd, *arg;
+	/* --all (host/board_all.c), --metrics, --log-to (docs/FLEET.md) */
+	bool all;
+	const char *since_file, *output, *metrics;
+	enum fleet_log_to log_to;
 };
 
 static void board_usage(FILE *out)
@@ -70,6 +75,12 @@ static void board_usage(FILE *out)
 		"  --serial SERIAL      the USB board with this serial (default: the only one plugged in)\n"
 		"  --sim SOCKET         the simulated board listening on SOCKET (dartdupd --board sim)\n"
 		"  --json               JSON output for scripts (one object per line)\n"
+		"  --all                load, start, status, log: every board at once (USB, and the sockets in\n"
+		"                       $DARTDUP_BOARD_SOCKETS, colon-separated), one line per board\n"
+		"  log --all -o FILE [--since-file STATE]  append every board's new records to FILE, none\n"
+		"                       twice (board serial + seq; STATE keeps the last seq per board)\n"
+		"  --metrics FILE       with --all: keep a node_exporter textfile up to date (docs/FLEET.md)\n"
+		"  --log-to syslog|journal  with log --all: the new records to the system log as well\n"
 		"\n"
 		"Every command first sets the board's clock from this PC's (docs/PROTOCOL.md \"TIME\").\n"
 		"\n"
@@ -98,9 +109,12 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		{ "watch", no_argument, NULL, 'W' },        { "since", required_argument, NULL, 'n' },
 		{ "job", required_argument, NULL, 'J' },   { "timeout", required_argument, NULL, 't' },
 		{ "max-bytes", required_argument, NULL, 'm' }, /* testing aid: a cable pulled mid-load */
-		{ "batch", required_argument, NULL, 'b' },  { "operator", required_argument, NULL, 'o' },
+		{ "batch", required_argument, NULL, 'b' },  { "operator", required_argument, NULL, 'R' },
 		{ "probe", no_argument, NULL, 'P' },        { "sanitize", no_argument, NULL, 'Z' },
 		{ "allow-downgrade", no_argument, NULL, 'D' },
+		{ "all", no_argument, NULL, 'A' },          { "since-file", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'O' }, { "metrics", required_argument, NULL, 'M' },
+		{ "log-to", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	struct dd_err perr;
@@ -110,7 +124,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->timeout = 120;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->serial = optarg; break;
 		case 'S': o->sim = optarg; break;
@@ -122,7 +136,7 @@ static int parse(int argc, char **argv, struct board_opts *o)
 		case 't': if (number(opts, c, 86400, &v)) return -1; o->timeout = (unsigned)v; break;
 		case 'm': if (number(opts, c, UINT64_MAX, &o->max_bytes)) return -1; break;
 		case 'b': o->batch = optarg; break;
-		case 'o': o->operator_ = optarg; break;
+		case 'R': o->operator_ = optarg; break;
 		case 'P': /* the policy's own words (engine/policy.h), as write and station take them */
 		case 'Z':
 			if (dd_policy_set(&o->ask, c == 'P' ? "probe" : "sanitize", NULL, &perr)) {
@@ -132,6 +146,11 @@ static int parse(int argc, char **argv, struct board_opts *o)
 			break;
 		case 'D': o->allow_downgrade = true; break;
 		case 'h': board_usage(stdout); exit(0);
+		case 'A': o->all = true; break;
+		case 'F': o->since_file = optarg; break;
+		case 'O': case 'o': o->output = optarg; break;
+		case 'M': o->metrics = optarg; break;
+		case 'L': if (fleet_parse_log_to(optarg, &o->log_to)) return -1; break;
 		default: return -1;
 		}
 	}
@@ -180,6 +199,13 @@ static int connect_board(const struct board_opts *o, struct dd_link_client *c, s
 	if ((rc = set_board_clock(c, err)))
 		dd_link_client_close(c);
 	return rc;
+}
+
+int board_open(const char *serial, const char *sim, struct dd_link_client *c, struct dd_err *err)
+{
+	struct board_opts o = { .serial = serial, .sim = sim };
+
+	return connect_board(&o, c, err);
 }
 
 static struct dd_link_msg *request(struct dd_link_client *c, int type, struct dd_err *err)
@@ -992,6 +1018,34 @@ static int run(struct dd_link_client *c, const struct board_opts *o, struct dd_e
 	return dd_fail(err, DD_EUSAGE, "board %s: unknown command (dartdup board --help)", o->cmd);
 }
 
+/* --all and the options that go with it only (host/board_all.c). */
+static int board_all(const struct board_opts *o)
+{
+	struct fleet_out fleet = { .metrics_path = o->metrics, .log_to = o->log_to };
+	const char *inputs[] = { o->output, o->since_file, o->arg };
+	struct board_all_opts ao = {
+		.cmd = o->cmd, .arg = o->arg, .json = o->json, .batch = o->batch, .operator_ = o->operator_,
+		.since_file = o->since_file, .output = o->output, .fleet = &fleet,
+	};
+	struct dd_err err;
+	int rc;
+
+	if (!o->all || o->serial || o->sim || o->wait || o->watch) {
+		cli_error("board: --since-file, -o, --metrics and --log-to go with --all, and --all with none of "
+			  "--serial, --sim, --wait, --watch");
+		return 2;
+	}
+	fleet.inputs = inputs;
+	fleet.n_inputs = 3;
+	if (fleet_out_open(&fleet, &err)) {
+		cli_error("%s", err.msg);
+		return 2;
+	}
+	rc = board_all_main(&ao);
+	fleet_out_close(&fleet);
+	return rc;
+}
+
 int cmd_board(int argc, char **argv)
 {
 	struct board_opts o;
@@ -1003,6 +1057,8 @@ int cmd_board(int argc, char **argv)
 		board_usage(stderr);
 		return 2;
 	}
+	if (o.all || o.since_file || o.output || o.metrics || o.log_to)
+		return board_all(&o);
 	if (!strcmp(o.cmd, "list") && !o.sim) {
 		rc = dd_board_usb_list(stdout, o.json, &err);
 		if (rc < 0) {

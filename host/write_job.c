@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "host/cli.h"
+#include "host/fleet/out.h"
 #include "host/image.h"
 #include "host/write_ui.h"
 #include "engine/audit.h"
@@ -31,6 +32,7 @@ struct opts {
 	bool all, yes, json, unmount, allow_non_usb;
 	struct dd_policy policy;   /* --no-verify, --full, --retries, --probe, --sanitize (engine/policy.h) */
 	const char *log_path;
+	struct fleet_out *fleet;    /* --metrics, --log-to (docs/FLEET.md) */
 	const char *pubkeys[MAX_PUBKEYS];
 	size_t n_pubkeys;
 	const char *image;
@@ -67,11 +69,14 @@ static void usage(FILE *out, bool verify_only)
 			"  --json           one JSON object per line per event\n"
 			"  --log FILE       append one JSON audit record per target to FILE\n"
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
+			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
+			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
 			"\n"
 			"exit status: 0 every target good, 1 a target differs (first bad offset shown), 2 bad usage/input\n");
 	else
 		fprintf(out,
 			"usage: dartdup write IMAGE TARGET... | --all [--yes] [--json] [--log FILE] [--pubkey PUB]...\n"
+			"                     [--metrics FILE] [--log-to syslog|journal]\n"
 			"                     [--no-verify] [--full] [--retries N] [--unmount] [--allow-non-usb] [--probe]\n"
 			"                     [--sanitize]\n"
 			"\n"
@@ -86,6 +91,8 @@ static void usage(FILE *out, bool verify_only)
 			"  --log FILE       append one JSON audit record per target to FILE (refused targets too:\n"
 			"                   \"refused\" and why; the others of a refused run \"skipped\")\n"
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
+			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
+			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
 			"  --no-verify      skip the read-back (targets are reported \"written\", not \"pass\")\n"
 			"  --full           write every block without reading first (default: an all-zero block is\n"
 			"                   read first and written only where the stick is not zero; verified always)\n"
@@ -103,7 +110,7 @@ static void usage(FILE *out, bool verify_only)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_POLICY, O_UNMOUNT, O_NONUSB };
+	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_POLICY, O_UNMOUNT, O_NONUSB, O_METRICS, O_LOG_TO };
 	static const struct option lo[] = {
 		{ "all", no_argument, NULL, O_ALL },
 		{ "yes", no_argument, NULL, 'y' },
@@ -117,6 +124,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "allow-non-usb", no_argument, NULL, O_NONUSB },
 		{ "probe", no_argument, NULL, O_POLICY },
 		{ "sanitize", no_argument, NULL, O_POLICY },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "log-to", required_argument, NULL, O_LOG_TO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -148,6 +157,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_UNMOUNT: o->unmount = true; break;
 		case O_NONUSB: o->allow_non_usb = true; break;
+		case O_METRICS: o->fleet->metrics_path = optarg; break;
+		case O_LOG_TO:
+			if (fleet_parse_log_to(optarg, &o->fleet->log_to))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout, o->verify_only);
 			return 0;
@@ -372,7 +386,7 @@ static void audit_not_run(const struct opts *o, const struct dd_source *src, con
 	struct dd_err err;
 	bool failed = false;
 
-	if (!o->log_path)
+	if (!o->log_path && !fleet_out_active(o->fleet))
 		return;
 	dd_json_init(&j);
 	for (unsigned i = 0; i < n; i++) {
@@ -380,6 +394,9 @@ static void audit_not_run(const struct opts *o, const struct dd_source *src, con
 			dd_audit_not_run(&st, DD_RESULT_REFUSED, p[i].v.kind, p[i].v.reason);
 		else
 			dd_audit_not_run(&st, DD_RESULT_SKIPPED, DD_FAIL_NONE, why_skipped);
+		fleet_out_stick(o->fleet, &aj, &p[i].v.id, &st);
+		if (!o->log_path)
+			continue;
 		dd_audit_format(&j, &aj, &p[i].v.id, &st);
 		if (!failed && dd_audit_append(o->log_path, dd_json_text(&j), &err)) {
 			cli_error("%s", err.msg);
@@ -402,12 +419,28 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The job's sink: the terminal/JSON/--log view, then --metrics and --log-to for each finished target. */
+struct job_sinks {
+	struct write_ui *ui;
+	struct fleet_out *fleet;
+};
+
+static void job_emit(void *ctx, const struct dd_event *ev)
+{
+	struct job_sinks *s = ctx;
+
+	write_ui_emit(s->ui, ev);
+	if (ev->type == DD_EV_TARGET_DONE && ev->id && ev->status)
+		fleet_out_stick(s->fleet, &s->ui->audit, ev->id, ev->status);
+}
+
 static int run_job(const struct opts *o, struct dd_source *src, struct planned *p, unsigned n)
 {
 	struct dd_target **targets = calloc(n, sizeof(*targets));
 	const struct dd_target_identity **ids = calloc(n, sizeof(*ids));
 	struct dd_target_status *st = calloc(n, sizeof(*st));
 	struct write_ui ui;
+	struct job_sinks sinks = { &ui, o->fleet };
 	struct dd_job job;
 	struct dd_err err;
 	int rc, status;
@@ -441,8 +474,8 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 	job.n_targets = n;
 	job.policy = o->policy;
 	job.policy.verify_only = o->verify_only;
-	job.sink.emit = write_ui_emit;
-	job.sink.ctx = &ui;
+	job.sink.emit = job_emit;
+	job.sink.ctx = &sinks;
 	job.abort_flag = &stop_requested;
 
 	dd_err_clear(&err);
@@ -460,6 +493,8 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 		cli_error("%s", ui.log_error);
 		status = status ? status : 1;
 	}
+	if (o->fleet->failures) /* told on stderr when it happened */
+		status = status ? status : 1;
 out:
 	write_ui_free(&ui);
 	free(st);
@@ -470,7 +505,8 @@ out:
 
 int write_job_main(int argc, char **argv, bool verify_only)
 {
-	struct opts o = { .verify_only = verify_only };
+	struct fleet_out fleet = { 0 };
+	struct opts o = { .verify_only = verify_only, .fleet = &fleet };
 	struct dd_source_opts so = { 0 };
 	struct dd_source *src = NULL;
 	struct planned *p = NULL;
@@ -484,6 +520,13 @@ int write_job_main(int argc, char **argv, bool verify_only)
 		cli_error("%s", err.msg);
 		return 2;
 	}
+	fleet.inputs = &o.image;
+	fleet.n_inputs = 1;
+	fleet.probed = o.policy.probe;
+	if (fleet_out_open(&fleet, &err)) {
+		cli_error("%s", err.msg);
+		return 2;
+	}
 	/* a signal from here on stops the job cleanly (before any write: nothing is done) */
 	catch_signals();
 	so.pubkeys = o.pubkeys;
@@ -491,8 +534,10 @@ int write_job_main(int argc, char **argv, bool verify_only)
 	/* IMAGE by content, through the one door (host/image.h): decoded or built before any target opens */
 	if (host_image_open(o.image, &so, &src, &err)) {
 		cli_error("%s", err.msg);
+		fleet_out_close(&fleet);
 		return 2; /* no target was opened: nothing was done, whatever went wrong (a full $TMPDIR too) */
 	}
+	fleet_out_image(&fleet, src->info.image_id, src->info.name);
 	rc = plan_targets(&o, &src->info, &p, &n);
 	if (rc && p)
 		audit_not_run(&o, src, p, n, "not started: another target was refused");
@@ -513,5 +558,6 @@ int write_job_main(int argc, char **argv, bool verify_only)
 			dd_target_close(p[i].t);
 	free(p);
 	dd_source_close(src);
+	fleet_out_close(&fleet);
 	return rc;
 }

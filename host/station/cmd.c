@@ -86,7 +86,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--sanitize]\n"
 		"                       [--rewrite] [--existing] [--pubkey PUB] [--known OLD.dfi]... [--no-eject]\n"
-		"                       [--allow-non-usb]\n"
+		"                       [--allow-non-usb] [--metrics FILE] [--log-to syslog|journal]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
@@ -104,6 +104,8 @@ static void usage(FILE *out)
 		"                   image's name is reported \"upgraded\" once rewritten (docs/BOARD.md)\n"
 		"  --no-eject       leave passed sticks attached\n"
 		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
+		"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
+		"  --log-to syslog|journal  each stick's audit record to the system log as well\n"
 		"exit status: 0 every stick done, 1 a stick failed, 2 bad usage or image\n");
 }
 
@@ -117,6 +119,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
 		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
 		{ "known", required_argument, NULL, 'K' },
+		{ "metrics", required_argument, NULL, 'M' }, { "log-to", required_argument, NULL, 'L' },
 		{ 0 },
 	};
 	bool in_ports = false;
@@ -163,6 +166,11 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'K': o->known[o->n_known++] = optarg; break;
 		case 'E': o->no_eject = true; break;
 		case 'A': o->allow_non_usb = true; break;
+		case 'M': o->metrics = optarg; break;
+		case 'L':
+			if (fleet_parse_log_to(optarg, &o->log_to))
+				return 2;
+			break;
 		case 'h': usage(stdout); return 0;
 		default:
 			cli_error("station: unknown option %s (dartdup station --help)", argv[optind - 1]);
@@ -210,7 +218,7 @@ static int run(struct ctx *c)
 		station_adopt_existing(c, udev);
 	loop(c, mon, sig_fd);
 	station_print_totals(c);
-	rc = c->st.c.failed ? 1 : 0;
+	rc = c->st.c.failed || c->fleet.failures ? 1 : 0;
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);
@@ -261,6 +269,16 @@ int cmd_station(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	c.fleet.metrics_path = c.o.metrics;
+	c.fleet.log_to = c.o.log_to;
+	c.fleet.inputs = &c.o.image;
+	c.fleet.n_inputs = 1;
+	c.fleet.probed = c.o.policy.probe;
+	if (fleet_out_open(&c.fleet, &err)) {
+		cli_error("%s", err.msg);
+		rc = 2;
+		goto out;
+	}
 	so.pubkeys = c.o.pubkeys;
 	so.n_pubkeys = c.o.n_pubkeys;
 	dd_err_clear(&err);
@@ -273,6 +291,7 @@ int cmd_station(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	fleet_out_image(&c.fleet, c.src->info.image_id, c.src->info.name);
 	station_init(&c.st, c.o.ports, c.o.n_ports);
 	pthread_mutex_init(&c.lock, NULL);
 	c.tty = isatty(STDOUT_FILENO);
@@ -285,6 +304,7 @@ out:
 		if (c.known[i])
 			dd_source_close(c.known[i]);
 	free(c.known);
+	fleet_out_close(&c.fleet);
 	free(c.o.ports);
 	free(c.o.pubkeys);
 	free(c.o.known);

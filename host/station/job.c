@@ -141,6 +141,7 @@ static void audit(struct job *job, const struct dd_target_identity *id, const st
 		aj.extra = audit_extra;
 		aj.extra_ctx = job->upgraded_from;
 	}
+	fleet_out_stick(&c->fleet, &aj, id, st); /* its own lock */
 	if (!c->o.log)
 		return;
 	dd_json_init(&j);

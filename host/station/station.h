@@ -22,6 +22,7 @@
 
 #include <libudev.h>
 
+#include "host/fleet/out.h"
 #include "host/station/core.h"
 #include "engine/policy.h"
 #include "source/source.h"
@@ -37,6 +38,8 @@ struct options {
 	unsigned n_known;
 	bool json, rewrite, existing, allow_non_usb, no_eject;
 	struct dd_policy policy;  /* --probe, --sanitize (engine/policy.h: the words write and the board share) */
+	const char *metrics;        /* --metrics FILE (docs/FLEET.md) */
+	enum fleet_log_to log_to;   /* --log-to syslog|journal */
 };
 
 struct ctx;
@@ -67,6 +70,7 @@ struct ctx {
 	/* a stick plugged into a slot whose previous job is still winding down: started when it ends */
 	char pending[STATION_MAX_SLOTS][256];  /* syspaths, by slot index */
 	bool stopping;
+	struct fleet_out fleet;     /* --metrics, --log-to: every stick's record (host/fleet/out.h) */
 };
 
 /* Seconds since the session started (cmd.c). */

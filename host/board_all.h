@@ -1,0 +1,30 @@
+/* dartdup board --all: one command on every board this PC reaches, in parallel, one line per board
+ * (host/board_all.c; docs/FLEET.md). */
+#ifndef DARTDUP_HOST_BOARD_ALL_H
+#define DARTDUP_HOST_BOARD_ALL_H
+
+#include <stdbool.h>
+
+#include "host/fleet/out.h"
+#include "link/client.h"
+
+/* Sockets of simulated (or forwarded) boards --all reaches besides the USB ones: colon-separated paths. */
+#define BOARD_SOCKETS_ENV "DARTDUP_BOARD_SOCKETS"
+#define BOARD_ALL_MAX 64
+
+struct board_all_opts {
+	const char *cmd, *arg;            /* load IMAGE.dfi | start | status | log */
+	bool json;
+	const char *batch, *operator_;    /* start */
+	const char *since_file, *output;  /* log: --since-file STATE, -o FILE */
+	struct fleet_out *fleet;          /* --metrics, --log-to */
+};
+
+/* The exit status: 0 every board did it, 1 one did not (or could not be reached), 2 bad usage. */
+int board_all_main(const struct board_all_opts *o);
+
+/* One board's link as every board command opens it (the clock set from this PC's): the USB board with
+ * this serial, or the one listening on socket sim (host/cmd_board.c). */
+int board_open(const char *serial, const char *sim, struct dd_link_client *c, struct dd_err *err);
+
+#endif
