@@ -338,14 +338,6 @@ static int open_targets(const struct opts *o, const struct dd_image_info *info, 
 	struct dd_err err;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (p[i].v.is_dev && !o->verify_only && p[i].v.disk.needs_unmount &&
-		    dd_safety_unmount(&p[i].v.disk, &d.safety, &err)) {
-			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
-			cli_error("%s", err.msg);
-			return 2;
-		}
-	}
-	for (unsigned i = 0; i < n; i++) {
 		if (dd_door_open_target(&p[i].v, &d, info->image_size, &p[i].t, &err)) {
 			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
 			cli_error("%s", err.msg);

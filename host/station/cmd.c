@@ -84,7 +84,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--rewrite]\n"
-		"                       [--existing] [--pubkey PUB] [--no-eject] [--allow-non-usb]\n"
+		"                       [--existing] [--pubkey PUB] [--no-eject] [--unmount] [--allow-non-usb]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
@@ -97,6 +97,8 @@ static void usage(FILE *out)
 		"  --existing       also write sticks already plugged in at start (default: only new ones)\n"
 		"  --pubkey PUB     the image must be signed by this key\n"
 		"  --no-eject       leave passed sticks attached\n"
+		"  --unmount        unmount a stick's mounted partitions before writing it (a desktop that\n"
+		"                   mounts sticks on arrival); never /, /boot or swap; as write --unmount\n"
 		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
 		"exit status: 0 every stick done, 1 a stick failed, 2 bad usage or image\n");
 }
@@ -108,7 +110,8 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "json", no_argument, NULL, 'j' },     { "probe", no_argument, NULL, 'P' },
 		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
-		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ "allow-non-usb", no_argument, NULL, 'A' }, { "unmount", no_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool in_ports = false;
@@ -145,6 +148,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'k': o->pubkeys[o->n_pubkeys++] = optarg; break;
 		case 'E': o->no_eject = true; break;
 		case 'A': o->allow_non_usb = true; break;
+		case 'U': o->unmount = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			cli_error("station: unknown option %s (dartdup station --help)", argv[optind - 1]);

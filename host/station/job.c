@@ -147,8 +147,8 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	struct ctx *c = job->ctx;
 	const char *inputs[] = { c->o.image };
 	struct dd_door_opts door = {
-		.safety = { .allow_non_usb = c->o.allow_non_usb, .min_size = c->src->info.image_size,
-			    .image_path = c->o.image },
+		.safety = { .allow_non_usb = c->o.allow_non_usb, .unmount = c->o.unmount,
+			    .min_size = c->src->info.image_size, .image_path = c->o.image },
 		.inputs = inputs, .n_inputs = 1,
 	};
 	struct dd_door_target v;

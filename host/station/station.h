@@ -32,7 +32,7 @@ struct options {
 	const char *log;
 	const char **pubkeys;
 	unsigned n_pubkeys;
-	bool json, probe, rewrite, existing, allow_non_usb, no_eject;
+	bool json, probe, rewrite, existing, allow_non_usb, no_eject, unmount;
 };
 
 struct ctx;
