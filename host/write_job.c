@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "host/access.h"
 #include "host/cli.h"
 #include "host/image.h"
 #include "host/write_ui.h"
@@ -196,11 +197,24 @@ static int check_target(const struct opts *o, const struct dd_image_info *info, 
 {
 	struct dd_door_opts d = door_opts(o, info);
 	struct dd_err err;
+	char hint[192];
 
 	if (dd_door_judge_target(p->v.path, &d, &p->v, &err)) {
 		if (!p->v.reason[0])
 			snprintf(p->v.reason, sizeof(p->v.reason), "%.255s", err.msg);
 		cli_error("%s", err.msg);
+		return 2;
+	}
+	if (p->v.exists && !host_access_ok(p->v.real, o->verify_only)) {
+		/* said before the prompt, with what to do, rather than "Permission denied" after it */
+		if (p->v.is_dev)
+			snprintf(p->v.reason, sizeof(p->v.reason), "this user may not open it for %s: %s",
+				 o->verify_only ? "reading" : "writing", host_access_hint(p->v.real, hint, sizeof(hint)));
+		else
+			snprintf(p->v.reason, sizeof(p->v.reason), "this user may not %s this file (its permissions)",
+				 o->verify_only ? "read" : "write");
+		p->v.kind = DD_FAIL_REFUSED;
+		cli_error("%s: refused: %s", p->v.path, p->v.reason);
 		return 2;
 	}
 	if (o->probe && !p->v.is_dev) {
@@ -287,6 +301,17 @@ static int plan_targets(const struct opts *o, const struct dd_image_info *info, 
 	return rc;
 }
 
+/* The answer confirms only when it is the word yes, in lower case; blanks around it do not matter
+ * (a stray space is not a different answer). "y", "YES", "yes please" and end of input do not. */
+static bool is_yes(const char *line)
+{
+	size_t n;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t\r\n");
+	return n == 3 && !strncmp(line, "yes", 3) && !line[n + strspn(line + n, " \t\r\n")];
+}
+
 static bool confirm(const struct opts *o, const struct dd_image_info *info, const struct planned *p, unsigned n)
 {
 	char line[64];
@@ -313,9 +338,10 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 			fprintf(stderr, "  %-16s (file)\n", DD_ESC(p[i].v.path));
 	}
 	fprintf(stderr, "Type yes to continue: ");
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return !strcmp(line, "yes\n") || !strcmp(line, "y\n");
+	if (fgets(line, sizeof(line), stdin) && is_yes(line))
+		return true;
+	fprintf(stderr, "not confirmed (only yes confirms): nothing written\n");
+	return false;
 }
 
 /* A later target could not be opened: the files the door created for the first n (new, empty, made
