@@ -24,6 +24,7 @@
 #include "host/cli.h"
 #include "host/station/view.h"
 #include "safety/door.h"
+#include "host/access.h"
 #include "target/target.h"
 #include "util/json.h"
 
@@ -153,6 +154,7 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	};
 	struct dd_door_target v;
 	struct dd_target_status st;
+	char hint[192];
 	struct dd_target *t = NULL;
 	struct dd_err err;
 	enum station_action act;
@@ -165,6 +167,9 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	if (dd_door_target(job->devnode, &door, c->src->info.image_size, &v, &t, &err) != DD_OK) {
 		*id = v.id;
 		set_text(detail, size, v.reason[0] ? v.reason : err.msg);
+		if (!v.reason[0] && !host_access_ok(job->devnode, false)) /* say what to do, not EACCES */
+			snprintf(detail, size, "this user may not open it for writing: %s",
+				 host_access_hint(job->devnode, hint, sizeof(hint)));
 		dd_audit_not_run(&st, DD_RESULT_REFUSED, v.kind, detail);
 		*kind = st.kind;
 		audit(job, id, &st, "write");
