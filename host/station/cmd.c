@@ -114,7 +114,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool in_ports = false;
+	bool in_ports = false, ports_seen = false;
 	int ch;
 
 	o->ports = calloc((size_t)argc, sizeof(*o->ports));
@@ -139,7 +139,7 @@ static int parse(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			break;
-		case 'p': in_ports = true; break;
+		case 'p': in_ports = ports_seen = true; break;
 		case 'l': o->log = optarg; break;
 		case 'j': o->json = true; break;
 		case 'P': o->probe = true; break;
@@ -159,7 +159,7 @@ static int parse(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return 2;
 	}
-	if (in_ports && !o->n_ports) {
+	if (ports_seen && !o->n_ports) { /* "--ports --unmount IMAGE" too: --ports ends at an option */
 		cli_error("station: --ports needs at least one port");
 		return 2;
 	}
