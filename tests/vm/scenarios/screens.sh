@@ -29,7 +29,9 @@ setup() {
 port_label() { local v="VM_PORT_$1"; echo "${!v}"; }
 has_port() { grep -qE "[-:]${2//./\\.}([^0-9.]|\$)" "$1"; }
 
-# screen_checks NAME FILE COLS ROWS COUNTERS_REGEX: one TAP line per property of one captured screen
+# screen_checks NAME FILE COLS ROWS COUNTERS_REGEX: one TAP line per property of one captured screen.
+# FILE is a `capture-pane -J` capture: rows tmux marked as wrapped are joined, so a line that wrapped (now or
+# in an earlier frame that was drawn over without clearing the row's wrap mark) is longer than COLS.
 screen_checks() {
 	local name=$1 f=$2 cols=$3 rows=$4 counters=$5 line n=0 widest=0 id missing=
 	while IFS= read -r line; do
@@ -63,10 +65,21 @@ pane_until() {
 	done
 }
 
-# pane_dead SESSION SECONDS: wait until the program in the pane has ended (remain-on-exit keeps the pane)
-pane_dead() {
+# run_in SESSION COLSxROWS RCFILE CMD...: CMD in a new tmux session of that size; its exit status lands in
+# RCFILE when it ends (the guest's tmux does not learn its panes' exit status: it never reaps them). The
+# wrapper's no-op INT trap keeps it alive through a Ctrl-C meant for CMD (a handler, unlike an ignored
+# signal, is not inherited through exec).
+run_in() {
+	local s=$1 size=$2 rc=$3
+	shift 3
+	rm -f "$rc"
+	T new-session -d -s "$s" -x "${size%x*}" -y "${size#*x}" bash -c 'trap : INT; "$@"; echo $? >"$0.tmp" && mv "$0.tmp" "$0"' "$rc" "$@"
+}
+
+# ended RCFILE SECONDS: wait until the program has ended (its exit status is in RCFILE)
+ended() {
 	local deadline=$(($2 + SECONDS))
-	until [ "$(T display-message -p -t "$1" '#{pane_dead}' 2>/dev/null)" = 1 ]; do
+	until [ -s "$1" ]; do
 		[ "$SECONDS" -ge "$deadline" ] && return 1
 		nap 0.2
 	done
@@ -75,16 +88,17 @@ pane_dead() {
 screen_write() { # COLSxROWS DEV...
 	local size=$1 cols=${1%x*} rows=${1#*x} dir=$VM_SHARE/screens s=w$1
 	shift
-	T new-session -d -s "$s" -x "$cols" -y "$rows" "$DARTDUP" write "$VM_SHARE/image.img" "$@" --yes
+	run_in "$s" "$size" "$dir/write-$size.rc" "$DARTDUP" write "$VM_SHARE/image.img" "$@" --yes
 	if pane_until "$s" 120 "$WRITE_PROGRESS" "$dir/write-$size-progress.txt"; then
 		screen_checks "write $size, mid-job" "$dir/write-$size-progress.txt" "$cols" "$rows" "$WRITE_PROGRESS"
 	else
 		not_ok "write $size: no progress seen: $(head -c 300 "$dir/write-$size-progress.txt")"
 	fi
-	pane_dead "$s" 180 || not_ok "write $size: still running after 180 s"
+	ended "$dir/write-$size.rc" 180 || not_ok "write $size: still running after 180 s"
 	T capture-pane -p -J -t "$s" >"$dir/write-$size.txt"
-	[ "$(T display-message -p -t "$s" '#{pane_dead_status}')" = 0 ] && ok "write $size: exit 0" ||
-		not_ok "write $size: exit $(T display-message -p -t "$s" '#{pane_dead_status}')"
+	T capture-pane -p -t "$s" >"$dir/write-$size.screen"   # as the eye sees it (docs/screens/)
+	[ "$(cat "$dir/write-$size.rc" 2>/dev/null)" = 0 ] && ok "write $size: exit 0" ||
+		not_ok "write $size: exit $(cat "$dir/write-$size.rc" 2>/dev/null)"
 	screen_checks "write $size, done" "$dir/write-$size.txt" "$cols" "$rows" "$WRITE_DONE"
 	T kill-session -t "$s"
 }
@@ -93,19 +107,22 @@ screen_station() { # COLSxROWS
 	local size=$1 cols=${1%x*} rows=${1#*x} dir=$VM_SHARE/screens s=s$1
 	# --existing: the sticks are in already; --rewrite: they hold the image from the write runs;
 	# --no-eject: the next run finds them again
-	T new-session -d -s "$s" -x "$cols" -y "$rows" "$DARTDUP" station "$VM_SHARE/image.img" --existing --rewrite --no-eject
+	run_in "$s" "$size" "$dir/station-$size.rc" "$DARTDUP" station "$VM_SHARE/image.img" --existing --rewrite --no-eject
 	if pane_until "$s" 120 '\[[#.]+\] +[0-9]+%' "$dir/station-$size-progress.txt"; then
 		screen_checks "station $size, mid-job" "$dir/station-$size-progress.txt" "$cols" "$rows" "$STATION_COUNTERS"
 	else
 		not_ok "station $size: no progress seen: $(head -c 300 "$dir/station-$size-progress.txt")"
 	fi
 	if pane_until "$s" 180 "$STATION_DONE" "$dir/station-$size.txt"; then
+		T capture-pane -p -t "$s" >"$dir/station-$size.screen"
 		screen_checks "station $size, done" "$dir/station-$size.txt" "$cols" "$rows" "$STATION_DONE"
 	else
 		not_ok "station $size: the three sticks not done: $(head -c 400 "$dir/station-$size.txt")"
 	fi
 	T send-keys -t "$s" C-c
-	pane_dead "$s" 60 || not_ok "station $size: still running 60 s after Ctrl-C"
+	ended "$dir/station-$size.rc" 60 || not_ok "station $size: still running 60 s after Ctrl-C"
+	[ "$(cat "$dir/station-$size.rc" 2>/dev/null)" = 0 ] && ok "station $size: exit 0 after Ctrl-C" ||
+		not_ok "station $size: exit $(cat "$dir/station-$size.rc" 2>/dev/null) after Ctrl-C"
 	T capture-pane -p -J -t "$s" >"$dir/station-$size-stopped.txt"
 	grep -q '^station stopped after .* 3 done' "$dir/station-$size-stopped.txt" &&
 		ok "station $size: Ctrl-C prints the totals" || not_ok "station $size: totals: $(tail -c 300 "$dir/station-$size-stopped.txt")"
@@ -114,7 +131,7 @@ screen_station() { # COLSxROWS
 
 guest() {
 	local devs=() id size
-	printf 'set -g remain-on-exit on\nset -g status off\nset -g history-limit 0\n' >"$VM_SHARE/tmux.conf"
+	printf 'set -g remain-on-exit on\nset -g status off\n' >"$VM_SHARE/tmux.conf"
 	mkdir -p "$VM_SHARE/screens"
 	command -v tmux >/dev/null || { not_ok "tmux is not installed (scripts/deps/vm.txt)"; return; }
 	for id in a b c; do devs+=("$(stick_dev "$(stick_serial "$id")")"); done
