@@ -301,12 +301,15 @@ static int plan_targets(const struct opts *o, const struct dd_image_info *info, 
 	return rc;
 }
 
-/* The answer confirms only when it is the word yes, in lower case; blanks around it do not matter
- * (a stray space is not a different answer). "y", "YES", "yes please" and end of input do not. */
+/* The answer confirms only when it is a whole line holding the word yes, in lower case; blanks around it
+ * do not matter (a stray space is not a different answer). "y", "YES", "yes please", a line longer than
+ * the buffer and end of input do not. */
 static bool is_yes(const char *line)
 {
 	size_t n;
 
+	if (!strchr(line, '\n'))
+		return false;
 	line += strspn(line, " \t");
 	n = strcspn(line, " \t\r\n");
 	return n == 3 && !strncmp(line, "yes", 3) && !line[n + strspn(line + n, " \t\r\n")];

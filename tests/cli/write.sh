@@ -72,7 +72,8 @@ check "unconfirmed target not created" test ! -e "$T/noconfirm"
 if command -v script >/dev/null; then
 	rnd "$T/prompt" $((5 * MiB))
 	before=$(sha "$T/prompt")
-	for answer in y YES Yes "yes please" no ""; do
+	# the last: yes, blanks past the 64-byte line buffer, then more: not a whole line of yes
+	for answer in y YES Yes "yes please" no "" "yes$(printf '%70s' '')x"; do
 		printf '%s\n' "$answer" | script -qec "'$DARTDUP' write '$IMG' '$T/prompt'" /dev/null >"$T/out" 2>&1
 		rc=$?
 		check "prompt: '$answer' does not confirm: exit 2" test "$rc" -eq 2
