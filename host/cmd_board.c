@@ -1046,6 +1046,30 @@ static int board_all(const struct board_opts *o)
 	return rc;
 }
 
+/* The commands run() knows. A typo is answered here, before any USB device or socket is touched
+ * (else "statuss" would look for a board first and report that none is plugged in). */
+static const char *const board_commands[] = {
+	"list", "info", "load", "start", "abort", "status", "log", "selftest", "update", "revoke", NULL,
+};
+
+static bool known_command(const char *cmd)
+{
+	for (const char *const *k = board_commands; *k; k++)
+		if (!strcmp(cmd, *k))
+			return true;
+	return false;
+}
+
+static void unknown_command(const char *cmd)
+{
+	char list[128] = "";
+
+	for (const char *const *k = board_commands; *k; k++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", *list ? ", " : "", *k);
+	/* the user's word is untrusted text: escaped */
+	fprintf(stderr, "dartdup board: unknown command '%s' (commands: %s)\n", DD_ESC(cmd), list);
+}
+
 int cmd_board(int argc, char **argv)
 {
 	struct board_opts o;
@@ -1055,6 +1079,10 @@ int cmd_board(int argc, char **argv)
 
 	if (parse(argc, argv, &o)) {
 		board_usage(stderr);
+		return 2;
+	}
+	if (!known_command(o.cmd)) {
+		unknown_command(o.cmd);
 		return 2;
 	}
 	if (o.all || o.since_file || o.output || o.metrics || o.log_to)

@@ -154,6 +154,7 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 static void print_json(const struct build_args *a, const struct dd_build_report *rep, const uint8_t *release_id)
 {
 	static const char *const fmt[] = { "usb", "partition", "wds", "winre", "release" };
+	const struct dd_winpe_release *release = dd_build_winpe_release(rep);
 	struct dd_json j;
 
 	dd_json_init(&j);
@@ -167,6 +168,8 @@ static void print_json(const struct build_args *a, const struct dd_build_report 
 	dd_json_str(&j, "arch", rep->arch[0] ? rep->arch : NULL);
 	dd_json_str(&j, "winpe", rep->winpe[0] ? rep->winpe : NULL);
 	dd_json_str(&j, "wim_name", rep->wim_name[0] ? rep->wim_name : NULL);
+	dd_json_str(&j, "winpe_version", release ? release->pe : NULL);
+	dd_json_str(&j, "secure_boot", dd_secure_boot_name(dd_build_secure_boot(rep)));
 	dd_json_bool(&j, "bios", rep->bios);
 	dd_json_str(&j, "uefi", rep->uefi[0] ? rep->uefi : NULL);
 	dd_json_bool(&j, "cd_bios", rep->cd_bios);

@@ -1,5 +1,6 @@
 /* dartdup list: every disk, eligible or not, with its names, size, USB port and, when excluded,
  * the reason (the same judgement `write` applies: common/safety). */
+#include "host/access.h"
 #include "host/cli.h"
 #include "safety/safety.h"
 #include "util/escape.h"
@@ -16,8 +17,9 @@ static void list_usage(FILE *out)
 	fprintf(out,
 		"usage: dartdup list [--json] [--allow-non-usb]\n"
 		"\n"
-		"Lists every disk with vendor, model, serial, size and USB port path, and whether\n"
-		"`dartdup write` may write it (and why not).\n"
+		"Lists every disk with vendor, model, serial, size and USB port path, whether this user may\n"
+		"open it (ACCESS: ok, root, or group NAME: join that group), and whether `dartdup write`\n"
+		"may write it (and why not).\n"
 		"\n"
 		"  --json           one JSON object: {\"disks\": [...]}\n"
 		"  --allow-non-usb  judge as `write --allow-non-usb` would\n"
@@ -32,6 +34,7 @@ static const char *or_dash(const char *s)
 
 static void print_json(const struct dd_disk *d, unsigned n)
 {
+	char access[80];
 	struct dd_json j;
 
 	dd_json_init(&j);
@@ -52,6 +55,7 @@ static void print_json(const struct dd_disk *d, unsigned n)
 		dd_json_bool(&j, "eligible", d[i].eligible);
 		dd_json_str(&j, "reason", d[i].reason[0] ? d[i].reason : NULL);
 		dd_json_str(&j, "mounts", d[i].mounts[0] ? d[i].mounts : NULL);
+		dd_json_str(&j, "access", host_access_text(d[i].devnode, access, sizeof(access)));
 		dd_json_end_obj(&j);
 	}
 	dd_json_end_arr(&j);
@@ -62,13 +66,17 @@ static void print_json(const struct dd_disk *d, unsigned n)
 
 static void print_text(const struct dd_disk *d, unsigned n)
 {
-	printf("%-14s %-7s %9s  %-12s %-18s %-16s %-28s %s\n", "DEVICE", "KIND", "SIZE", "VENDOR", "MODEL",
-	       "SERIAL", "PORT", "WRITABLE");
+	char access[80];
+
+	printf("%-14s %-7s %9s  %-12s %-18s %-16s %-28s %-13s %s\n", "DEVICE", "KIND", "SIZE", "VENDOR", "MODEL",
+	       "SERIAL", "PORT", "ACCESS", "WRITABLE");
 	for (unsigned i = 0; i < n; i++)
-		/* vendor, model and serial are the stick's own strings (sysfs, udev): escaped */
-		printf("%-14s %-7s %7.1fGB  %-12.12s %-18.18s %-16.16s %-28.28s %s%s\n", DD_ESC(d[i].devnode),
+		/* vendor, model and serial are the stick's own strings (sysfs, udev): escaped; ACCESS: may this
+		 * user open it (host/access.h), a question apart from whether dartdup may write it */
+		printf("%-14s %-7s %7.1fGB  %-12.12s %-18.18s %-16.16s %-28.28s %-13s %s%s\n", DD_ESC(d[i].devnode),
 		       d[i].kind, (double)d[i].id.capacity / 1e9, DD_ESC(or_dash(d[i].id.vendor)),
 		       DD_ESC(or_dash(d[i].id.model)), DD_ESC(or_dash(d[i].id.serial)), DD_ESC(or_dash(d[i].id.port)),
+		       DD_ESC(host_access_text(d[i].devnode, access, sizeof(access))),
 		       d[i].eligible ? "yes" : "no: ", d[i].eligible ? "" : DD_ESC(d[i].reason));
 	if (!n)
 		printf("(no disks)\n");

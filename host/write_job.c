@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "host/access.h"
 #include "host/cli.h"
 #include "host/fleet/out.h"
 #include "host/image.h"
@@ -212,11 +213,24 @@ static int check_target(const struct opts *o, const struct dd_image_info *info, 
 {
 	struct dd_door_opts d = door_opts(o, info);
 	struct dd_err err;
+	char hint[192];
 
 	if (dd_door_judge_target(p->v.path, &d, &p->v, &err)) {
 		if (!p->v.reason[0])
 			snprintf(p->v.reason, sizeof(p->v.reason), "%.255s", err.msg);
 		cli_error("%s", err.msg);
+		return 2;
+	}
+	if (p->v.exists && !host_access_ok(p->v.real, o->verify_only)) {
+		/* said before the prompt, with what to do, rather than "Permission denied" after it */
+		if (p->v.is_dev)
+			snprintf(p->v.reason, sizeof(p->v.reason), "this user may not open it for %s: %s",
+				 o->verify_only ? "reading" : "writing", host_access_hint(p->v.real, hint, sizeof(hint)));
+		else
+			snprintf(p->v.reason, sizeof(p->v.reason), "this user may not %s this file (its permissions)",
+				 o->verify_only ? "read" : "write");
+		p->v.kind = DD_FAIL_REFUSED;
+		cli_error("%s: refused: %s", p->v.path, p->v.reason);
 		return 2;
 	}
 	if (o->policy.probe && !p->v.is_dev) {
@@ -303,6 +317,20 @@ static int plan_targets(const struct opts *o, const struct dd_image_info *info, 
 	return rc;
 }
 
+/* The answer confirms only when it is a whole line holding the word yes, in lower case; blanks around it
+ * do not matter (a stray space is not a different answer). "y", "YES", "yes please", a line longer than
+ * the buffer and end of input do not. */
+static bool is_yes(const char *line)
+{
+	size_t n;
+
+	if (!strchr(line, '\n'))
+		return false;
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t\r\n");
+	return n == 3 && !strncmp(line, "yes", 3) && !line[n + strspn(line + n, " \t\r\n")];
+}
+
 static bool confirm(const struct opts *o, const struct dd_image_info *info, const struct planned *p, unsigned n)
 {
 	char line[64];
@@ -329,9 +357,10 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 			fprintf(stderr, "  %-16s (file)\n", DD_ESC(p[i].v.path));
 	}
 	fprintf(stderr, "Type yes to continue: ");
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return !strcmp(line, "yes\n") || !strcmp(line, "y\n");
+	if (fgets(line, sizeof(line), stdin) && is_yes(line))
+		return true;
+	fprintf(stderr, "not confirmed (only yes confirms): nothing written\n");
+	return false;
 }
 
 /* A later target could not be opened: the files the door created for the first n (new, empty, made
@@ -353,14 +382,6 @@ static int open_targets(const struct opts *o, const struct dd_image_info *info, 
 	struct dd_door_opts d = door_opts(o, info);
 	struct dd_err err;
 
-	for (unsigned i = 0; i < n; i++) {
-		if (p[i].v.is_dev && !o->verify_only && p[i].v.disk.needs_unmount &&
-		    dd_safety_unmount(&p[i].v.disk, &d.safety, &err)) {
-			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);
-			cli_error("%s", err.msg);
-			return 2;
-		}
-	}
 	for (unsigned i = 0; i < n; i++) {
 		if (dd_door_open_target(&p[i].v, &d, info->image_size, &p[i].t, &err)) {
 			snprintf(p[i].v.reason, sizeof(p[i].v.reason), "%.255s", err.msg);

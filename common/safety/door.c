@@ -192,9 +192,19 @@ static int open_device(const struct dd_door_target *v, const struct dd_door_opts
 		       struct dd_err *err)
 {
 	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_EXCL | O_CLOEXEC;
+	struct dd_disk disk;
 	struct stat st;
-	int fd = open(v->real, flags);
+	int fd, rc;
 
+	/* --unmount (write and station alike): judged eligible only because unmounting is allowed; done
+	 * here, after every check passed, so a refused run unmounts nothing it would not write */
+	if (!o->read_only && v->disk.needs_unmount) {
+		disk = v->disk;
+		rc = dd_safety_unmount(&disk, &o->safety, err);
+		if (rc)
+			return rc;
+	}
+	fd = open(v->real, flags);
 	if (fd < 0)
 		return dd_fail_errno(err, errno == EBUSY ? DD_ESAFETY : DD_EINPUT, errno, "%s", v->path);
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != v->st.st_rdev) {

@@ -10,7 +10,9 @@
  *     is one of the run's inputs (the image); anything else (a directory, fifo, socket, a device node
  *     made outside /dev) is refused.
  *   dd_door_open_target() opens what was judged (a device O_EXCL, a file without following a link
- *   swapped in meanwhile, a new file O_EXCL) and checks it is still the judged object.
+ *   swapped in meanwhile, a new file O_EXCL) and checks it is still the judged object. A device
+ *   judged eligible only because safety.unmount allows it (needs_unmount) is unmounted there first:
+ *   write --unmount and station --unmount share this one path.
  *
  * Outputs (build -o, its .sha256 and temporary files, pack -o, keygen -o): never anything under /dev,
  * never a device node, fifo, socket or directory wherever it is (device nodes are never opened,

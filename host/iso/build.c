@@ -373,6 +373,73 @@ int dd_build_open_source(const char *iso_path, const struct dd_build_opts *opts,
 	return DD_OK;
 }
 
+/* Windows PE by the kernel version boot.wim's XML names. Windows 7's boot manager predates Secure Boot:
+ * no Windows 7 loader carries a signature the UEFI CA database accepts (Microsoft: Windows 7 does not
+ * support Secure Boot). From Windows 8 on, bootmgfw.efi is signed by Microsoft's Windows Production
+ * PCA, in every Secure Boot PC's db. */
+static const struct {
+	unsigned major, minor;
+	struct dd_winpe_release r;
+} winpe_releases[] = {
+	{ 6, 0, { "2.x", "Windows Vista / Server 2008", DD_SB_NO } },
+	{ 6, 1, { "3.x", "Windows 7 / DaRT 7", DD_SB_NO } },
+	{ 6, 2, { "4.0", "Windows 8 / DaRT 8", DD_SB_YES } },
+	{ 6, 3, { "5.x", "Windows 8.1 / DaRT 8.1", DD_SB_YES } },
+	{ 10, 0, { "10", "Windows 10 or 11 / DaRT 10", DD_SB_YES } },
+};
+
+const struct dd_winpe_release *dd_build_winpe_release(const struct dd_build_report *rep)
+{
+	unsigned major, minor;
+
+	if (sscanf(rep->winpe, "Windows PE %u.%u", &major, &minor) != 2)
+		return NULL;
+	for (size_t i = 0; i < sizeof(winpe_releases) / sizeof(winpe_releases[0]); i++)
+		if (winpe_releases[i].major == major && winpe_releases[i].minor == minor)
+			return &winpe_releases[i].r;
+	return NULL;
+}
+
+enum dd_secure_boot dd_build_secure_boot(const struct dd_build_report *rep)
+{
+	const struct dd_winpe_release *r = dd_build_winpe_release(rep);
+
+	if ((rep->format == DD_BUILD_USB || rep->format == DD_BUILD_PARTITION) && !rep->uefi[0])
+		return DD_SB_NO_UEFI;
+	return r ? r->secure_boot : DD_SB_UNKNOWN;
+}
+
+const char *dd_secure_boot_name(enum dd_secure_boot sb)
+{
+	static const char *const names[] = { "unknown", "yes", "no", "no_uefi" };
+
+	return (unsigned)sb < sizeof(names) / sizeof(names[0]) ? names[sb] : "unknown";
+}
+
+/* One line: can the stick boot with Secure Boot on, and what to do when it cannot. */
+static void print_secure_boot(FILE *f, const struct dd_build_report *rep)
+{
+	const struct dd_winpe_release *r = dd_build_winpe_release(rep);
+	char pe[128] = "the Windows PE version is unknown";
+
+	if (r)
+		snprintf(pe, sizeof(pe), "Windows PE %s (%s)", r->pe, r->windows);
+	switch (dd_build_secure_boot(rep)) {
+	case DD_SB_YES:
+		fprintf(f, "secure boot: yes: %s boots with Microsoft's signed bootmgfw.efi\n", pe);
+		break;
+	case DD_SB_NO:
+		fprintf(f, "secure boot: no: %s cannot boot with Secure Boot on: turn Secure Boot off in the PC's "
+			"firmware setup to boot it over UEFI (BIOS/CSM boot is not affected)\n", pe);
+		break;
+	case DD_SB_NO_UEFI:
+		fprintf(f, "secure boot: no UEFI loader: %s, BIOS (CSM) boot only\n", pe);
+		break;
+	default:
+		fprintf(f, "secure boot: unknown: %s; if a PC refuses the stick, turn Secure Boot off\n", pe);
+	}
+}
+
 void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 {
 	char hex[2 * DD_SHA256_LEN + 1];
@@ -393,6 +460,7 @@ void dd_build_print_report(FILE *f, const struct dd_build_report *rep)
 	else if (rep->format == DD_BUILD_PARTITION)
 		fprintf(f, "volume: FAT32 with every file%s%s\n", rep->uefi[0] ? "; UEFI loader " : "",
 			DD_ESC(rep->uefi));
+	print_secure_boot(f, rep);
 	dd_hex(hex, rep->iso_sha256, DD_SHA256_LEN);
 	fprintf(f, "iso sha256: %s\n", hex);
 	if (rep->format == DD_BUILD_WINRE || rep->format == DD_BUILD_RELEASE)

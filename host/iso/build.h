@@ -50,6 +50,29 @@ struct dd_build_report {
 	uint8_t out_sha256[DD_SHA256_LEN]; /* wds: SHA-256 of boot.wim */
 };
 
+/* Whether the stick boots over UEFI with Secure Boot on, by Windows PE version (docs/BUILD.md):
+ * Windows PE 3.x (Windows 7, DaRT 7) has no loader Secure Boot accepts; 4.0 and later boot with
+ * Microsoft's signed bootmgfw.efi. */
+enum dd_secure_boot {
+	DD_SB_UNKNOWN,       /* boot.wim names no version, or one not in the table */
+	DD_SB_YES,
+	DD_SB_NO,            /* turn Secure Boot off to boot it over UEFI */
+	DD_SB_NO_UEFI,       /* the stick has no UEFI loader at all: BIOS (CSM) only */
+};
+
+struct dd_winpe_release {
+	const char *pe;          /* "3.x" */
+	const char *windows;     /* "Windows 7 / DaRT 7" */
+	enum dd_secure_boot secure_boot;
+};
+
+/* The Windows PE release of rep->winpe ("Windows PE 6.1.7601.17514": by its major.minor), NULL when
+ * unknown; and the verdict for the stick rep describes (formats usb and partition: no UEFI loader is
+ * DD_SB_NO_UEFI; the others by version alone). */
+const struct dd_winpe_release *dd_build_winpe_release(const struct dd_build_report *rep);
+enum dd_secure_boot dd_build_secure_boot(const struct dd_build_report *rep);
+const char *dd_secure_boot_name(enum dd_secure_boot sb); /* "unknown", "yes", "no", "no_uefi" */
+
 /* Build iso_path into out_path (created or replaced; raw image, volume or WIM by format). */
 int dd_build(const char *iso_path, const char *out_path, const struct dd_build_opts *opts,
 	     struct dd_build_report *rep, struct dd_err *err);

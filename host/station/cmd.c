@@ -86,7 +86,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--sanitize]\n"
 		"                       [--rewrite] [--existing] [--pubkey PUB] [--known OLD.dfi]... [--no-eject]\n"
-		"                       [--allow-non-usb] [--metrics FILE] [--log-to syslog|journal]\n"
+		"                       [--unmount] [--allow-non-usb] [--metrics FILE] [--log-to syslog|journal]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
@@ -103,6 +103,8 @@ static void usage(FILE *out)
 		"  --known OLD.dfi  an earlier package (repeat): a stick found holding an older version of the\n"
 		"                   image's name is reported \"upgraded\" once rewritten (docs/BOARD.md)\n"
 		"  --no-eject       leave passed sticks attached\n"
+		"  --unmount        unmount a stick's mounted partitions before writing it (a desktop that\n"
+		"                   mounts sticks on arrival); never /, /boot or swap; as write --unmount\n"
 		"  --allow-non-usb  do not require a USB ancestor (test rigs only)\n"
 		"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 		"  --log-to syslog|journal  each stick's audit record to the system log as well\n"
@@ -117,12 +119,13 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "sanitize", no_argument, NULL, 'S' },
 		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-eject", no_argument, NULL, 'E' },
-		{ "allow-non-usb", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ "allow-non-usb", no_argument, NULL, 'A' }, { "unmount", no_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "known", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' }, { "log-to", required_argument, NULL, 'L' },
 		{ 0 },
 	};
-	bool in_ports = false;
+	bool in_ports = false, ports_seen = false;
 	struct dd_err err;
 	int ch;
 
@@ -150,7 +153,7 @@ static int parse(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			break;
-		case 'p': in_ports = true; break;
+		case 'p': in_ports = ports_seen = true; break;
 		case 'l': o->log = optarg; break;
 		case 'j': o->json = true; break;
 		case 'P': /* the policy's own words (engine/policy.h) */
@@ -171,6 +174,7 @@ static int parse(int argc, char **argv, struct options *o)
 			if (fleet_parse_log_to(optarg, &o->log_to))
 				return 2;
 			break;
+		case 'U': o->unmount = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			cli_error("station: unknown option %s (dartdup station --help)", argv[optind - 1]);
@@ -181,7 +185,7 @@ static int parse(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return 2;
 	}
-	if (in_ports && !o->n_ports) {
+	if (ports_seen && !o->n_ports) { /* "--ports --unmount IMAGE" too: --ports ends at an option */
 		cli_error("station: --ports needs at least one port");
 		return 2;
 	}

@@ -25,6 +25,7 @@
 #include "host/identify.h"
 #include "host/station/view.h"
 #include "safety/door.h"
+#include "host/access.h"
 #include "target/target.h"
 #include "util/json.h"
 #include "util/version.h"
@@ -181,12 +182,13 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	struct ctx *c = job->ctx;
 	const char *inputs[] = { c->o.image };
 	struct dd_door_opts door = {
-		.safety = { .allow_non_usb = c->o.allow_non_usb, .min_size = c->src->info.image_size,
-			    .image_path = c->o.image },
+		.safety = { .allow_non_usb = c->o.allow_non_usb, .unmount = c->o.unmount,
+			    .min_size = c->src->info.image_size, .image_path = c->o.image },
 		.inputs = inputs, .n_inputs = 1,
 	};
 	struct dd_door_target v;
 	struct dd_target_status st;
+	char hint[192];
 	struct dd_target *t = NULL;
 	struct dd_err err;
 	enum station_action act;
@@ -199,6 +201,9 @@ static enum station_outcome stick_job(struct job *job, struct dd_target_identity
 	if (dd_door_target(job->devnode, &door, c->src->info.image_size, &v, &t, &err) != DD_OK) {
 		*id = v.id;
 		set_text(detail, size, v.reason[0] ? v.reason : err.msg);
+		if (!v.reason[0] && !host_access_ok(job->devnode, false)) /* say what to do, not EACCES */
+			snprintf(detail, size, "this user may not open it for writing: %s",
+				 host_access_hint(job->devnode, hint, sizeof(hint)));
 		dd_audit_not_run(&st, DD_RESULT_REFUSED, v.kind, detail);
 		*kind = st.kind;
 		audit(job, id, &st, "write");

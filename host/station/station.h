@@ -36,7 +36,7 @@ struct options {
 	unsigned n_pubkeys;
 	const char **known;     /* --known: earlier packages, to recognise what a stick held ("upgraded") */
 	unsigned n_known;
-	bool json, rewrite, existing, allow_non_usb, no_eject;
+	bool json, rewrite, existing, allow_non_usb, no_eject, unmount;
 	struct dd_policy policy;  /* --probe, --sanitize (engine/policy.h: the words write and the board share) */
 	const char *metrics;        /* --metrics FILE (docs/FLEET.md) */
 	enum fleet_log_to log_to;   /* --log-to syslog|journal */

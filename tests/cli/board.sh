@@ -63,6 +63,18 @@ ports_equal() { # IMAGE PORT...: every port file holds the image
 	for p in "$@"; do cmp -s -n "$(stat -c %s "$img")" "$img" "$p" || { echo "# $p differs from $img"; return 1; }; done
 }
 
+# --- a mistyped command: named, with the list, exit 2, before any board is looked for ----------
+expect_rc "board: a mistyped command" 2 "$DARTDUP" board statuss
+out_has "board: the typo is named" "dartdup board: unknown command 'statuss' (commands: list, info, load, start, abort, status, log, selftest, update, revoke)"
+check "board: the typo's answer is one line" test "$(wc -l <"$T/out")" -eq 1
+# no board and no socket exist: any other answer than the typo's means something was looked for
+expect_rc "board --sim: a mistyped command, no socket touched" 2 "$DARTDUP" board --sim "$T/no.sock" statuss --json
+out_has "board --sim: the typo is named" "dartdup board: unknown command 'statuss'"
+expect_rc "board: a mistyped command with options" 2 "$DARTDUP" board --serial X lod "$T/a.dfi"
+out_has "board: the other typo is named" "unknown command 'lod'"
+expect_rc "board: an unknown command's text is escaped" 2 "$DARTDUP" board $'st\x1b[2Jatus'
+check "board: no escape byte reaches the terminal" bash -c "! grep -q $'\x1b' '$T/out'"
+
 # --- an empty board -------------------------------------------------------------------------
 P=("$T/p1" "$T/p2" "$T/p3")
 check "daemon starts and serves" start_board "${P[@]}"

@@ -104,7 +104,34 @@ rm -f "$T/w7.img" "$T/w7.iso" "$T/bootx64.efi" "$T/bootmgfw.efi"
 "$MKISO" "$T/x86.iso" --no-bootx64 --arch x86
 expect_rc "win7 x86: build" 0 "$DARTDUP" build "$T/x86.iso" -o "$T/x86.img" --raw
 out_has "win7 x86: BIOS only" "BIOS only"
+out_has "win7 x86: Secure Boot is moot without a UEFI loader" "secure boot: no UEFI loader: Windows PE 3.x"
 rm -f "$T/x86.img" "$T/x86.iso"
+
+# --- Secure Boot, by the Windows PE version boot.wim names (docs/BUILD.md "Secure Boot")
+# Windows 7 / DaRT 7 (the joliet ISO above: 6.1.7601): cannot, and the user is told what to do
+expect_rc "secure boot: PE 3.x build" 0 "$DARTDUP" build "$T/j.iso" -o "$T/sb.img" --raw
+out_has "secure boot: PE 3.x named" "Windows PE 3.x (Windows 7 / DaRT 7)"
+out_has "secure boot: PE 3.x cannot, turn it off" "secure boot: no: Windows PE 3.x (Windows 7 / DaRT 7) cannot boot with Secure Boot on: turn Secure Boot off"
+rm -f "$T/sb.img"
+expect_rc "secure boot: PE 3.x --json" 0 "$DARTDUP" build "$T/j.iso" -o "$T/sb.img" --raw --json
+check "secure boot: PE 3.x JSON says no" python3 -c "import json,sys; o=json.load(open('$T/out')); sys.exit(not (o['winpe_version']=='3.x' and o['secure_boot']=='no'))"
+rm -f "$T/sb.img"
+# sb_case NAME VERSION PE VERDICT: an ISO whose boot.wim says VERSION reports PE and VERDICT, text and JSON
+sb_case() {
+	"$MKISO" "$T/sb.iso" --wim-mb 1 --winpe "$2"
+	expect_rc "secure boot: $1 build" 0 "$DARTDUP" build "$T/sb.iso" -o "$T/sb.img" --raw
+	out_has "secure boot: $1 text" "secure boot: $4"
+	rm -f "$T/sb.img"
+	expect_rc "secure boot: $1 --json" 0 "$DARTDUP" build "$T/sb.iso" -o "$T/sb.img" --raw --json
+	check "secure boot: $1 JSON" python3 -c "import json,sys; o=json.load(open('$T/out')); sys.exit(not (o['winpe_version']==(None if '$3'=='null' else '$3') and o['secure_boot']=='${4%%:*}'))"
+	rm -f "$T/sb.img" "$T/sb.iso"
+}
+sb_case "PE 4.0 (DaRT 8)" 6.2.9200.16384 4.0 "yes: Windows PE 4.0 (Windows 8 / DaRT 8) boots with Microsoft's signed bootmgfw.efi"
+sb_case "PE 5.x (DaRT 8.1)" 6.3.9600.16384 5.x "yes: Windows PE 5.x"
+sb_case "PE 10 (DaRT 10)" 10.0.19041.1 10 "yes: Windows PE 10"
+sb_case "no version" none null "unknown: the Windows PE version is unknown; if a PC refuses the stick, turn Secure Boot off"
+sb_case "a version not in the table" 7.0.1.1 null "unknown:"
+sb_case "PE 2.x (Vista)" 6.0.6001.18000 2.x "no: Windows PE 2.x"
 
 # --- bad input: one line, exit 2, nothing left behind
 head -c $((4 << 20)) "$T/j.iso" >"$T/trunc.iso"

@@ -58,7 +58,7 @@ check "dartdup s<TAB>: station, only" test "$r" = station
 expect "dartdup write --<TAB>: write's options" --all --yes --log --pubkey --unmount --probe --sanitize --retries \
 	-- "$DARTDUP" write --
 expect_not "dartdup write --<TAB>: not station's" --rewrite --no-eject -- "$DARTDUP" write --
-expect "dartdup station --<TAB>: station's options" --ports --rewrite --existing --no-eject --sanitize \
+expect "dartdup station --<TAB>: station's options" --ports --rewrite --existing --no-eject --sanitize --unmount \
 	-- "$DARTDUP" station --
 expect "dartdup build --f<TAB>: --format" --format -- "$DARTDUP" build --f
 expect "dartdup build --format <TAB>: the formats" usb partition wds -- "$DARTDUP" build x.iso --format ""

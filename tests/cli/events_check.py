@@ -88,7 +88,7 @@ ONE = {
               "blocks": I, "zero_blocks": I, "version": (S, Z), "signed": B}, {}),
     "list": ({"schema": I, "disks": [{"device": S, "kind": S, "usb": B, "removable": B, "vendor": (S, Z),
                                       "model": (S, Z), "serial": (S, Z), "size": I, "port": (S, Z), "eligible": B,
-                                      "reason": (S, Z), "mounts": (S, Z)}]}, {}),
+                                      "reason": (S, Z), "mounts": (S, Z), "access": S}]}, {}),
 }
 
 

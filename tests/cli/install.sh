@@ -64,6 +64,8 @@ RULE=$R/usr/lib/udev/rules.d/70-dartdup.rules
 check "udev rule installed" test -f "$RULE"
 check "udev rule: the board's VID:PID 1209:0001 gets TAG+=\"uaccess\"" \
 	grep -q 'ATTR{idVendor}=="1209", ATTR{idProduct}=="0001", TAG+="uaccess"' "$RULE"
+check "udev rule: USB whole disks to group dartdup (write's permission hint names it)" \
+	grep -q 'SUBSYSTEM=="block", ENV{DEVTYPE}=="disk", ENV{ID_BUS}=="usb", GROUP="dartdup", MODE="0660"' "$RULE"
 check "example description in share/" cmp -s "$R/usr/share/dartdup/linux-gadget/board.conf" boards/linux-gadget/board.conf
 check "example description put in /etc (there was none)" cmp -s "$R/etc/dartdup/board.conf" boards/linux-gadget/board.conf
 

@@ -9,6 +9,15 @@ expect_rc "station without IMAGE" 2 "$DARTDUP" station
 expect_rc "station with an unknown option" 2 "$DARTDUP" station img --frobnicate
 expect_rc "station --ports without a port" 2 "$DARTDUP" station img --ports
 expect_rc "station with a missing image" 2 "$DARTDUP" station "$T/none.dfi"
+# --unmount (as write's, docs/STATION.md): a plain switch; the judgement and the unmounting are the door's
+expect_rc "station --help names --unmount" 0 "$DARTDUP" station --help
+out_has "station --help: --unmount as write's" "as write --unmount"
+expect_rc "station --unmount takes no value" 2 "$DARTDUP" station img --unmount=yes
+out_has "station --unmount=yes: named" "unknown option --unmount=yes"
+expect_rc "station --unmount with a missing image: the image's error, nothing else" 2 "$DARTDUP" station "$T/none.dfi" --unmount
+out_has "station --unmount: the image is named" "none.dfi"
+expect_rc "station --unmount is not a port" 2 "$DARTDUP" station img --ports --unmount
+out_has "station --ports --unmount: no port given" "--ports needs at least one port"
 make_image "$T/raw.img" $((3 << 20)) 4
 "$DARTDUP" pack "$T/raw.img" -o "$T/img" >/dev/null 2>&1 || not_ok "pack the sample image"
 
@@ -37,6 +46,7 @@ if stop_with INT; then
 	out_has_file "station prints its totals" "station stopped after"
 	out_has_file "totals count nothing done" "0 done (0 written, 0 already held the image), 0 failed"
 fi
+stop_with INT --unmount
 if stop_with TERM --json --probe --sanitize; then
 	check "station --json: the start line states probe and sanitize" \
 		grep -q '"event":"start".*"probe":true,"sanitize":true' "$T/st.out"

@@ -67,6 +67,27 @@ expect_rc "verify a missing target" 2 "$DARTDUP" verify "$IMG" "$T/nonexistent"
 expect_rc "no confirmation without a terminal" 2 "$DARTDUP" write "$IMG" "$T/noconfirm"
 out_has "asks for --yes" "--yes"
 check "unconfirmed target not created" test ! -e "$T/noconfirm"
+# on a terminal (script(1) gives it one) only the word yes confirms; any other answer: "nothing written",
+# exit 2, the (random-filled) target unchanged. Blanks around yes do not matter; its case does.
+if command -v script >/dev/null; then
+	rnd "$T/prompt" $((5 * MiB))
+	before=$(sha "$T/prompt")
+	# the last: yes, blanks past the 64-byte line buffer, then more: not a whole line of yes
+	for answer in y YES Yes "yes please" no "" "yes$(printf '%70s' '')x"; do
+		printf '%s\n' "$answer" | script -qec "'$DARTDUP' write '$IMG' '$T/prompt'" /dev/null >"$T/out" 2>&1
+		rc=$?
+		check "prompt: '$answer' does not confirm: exit 2" test "$rc" -eq 2
+		out_has "prompt: '$answer' says nothing written" "only yes confirms): nothing written"
+		check "prompt: '$answer' leaves the target unchanged" test "$(sha "$T/prompt")" = "$before"
+	done
+	script -qec "'$DARTDUP' write '$IMG' '$T/prompt'" /dev/null </dev/null >"$T/out" 2>&1
+	check "prompt: end of input does not confirm" test "$(sha "$T/prompt")" = "$before"
+	printf ' yes \n' | script -qec "'$DARTDUP' write '$IMG' '$T/prompt'" /dev/null >"$T/out" 2>&1
+	check "prompt: yes confirms: exit 0" test "$?" -eq 0
+	check "prompt: yes wrote the image" cmp -s -n "$ISIZE" "$IMG" "$T/prompt"
+else
+	skip "the confirmation prompt" "no script(1)"
+fi
 expect_rc "this machine's disk refused" 2 "$DARTDUP" write "$IMG" "$T/beside" /dev/vda --yes
 out_has "says why" "holds /"
 check "the other target untouched when one is refused" test ! -e "$T/beside"
@@ -250,6 +271,39 @@ truncate -s $((2 * MiB)) "$T/smallloop"
 L2=$(losetup -f --show "$T/smallloop") && LOOPS+=("$L2")
 expect_rc "a too small loop device refused" 2 "$DARTDUP" write "$RND" "$L2" --yes --allow-non-usb
 out_has "loop: says too small" "too small"
+
+# permission: a user who may not open a disk (or file) is told what to do before any prompt, one line
+# naming the udev rule and its group; list's ACCESS column says the same beforehand
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+expect_rc "list as root: the loop device's access is ok" 0 "$DARTDUP" list --json --allow-non-usb
+check "list --json: access ok" python3 -c "import json,sys; d=[x for x in json.load(open('$T/out'))['disks'] if x['device']=='$L']; sys.exit(not (d and d[0]['access']=='ok'))"
+if "${NOBODY[@]}" true 2>/dev/null; then
+	chmod o+x "$T"
+	mkdir -p "$T/pub" && chmod 0755 "$T/pub" && cp "$RND" "$T/pub/img" && chmod 0644 "$T/pub/img"
+	rnd "$T/pub/ro" $((5 * MiB)) && chmod 0644 "$T/pub/ro"
+	before=$(sha "$T/loopfile") ro_before=$(sha "$T/pub/ro")
+	ls -l "$L" >"$T/loopmode"
+	expect_rc "permission: a disk this user may not open refused" 2 "${NOBODY[@]}" "$DARTDUP" write "$T/pub/img" "$L" --yes --allow-non-usb
+	out_has "permission: says what to do" "$L: refused: this user may not open it for writing: run as root, or install the udev rule 70-dartdup.rules (it gives USB disks to group dartdup) and join group dartdup"
+	check "permission: one line" test "$(wc -l <"$T/out")" -eq 1
+	check "permission: the disk untouched" test "$(sha "$T/loopfile")" = "$before"
+	expect_rc "permission: verify says so too" 2 "${NOBODY[@]}" "$DARTDUP" verify "$T/pub/img" "$L"
+	out_has "permission: verify: for reading" "this user may not open it for reading"
+	expect_rc "permission: a file this user may not write refused" 2 "${NOBODY[@]}" "$DARTDUP" write "$T/pub/img" "$T/pub/ro" --yes
+	out_has "permission: the file's line" "$T/pub/ro: refused: this user may not write this file (its permissions)"
+	check "permission: the file untouched" test "$(sha "$T/pub/ro")" = "$ro_before"
+	expect_rc "permission: list as that user" 0 "${NOBODY[@]}" "$DARTDUP" list --json --allow-non-usb
+	check "permission: list --json: access root" python3 -c "import json,sys; d=[x for x in json.load(open('$T/out'))['disks'] if x['device']=='$L']; sys.exit(not (d and d[0]['access']=='root'))"
+	# a disk the group disk may write (Debian's default for disks): list names the group to join
+	mode=$(stat -c %a "$L") group=$(stat -c %G "$L")
+	if chgrp disk "$L" && chmod 0660 "$L"; then
+		expect_rc "permission: list (node of group disk)" 0 "${NOBODY[@]}" "$DARTDUP" list --allow-non-usb
+		check "permission: list: ACCESS says group disk" grep -qE "^$L .* group disk +(yes|no)" "$T/out"
+	fi
+	chgrp "$group" "$L"; chmod "$mode" "$L"
+else
+	skip "permission refusals" "cannot run as nobody (setpriv)"
+fi
 
 # a mounted disk: refused, or unmounted with --unmount
 if command -v mkfs.ext2 >/dev/null; then
