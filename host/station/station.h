@@ -30,6 +30,7 @@ struct options {
 	const char **ports;
 	unsigned n_ports;
 	const char *log;
+	const char *port_map;   /* --port-map FILE (NULL: /etc/dartdup/ports.conf if present) */
 	const char **pubkeys;
 	unsigned n_pubkeys;
 	bool json, probe, rewrite, existing, allow_non_usb, no_eject;
@@ -61,6 +62,15 @@ struct ctx {
 	/* a stick plugged into a slot whose previous job is still winding down: started when it ends */
 	char pending[STATION_MAX_SLOTS][256];  /* syspaths, by slot index */
 	bool stopping;
+	/* the port map and the --ports / map entries no port of this machine matches (reported at start) */
+	struct dd_portmap map;
+	char map_file[256];
+	char missing[STATION_MAX_SLOTS][DD_PORT_NAME_MAX + DD_PORT_PATH_MAX];
+	unsigned n_missing;
+	char warning[512];
+	/* the terminal */
+	bool colour;
+	unsigned cols, rows;    /* the size the screen was last drawn at */
 };
 
 /* Seconds since the session started (cmd.c). */
