@@ -55,6 +55,7 @@ struct layout {
 	unsigned width, rows;
 	unsigned label_w;        /* the PORT column: the longest label, 4..DD_PORT_LABEL_MAX-1 */
 	bool serial, speed, barr; /* columns shown at this width */
+	unsigned serial_w;
 	bool colour;
 };
 
@@ -83,10 +84,9 @@ static void slot_line(struct out *o, const struct station_slot *sl, const struct
 	dd_escape(label, sizeof(label), sl->label[0] ? sl->label : "-");
 	dd_escape(serial, sizeof(serial), sl->serial[0] ? sl->serial : "-");
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "%-*s ", (int)L->label_w, label);
-	if (L->serial && sl->state != SLOT_EMPTY)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%-16.16s ", serial);
-	else if (L->serial)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%-16s ", "-");
+	if (L->serial)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%-*.*s ", (int)L->serial_w, (int)L->serial_w,
+				      sl->state != SLOT_EMPTY ? serial : "-");
 	switch (sl->state) {
 	case SLOT_BUSY:
 		cell(state, sizeof(state), sl->pulled ? "pulled" : dd_phase_label(sl->phase), PHASE_W,
@@ -113,7 +113,7 @@ static void slot_line(struct out *o, const struct station_slot *sl, const struct
 		snprintf(line + n, sizeof(line) - n, "%s %s", state, res);
 		break;
 	case SLOT_EMPTY:
-		cell(state, sizeof(state), "empty", PHASE_W, NULL, false);
+		cell(state, sizeof(state), "empty", sl->outcome != OUT_NONE ? PHASE_W : 0, NULL, false);
 		if (sl->outcome != OUT_NONE)
 			snprintf(line + n, sizeof(line) - n, "%s last: %s %s", state, station_outcome_name(sl->outcome),
 				 serial);
@@ -168,6 +168,7 @@ static struct layout layout_of(const struct station *s, const struct station_vie
 	L.barr = L.width >= L.label_w + 84;
 	L.serial = L.width >= L.label_w + 50;
 	L.speed = L.width >= L.label_w + 40;
+	L.serial_w = L.width >= L.label_w + 120 ? 24 : 16;
 	return L;
 }
 
@@ -230,8 +231,8 @@ void station_view_render(const struct station *s, const struct station_view_info
 	extra = s->n_slots ? s->n_slots : 1;
 	if (room >= extra + 4)
 		line_out(&o, &L, "");
-	snprintf(head, sizeof(head), "%-*s %s%-*s %s", (int)L.label_w, "PORT", L.serial ? "SERIAL           " : "",
-		 PHASE_W, "PHASE", "PROGRESS / RESULT");
+	snprintf(head, sizeof(head), "%-*s %-*s%-*s %s", (int)L.label_w, "PORT", L.serial ? (int)L.serial_w + 1 : 0,
+		 L.serial ? "SERIAL" : "", PHASE_W, "PHASE", "PROGRESS / RESULT");
 	line_out(&o, &L, head);
 	room -= room >= extra + 4 ? 2 : 1;
 	if (!s->n_slots && room) {
