@@ -9,6 +9,7 @@
 #define FIT_GREEN "\x1b[32m"
 #define FIT_RED "\x1b[31m"
 #define FIT_YELLOW "\x1b[33m"
+#define FIT_BOLD "\x1b[1m"
 #define FIT_RESET "\x1b[0m"
 
 /* Columns and rows of the terminal on fd; 80x24 when it says nothing (or is no terminal). */

@@ -159,7 +159,7 @@ static void learn_usage(FILE *out)
 		"Asks you to plug a stick into each socket in turn and writes a port map (docs/PORTS.md) naming\n"
 		"them A1, A2, ... (or the names given): one 'port.NAME = PATH' line per socket, for\n"
 		"`dartdup station --port-map FILE`, write, list, and a board's board.conf. Nothing is written to a stick.\n"
-		"  -o FILE          the map to write (refused: an existing file's replacement is fine, a device is not)\n"
+		"  -o, --output FILE  the map to write (a regular file: a device or the like is refused)\n"
 		"  --count N        learn N sockets, then write the file (default: until Enter or Ctrl-C)\n"
 		"  --names A,B,...  the sockets' names, in the order you will plug them (implies --count)\n"
 		"  --prefix TEXT    names TEXT1, TEXT2, ... (default A)\n"
@@ -430,10 +430,17 @@ out:
 
 static void ports_usage(FILE *out)
 {
-	fprintf(out, "usage: dartdup ports learn -o FILE [--count N | --names A,B,...] [--prefix TEXT]\n"
-		     "       dartdup ports check [--port-map FILE]\n"
-		     "A port map names each USB socket (docs/PORTS.md); `learn` writes one, `check` reads one\n"
-		     "(default %s) and says which of its sockets this machine has.\n", HOST_PORTMAP_DEFAULT);
+	fprintf(out,
+		"usage: dartdup ports learn -o FILE [--count N | --names A,B,...] [--prefix TEXT]\n"
+		"       dartdup ports check [--port-map FILE]\n"
+		"A port map names each USB socket (docs/PORTS.md): the station, write, list and a board's board.conf\n"
+		"show those names instead of the kernel's port names (1-1.4).\n"
+		"\n"
+		"commands:\n"
+		"  learn          plug a stick into each socket in turn; writes the map (dartdup ports learn --help)\n"
+		"  check          which of the map's sockets this machine has (default map %s)\n"
+		"\n"
+		"exit status: 0 ok, 1 check: a socket not found, 2 bad usage or a bad map\n", HOST_PORTMAP_DEFAULT);
 }
 
 /* dartdup ports check [--port-map FILE]: the map's sockets, and whether each exists here. */

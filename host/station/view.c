@@ -211,9 +211,9 @@ void station_view_render(const struct station *s, const struct station_view_info
 	{
 		char title[DD_ESC_CAP + 128];
 
-		snprintf(title, sizeof(title), "dartdup station   image %s (%s)%s%s   up %s",
-			 DD_ESC(vi->image_name ? vi->image_name : "?"), sz, vi->probe ? "   probe on" : "",
-			 vi->rewrite ? "   rewrite on" : "", el);
+		snprintf(title, sizeof(title), "%sdartdup station%s   image %s (%s)%s%s   up %s", L.colour ? FIT_BOLD : "",
+			 L.colour ? FIT_RESET : "", DD_ESC(vi->image_name ? vi->image_name : "?"), sz,
+			 vi->probe ? "   probe on" : "", vi->rewrite ? "   rewrite on" : "", el);
 		line_out(&o, &L, title);
 	}
 	line_out(&o, &L, line);
