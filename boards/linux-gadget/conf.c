@@ -423,9 +423,12 @@ static int slots_from_ports(const char *name, struct lg_conf *c, struct dd_err *
 	for (unsigned i = 0; i < c->ports.n; i++) {
 		struct lg_slot *s = &c->slot[i];
 
-		snprintf(s->label, sizeof(s->label), "%s", c->ports.e[i].name);
+		/* same sizes, NUL-terminated by the parser: whole copies */
+		_Static_assert(sizeof(s->label) == sizeof(c->ports.e[i].name), "label size");
+		_Static_assert(sizeof(s->path[0]) == sizeof(c->ports.e[i].path[0]), "path size");
+		memcpy(s->label, c->ports.e[i].name, sizeof(s->label));
 		for (unsigned j = 0; j < c->ports.e[i].n_paths && j < LG_MAX_PATHS; j++)
-			snprintf(s->path[s->n_paths++], sizeof(s->path[0]), "%s", c->ports.e[i].path[j]);
+			memcpy(s->path[s->n_paths++], c->ports.e[i].path[j], sizeof(s->path[0]));
 	}
 	return DD_OK;
 }

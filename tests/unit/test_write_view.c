@@ -88,10 +88,10 @@ TEST(view_content)
 
 	setup(&ui, N);
 	write_ui_render(&ui, 200, 60, buf, sizeof(buf));
-	CHECK_STR_CONTAINS(buf, "A1    SER0-0123456789AB write        50.0%   20.0 MiB/s  ETA 01:05");
-	CHECK_STR_CONTAINS(buf, "1-1.2 SER1-0123456789AB first block  50.0%   20.0 MiB/s  ETA 01:05");
-	CHECK_STR_CONTAINS(buf, "1-1.3 SER2-0123456789AB PASS  verified 612.0 MiB");
-	CHECK_STR_CONTAINS(buf, "A4    SER3-0123456789AB FAIL at offset 1048576: verify: a long error from the kernel\\x0aand");
+	CHECK_STR_CONTAINS(buf, "A1     SER0-0123456789A write        50.0%   20.0 MiB/s  ETA 01:05");
+	CHECK_STR_CONTAINS(buf, "1-1.2  SER1-0123456789A first block  50.0%   20.0 MiB/s  ETA 01:05");
+	CHECK_STR_CONTAINS(buf, "1-1.3  SER2-0123456789A PASS  verified 612.0 MiB");
+	CHECK_STR_CONTAINS(buf, "A4     SER3-0123456789A FAIL at offset 1048576: verify: a long error from the kernel\\x0aand");
 	CHECK_STR_CONTAINS(buf, "write: 10 running, 1 passed, 1 failed, 0 incomplete");
 	CHECK(!strstr(buf, "\x1b[3"));
 	ui.colour = true;
@@ -102,7 +102,7 @@ TEST(view_content)
 	/* 40x12: serial and ETA go, the targets that do not fit are summed up, the counters stay */
 	ui.colour = false;
 	write_ui_render(&ui, 40, 12, buf, sizeof(buf));
-	CHECK_STR_CONTAINS(buf, "A1    write        50.0%   20.0 MiB/s\x1b[K");
+	CHECK_STR_CONTAINS(buf, "A1     write        50.0%\x1b[K");
 	CHECK_STR_CONTAINS(buf, "+3 more: 3 running, 0 passed, 0 failed");
 	CHECK(!strstr(buf, "SER0"));
 	write_ui_free(&ui);
@@ -128,7 +128,7 @@ static void mkdirs(const char *root, const char *rel)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *p = path + strlen(root) + 1; *p; p++)
+	for (char *p = path + 1; *p; p++)
 		if (*p == '/') {
 			*p = '\0';
 			mkdir(path, 0755);
