@@ -185,7 +185,7 @@ static void more_line(struct out *o, const struct layout *L, const struct statio
 		pull += sl->state == SLOT_DONE && station_outcome_good(sl->outcome);
 		fail += sl->state == SLOT_DONE && !station_outcome_good(sl->outcome);
 	}
-	snprintf(line, sizeof(line), "+%u more: %u busy, %u to pull, %u failed (a taller window shows them)",
+	snprintf(line, sizeof(line), "+%u more: %u busy, %u to pull, %u failed",
 		 s->n_slots - from, busy, pull, fail);
 	line_out(o, L, line);
 }
@@ -211,9 +211,10 @@ void station_view_render(const struct station *s, const struct station_view_info
 	{
 		char title[DD_ESC_CAP + 128];
 
-		snprintf(title, sizeof(title), "%sdartdup station%s   image %s (%s)%s%s   up %s", L.colour ? FIT_BOLD : "",
-			 L.colour ? FIT_RESET : "", DD_ESC(vi->image_name ? vi->image_name : "?"), sz,
-			 vi->probe ? "   probe on" : "", vi->rewrite ? "   rewrite on" : "", el);
+		/* the image's name last: a narrow screen cuts it, not the time */
+		snprintf(title, sizeof(title), "%sdartdup station%s   up %s%s%s   image %s (%s)", L.colour ? FIT_BOLD : "",
+			 L.colour ? FIT_RESET : "", el, vi->probe ? "   probe on" : "", vi->rewrite ? "   rewrite on" : "",
+			 DD_ESC(vi->image_name ? vi->image_name : "?"), sz);
 		line_out(&o, &L, title);
 	}
 	line_out(&o, &L, line);
