@@ -214,11 +214,12 @@ static void redraw(struct write_ui *ui, double t, bool force)
 /* Without a terminal and without --json: one plain line per phase change and result. */
 static void plain_event(struct write_ui *ui, const struct dd_event *ev)
 {
-	char res[RES_MAX];
+	char res[RES_MAX], who[DD_ESC_CAP + DD_PORT_LABEL_MAX * 4 + 8];
+	const char *lab;
 
-	const char *lab = ev->target >= 0 && (unsigned)ev->target < ui->n ? label(ui, (unsigned)ev->target) : "-";
-	char who[DD_ESC_CAP + DD_PORT_LABEL_MAX * 4 + 8];
-
+	if (!ev->id || (ev->type != DD_EV_PHASE && ev->type != DD_EV_TARGET_DONE))
+		return; /* job events: the summary tells */
+	lab = ev->target >= 0 && (unsigned)ev->target < ui->n ? label(ui, (unsigned)ev->target) : "-";
 	/* "/dev/sdb [A3]" (a file: its path alone) */
 	snprintf(who, sizeof(who), "%s%s%s%s", DD_ESC(ev->id->path), strcmp(lab, "-") ? " [" : "",
 		 strcmp(lab, "-") ? DD_ESC(lab) : "", strcmp(lab, "-") ? "]" : "");
