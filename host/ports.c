@@ -95,7 +95,7 @@ static bool chain_exists(const char *sysroot, unsigned bus, const char *chain)
 
 bool host_port_exists(const char *sysroot, const char *path)
 {
-	const char *usb = strstr(path, "usb-0:");
+	const char *usb;
 	char ctl[512], chain[64];
 	struct dirent *de;
 	bool found = false;
