@@ -15,6 +15,7 @@ DD_COMMAND(verify);
 DD_COMMAND(verify_release);
 DD_COMMAND(build);
 DD_COMMAND(station);
+DD_COMMAND(ports);
 DD_COMMAND(board);
 DD_COMMAND(report);
 DD_COMMAND(audit);

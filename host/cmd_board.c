@@ -552,8 +552,8 @@ static void load_progress(void *ctx, uint64_t done, uint64_t total)
 	if (!v->tty || pct == v->last_pct)
 		return;
 	v->last_pct = pct;
-	fprintf(stderr, "\rload: %3d%% (%" PRIu64 " of %" PRIu64 " MiB, %.1f MB/s)", pct, done >> 20, total >> 20,
-		s > 0 ? (double)done / s / 1e6 : 0.0);
+	fprintf(stderr, "\rload: %3d%% (%" PRIu64 " of %" PRIu64 " MiB, %.1f MiB/s)", pct, done >> 20, total >> 20,
+		s > 0 ? (double)done / s / (1 << 20) : 0.0);
 	fflush(stderr);
 }
 
@@ -659,7 +659,7 @@ static int status_table(const struct dd_link_status_reply *s)
 	struct dd_link_name n, kn;
 
 	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state, &n));
-	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MB/s", "serial", "error");
+	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MiB/s", "serial", "error");
 	for (unsigned i = 0; i < s->n_ports; i++) {
 		const struct dd_link_port_status *p = &s->port[i];
 		char pct[8] = "";
@@ -669,7 +669,7 @@ static int status_table(const struct dd_link_status_reply *s)
 			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
 		/* escaped, so a name cannot add a line and break the redraw (or drive the terminal) */
 		printf("%-5u %-10s %5s %8.1f  %-20s %s%s%s\n", i + 1, dd_port_state_name(p->state, &n), pct,
-		       (double)p->rate / 1e6, DD_ESC(p->serial), kind ? kind : "", kind ? ": " : "", DD_ESC(p->error));
+		       (double)p->rate / (1 << 20), DD_ESC(p->serial), kind ? kind : "", kind ? ": " : "", DD_ESC(p->error));
 	}
 	fflush(stdout);
 	return (int)s->n_ports + 2;

@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, "re-verify sticks against an image, read-only" },
 	{ "verify-release", cmd_verify_release, "check a build's folder against its signed RELEASE.txt" },
 	{ "station", cmd_station, "turn this PC into a duplicator: write every stick plugged in" },
+	{ "ports", cmd_ports, "name the USB sockets: learn a port map, check one (docs/PORTS.md)" },
 	{ "board", cmd_board, "drive a dartdup duplicator board" },
 	{ "master", cmd_master, "prepare a master stick image for a board without a PC" },
 	{ "report", cmd_report, "turn audit logs into one HTML report (and CSV) for a depot" },

@@ -19,7 +19,10 @@
 #include "host/cli.h"
 #include "host/fleet/out.h"
 #include "host/image.h"
+#include "host/fit.h"
+#include "host/ports.h"
 #include "host/write_ui.h"
+#include "util/units.h"
 #include "engine/audit.h"
 #include "safety/door.h"
 #include "util/number.h"
@@ -34,6 +37,7 @@ struct opts {
 	struct dd_policy policy;   /* --no-verify, --full, --retries, --probe, --sanitize (engine/policy.h) */
 	const char *log_path;
 	struct fleet_out *fleet;    /* --metrics, --log-to (docs/FLEET.md) */
+	const char *port_map;       /* --port-map FILE (NULL: ports.h's default if present) */
 	const char *pubkeys[MAX_PUBKEYS];
 	size_t n_pubkeys;
 	const char *image;
@@ -52,6 +56,10 @@ static atomic_int stop_requested; /* lock-free: a signal handler may set it, the
 
 static void on_signal(int sig)
 {
+	if (sig == SIGWINCH) {
+		write_ui_resized(); /* the next frame re-lays out at the new size */
+		return;
+	}
 	stop_requested = 1;
 }
 
@@ -72,6 +80,7 @@ static void usage(FILE *out, bool verify_only)
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
 			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
+			"  --port-map FILE  the sockets' names (docs/PORTS.md; default " HOST_PORTMAP_DEFAULT " if present)\n"
 			"\n"
 			"exit status: 0 every target good, 1 a target differs (first bad offset shown), 2 bad usage/input\n");
 	else
@@ -94,6 +103,8 @@ static void usage(FILE *out, bool verify_only)
 			"  --pubkey PUB     IMAGE must be a .dfi signed by this key (repeatable)\n"
 			"  --metrics FILE   keep a node_exporter textfile (*.prom) up to date (docs/FLEET.md)\n"
 			"  --log-to syslog|journal  each target's audit record to the system log as well\n"
+			"  --port-map FILE  the sockets' names in the views (docs/PORTS.md; default\n"
+			"                   " HOST_PORTMAP_DEFAULT " if present; else the kernel's port names, 1-1.4)\n"
 			"  --no-verify      skip the read-back (targets are reported \"written\", not \"pass\")\n"
 			"  --full           write every block without reading first (default: an all-zero block is\n"
 			"                   read first and written only where the stick is not zero; verified always)\n"
@@ -111,7 +122,8 @@ static void usage(FILE *out, bool verify_only)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_POLICY, O_UNMOUNT, O_NONUSB, O_METRICS, O_LOG_TO };
+	enum { O_ALL = 256, O_JSON, O_LOG, O_PUBKEY, O_NOVERIFY, O_POLICY, O_UNMOUNT, O_NONUSB, O_METRICS, O_LOG_TO,
+	       O_PORTMAP };
 	static const struct option lo[] = {
 		{ "all", no_argument, NULL, O_ALL },
 		{ "yes", no_argument, NULL, 'y' },
@@ -127,6 +139,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "sanitize", no_argument, NULL, O_POLICY },
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-to", required_argument, NULL, O_LOG_TO },
+		{ "port-map", required_argument, NULL, O_PORTMAP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -163,6 +176,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (fleet_parse_log_to(optarg, &o->fleet->log_to))
 				return 2;
 			break;
+		case O_PORTMAP: o->port_map = optarg; break;
 		case 'h':
 			usage(stdout, o->verify_only);
 			return 0;
@@ -333,7 +347,7 @@ static bool is_yes(const char *line)
 
 static bool confirm(const struct opts *o, const struct dd_image_info *info, const struct planned *p, unsigned n)
 {
-	char line[64];
+	char line[64], size[24];
 
 	if (o->yes || o->verify_only)
 		return true;
@@ -348,9 +362,10 @@ static bool confirm(const struct opts *o, const struct dd_image_info *info, cons
 		const struct dd_disk *d = &p[i].v.disk;
 
 		if (p[i].v.is_dev)
-			fprintf(stderr, "  %-16s %-10s %-16s %-24s %8.1f GB  %s%s\n", DD_ESC(p[i].v.path),
+			fprintf(stderr, "  %-16s %-10.10s %-16.16s %-10.10s %10s  %s%s\n", DD_ESC(p[i].v.path),
 				DD_ESC(d->id.vendor[0] ? d->id.vendor : "-"), DD_ESC(d->id.model[0] ? d->id.model : "-"),
-				DD_ESC(d->id.port[0] ? d->id.port : "-"), (double)d->id.capacity / 1e9,
+				DD_ESC(d->id.usb[0] ? d->id.usb : d->id.port[0] ? d->id.port : "-"),
+				dd_fmt_size(size, sizeof(size), d->id.capacity),
 				DD_ESC(d->id.serial[0] ? d->id.serial : "-"),
 				d->needs_unmount ? "  (will be unmounted)" : "");
 		else
@@ -438,6 +453,7 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
 }
 
 /* The job's sink: the terminal/JSON/--log view, then --metrics and --log-to for each finished target. */
@@ -460,6 +476,9 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 	struct dd_target **targets = calloc(n, sizeof(*targets));
 	const struct dd_target_identity **ids = calloc(n, sizeof(*ids));
 	struct dd_target_status *st = calloc(n, sizeof(*st));
+	char (*labels)[DD_PORT_LABEL_MAX] = calloc(n, sizeof(*labels));
+	struct dd_portmap *map = malloc(sizeof(*map));
+	char map_file[256];
 	struct write_ui ui;
 	struct job_sinks sinks = { &ui, o->fleet };
 	struct dd_job job;
@@ -467,16 +486,25 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 	int rc, status;
 
 	memset(&ui, 0, sizeof(ui));
-	if (!targets || !ids || !st) {
+	if (!targets || !ids || !st || !labels || !map) {
 		status = 1;
+		goto out;
+	}
+	if (host_portmap_load(o->port_map, map, map_file, sizeof(map_file), &err)) {
+		cli_error("%s", err.msg);
+		status = 2;
 		goto out;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		targets[i] = p[i].t;
 		ids[i] = &p[i].t->id;
+		if (ids[i]->port[0]) /* a file target has no socket */
+			dd_port_label(map, ids[i]->port, ids[i]->usb, labels[i], sizeof(labels[i]));
 	}
 	ui.json = o->json;
 	ui.tty = !o->json && isatty(STDOUT_FILENO);
+	ui.colour = !o->json && term_colour(STDOUT_FILENO);
+	ui.labels = (const char (*)[DD_PORT_LABEL_MAX])labels;
 	ui.out = stdout;
 	ui.log_path = o->log_path;
 	ui.audit.image_id = src->info.image_id;
@@ -518,6 +546,8 @@ static int run_job(const struct opts *o, struct dd_source *src, struct planned *
 		status = status ? status : 1;
 out:
 	write_ui_free(&ui);
+	free(map);
+	free(labels);
 	free(st);
 	free(ids);
 	free(targets);

@@ -36,6 +36,10 @@
 
 #define DEFAULT_CONFIG "/etc/dartdup/board.conf"
 
+/* " (A3)" after a slot's number when it has a name (board.conf's port.NAME lines) */
+#define LABEL_OF(g, i) SLOT_LABEL(g, i)[0] ? " (" : "", SLOT_LABEL(g, i), SLOT_LABEL(g, i)[0] ? ")" : ""
+#define SLOT_LABEL(g, i) ((i) < (g)->conf.n_slots ? (g)->conf.slot[i].label : "")
+
 struct lg_port {
 	bool present;
 	struct dd_disk disk;
@@ -165,12 +169,12 @@ static int lg_port_open(struct dd_board *b, unsigned i, uint64_t need_size, stru
 	int rc;
 
 	if (i >= g->conf.n_slots || !g->port[i].present)
-		return dd_fail(err, DD_EINPUT, "slot %u: no stick", i + 1);
+		return dd_fail(err, DD_EINPUT, "slot %u%s%s%s: no stick", i + 1, LABEL_OF(g, i));
 	/* judged again now, through the door: the stick may have been mounted or swapped since the scan */
 	if ((rc = dd_door_judge_target(g->port[i].disk.devnode, &o, &v, err)))
 		return rc;
 	if (lg_conf_slot_of(&g->conf, v.id.port) != (int)i)
-		return dd_fail(err, DD_EINPUT, "slot %u: %s is no longer in this slot", i + 1, v.path);
+		return dd_fail(err, DD_EINPUT, "slot %u%s%s%s: %s is no longer in this slot", i + 1, LABEL_OF(g, i), v.path);
 	return dd_door_open_target(&v, &o, need_size, out, err);
 }
 
@@ -459,6 +463,9 @@ static int lg_check(int argc, char **argv, FILE *out, struct dd_err *err)
 	fprintf(out, "%s: good\n", config);
 	fprintf(out, "  slots   %u, %u with a light (%s)\n", c->n_slots, lights,
 		c->n_slots ? io_kind(c->slot[0].light.kind) : "none");
+	for (unsigned i = 0; i < c->n_slots; i++) /* which socket is which: the names technicians read */
+		fprintf(out, "  slot %-2u %-15s %s%s\n", i + 1, c->slot[i].label[0] ? c->slot[i].label : "-",
+			c->slot[i].path[0], c->slot[i].n_paths > 1 ? " (+ more paths)" : "");
 	fprintf(out, "  button  %s %s\n", io_kind(c->button.kind), c->button.dev);
 	fprintf(out, "  store   %s\n", c->store);
 	fprintf(out, "  rtc     %s\n", c->rtc[0] ? c->rtc : "none (the clock is unset until a PC connects)");

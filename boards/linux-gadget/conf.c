@@ -297,6 +297,13 @@ static int parse_kv(const struct line_ctx *l, struct lg_conf *c, const char *key
 		c->master = idx + 1;
 		return DD_OK;
 	}
+	if (dd_portmap_key(key)) /* the port map's own line, read by its own parser (util/portmap.h) */
+		return dd_portmap_line(&c->ports, l->line, key, raw, l->err);
+	if (!strcmp(key, "ports")) {
+		if (n != 1)
+			return bad(l, "%s: expected one file, got '%s'", key, raw);
+		return copy(l, c->ports_file, sizeof(c->ports_file), key, tok[0]);
+	}
 	if (!strncmp(key, "slot.", 5)) {
 		if (slot_number(l, key, key + 5, &idx))
 			return DD_EINPUT;
@@ -350,6 +357,7 @@ static void defaults(struct lg_conf *c, const char *name)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->file, sizeof(c->file), "%s", name);
+	dd_portmap_init(&c->ports, name);
 	c->vid = 0x1209;
 	c->pid = 0x0001;
 	snprintf(c->manufacturer, sizeof(c->manufacturer), "dartdup");
@@ -409,10 +417,45 @@ static int check_io_unique(const char *name, const struct lg_conf *c, unsigned n
 	return rc;
 }
 
+/* port.NAME lines (or a ports = FILE map) become the slots, in their order, named. */
+static int slots_from_ports(const char *name, struct lg_conf *c, struct dd_err *err)
+{
+	int rc;
+
+	if (c->ports_file[0] && c->ports.n)
+		return dd_fail(err, DD_EINPUT, "%s: 'ports = FILE' and port.NAME lines: give one or the other", name);
+	if (c->ports_file[0] && (rc = dd_portmap_load(&c->ports, c->ports_file, err)))
+		return rc;
+	if (!c->ports.n)
+		return DD_OK;
+	for (unsigned i = 0; i < LG_MAX_SLOTS; i++)
+		if (c->slot[i].n_paths)
+			return dd_fail(err, DD_EINPUT, "%s: slot.%u and port.NAME lines (or ports = FILE): give one or "
+				       "the other", name, i + 1);
+	if (c->ports.n > LG_MAX_SLOTS)
+		return dd_fail(err, DD_EINPUT, "%s: %u ports named, a board has at most %d slots", name, c->ports.n,
+			       LG_MAX_SLOTS);
+	for (unsigned i = 0; i < c->ports.n; i++) {
+		struct lg_slot *s = &c->slot[i];
+
+		/* same sizes, NUL-terminated by the parser: whole copies */
+		_Static_assert(sizeof(s->label) == sizeof(c->ports.e[i].name), "label size");
+		_Static_assert(sizeof(s->path[0]) == sizeof(c->ports.e[i].path[0]), "path size");
+		memcpy(s->label, c->ports.e[i].name, sizeof(s->label));
+		for (unsigned j = 0; j < c->ports.e[i].n_paths && j < LG_MAX_PATHS; j++)
+			memcpy(s->path[s->n_paths++], c->ports.e[i].path[j], sizeof(s->path[0]));
+	}
+	return DD_OK;
+}
+
 /* Whole-file checks after the last line. */
 static int check_whole(const char *name, struct lg_conf *c, struct dd_err *err)
 {
 	unsigned last = 0;
+	int rc;
+
+	if ((rc = slots_from_ports(name, c, err)))
+		return rc;
 
 	for (unsigned i = 0; i < LG_MAX_SLOTS; i++)
 		if (c->slot[i].n_paths)

@@ -8,6 +8,10 @@
  *                                     path(s) it shows up under (udev ID_PATH up to the USB port, e.g.
  *                                     platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.2; a USB3 socket
  *                                     has a USB2 and a USB3 path)
+ *   port.NAME = PORTPATH [PORTPATH...] instead of slot.N lines: a slot named NAME (the port map's line,
+ *                                     util/portmap.h, parsed by the same code); slots 1..N in file order
+ *   ports = FILE                      instead of both: the slots of a port map file (docs/PORTS.md), in
+ *                                     its order, named by it (the station's --port-map file)
  *   light.N = led GREEN RED           sysfs LEDs /sys/class/leds/GREEN and .../RED, or
  *   light.N = gpio CHIP GREEN RED [active-low]   two lines of a GPIO character device, or
  *   light.N = none
@@ -36,6 +40,7 @@
 #include "engine/policy.h"
 #include "link/proto.h"
 #include "util/err.h"
+#include "util/portmap.h"
 
 #define LG_MAX_SLOTS DD_LINK_MAX_PORTS
 #define LG_MAX_PATHS 4
@@ -59,6 +64,7 @@ struct lg_button {
 };
 
 struct lg_slot {
+	char label[DD_PORT_NAME_MAX]; /* port.NAME's name; slot.N: "" (views show the number) */
 	char path[LG_MAX_PATHS][128];
 	unsigned n_paths;
 	struct lg_light light;
@@ -80,6 +86,8 @@ struct lg_conf {
 	char rtc[256];               /* "" none */
 	struct dd_policy policy;     /* probe, sanitize, full, retries asked (zero: none; firmware/board.h) */
 	unsigned master;             /* the master slot (1-based), 0 none */
+	struct dd_portmap ports;     /* port.NAME lines or the ports = FILE map: become the slots */
+	char ports_file[256];        /* ports = FILE, "" none */
 };
 
 /* Parse and validate path. DD_EINPUT with "path:line: ..." on the first problem. */

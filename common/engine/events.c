@@ -17,6 +17,12 @@ const char *dd_phase_name(enum dd_phase p)
 	return "unknown";
 }
 
+const char *dd_phase_label(enum dd_phase p)
+{
+	/* "boot" is the JSON name (docs/EVENTS.md); a technician reads what the phase does */
+	return p == DD_PHASE_BOOT ? "first block" : dd_phase_name(p);
+}
+
 const char *dd_result_name(enum dd_result r)
 {
 	switch (r) {

@@ -117,6 +117,9 @@ struct dd_event_sink {
 
 /* Lower-case names used in JSON lines and audit records ("write", "pass", ...). */
 const char *dd_phase_name(enum dd_phase p);
+/* The phase as views show it to a technician: the name, but "first block" for DD_PHASE_BOOT (the first
+ * block, cleared at the start, written and verified last). JSON keeps dd_phase_name(). */
+const char *dd_phase_label(enum dd_phase p);
 const char *dd_result_name(enum dd_result r);
 const char *dd_event_type_name(enum dd_event_type t);
 /* "io", "mismatch", "counterfeit", "too_small", "refused", "pulled", "interrupted", "image", "other";

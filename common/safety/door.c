@@ -251,6 +251,7 @@ int dd_door_open_target(const struct dd_door_target *v, const struct dd_door_opt
 		return rc;
 	/* the names sysfs gave; size and path from the open */
 	copy((*out)->id.port, sizeof((*out)->id.port), v->id.port);
+	copy((*out)->id.usb, sizeof((*out)->id.usb), v->id.usb);
 	copy((*out)->id.vendor, sizeof((*out)->id.vendor), v->id.vendor);
 	copy((*out)->id.model, sizeof((*out)->id.model), v->id.model);
 	copy((*out)->id.serial, sizeof((*out)->id.serial), v->id.serial);

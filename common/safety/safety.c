@@ -302,6 +302,7 @@ static void identify(struct udev_device *dev, struct dd_disk *d)
 			trimmed(d->id.serial, sizeof(d->id.serial), udev_device_get_sysattr_value(usbdev, "serial"));
 		if (!d->id.port[0])
 			snprintf(d->id.port, sizeof(d->id.port), "usb-%s", udev_device_get_sysname(usbdev));
+		copy(d->id.usb, sizeof(d->id.usb), udev_device_get_sysname(usbdev));
 	}
 	if (!d->id.vendor[0])
 		trimmed(d->id.vendor, sizeof(d->id.vendor), udev_device_get_sysattr_value(dev, "device/vendor"));

@@ -27,6 +27,8 @@ enum dd_fail_kind {
 struct dd_target_identity {
 	char path[256];    /* /dev/sdX, a file path, or "port N" */
 	char port[128];    /* physical USB port path (udev ID_PATH), "" if none */
+	char usb[32];      /* the kernel's name of its USB device ("1-1.4", /sys/bus/usb/devices), "" if none:
+			    * the default port label (util/portmap.h) */
 	char vendor[64];
 	char model[64];
 	char serial[128];

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "host/cli.h"
+#include "host/fit.h"
+#include "host/ports.h"
 #include "host/image.h"
 #include "safety/door.h"
 
@@ -38,10 +40,22 @@ static int open_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGWINCH); /* the terminal's size changed: wakes the loop, the next frame re-lays out */
 	/* blocked before any thread starts, so every job thread inherits the mask */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -1;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Reads the pending signals; true if one of them asks to stop (SIGWINCH only wakes the loop). */
+static bool stop_signal(int fd)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		stop |= si.ssi_signo != SIGWINCH;
+	return stop;
 }
 
 static void drain(int fd)
@@ -68,10 +82,8 @@ static void loop(struct ctx *c, struct udev_monitor *mon, int sig_fd)
 			break;
 		if (pfd[0].revents & POLLIN)
 			station_udev_event(c, mon);
-		if (pfd[1].revents & POLLIN) {
-			drain(sig_fd);
+		if ((pfd[1].revents & POLLIN) && stop_signal(sig_fd))
 			station_stop_all(c);
-		}
 		if (pfd[2].revents & POLLIN)
 			drain(c->wake_fd);
 		running = station_reap_jobs(c);
@@ -84,14 +96,17 @@ static void loop(struct ctx *c, struct udev_monitor *mon, int sig_fd)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dartdup station IMAGE [--ports PATH...] [--log FILE] [--json] [--probe] [--sanitize]\n"
-		"                       [--rewrite] [--existing] [--pubkey PUB] [--known OLD.dfi]... [--no-eject]\n"
-		"                       [--unmount] [--allow-non-usb] [--metrics FILE] [--log-to syslog|journal]\n"
+		"usage: dartdup station IMAGE [--ports PATH...] [--port-map FILE] [--log FILE] [--json] [--probe]\n"
+		"                       [--sanitize] [--rewrite] [--existing] [--pubkey PUB] [--known OLD.dfi]...\n"
+		"                       [--no-eject] [--unmount] [--allow-non-usb] [--metrics FILE]\n"
+		"                       [--log-to syslog|journal]\n"
 		"Writes and verifies IMAGE onto every eligible USB stick plugged in, each at its own pace, until\n"
 		"Ctrl-C; then prints the session's totals. A stick that passed is flushed and ejected: pull it.\n"
 		"IMAGE by content, as for write: .dfi, raw, compressed (decoded once at start), DaRT ISO (built).\n"
 		"  --ports PATH...  only these ports (udev ID_PATH or /dev/disk/by-path/ name; a prefix covers a\n"
-		"                   hub on that socket); they become slots 1..N. Default: every USB port.\n"
+		"                   hub on that socket). Default: every USB port (or the port map's sockets).\n"
+		"  --port-map FILE  the sockets' names (docs/PORTS.md; default " HOST_PORTMAP_DEFAULT " if present):\n"
+		"                   only those sockets are slots, shown by name\n"
 		"  --log FILE       append one JSON audit record per stick\n"
 		"  --json           one JSON event per line (stick, phase, progress, result, removed, summary)\n"
 		"  --probe          counterfeit-capacity probe before writing; a fake stick fails\n"
@@ -115,6 +130,7 @@ static int parse(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "ports", no_argument, NULL, 'p' },    { "log", required_argument, NULL, 'l' },
+		{ "port-map", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },     { "probe", no_argument, NULL, 'P' },
 		{ "sanitize", no_argument, NULL, 'S' },
 		{ "rewrite", no_argument, NULL, 'r' },  { "existing", no_argument, NULL, 'e' },
@@ -155,6 +171,7 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case 'p': in_ports = ports_seen = true; break;
 		case 'l': o->log = optarg; break;
+		case 'm': o->port_map = optarg; break;
 		case 'j': o->json = true; break;
 		case 'P': /* the policy's own words (engine/policy.h) */
 		case 'S':
@@ -194,6 +211,34 @@ static int parse(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	return -1; /* go on */
+}
+
+/* The --ports entries, or the map's sockets, that no port of this machine matches: a typo, a hub not
+ * plugged in, another PC's map. Reported at start (a warning line, the view, --json's start event). */
+static void find_missing(struct ctx *c)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; i < c->st.n_slots && c->n_missing < STATION_MAX_SLOTS; i++) {
+		const struct station_slot *sl = &c->st.slot[i];
+		bool here = false;
+
+		if (sl->map_entry >= 0)
+			for (unsigned j = 0; j < c->map.e[sl->map_entry].n_paths; j++)
+				here |= host_port_exists("/sys", c->map.e[sl->map_entry].path[j]);
+		else
+			here = host_port_exists("/sys", sl->port);
+		if (here)
+			continue;
+		snprintf(c->missing[c->n_missing++], sizeof(c->missing[0]), "%s", sl->map_entry >= 0 ? sl->label : sl->port);
+	}
+	if (!c->n_missing)
+		return;
+	len = (size_t)snprintf(c->warning, sizeof(c->warning), "warning: %u port(s) not found on this machine:",
+			       c->n_missing);
+	for (unsigned i = 0; i < c->n_missing && len < sizeof(c->warning); i++)
+		len += (size_t)snprintf(c->warning + len, sizeof(c->warning) - len, " %s", c->missing[i]);
+	cli_error("station: %s", c->warning + strlen("warning: ")); /* on a terminal the view shows it too */
 }
 
 static int run(struct ctx *c)
@@ -296,9 +341,16 @@ int cmd_station(int argc, char **argv)
 		goto out;
 	}
 	fleet_out_image(&c.fleet, c.src->info.image_id, c.src->info.name);
-	station_init(&c.st, c.o.ports, c.o.n_ports);
-	pthread_mutex_init(&c.lock, NULL);
+	if (host_portmap_load(c.o.port_map, &c.map, c.map_file, sizeof(c.map_file), &err)) {
+		cli_error("%s", err.msg);
+		rc = 2;
+		goto out;
+	}
+	station_init(&c.st, c.o.ports, c.o.n_ports, &c.map);
 	c.tty = isatty(STDOUT_FILENO);
+	find_missing(&c);
+	pthread_mutex_init(&c.lock, NULL);
+	c.colour = term_colour(STDOUT_FILENO);
 	rc = run(&c);
 	pthread_mutex_destroy(&c.lock);
 out:

@@ -11,50 +11,85 @@ static void copy(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
-void station_init(struct station *s, const char *const *ports, unsigned n_ports)
+/* Keeps s->order sorted by label after slot idx was added (insertion: slots only ever get added). */
+static void order_add(struct station *s, unsigned idx)
 {
+	unsigned k = s->n_slots - 1;
+
+	while (k > 0 && dd_port_label_cmp(s->slot[s->order[k - 1]].label, s->slot[idx].label) > 0) {
+		s->order[k] = s->order[k - 1];
+		k--;
+	}
+	s->order[k] = idx;
+}
+
+static struct station_slot *add_slot(struct station *s, const char *port, const char *label, int map_entry)
+{
+	struct station_slot *slot = &s->slot[s->n_slots];
+
+	slot->number = s->n_slots + 1;
+	slot->map_entry = map_entry;
+	copy(slot->port, sizeof(slot->port), port);
+	copy(slot->label, sizeof(slot->label), label);
+	s->n_slots++;
+	order_add(s, s->n_slots - 1);
+	return slot;
+}
+
+/* Fixed slots are numbered in label order, so "slot 1" is the first line of the view. */
+static void number_in_order(struct station *s)
+{
+	for (unsigned k = 0; k < s->n_slots; k++)
+		s->slot[s->order[k]].number = k + 1;
+}
+
+void station_init(struct station *s, const char *const *ports, unsigned n_ports, const struct dd_portmap *map)
+{
+	char label[DD_PORT_LABEL_MAX];
+
 	memset(s, 0, sizeof(*s));
-	s->fixed = n_ports > 0;
+	s->map = map;
+	s->fixed = n_ports > 0 || (map && map->n);
 	for (unsigned i = 0; i < n_ports && i < STATION_MAX_SLOTS; i++) {
 		const char *p = ports[i];
 
 		if (!strncmp(p, BY_PATH, strlen(BY_PATH)))
 			p += strlen(BY_PATH);
-		s->slot[i].number = i + 1;
-		copy(s->slot[i].port, sizeof(s->slot[i].port), p);
-		s->n_slots++;
+		dd_port_label(map, p, NULL, label, sizeof(label));
+		add_slot(s, p, label, -1);
 	}
+	for (unsigned i = 0; !n_ports && map && i < map->n && i < STATION_MAX_SLOTS; i++)
+		add_slot(s, map->e[i].path[0], map->e[i].name, (int)i);
+	number_in_order(s);
 }
 
 bool station_port_matches(const char *pattern, const char *id_path)
 {
-	size_t n;
-
-	if (!strncmp(pattern, BY_PATH, strlen(BY_PATH)))
-		pattern += strlen(BY_PATH);
-	n = strlen(pattern);
-	if (!n || strncmp(pattern, id_path, n))
-		return false;
-	return id_path[n] == '\0' || strchr("-:.", id_path[n]);
+	return dd_port_path_matches(pattern, id_path);
 }
 
-struct station_slot *station_slot_for_port(struct station *s, const char *id_path)
+static bool slot_has(const struct station *s, const struct station_slot *slot, const char *id_path)
 {
-	struct station_slot *slot;
+	if (slot->map_entry >= 0)
+		return dd_portmap_find(s->map, id_path) == slot->map_entry;
+	if (s->fixed)
+		return station_port_matches(slot->port, id_path);
+	return !strcmp(slot->port, id_path);
+}
+
+struct station_slot *station_slot_for_port(struct station *s, const char *id_path, const char *usb_name)
+{
+	char label[DD_PORT_LABEL_MAX];
 
 	if (!id_path || !id_path[0])
 		return NULL;
-	for (unsigned i = 0; i < s->n_slots; i++) {
-		slot = &s->slot[i];
-		if (s->fixed ? station_port_matches(slot->port, id_path) : !strcmp(slot->port, id_path))
-			return slot;
-	}
+	for (unsigned i = 0; i < s->n_slots; i++)
+		if (slot_has(s, &s->slot[i], id_path))
+			return &s->slot[i];
 	if (s->fixed || s->n_slots == STATION_MAX_SLOTS)
 		return NULL;
-	slot = &s->slot[s->n_slots];
-	slot->number = ++s->n_slots;
-	copy(slot->port, sizeof(slot->port), id_path);
-	return slot;
+	dd_port_label(s->map, id_path, usb_name, label, sizeof(label));
+	return add_slot(s, id_path, label, -1);
 }
 
 struct station_slot *station_slot_of_dev(struct station *s, const char *devnode)

@@ -2,9 +2,11 @@
  * be unit-tested: which slot a port is, what a slot shows, the session's counters, and whether a stick
  * must be written or already holds the image.
  *
- * A slot is a physical port (udev ID_PATH). With --ports the slots are exactly the given ports, in that
- * order; otherwise a port gets the next free slot number the first time a stick appears on it and keeps
- * it for the session, so an operator learns "slot 3 is that socket". */
+ * A slot is a physical socket, shown by its label (util/portmap.h): the port map's name, else the kernel's
+ * name of the USB port ("1-1.4"). With --ports the slots are exactly the given ports; with a port map (and
+ * no --ports) exactly the map's sockets; otherwise a port gets a slot the first time a stick appears on it
+ * and keeps it for the session. Views list the slots sorted by label (station.order), never by arrival,
+ * so a socket's line stays where the technician expects it. */
 #ifndef DARTDUP_HOST_STATION_CORE_H
 #define DARTDUP_HOST_STATION_CORE_H
 
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "engine/events.h"
+#include "util/portmap.h"
 
 #define STATION_MAX_SLOTS 64
 
@@ -34,7 +37,9 @@ enum station_outcome {
 
 struct station_slot {
 	unsigned number;          /* 1-based, what the operator sees */
-	char port[128];           /* ID_PATH (or the pattern given with --ports) */
+	char port[128];           /* ID_PATH (or the pattern given with --ports, or the map's first path) */
+	char label[DD_PORT_LABEL_MAX]; /* what the technician reads: the map's name or "1-1.4" */
+	int map_entry;            /* the port map's entry this slot is (a map without --ports), else -1 */
 	enum station_state state;
 	char devnode[64];         /* /dev/sdX of the current or last stick */
 	char serial[128];
@@ -68,20 +73,25 @@ struct station_counters {
 struct station {
 	struct station_slot slot[STATION_MAX_SLOTS];
 	unsigned n_slots;
-	bool fixed;           /* --ports given: only those ports, in that order */
+	bool fixed;           /* --ports or a port map given: only those ports */
+	const struct dd_portmap *map; /* names of the sockets (may be NULL) */
+	unsigned order[STATION_MAX_SLOTS]; /* slot indexes sorted by label: the views' order */
 	struct station_counters c;
 };
 
-void station_init(struct station *s, const char *const *ports, unsigned n_ports);
+/* Slots of --ports (labels from the map when one covers them), else of the map's sockets, else none yet
+ * (they come as sticks do). map may be NULL and must outlive s. */
+void station_init(struct station *s, const char *const *ports, unsigned n_ports, const struct dd_portmap *map);
 
 /* Does a stick's ID_PATH belong to a --ports entry? Exact match, or the entry is a prefix that ends at
  * a separator ("...usb-0:1" covers a hub on that socket: "...usb-0:1.2:1.0-scsi-0:0:0:0"). A
  * "/dev/disk/by-path/" prefix on the entry is ignored. */
 bool station_port_matches(const char *pattern, const char *id_path);
 
-/* The slot of a port: its own, or (without --ports) a new one. NULL: port not watched, or no slot
+/* The slot of a port: its own, or (without --ports or a map) a new one, labelled with usb_name (the
+ * kernel's name of the stick's USB device, "1-1.4"; may be NULL). NULL: port not watched, or no slot
  * left. */
-struct station_slot *station_slot_for_port(struct station *s, const char *id_path);
+struct station_slot *station_slot_for_port(struct station *s, const char *id_path, const char *usb_name);
 
 /* The slot currently holding devnode (busy or done; not one whose stick was pulled or ejected: the
  * name may already belong to the next stick), NULL if none. */

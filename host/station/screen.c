@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "host/fit.h"
 
 #include "host/station/view.h"
 #include "util/escape.h"
@@ -43,6 +46,11 @@ void station_emit_start(struct ctx *c)
 	dd_json_bool(&j, "sanitize", c->o.policy.sanitize);
 	dd_json_bool(&j, "rewrite", c->o.rewrite);
 	dd_json_u64(&j, "ports", c->o.n_ports);
+	dd_json_str(&j, "port_map", c->map_file[0] ? c->map_file : NULL);
+	dd_json_begin_arr(&j, "not_found");
+	for (unsigned i = 0; i < c->n_missing; i++)
+		dd_json_str(&j, NULL, c->missing[i]);
+	dd_json_end_arr(&j);
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	fflush(stdout);
@@ -69,8 +77,10 @@ void station_redraw(struct ctx *c)
 	struct station_view_info vi = {
 		.image_name = c->src->info.name, .image_size = c->src->info.image_size,
 		.probe = c->o.policy.probe, .rewrite = c->o.rewrite, .elapsed = station_elapsed(c),
+		.colour = c->colour, .warning = c->warning,
 	};
-	static const size_t size = 16384;
+	static const size_t size = 65536;
+	unsigned cols, rows;
 	char *buf;
 
 	if (!c->tty || c->o.json)
@@ -78,6 +88,14 @@ void station_redraw(struct ctx *c)
 	buf = malloc(size);
 	if (!buf)
 		return;
+	/* asked at every redraw: after a SIGWINCH (which wakes the main loop) the next frame has the new size */
+	term_size(STDOUT_FILENO, &cols, &rows);
+	vi.width = cols;
+	vi.height = rows;
+	if (cols != c->cols || rows != c->rows)
+		fputs("\x1b[2J", stdout); /* the old frame's lines may be longer or lower than the new one's */
+	c->cols = cols;
+	c->rows = rows;
 	station_view_render(&c->st, &vi, buf, size);
 	fputs("\x1b[H", stdout);
 	fputs(buf, stdout);

@@ -32,6 +32,7 @@ struct options {
 	const char **ports;
 	unsigned n_ports;
 	const char *log;
+	const char *port_map;   /* --port-map FILE (NULL: /etc/dartdup/ports.conf if present) */
 	const char **pubkeys;
 	unsigned n_pubkeys;
 	const char **known;     /* --known: earlier packages, to recognise what a stick held ("upgraded") */
@@ -71,6 +72,15 @@ struct ctx {
 	char pending[STATION_MAX_SLOTS][256];  /* syspaths, by slot index */
 	bool stopping;
 	struct fleet_out fleet;     /* --metrics, --log-to: every stick's record (host/fleet/out.h) */
+	/* the port map and the --ports / map entries no port of this machine matches (reported at start) */
+	struct dd_portmap map;
+	char map_file[256];
+	char missing[STATION_MAX_SLOTS][DD_PORT_NAME_MAX + DD_PORT_PATH_MAX];
+	unsigned n_missing;
+	char warning[512];
+	/* the terminal */
+	bool colour;
+	unsigned cols, rows;    /* the size the screen was last drawn at */
 };
 
 /* Seconds since the session started (cmd.c). */

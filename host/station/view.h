@@ -17,17 +17,20 @@ struct station_view_info {
 	bool probe, rewrite;
 	double elapsed;   /* seconds since the session started */
 	unsigned width;   /* terminal columns (0 = 100) */
+	unsigned height;  /* terminal rows (0 = 24) */
+	bool colour;      /* PASS green, FAIL red, PULL yellow (term_colour()) */
+	const char *warning; /* one line under the counters (ports of --ports or the map not found), or NULL */
 };
 
 /* The whole screen into buf (NUL-terminated, truncated to size), lines separated by "\x1b[K\n" so a
- * redraw from the top (ESC [H) overwrites the previous one without flicker. */
+ * redraw from the top (ESC [H) overwrites the previous one without flicker. Deterministic, and it fits:
+ * no line is wider than width columns (cut, never wrapped), at most height - 1 lines (the last row stays
+ * empty so nothing scrolls), and the counters line is always there. What a small screen drops, in order:
+ * the hint and the blank lines, the progress bar, the serial and speed columns, then the slots that do
+ * not fit (summed up in one "+N more: ..." line); never the counters. Slots in label order. */
 void station_view_render(const struct station *s, const struct station_view_info *vi, char *buf, size_t size);
 
-/* "usb-0:1:1.0" out of "pci-0000:00:05.0-usb-0:1:1.0-scsi-0:0:0:0": the part an operator can map to
- * a socket. */
-void station_port_short(const char *id_path, char *out, size_t size);
-
-/* One plain line for a finished stick: "slot 2 /dev/sdc SERIAL: pass in 12.3 s" (+ ": detail"). */
+/* One plain line for a finished stick: "slot 2 (1-1.4) /dev/sdc SERIAL: pass in 12.3 s" (+ ": detail"). */
 void station_result_line(const struct station_slot *slot, char *buf, size_t size);
 
 /* JSON events (one object, no newline), "event": "stick" | "phase" | "progress" | "result" |

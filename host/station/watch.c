@@ -33,6 +33,7 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 {
 	const char *devnode = udev_device_get_devnode(dev);
 	const char *port = prop(dev, "ID_PATH");
+	struct udev_device *usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device");
 	struct station_slot *slot;
 	struct job *job;
 
@@ -40,13 +41,13 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 		return;
 	/* Only USB disks get a slot (a loop device made on this PC is no stick). The safety module still
 	 * judges each stick in full before a byte is written. */
-	if (!c->o.allow_non_usb && !udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device"))
+	if (!c->o.allow_non_usb && !usb)
 		return;
 	pthread_mutex_lock(&c->lock);
 	/* A stick we already handled (its result is showing) sends "change" events whenever a writer
 	 * closes it (udev's watch rule): it is the same stick, not a new one, until it is removed. */
 	if (job_of_dev(c, devnode) || station_slot_of_dev(&c->st, devnode) ||
-	    !(slot = station_slot_for_port(&c->st, port))) {
+	    !(slot = station_slot_for_port(&c->st, port, usb ? udev_device_get_sysname(usb) : NULL))) {
 		pthread_mutex_unlock(&c->lock);
 		return; /* already ours, or not on a watched port: never touched */
 	}
@@ -67,8 +68,8 @@ static void stick_added(struct ctx *c, struct udev_device *dev)
 	snprintf(job->devnode, sizeof(job->devnode), "%s", devnode);
 	snprintf(job->syspath, sizeof(job->syspath), "%s", udev_device_get_syspath(dev));
 	station_emit_slot(c, "stick", slot);
-	station_log(c, "slot %u %s %s: stick on %s", slot->number, devnode, slot->serial[0] ? slot->serial : "-",
-		 port);
+	station_log(c, "slot %u (%s) %s %s: stick on %s", slot->number, slot->label, devnode,
+		    slot->serial[0] ? slot->serial : "-", port);
 	if (pthread_create(&job->thread, NULL, station_job_main, job)) {
 		station_job_done(&c->st, slot, OUT_REFUSED, "cannot start a thread", station_elapsed(c));
 		free(job);
@@ -94,7 +95,8 @@ static void stick_removed(struct ctx *c, struct udev_device *dev)
 		job->abort = 1; /* the engine stops at its next block; the stick is reported pulled */
 	if (slot) {
 		station_emit_slot(c, slot->detached ? "ejected" : "removed", slot);
-		station_log(c, "slot %u %s: %s", slot->number, devnode, slot->detached ? "ejected" : "removed");
+		station_log(c, "slot %u (%s) %s: %s", slot->number, slot->label, devnode,
+			    slot->detached ? "ejected" : "removed");
 	}
 	pthread_mutex_unlock(&c->lock);
 }

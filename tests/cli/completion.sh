@@ -74,6 +74,10 @@ expect "dartdup board <TAB>: subcommands" list info load start abort status log 
 expect "dartdup board --sim S <TAB>: subcommands after the board's options" status load \
 	-- "$DARTDUP" board --sim /tmp/s ""
 expect "dartdup board start --<TAB>: --wait" --wait -- "$DARTDUP" board start --
+# ports: its subcommands, then their options
+expect "dartdup ports <TAB>: subcommands" learn check -- "$DARTDUP" ports ""
+expect "dartdup ports learn --<TAB>: learn's options" --count --names --prefix --output -- "$DARTDUP" ports learn --
+expect "dartdup station --port-map <TAB>: files" "$T/files/dart.dfi" -- "$DARTDUP" station x --port-map "$T/files/d"
 
 # targets: whole disks (not partitions) after the image, for write and verify; files too
 expect "dartdup write IMAGE <TAB>: the disks" "$T/dev/sda" "$T/dev/sdb" "$T/dev/sdab" \

@@ -36,7 +36,7 @@ BOARD_LOG = {"time": (S, Z), "time_source": ("pc", "rtc", "master", "unset"), "p
              "prev": H, "sig": S}
 BOARD_LOG_BACK = ["prev", "sig"]
 
-IDS = {"index": I, "target": S, "port": (S, Z), "serial": (S, Z)}
+IDS = {"index": I, "target": S, "port": (S, Z), "label": (S, Z), "serial": (S, Z)}
 WRITE = {
     "start": {"mode": ("write", "verify"), "image": S, "image_id": H, "image_size": I,
               "targets": [dict(IDS, capacity=I)]},
@@ -49,9 +49,10 @@ WRITE = {
 }
 WRITE["progress"] = WRITE["phase"]
 
-SLOT = {"t": N, "slot": I, "port": S, "dev": S, "serial": S}
+SLOT = {"t": N, "slot": I, "port": S, "label": S, "dev": S, "serial": S}
 STATION = {
-    "start": {"image": S, "name": S, "image_size": I, "probe": B, "sanitize": B, "rewrite": B, "ports": I},
+    "start": {"image": S, "name": S, "image_size": I, "probe": B, "sanitize": B, "rewrite": B, "ports": I, "port_map": (S, Z),
+              "not_found": [S]},
     "stick": dict(SLOT, model=S, capacity=I),
     "phase": dict(SLOT, phase=("probe", "sanitize", "write", "verify", "boot"), progress=N, rate=N),
     "result": dict(SLOT, result=("pass", "already", "fail", "counterfeit", "pulled", "refused", "incomplete"),
@@ -87,7 +88,7 @@ ONE = {
     "pack": ({"schema": I, "package": S, "image_id": H, "image_size": I, "package_size": I, "block_size": I,
               "blocks": I, "zero_blocks": I, "version": (S, Z), "signed": B}, {}),
     "list": ({"schema": I, "disks": [{"device": S, "kind": S, "usb": B, "removable": B, "vendor": (S, Z),
-                                      "model": (S, Z), "serial": (S, Z), "size": I, "port": (S, Z), "eligible": B,
+                                      "model": (S, Z), "serial": (S, Z), "size": I, "port": (S, Z), "label": (S, Z), "eligible": B,
                                       "reason": (S, Z), "mounts": (S, Z), "access": S}]}, {}),
 }
 

@@ -57,3 +57,63 @@ if stop_with TERM --json --probe --sanitize; then
 		not_ok "station --json summary: $(tail -1 "$T/st.out")"
 	fi
 fi
+
+# --- port maps: a socket the map names but this machine lacks is reported at start -------------------
+printf 'port.A1 = pci-0000:7f:1f.7-usb-0:1.1\nport.B7 = pci-0000:7f:1f.7-usb-0:2.7 pci-0000:7f:1f.7-usb-0:3.7\n' >"$T/ports.conf"
+if stop_with INT --port-map "$T/ports.conf" --json; then
+	if grep -q '^dartdup: station: 2 port(s) not found on this machine: A1 B7$' "$T/st.err"; then
+		ok "station: map sockets that match no port are named on stderr"
+	else
+		not_ok "station: not-found warning: $(head -c 300 "$T/st.err")"
+	fi
+	check "station --json start: the map and the sockets not found" \
+		grep -q "\"port_map\":\"$T/ports.conf\",\"not_found\":\\[\"A1\",\"B7\"\\]" "$T/st.out"
+	check "station --json events match docs/EVENTS.md" python3 tests/cli/events_check.py station "$T/st.out"
+fi
+if stop_with INT --ports pci-0000:7f:1f.7-usb-0:4; then
+	check "station: a --ports entry that matches no port is named" grep -q "not found on this machine: pci-0000:7f:1f.7-usb-0:4" "$T/st.err"
+fi
+printf 'port.A1 = pci-0000:7f:1f.7-usb-0:1.1\nport.A2 = pci-0000:7f:1f.7-usb-0:1.1\n' >"$T/dup.conf"
+expect_rc "station: a port map with a path given twice" 2 "$DARTDUP" station "$T/img" --port-map "$T/dup.conf"
+out_has "station: names the file, the line and the path" "dup.conf:2: port.A2: path pci-0000:7f:1f.7-usb-0:1.1 already names port.A1"
+expect_rc "station: a missing port map" 2 "$DARTDUP" station "$T/img" --port-map "$T/none.conf"
+
+# --- the screen: colour on a terminal only, never with NO_COLOR; fits a 40x12 terminal ---------------
+# not a terminal (stop_with's runs above): plain lines, no escape codes
+check "station, not a terminal: no escape codes" bash -c "! grep -q $'\\x1b' '$T/st.out'"
+# tty_station NAME ENV...: the station on a pseudo-terminal (script(1)) of 40x12, stopped once it drew its view
+tty_station() {
+	local name=$1 pid deadline
+	rm -f "$T/tty.out" "$T/tty.pid"
+	env "${@:2}" script -qfc "stty cols 40 rows 12; echo \$\$ >'$T/tty.pid'; exec '$DARTDUP' station '$T/img' --port-map '$T/ports.conf'" \
+		"$T/tty.out" >/dev/null 2>&1 </dev/null &
+	pid=$!
+	deadline=$((SECONDS + 20))
+	until grep -q 'done 0' "$T/tty.out" 2>/dev/null && [ -s "$T/tty.pid" ]; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			kill "$pid" 2>/dev/null
+			not_ok "$name: no view: $(head -c 300 "$T/tty.out" | cat -v)"
+			return 1
+		fi
+		sleep 0.05
+	done
+	kill -INT "$(cat "$T/tty.pid")"
+	wait "$pid"
+}
+if tty_station "station on a terminal" TERM=xterm; then
+	check "station on a terminal: colour" grep -q $'\x1b\\[1mdartdup station\x1b\\[0m' "$T/tty.out"
+	# every frame line (they end with ESC[K) fits 40 columns once the escape codes are out
+	check "station at 40x12: no line wider than the screen" python3 - "$T/tty.out" <<'PY'
+import re, sys
+text = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
+frames = [l for l in re.split(r'\r?\n', text) if l.endswith('\x1b[K')]
+plain = [re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', l) for l in frames]
+sys.exit(0 if frames and max(len(l) for l in plain) <= 40 else 1)
+PY
+	check "station at 40x12: the counters and the sockets not found are shown" \
+		bash -c "grep -q 'done 0  failed 0  refused 0' '$T/tty.out' && grep -q 'not found on this machine' '$T/tty.out'"
+	check "station at 40x12: the map's sockets by name, in order" grep -q 'A1   empty.*B7   empty' <(tr -d '\r\n' <"$T/tty.out")
+fi
+if tty_station "station, NO_COLOR" TERM=xterm NO_COLOR=1; then
+	check "station with NO_COLOR: no colour codes" bash -c "! grep -q $'\\x1b\\[[0-9;]*m' '$T/tty.out'"
+fi

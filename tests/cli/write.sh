@@ -45,6 +45,50 @@ check "json: every line parses" python3 -c "
 import json, sys
 for l in open('$T/out'): json.loads(l)"
 
+# --- the screens: colour on a terminal only (never with NO_COLOR), views that fit, port maps ------------
+rnd "$T/k1" "$ISIZE"; rnd "$T/k2" "$ISIZE"
+expect_rc "not a terminal: write" 0 "$DARTDUP" write --yes "$IMG" "$T/k1" "$T/k2"
+check "not a terminal: no escape codes" bash -c "! grep -q $'\\x1b' '$T/out'"
+out_has "not a terminal: the phase that writes block 0 last is named for what it does" "k1: first block"
+check "summary columns aligned (header and rows)" python3 - "$T/out" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = next(i for i, l in enumerate(lines) if l.startswith('TARGET '))
+rows = lines[head:head + 3]
+cols = [r.index('PASS') if 'PASS' in r else r.index('RESULT') for r in rows]
+sys.exit(0 if len(set(cols)) == 1 else 1)
+PY
+out_has "sizes in binary units" "PASS  verified 3.0 MiB"
+# tty_write NAME COLS ROWS ENV...: write on a pseudo-terminal (script(1)) of that size; output in $T/tty.out
+tty_write() {
+	rnd "$T/k1" "$ISIZE"; rnd "$T/k2" "$ISIZE"
+	env "${@:4}" script -qfec "stty cols $2 rows $3; '$DARTDUP' write --yes '$IMG' '$T/k1' '$T/k2'" "$T/tty.out" \
+		>/dev/null 2>&1 </dev/null
+}
+if command -v script >/dev/null; then
+	check "on a terminal: write passes" tty_write "tty" 80 24 TERM=xterm
+	check "on a terminal: PASS in green" grep -q $'\x1b\\[32mPASS\x1b\\[0m' "$T/tty.out"
+	check "on a terminal: the counters line" grep -q 'write: 0 running, 2 passed, 0 failed, 0 incomplete' "$T/tty.out"
+	check "NO_COLOR: write passes" tty_write "no colour" 80 24 TERM=xterm NO_COLOR=1
+	check "NO_COLOR: no colour codes" bash -c "! grep -q $'\\x1b\\[[0-9;]*m' '$T/tty.out'"
+	check "40x12: write passes" tty_write "small" 40 12 TERM=xterm
+	check "40x12: no view line wider than the screen" python3 - "$T/tty.out" <<'PY'
+import re, sys
+text = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
+frames = [l for l in re.split(r'\r?\n', text) if l.endswith('\x1b[K')]
+plain = [re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', l.split('\x1b[J')[-1]) for l in frames]
+sys.exit(0 if frames and max(len(l) for l in plain) <= 40 else 1)
+PY
+else
+	skip "write on a terminal" "no script(1)"
+fi
+printf 'port.A1 = pci-0000:00:14.0-usb-0:1\nport.A1 = pci-0000:00:14.0-usb-0:2\n' >"$T/dup.conf"
+cp "$T/k1" "$T/k1.before"
+expect_rc "a bad port map: refused" 2 "$DARTDUP" write --yes --port-map "$T/dup.conf" "$IMG" "$T/k1"
+out_has "a bad port map: file:line and the problem" "dup.conf:2: port.A1 given twice (first on line 1)"
+check "a bad port map: nothing written" cmp -s "$T/k1" "$T/k1.before"
+expect_rc "list with a bad port map: refused" 2 "$DARTDUP" list --port-map "$T/dup.conf"
+
 # --- verify ---------------------------------------------------------------------------------------
 expect_rc "verify good targets" 0 "$DARTDUP" verify "$IMG" "$T/a" "$T/b"
 python3 - "$T/b" $((2 * MiB + 4321)) <<'PY'
@@ -159,7 +203,7 @@ check "sanitize: the audit record says sanitized" grep -q '"sanitized":true' "$T
 check "sanitize: the audit record follows docs/EVENTS.md" python3 tests/cli/events_check.py audit "$T/sanitize.log"
 rnd "$T/returned2" $((2 * ISIZE))
 expect_rc "write --sanitize, terminal output" 0 "$DARTDUP" write --sanitize "$IMG" "$T/returned2" --yes
-out_has "the result line says sanitized" "PASS  verified $(awk "BEGIN{printf \"%.1f\", $ISIZE / 1e6}") MB, sanitized to the end"
+out_has "the result line says sanitized" "PASS  verified $(awk "BEGIN{printf \"%.1f\", $ISIZE / 1048576}") MiB, sanitized to the end"
 rnd "$T/plain" $((2 * ISIZE))
 expect_rc "write without --sanitize" 0 "$DARTDUP" write --json "$IMG" "$T/plain" --yes
 check "without --sanitize: JSON says not sanitized, no probe" grep -q '"probe":null,"sanitized":false,"bytes_sanitized":0' "$T/out"

@@ -210,6 +210,49 @@ TEST(master_key)
 	CHECK_STR_CONTAINS(err.msg, "given twice");
 }
 
+/* Slots named by the port map's lines (util/portmap.h, the station's format): in board.conf or a ports =
+ * FILE; never mixed with slot.N lines. */
+TEST(port_names)
+{
+	static const char head[] = "store = /s\npubkey = /k\n";
+	char text[1024], path[512];
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	snprintf(text, sizeof(text), "%sport.left = x-usb-0:1 x-usb-0:5\nport.right = x-usb-0:2\nlight.2 = none\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 2);
+	CHECK(!strcmp(c.slot[0].label, "left"));
+	CHECK(!strcmp(c.slot[1].label, "right"));
+	CHECK_EQ_INT(c.slot[0].n_paths, 2);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "x-usb-0:5:1.0-scsi-0:0:0:0"), 0);
+	CHECK_EQ_INT(lg_conf_slot_of(&c, "x-usb-0:2:1.0-scsi-0:0:0:0"), 1);
+	snprintf(text, sizeof(text), "%sport.left = x-usb-0:1\nslot.1 = x-usb-0:2\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf: slot.1 and port.NAME lines");
+	snprintf(text, sizeof(text), "%sport.left = x-usb-0:1\nport.right = x-usb-0:1\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf:4: port.right: path x-usb-0:1 already names port.left");
+	snprintf(text, sizeof(text), "%sport.bad name = x-usb-0:1\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "b.conf:3: port name 'bad name'");
+	/* ports = FILE: the station's port map, slots in its order */
+	snprintf(path, sizeof(path), "%s/ports.conf", check_tmpdir());
+	CHECK_EQ_INT(check_write_file(path, "port.A1 = x-usb-0:3\nport.A2 = x-usb-0:4\n", 40), 0);
+	snprintf(text, sizeof(text), "%sports = %s\n", head, path);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	CHECK_EQ_INT(c.n_slots, 2);
+	CHECK(!strcmp(c.slot[1].label, "A2"));
+	CHECK(!strcmp(c.slot[1].path[0], "x-usb-0:4"));
+	snprintf(text, sizeof(text), "%sports = %s\nport.B1 = x-usb-0:9\n", head, path);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "give one or the other");
+	CHECK_EQ_INT(check_write_file(path, "slot.1 = x-usb-0:3\n", 19), 0);
+	snprintf(text, sizeof(text), "%sports = %s\n", head, path);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "ports.conf:1: unknown key 'slot.1'");
+}
+
 TEST(files_on_disk)
 {
 	char path[512];
@@ -316,6 +359,7 @@ int main(void)
 	RUN(rtc_key);
 	RUN(policy_keys);
 	RUN(master_key);
+	RUN(port_names);
 	RUN(files_on_disk);
 	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);

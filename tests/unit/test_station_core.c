@@ -24,14 +24,14 @@ TEST(dynamic_slots_keep_their_number)
 	struct station s;
 	struct station_slot *a, *b;
 
-	station_init(&s, NULL, 0);
-	CHECK(!station_slot_for_port(&s, ""));
-	a = station_slot_for_port(&s, P2);
-	b = station_slot_for_port(&s, P1);
+	station_init(&s, NULL, 0, NULL);
+	CHECK(!station_slot_for_port(&s, "", NULL));
+	a = station_slot_for_port(&s, P2, NULL);
+	b = station_slot_for_port(&s, P1, NULL);
 	CHECK(a && b && a != b);
 	CHECK_EQ_INT(a->number, 1);
 	CHECK_EQ_INT(b->number, 2);
-	CHECK(station_slot_for_port(&s, P2) == a); /* same socket, same slot, later in the session */
+	CHECK(station_slot_for_port(&s, P2, NULL) == a); /* same socket, same slot, later in the session */
 	CHECK_EQ_INT(s.n_slots, 2);
 }
 
@@ -40,11 +40,11 @@ TEST(fixed_ports_only)
 	const char *ports[] = { "/dev/disk/by-path/" P2, "pci-0000:00:05.0-usb-0:3" };
 	struct station s;
 
-	station_init(&s, ports, 2);
+	station_init(&s, ports, 2, NULL);
 	CHECK_EQ_INT(s.n_slots, 2);
-	CHECK(station_slot_for_port(&s, P2) == &s.slot[0]);
-	CHECK(station_slot_for_port(&s, HUB3_1) == &s.slot[1]);
-	CHECK(!station_slot_for_port(&s, P1)); /* not watched: never touched */
+	CHECK(station_slot_for_port(&s, P2, NULL) == &s.slot[0]);
+	CHECK(station_slot_for_port(&s, HUB3_1, NULL) == &s.slot[1]);
+	CHECK(!station_slot_for_port(&s, P1, NULL)); /* not watched: never touched */
 	CHECK_EQ_INT(s.n_slots, 2);
 	CHECK(!strcmp(s.slot[0].port, P2));
 }
@@ -54,12 +54,12 @@ TEST(slots_run_out)
 	struct station s;
 	char port[64];
 
-	station_init(&s, NULL, 0);
+	station_init(&s, NULL, 0, NULL);
 	for (unsigned i = 0; i < STATION_MAX_SLOTS; i++) {
 		snprintf(port, sizeof(port), "usb-0:%u", i + 1);
-		CHECK(station_slot_for_port(&s, port));
+		CHECK(station_slot_for_port(&s, port, NULL));
 	}
-	CHECK(!station_slot_for_port(&s, "usb-0:999"));
+	CHECK(!station_slot_for_port(&s, "usb-0:999", NULL));
 }
 
 TEST(pass_then_pull_frees_the_slot)
@@ -67,8 +67,8 @@ TEST(pass_then_pull_frees_the_slot)
 	struct station s;
 	struct station_slot *a;
 
-	station_init(&s, NULL, 0);
-	a = station_slot_for_port(&s, P1);
+	station_init(&s, NULL, 0, NULL);
+	a = station_slot_for_port(&s, P1, NULL);
 	CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S1", "Stick", 1 << 30, 10));
 	CHECK_EQ_INT(a->state, SLOT_BUSY);
 	CHECK(!station_stick_arrived(&s, a, "/dev/sdc", "S2", "Stick", 1 << 30, 11)); /* busy */
@@ -90,8 +90,8 @@ TEST(pulled_mid_write_fails_and_frees)
 	struct station s;
 	struct station_slot *a;
 
-	station_init(&s, NULL, 0);
-	a = station_slot_for_port(&s, P1);
+	station_init(&s, NULL, 0, NULL);
+	a = station_slot_for_port(&s, P1, NULL);
 	CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S1", "Stick", 1 << 30, 10));
 	CHECK(station_stick_left(&s, "/dev/sdb") == a);
 	CHECK_EQ_INT(a->state, SLOT_BUSY); /* the job still has to wind down */
@@ -111,8 +111,8 @@ TEST(ejected_stick_is_no_pull)
 	struct station s;
 	struct station_slot *a;
 
-	station_init(&s, NULL, 0);
-	a = station_slot_for_port(&s, P1);
+	station_init(&s, NULL, 0, NULL);
+	a = station_slot_for_port(&s, P1, NULL);
 	CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S1", "Stick", 1 << 30, 10));
 	station_eject_begin(&s, a);
 	/* the disk leaves because we ejected it, before the job reported */
@@ -141,8 +141,8 @@ TEST(counters_and_rate)
 	enum station_outcome outs[] = { OUT_PASS, OUT_ALREADY, OUT_FAIL, OUT_COUNTERFEIT, OUT_REFUSED,
 					OUT_PASS, OUT_INCOMPLETE };
 
-	station_init(&s, NULL, 0);
-	a = station_slot_for_port(&s, P1);
+	station_init(&s, NULL, 0, NULL);
+	a = station_slot_for_port(&s, P1, NULL);
 	for (unsigned i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		CHECK(station_stick_arrived(&s, a, "/dev/sdb", "S", "M", 1 << 30, i));
 		station_job_done(&s, a, outs[i], "", i + 0.5);
