@@ -2,6 +2,7 @@
  * key, a slot number out of order or a port path used twice is an error, never a guess, because a
  * wrong port map would light the wrong slot for a bad stick. */
 #include "boards/linux-gadget/conf.h"
+#include "util/file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -532,29 +533,12 @@ out:
 
 int lg_conf_load(const char *path, struct lg_conf *c, struct dd_err *err)
 {
-	FILE *f = fopen(path, "re");
 	char *text;
-	size_t n;
 	int rc;
 
-	if (!f)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	text = malloc(MAX_FILE + 1);
-	if (!text) {
-		fclose(f);
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
-	}
-	n = fread(text, 1, MAX_FILE + 1, f);
-	rc = ferror(f) ? dd_fail_errno(err, DD_EINPUT, errno, "%s: read", path) : DD_OK;
-	fclose(f);
-	if (!rc && n > MAX_FILE)
-		rc = dd_fail(err, DD_EINPUT, "%s: larger than 256 KiB: not a board description", path);
-	if (!rc && memchr(text, 0, n))
-		rc = dd_fail(err, DD_EINPUT, "%s: contains NUL bytes: not a board description", path);
-	if (!rc) {
-		text[n] = 0;
-		rc = lg_conf_parse(path, text, c, err);
-	}
+	if ((rc = dd_read_text(path, MAX_FILE, "board description", &text, err)))
+		return rc;
+	rc = lg_conf_parse(path, text, c, err);
 	free(text);
 	return rc;
 }

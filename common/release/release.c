@@ -85,8 +85,8 @@ static int dfi_image_id(const char *dir, struct dd_release_file *f, struct dd_er
 	return DD_OK;
 }
 
-static int sign_body(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t len,
-		     struct dd_err *err)
+int dd_release_sign_line(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t len,
+			 struct dd_err *err)
 {
 	char kid[HEX64 + 1], sig_hex[2 * DD_SIG_MAX + 1];
 	uint8_t sig[DD_SIG_MAX];
@@ -159,7 +159,7 @@ int dd_release_write(const char *dir, const char *const *names, size_t n,
 	}
 	rel->n_files = n;
 	dd_sha256(text, len, rel->id);
-	if (key_path && (rc = sign_body(key_path, rel->id, sig_line, sizeof(sig_line), err)))
+	if (key_path && (rc = dd_release_sign_line(key_path, rel->id, sig_line, sizeof(sig_line), err)))
 		return rc;
 	len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", sig_line);
 	return write_manifest(dir, text, len, inputs, n_inputs, err);

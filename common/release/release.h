@@ -57,4 +57,9 @@ int dd_release_write(const char *dir, const char *const *names, size_t n,
 int dd_release_verify(const char *dir, const char *const *pubs, size_t n_pubs, struct dd_release *rel,
 		      struct dd_err *err);
 
+/* The signed text files' last line (RELEASE.txt, the revocation list): "signature KEYID SIG\n", KEY's ECDSA
+ * signature of id (the SHA-256 of every byte before the line), into line (cap bytes). */
+int dd_release_sign_line(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t cap,
+			 struct dd_err *err);
+
 #endif

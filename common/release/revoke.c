@@ -1,5 +1,6 @@
 /* The signed revocation list (revoke.h). */
 #include "release/revoke.h"
+#include "release/release.h"
 #include "crypto/sign.h"
 #include "util/json.h"
 
@@ -42,27 +43,6 @@ static size_t put_ids(char *text, size_t len, size_t cap, const char *word, cons
 	return len;
 }
 
-static int sign_line(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t cap,
-		     struct dd_err *err)
-{
-	char kid[HEX64 + 1], sig_hex[2 * DD_SIG_MAX + 1];
-	uint8_t sig[DD_SIG_MAX];
-	struct dd_signer *s;
-	size_t sig_len;
-	int rc;
-
-	if ((rc = dd_signer_open(key_path, &s, err)))
-		return rc;
-	rc = dd_signer_sign(s, id, sig, &sig_len, err);
-	if (!rc) {
-		dd_hex(kid, dd_signer_key_id(s), DD_SHA256_LEN);
-		dd_hex(sig_hex, sig, sig_len);
-		snprintf(line, cap, "signature %s %s\n", kid, sig_hex);
-	}
-	dd_signer_close(s);
-	return rc;
-}
-
 int dd_revocation_make(uint64_t serial, const uint8_t (*keys)[DD_SHA256_LEN], size_t n_keys,
 		       const uint8_t (*images)[DD_SHA256_LEN], size_t n_images, const char *key_path, char **text,
 		       size_t *len, struct dd_err *err)
@@ -92,7 +72,7 @@ int dd_revocation_make(uint64_t serial, const uint8_t (*keys)[DD_SHA256_LEN], si
 	n = put_ids(t, n, DD_REVOKE_TEXT_MAX, "key", (const uint8_t(*)[DD_SHA256_LEN])rl->keys, rl->n_keys);
 	n = put_ids(t, n, DD_REVOKE_TEXT_MAX, "image", (const uint8_t(*)[DD_SHA256_LEN])rl->images, rl->n_images);
 	dd_sha256(t, n, rl->id);
-	rc = sign_line(key_path, rl->id, line, sizeof(line), err);
+	rc = dd_release_sign_line(key_path, rl->id, line, sizeof(line), err);
 	if (!rc) {
 		n += (size_t)snprintf(t + n, DD_REVOKE_TEXT_MAX - n, "%s", line);
 		*text = t;

@@ -1,5 +1,6 @@
 /* Port maps: names for USB sockets, one parser for the station and the board (portmap.h). */
 #include "util/portmap.h"
+#include "util/file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -170,30 +171,13 @@ int dd_portmap_parse(struct dd_portmap *m, const char *name, const char *text, s
 
 int dd_portmap_load(struct dd_portmap *m, const char *path, struct dd_err *err)
 {
-	FILE *f = fopen(path, "re");
 	char *text;
-	size_t n;
 	int rc;
 
 	dd_portmap_init(m, path);
-	if (!f)
-		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
-	text = malloc(MAX_FILE + 1);
-	if (!text) {
-		fclose(f);
-		return dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
-	}
-	n = fread(text, 1, MAX_FILE + 1, f);
-	rc = ferror(f) ? dd_fail_errno(err, DD_EINPUT, errno, "%s: read", path) : DD_OK;
-	fclose(f);
-	if (!rc && n > MAX_FILE)
-		rc = dd_fail(err, DD_EINPUT, "%s: larger than 64 KiB: not a port map", path);
-	if (!rc && memchr(text, 0, n))
-		rc = dd_fail(err, DD_EINPUT, "%s: contains NUL bytes: not a port map", path);
-	if (!rc) {
-		text[n] = '\0';
-		rc = dd_portmap_parse(m, path, text, err);
-	}
+	if ((rc = dd_read_text(path, MAX_FILE, "port map", &text, err)))
+		return rc;
+	rc = dd_portmap_parse(m, path, text, err);
 	free(text);
 	return rc;
 }
