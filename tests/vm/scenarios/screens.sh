@@ -108,7 +108,7 @@ screen_station() { # COLSxROWS
 	# --existing: the sticks are in already; --rewrite: they hold the image from the write runs;
 	# --no-eject: the next run finds them again
 	run_in "$s" "$size" "$dir/station-$size.rc" "$DARTDUP" station "$VM_SHARE/image.img" --existing --rewrite --no-eject
-	if pane_until "$s" 120 '\[[#.]+\] +[0-9]+%' "$dir/station-$size-progress.txt"; then
+	if pane_until "$s" 120 '[0-9]+%' "$dir/station-$size-progress.txt"; then
 		screen_checks "station $size, mid-job" "$dir/station-$size-progress.txt" "$cols" "$rows" "$STATION_COUNTERS"
 	else
 		not_ok "station $size: no progress seen: $(head -c 300 "$dir/station-$size-progress.txt")"
