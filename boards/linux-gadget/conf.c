@@ -421,12 +421,15 @@ static int check_io_unique(const char *name, const struct lg_conf *c, unsigned n
 /* port.NAME lines (or a ports = FILE map) become the slots, in their order, named. */
 static int slots_from_ports(const char *name, struct lg_conf *c, struct dd_err *err)
 {
+	struct dd_err inner;
 	int rc;
 
 	if (c->ports_file[0] && c->ports.n)
 		return dd_fail(err, DD_EINPUT, "%s: 'ports = FILE' and port.NAME lines: give one or the other", name);
-	if (c->ports_file[0] && (rc = dd_portmap_load(&c->ports, c->ports_file, err)))
-		return rc;
+	/* the map's own error names the map's file and line; said as this file's "ports" line, so that every
+	 * refusal of a description file starts with its name */
+	if (c->ports_file[0] && (rc = dd_portmap_load(&c->ports, c->ports_file, &inner)))
+		return dd_fail(err, rc, "%s: ports: %s", name, inner.msg);
 	if (!c->ports.n)
 		return DD_OK;
 	for (unsigned i = 0; i < LG_MAX_SLOTS; i++)
