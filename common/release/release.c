@@ -167,30 +167,10 @@ int dd_release_write(const char *dir, const char *const *names, size_t n,
 
 /* --- reading ---------------------------------------------------------------------------------- */
 
-static int unhex(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-
-			if (c >= '0' && c <= '9')
-				v = v * 16 + (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v = v * 16 + (unsigned)(c - 'a' + 10);
-			else
-				return -1;
-		}
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 /* "HEX64" exactly, then the rest of the line after one space (or the line's end). */
 static const char *take_hex64(const char *p, uint8_t out[DD_SHA256_LEN])
 {
-	if (strlen(p) < HEX64 || unhex(p, DD_SHA256_LEN, out))
+	if (strlen(p) < HEX64 || dd_unhex(p, DD_SHA256_LEN, out))
 		return NULL;
 	return p + HEX64;
 }
@@ -241,7 +221,7 @@ static int check_signature(const char *dir, char *text, size_t len, const char *
 		return dd_fail(err, DD_EINPUT, "%s/%s: signature line damaged", dir, DD_RELEASE_FILE);
 	p++;
 	sig_len = strlen(p) / 2;
-	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || unhex(p, sig_len, sig))
+	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || dd_unhex(p, sig_len, sig))
 		return dd_fail(err, DD_EINPUT, "%s/%s: signature line damaged", dir, DD_RELEASE_FILE);
 	rc = dd_verify_any(pubs, n_pubs, rel->key_id, rel->id, sig, sig_len, NULL, err);
 	if (rc)

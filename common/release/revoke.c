@@ -86,26 +86,6 @@ int dd_revocation_make(uint64_t serial, const uint8_t (*keys)[DD_SHA256_LEN], si
 
 /* --- reading ---------------------------------------------------------------------------------- */
 
-static int unhex(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-
-			if (c >= '0' && c <= '9')
-				v = v * 16 + (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v = v * 16 + (unsigned)(c - 'a' + 10);
-			else
-				return -1;
-		}
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 /* The last line is the signature: verified over the list id before any other line is believed. */
 static int check_signature(char *text, size_t len, const char *const *pubs, size_t n_pubs, const char *what,
 			   struct dd_revocation *rl, struct dd_err *err)
@@ -122,11 +102,11 @@ static int check_signature(char *text, size_t len, const char *const *pubs, size
 	dd_sha256(text, (size_t)(last + 1 - text), rl->id);
 	*last = '\0';
 	p = last + 1 + 10;
-	if (strlen(p) < HEX64 + 1 || unhex(p, DD_SHA256_LEN, rl->key_id) || p[HEX64] != ' ')
+	if (strlen(p) < HEX64 + 1 || dd_unhex(p, DD_SHA256_LEN, rl->key_id) || p[HEX64] != ' ')
 		return dd_fail(err, DD_EINPUT, "%s: signature line damaged", what);
 	p += HEX64 + 1;
 	sig_len = strlen(p) / 2;
-	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || unhex(p, sig_len, sig))
+	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || dd_unhex(p, sig_len, sig))
 		return dd_fail(err, DD_EINPUT, "%s: signature line damaged", what);
 	if (!n_pubs)
 		return dd_fail(err, DD_EINPUT, "%s: no depot public key to check it with", what);
@@ -161,7 +141,7 @@ static int parse_entry(const char *line, struct dd_revocation *rl)
 	size_t *n = key ? &rl->n_keys : &rl->n_images;
 
 	if ((!key && !image) || (key && rl->n_images) || strlen(hex) != HEX64 ||
-	    rl->n_keys + rl->n_images >= DD_REVOKE_MAX || unhex(hex, DD_SHA256_LEN, ids[*n]))
+	    rl->n_keys + rl->n_images >= DD_REVOKE_MAX || dd_unhex(hex, DD_SHA256_LEN, ids[*n]))
 		return -1;
 	if (*n && memcmp(ids[*n - 1], ids[*n], DD_SHA256_LEN) >= 0)
 		return -1;

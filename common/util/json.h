@@ -43,5 +43,7 @@ void dd_json_hex(struct dd_json *j, const char *key, const uint8_t *bytes, size_
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void dd_hex(char *out, const uint8_t *bytes, size_t n);
+/* The reverse: 2n lowercase hex digits at s into n bytes; 0, or -1 at anything else (out partly written). */
+int dd_unhex(const char *s, size_t n, uint8_t *out);
 
 #endif
