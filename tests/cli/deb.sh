@@ -64,6 +64,26 @@ for b in dartdup dartdupd; do
 done
 check "maintainer scripts pass sh -n" sh -c "sh -n '$X/DEBIAN/postinst' && sh -n '$X/DEBIAN/postrm'"
 
+# the maintainer scripts on a live system, every command they run stubbed: postinst creates group dartdup
+# (the udev rule's) once, reloads systemd and udev; under dpkg --root nothing; postrm keeps the group
+mkdir -p "$T/stub"
+for c in getent addgroup systemctl udevadm delgroup groupdel; do
+	printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ "%s" != getent ] || exit "${GETENT_RC:-2}"\n' \
+		"$c" "$T/calls" "$c" >"$T/stub/$c"
+	chmod +x "$T/stub/$c"
+done
+mscript() { : >"$T/calls"; env -u DPKG_ROOT PATH="$T/stub:/usr/bin:/bin" "$@" >/dev/null 2>&1; }
+check "postinst configure, no group yet: exit 0" mscript sh "$X/DEBIAN/postinst" configure
+check "postinst creates group dartdup as a system group" grep -qx "addgroup --system --quiet dartdup" "$T/calls"
+check "postinst reloads udev's rules" grep -qx "udevadm control --reload-rules" "$T/calls"
+check "postinst with the group already there: exit 0" mscript env GETENT_RC=0 sh "$X/DEBIAN/postinst" configure
+check "postinst with the group already there: no addgroup" sh -c "! grep -q addgroup '$T/calls'"
+check "postinst under dpkg --root: exit 0" mscript env DPKG_ROOT="$T/nowhere" sh "$X/DEBIAN/postinst" configure
+check "postinst under dpkg --root: the live system untouched" test ! -s "$T/calls"
+check "postrm purge: exit 0" mscript sh "$X/DEBIAN/postrm" purge
+check "postrm purge keeps the group (Debian keeps groups)" sh -c "! grep -q 'delgroup\|groupdel' '$T/calls'"
+check "Depends names adduser (postinst's addgroup)" grep -q "\(^\|, \)adduser\(,\|$\)" <<<"$D"
+
 # install, run, remove, purge in a scratch dpkg root; the libraries are the live system's
 S=$T/sysroot
 mkdir -p "$S/var/lib/dpkg/info" "$S/var/lib/dpkg/updates" "$S/var/lib/dpkg/triggers"
