@@ -56,6 +56,13 @@ stick_id_path() {
 	echo "pci-0000:00:05.0-usb-0:${!v}:1.0-scsi-0:0:0:0"
 }
 
+# stick_port_path ID: its socket as a port map or board.conf names it (ID_PATH cut after the USB port)
+stick_port_path() {
+	local p
+	p=$(stick_id_path "$1")
+	echo "${p%%:1.0-scsi-*}"
+}
+
 # stick_serial ID: the serial a stick declared in the scenario has
 stick_serial() { local v="VM_SERIAL_$1"; echo "${!v}"; }
 
