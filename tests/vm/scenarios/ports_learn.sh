@@ -127,7 +127,7 @@ guest() {
 	out=$("$DARTDUP" list --port-map "$map" --json 2>&1)
 	check "list --port-map names the stick in A1's socket A1" \
 		jq -e --arg p "$(stick_port_path again)" \
-		'[.disks[] | select((.port // "") | startswith($p + ":")) | .label] == ["A1"]' <<<"$out"
+		'[.disks[] | select((.port // "") | startswith($p + ":")) | .label] == ["A1"]' <<<"$out" >/dev/null
 	ask plug stray && wait_stick "$(stick_serial stray)" 60
 	d=$(stick_dev "$(stick_serial stray)")
 	out=$("$DARTDUP" ports check --port-map "$map" 2>&1)
