@@ -8,6 +8,7 @@
 BOARD_MODULES="udc-core dummy_hcd configfs libcomposite usb_f_fs" # FunctionFS on dummy_hcd (FACTS.md 3)
 BOARD_LOG=/tmp/dartdupd.log
 BOARD_FIFO=/tmp/ready
+BOARD_STORE=/tmp/store # board_conf's store (a bench may put it on a tmpfs of its own)
 
 # --- host side (a scenario's sticks()) ---------------------------------------------------------------------
 # board_find_modules [MODULE...]: the gadget modules and the MODULEs the scenario needs as well, found here in
@@ -44,14 +45,14 @@ wait_for() {
 	done
 }
 
-# board_conf FILE STICK... [-- LINE...]: a description file for the test board: the store in /tmp/store,
+# board_conf FILE STICK... [-- LINE...]: a description file for the test board: the store in $BOARD_STORE,
 # the depot's key $VM_SHARE/depot.pub, slot N on the socket of the Nth STICK, the UDC dummy_udc.0, then the
 # LINEs as given (button, lights, master, ...)
 board_conf() {
 	local file=$1 n=0
 	shift
 	{
-		echo "store = /tmp/store"
+		echo "store = $BOARD_STORE"
 		echo "pubkey = $VM_SHARE/depot.pub"
 		while [ $# -gt 0 ] && [ "$1" != -- ]; do
 			n=$((n + 1))
