@@ -73,3 +73,10 @@ jhas() {
 	shift 2
 	jq -e -s "$@" "any(.[]; $c)" "$f" >/dev/null 2>&1
 }
+
+# jis TEXT COND [JQ-OPTIONS...]: the JSON value TEXT (a string, e.g. one event line) satisfies the jq condition
+jis() {
+	local t=$1 c=$2
+	shift 2
+	jq -e "$@" "$c" <<<"$t" >/dev/null 2>&1
+}

@@ -126,8 +126,8 @@ guest() {
 	check "ports check: A1 found at its port" grep -q "^A1  *found  *$(stick_port_path s1)$" <<<"$out"
 	out=$("$DARTDUP" list --port-map "$map" --json 2>&1)
 	check "list --port-map names the stick in A1's socket A1" \
-		jq -e --arg p "$(stick_port_path again)" \
-		'[.disks[] | select((.port // "") | startswith($p + ":")) | .label] == ["A1"]' <<<"$out" >/dev/null
+		jis "$out" '[.disks[] | select((.port // "") | startswith($p + ":")) | .label] == ["A1"]' \
+		--arg p "$(stick_port_path again)"
 	ask plug stray && wait_stick "$(stick_serial stray)" 60
 	d=$(stick_dev "$(stick_serial stray)")
 	out=$("$DARTDUP" ports check --port-map "$map" 2>&1)

@@ -65,23 +65,22 @@ guest() {
 	r=$(result "$ev" old)
 	echo "# $r"
 	check "the stick holding 1.0: pass, upgraded from 1.0 (JSON)" \
-		jq -e '.result == "pass" and .good and .upgraded == true and .upgraded_from == "1.0"' <<<"$r" >/dev/null
+		jis "$r" '.result == "pass" and .good and .upgraded == true and .upgraded_from == "1.0"'
 	check "...and rewritten (a write phase)" grep -q "\"serial\":\"$(stick_serial old)\".*\"phase\":\"write\"" "$ev"
-	check "...its audit record says upgraded_from 1.0" jq -e '.result == "pass" and .upgraded_from == "1.0"' \
-		<<<"$(record old)" >/dev/null
+	check "...its audit record says upgraded_from 1.0" \
+		jis "$(record old)" '.result == "pass" and .upgraded_from == "1.0"'
 	r=$(result "$ev" fresh)
 	echo "# $r"
 	check "a stick holding neither: pass, not upgraded" \
-		jq -e '.result == "pass" and .upgraded == false and .upgraded_from == null' <<<"$r" >/dev/null
-	check "...no upgraded_from in its audit record" jq -e 'has("upgraded_from") | not' <<<"$(record fresh)" >/dev/null
+		jis "$r" '.result == "pass" and .upgraded == false and .upgraded_from == null'
+	check "...no upgraded_from in its audit record" \
+		jis "$(record fresh)" '.result == "pass" and (has("upgraded_from") | not)'
 	r=$(result "$ev" same)
 	echo "# $r"
 	check "a stick already holding 2.0: kept (already), not upgraded" \
-		jq -e '.result == "already" and .upgraded == false' <<<"$r" >/dev/null
+		jis "$r" '.result == "already" and .upgraded == false'
 	check "the station's line for the stick holding 1.0 says upgraded from version 1.0" \
 		grep -q "$(stick_serial old2): pass, upgraded from version 1.0 in " "$text"
-	check "the station's line tells the passes apart: no other line says upgraded" \
-		test "$(grep -c upgraded "$text")" = 1
 }
 
 after() {
