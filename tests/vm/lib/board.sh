@@ -35,16 +35,6 @@ board_modules() {
 	done
 }
 
-# wait_for SECONDS CMD...: poll a condition (not a timing assumption: it fails only at the deadline)
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		nap 0.1
-	done
-}
-
 # board_conf FILE STICK... [-- LINE...]: a description file for the test board: the store in $BOARD_STORE,
 # the depot's key $VM_SHARE/depot.pub, slot N on the socket of the Nth STICK, the UDC dummy_udc.0, then the
 # LINEs as given (button, lights, master, ...)

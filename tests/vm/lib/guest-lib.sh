@@ -31,6 +31,16 @@ stick_dev() {
 	return 1
 }
 
+# wait_for SECONDS CMD...: poll a condition (not a timing assumption: it fails only at the deadline)
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		nap 0.1
+	done
+}
+
 # wait_stick SERIAL [SECONDS]: wait until the stick shows up with its udev data complete
 wait_stick() {
 	local deadline=$((SECONDS + ${2:-60})) d

@@ -43,15 +43,6 @@ ask() { # plug|unplug ID: the host does it; status 1 if it never answered
 	await "did$asked" 120
 }
 
-wait_for() { # SECONDS CMD...: poll a condition (fails only at the deadline)
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		nap 0.1
-	done
-}
-
 # learn_start OUT ARGS...: `dartdup ports learn -o OUT ARGS` in the background, no terminal; its status lands
 # in /tmp/learn.rc, its output in /tmp/learn.out and /tmp/learn.err
 learn_start() {

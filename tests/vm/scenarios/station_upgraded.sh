@@ -28,15 +28,6 @@ sticks() {
 	dd if="$VM_SHARE/v2.img" of="$(stick_file same)" conv=notrunc status=none
 }
 
-wait_for() { # SECONDS CMD...: poll a condition (fails only at the deadline)
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$deadline" ] && return 1
-		nap 0.2
-	done
-}
-
 # result FILE ID: the JSON result event of that stick ("" if none yet)
 result() { grep -F '"event":"result"' "$1" | grep -F "\"serial\":\"$(stick_serial "$2")\"" | tail -1; }
 has_result() { [ -n "$(result "$1" "$2")" ]; }
