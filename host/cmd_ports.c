@@ -1,23 +1,26 @@
 /* dartdup ports learn | check (docs/PORTS.md). `learn -o FILE`: the technician plugs a stick into each
  * socket in turn; each new USB disk's port (udev ID_PATH cut after the USB port) gets the next name; the
- * map is written through the door (common/safety) at the end, also after Ctrl-C with what was learned.
- * `check`: the map's sockets and whether this machine has each. */
+ * map is written through the door (common/safety) at the end, also after Ctrl-C or --timeout with what was
+ * learned. `check`: the map's sockets, whether this machine has each, and sticks in sockets it does not name. */
 #include "host/ports.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libudev.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host/cli.h"
 #include "safety/door.h"
+#include "safety/safety.h"
 #include "util/escape.h"
 #include "util/number.h"
 
@@ -26,6 +29,7 @@ struct learn {
 	char **names;            /* --names, split */
 	unsigned n_names;
 	unsigned count;          /* sockets to learn; 0: until Ctrl-C or Enter */
+	unsigned timeout;        /* seconds to wait for each new socket; 0: no limit */
 	char prefix[8];          /* A: A1, A2, ... */
 	struct dd_portmap map;
 };
@@ -34,6 +38,7 @@ static void learn_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dartdup ports learn -o FILE [--count N | --names NAME,NAME,...] [--prefix LETTERS]\n"
+		"                           [--timeout SECONDS]\n"
 		"Asks you to plug a stick into each socket in turn and writes a port map (docs/PORTS.md) naming\n"
 		"them A1, A2, ... (or the names given): one 'port.NAME = PATH' line per socket, for\n"
 		"`dartdup station --port-map FILE`, write, list, and a board's board.conf. Nothing is written to a stick.\n"
@@ -41,7 +46,10 @@ static void learn_usage(FILE *out)
 		"  --count N        learn N sockets, then write the file (default: until Enter or Ctrl-C)\n"
 		"  --names A,B,...  the sockets' names, in the order you will plug them (implies --count)\n"
 		"  --prefix TEXT    names TEXT1, TEXT2, ... (default A)\n"
-		"exit status: 0 written, 2 bad usage, nothing learned or the file refused\n");
+		"  --timeout SECONDS  stop when no new socket is plugged within SECONDS (default: wait for ever);\n"
+		"                   what was learned is written\n"
+		"exit status: 0 written, 1 --timeout before --count sockets (those learned are written),\n"
+		"             2 bad usage, nothing learned or the file refused\n");
 }
 
 static bool name_ok(const char *s)
@@ -60,7 +68,8 @@ static int learn_parse(int argc, char **argv, struct learn *L, char **names_buf)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' }, { "count", required_argument, NULL, 'c' },
 		{ "names", required_argument, NULL, 'n' },  { "prefix", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	uint64_t v;
 	int ch;
@@ -79,6 +88,13 @@ static int learn_parse(int argc, char **argv, struct learn *L, char **names_buf)
 			L->count = (unsigned)v;
 			break;
 		case 'n': *names_buf = optarg; break;
+		case 't':
+			if (dd_parse_u64(optarg, 86400, &v) || !v) {
+				cli_error("ports learn: --timeout %s: seconds, 1..86400", optarg);
+				return 2;
+			}
+			L->timeout = (unsigned)v;
+			break;
 		case 'p':
 			if (strlen(optarg) >= sizeof(L->prefix) - 2 || !name_ok(optarg)) {
 				cli_error("ports learn: --prefix %s: up to 5 letters, digits, '-' or '_'", optarg);
@@ -215,6 +231,32 @@ static int write_map(struct learn *L)
 	return rc;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --timeout ran out waiting for the next socket: what was learned is written; short of --count that is
+ * exit 1 (a script must not take a part map for a whole one), without --count it is the end. */
+static int learn_timed_out(struct learn *L)
+{
+	char name[DD_PORT_NAME_MAX];
+	int rc;
+
+	next_name(L, name, sizeof(name));
+	if (!L->count) {
+		printf("no new socket within %u s: done\n", L->timeout);
+		return write_map(L);
+	}
+	cli_error("ports learn: no stick plugged into socket %s within %u s: stopping with %u of %u socket(s)",
+		  name, L->timeout, L->map.n, L->count);
+	rc = write_map(L);
+	return rc ? rc : 1;
+}
+
 static int learn_loop(struct learn *L, struct udev_monitor *mon, int sig_fd)
 {
 	struct pollfd pfd[3] = {
@@ -223,14 +265,28 @@ static int learn_loop(struct learn *L, struct udev_monitor *mon, int sig_fd)
 		{ .fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1, .events = POLLIN },
 	};
 	unsigned shown = (unsigned)-1;
+	int64_t deadline = 0;
 
 	while (!L->count || L->map.n < L->count) {
+		int wait = -1, n;
+
 		if (shown != L->map.n) {
 			prompt(L);
 			shown = L->map.n;
+			deadline = now_ms() + (int64_t)L->timeout * 1000; /* each socket gets the whole time */
 		}
-		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+		if (L->timeout) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return learn_timed_out(L);
+			wait = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		n = poll(pfd, 3, wait);
+		if (n < 0 && errno != EINTR)
 			return 2;
+		if (n <= 0)
+			continue; /* a signal or the deadline: judged at the top */
 		if (pfd[1].revents & POLLIN)
 			break;
 		if (pfd[2].revents & (POLLIN | POLLHUP)) {
@@ -316,12 +372,41 @@ static void ports_usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  learn          plug a stick into each socket in turn; writes the map (dartdup ports learn --help)\n"
-		"  check          which of the map's sockets this machine has (default map %s)\n"
+		"  check          which of the map's sockets this machine has (default map %s), and the\n"
+		"                 sticks plugged into sockets the map does not name\n"
 		"\n"
-		"exit status: 0 ok, 1 check: a socket not found, 2 bad usage or a bad map\n", HOST_PORTMAP_DEFAULT);
+		"exit status: 0 ok, 1 check: a socket not found or a stick in a socket the map does not name,\n"
+		"             2 bad usage or a bad map\n", HOST_PORTMAP_DEFAULT);
 }
 
-/* dartdup ports check [--port-map FILE]: the map's sockets, and whether each exists here. */
+/* The USB sticks plugged in now whose socket the map does not name (the station would leave them alone):
+ * one line each; returns how many. A machine whose disks cannot be listed reports none. */
+static unsigned unnamed_sticks(const struct dd_portmap *m)
+{
+	struct dd_safety_opts so = { 0 };
+	struct dd_disk *disks;
+	struct dd_err err;
+	unsigned n, unnamed = 0;
+
+	if (dd_safety_list(&so, &disks, &n, &err))
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct dd_target_identity *id = &disks[i].id;
+		char path[DD_PORT_PATH_MAX];
+
+		if (!disks[i].usb || !id->port[0] || dd_portmap_find(m, id->port) >= 0)
+			continue;
+		dd_port_path_of(id->port, path, sizeof(path));
+		printf("%-15s %-9s %s (%s, %s)\n", "-", "no name", DD_ESC(path), id->usb[0] ? DD_ESC(id->usb) : "-",
+		       DD_ESC(disks[i].devnode));
+		unnamed++;
+	}
+	dd_safety_free(disks);
+	return unnamed;
+}
+
+/* dartdup ports check [--port-map FILE]: the map's sockets, whether each exists here, and the sticks in
+ * sockets it does not name. */
 static int ports_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -331,7 +416,7 @@ static int ports_check(int argc, char **argv)
 	const char *file = NULL;
 	char used[256];
 	struct dd_err err;
-	unsigned missing = 0;
+	unsigned missing = 0, unnamed;
 	int ch, rc = 0;
 
 	if (!m)
@@ -373,8 +458,11 @@ static int ports_check(int argc, char **argv)
 		missing += !here;
 		printf("%-15s %-9s %s\n", m->e[i].name, here ? "found" : "not found", m->e[i].path[0]);
 	}
+	unnamed = unnamed_sticks(m);
 	printf("%s: %u socket(s), %u not found on this machine\n", DD_ESC(used), m->n, missing);
-	rc = missing ? 1 : 0;
+	if (unnamed)
+		printf("%u stick(s) in a socket the map does not name (\"no name\" above)\n", unnamed);
+	rc = missing || unnamed ? 1 : 0;
 out:
 	free(m);
 	return rc;

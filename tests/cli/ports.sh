@@ -21,6 +21,10 @@ expect_rc "ports learn --names given twice" 2 "$DARTDUP" ports learn -o "$T/m" -
 out_has "ports learn --names twice: names it" "--names: A1 given twice"
 expect_rc "ports learn --count and --names disagree" 2 "$DARTDUP" ports learn -o "$T/m" --names A1,A2 --count 3
 expect_rc "ports learn --prefix with a space" 2 "$DARTDUP" ports learn -o "$T/m" --prefix 'a b'
+expect_rc "ports learn --timeout 0" 2 "$DARTDUP" ports learn -o "$T/m" --timeout 0
+out_has "ports learn --timeout 0: says the range" "--timeout 0: seconds, 1..86400"
+expect_rc "ports learn --timeout x" 2 "$DARTDUP" ports learn -o "$T/m" --timeout x
+expect_rc "ports learn --timeout 86401" 2 "$DARTDUP" ports learn -o "$T/m" --timeout 86401
 expect_rc "ports learn: an extra argument" 2 "$DARTDUP" ports learn -o "$T/m" extra
 check "ports learn: no file after bad usage" test ! -e "$T/m"
 # the door: never a device, a folder or the like, judged before the first prompt
@@ -45,6 +49,17 @@ rc=$?
 check "ports learn stopped before any socket: exit 2" test "$rc" -eq 2
 check "ports learn stopped: says no socket was learned" grep -q "no socket learned: $T/learned.conf not written" "$T/learn.err"
 check "ports learn stopped: no file" test ! -e "$T/learned.conf"
+
+# --timeout: no stick plugged within it ends learn (no hang), nothing learned: exit 2, no file. (With
+# sticks, the sockets learned are written and exit 1 short of --count: tests/vm/scenarios/ports_learn.sh.)
+expect_rc "ports learn --timeout 1 --count 2, no stick: ends" 2 timeout 20 "$DARTDUP" ports learn -o "$T/learned.conf" \
+	--count 2 --timeout 1 </dev/null
+out_has "ports learn --timeout: names the socket and the time" "no stick plugged into socket A1 within 1 s: stopping with 0 of 2 socket(s)"
+out_has "ports learn --timeout: nothing written" "no socket learned: $T/learned.conf not written"
+check "ports learn --timeout: no file" test ! -e "$T/learned.conf"
+expect_rc "ports learn --timeout 1 without --count, no stick: ends" 2 timeout 20 "$DARTDUP" ports learn \
+	-o "$T/learned.conf" --timeout 1 </dev/null
+out_has "ports learn --timeout without --count: says it is done" "no new socket within 1 s: done"
 
 # check: the sockets of a map, and whether this machine has each
 printf 'port.A1 = pci-0000:7f:1f.7-usb-0:1\n# a comment\nport.A2 = pci-0000:7f:1f.7-usb-0:2.3\n' >"$T/ports.conf"

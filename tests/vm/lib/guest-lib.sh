@@ -31,6 +31,16 @@ stick_dev() {
 	return 1
 }
 
+# wait_for SECONDS CMD...: poll a condition (not a timing assumption: it fails only at the deadline)
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		nap 0.1
+	done
+}
+
 # wait_stick SERIAL [SECONDS]: wait until the stick shows up with its udev data complete
 wait_stick() {
 	local deadline=$((SECONDS + ${2:-60})) d
@@ -56,6 +66,13 @@ stick_id_path() {
 	echo "pci-0000:00:05.0-usb-0:${!v}:1.0-scsi-0:0:0:0"
 }
 
+# stick_port_path ID: its socket as a port map or board.conf names it (ID_PATH cut after the USB port)
+stick_port_path() {
+	local p
+	p=$(stick_id_path "$1")
+	echo "${p%%:1.0-scsi-*}"
+}
+
 # stick_serial ID: the serial a stick declared in the scenario has
 stick_serial() { local v="VM_SERIAL_$1"; echo "${!v}"; }
 
@@ -65,4 +82,11 @@ jhas() {
 	local f=$1 c=$2
 	shift 2
 	jq -e -s "$@" "any(.[]; $c)" "$f" >/dev/null 2>&1
+}
+
+# jis TEXT COND [JQ-OPTIONS...]: the JSON value TEXT (a string, e.g. one event line) satisfies the jq condition
+jis() {
+	local t=$1 c=$2
+	shift 2
+	jq -e "$@" "$c" <<<"$t" >/dev/null 2>&1
 }

@@ -9,6 +9,7 @@
 # the next load resumes where the broken one stopped. The sticks are reused ones (random bytes before the guest
 # starts; the image ends with a zero MiB): after each passing job they equal the image byte for byte.
 VM_TIMEOUT=420
+. "$VM_REPO/tests/vm/lib/board.sh"
 
 sticks() {
 	stick a 32M hub fill=random
@@ -39,14 +40,7 @@ sticks() {
 	head -c $((64 << 20)) /dev/urandom >"$VM_SHARE/big.img"
 	"$DARTDUP" pack "$VM_SHARE/big.img" -o "$VM_SHARE/big.dfi" --key "$VM_SHARE/depot.key" \
 		--name "big B" >/dev/null 2>&1 || return 1
-	# the gadget modules, found here (a find over 9p in the emulated guest takes minutes)
-	local m ko list=""
-	for m in udc-core dummy_hcd configfs libcomposite usb_f_fs evdev ledtrig-timer; do
-		ko=$(find "$VM_MODDIR" -name "$m.ko" | head -1)
-		[ -n "$ko" ] || return 1
-		list+="$ko "
-	done
-	export VM_X_GADGET_KO=$list
+	board_find_modules evdev ledtrig-timer
 }
 
 host() {
@@ -62,30 +56,8 @@ host() {
 	await DONE 240
 }
 
-# --- guest side ----------------------------------------------------------------------------------------
-gadget_modules() {
-	local ko m
-	for ko in $VM_X_GADGET_KO; do
-		m=$(basename "$ko" .ko)
-		grep -q "^${m//-/_} " /proc/modules || insmod "$ko" || return 1
-	done
-}
-
-# the USB device of the board as the PC side sees it (sysfs), empty if none
-board_usb_dev() {
-	grep -l '^1209$' /sys/bus/usb/devices/*/idVendor 2>/dev/null | head -1 | xargs -r dirname
-}
-
-board_on_bus() { test -n "$(board_usb_dev)"; }
-
-wait_for() { # SECONDS CMD...: poll a condition (not a timing assumption: it fails only at the deadline)
-	local deadline=$((SECONDS + $1)); shift
-	until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; sleep 0.1; done
-}
-
-B() { "$DARTDUP" board --serial "$SERIAL" "$@"; }
+# --- guest side (the board: lib/board.sh) ---------------------------------------------------------------
 led() { cat "/sys/class/leds/$1/brightness"; } # 0 off; max_brightness (1 for a keyboard LED) on
-port_path() { stick_id_path "$1" | sed 's/:1\.0-scsi-.*//'; }
 
 # --- a PC that stops reading its replies (issue 17): the board never waits for it ---------------------
 # tests/vm/tools/slow_pc sends 2000 INFO requests in one go and reads none of the replies until told; the
@@ -173,7 +145,7 @@ faults() {
 	out=$(wait_for 30 B info >/dev/null 2>&1; B info --json 2>&1)
 	check "after the disconnect the board still has its old image" grep -q '"name":"sample A"' <<<"$out" ||
 		echo "# $out"
-	check "dartdupd survived the disconnect" kill -0 "$pid"
+	check "dartdupd survived the disconnect" kill -0 "$BOARD_PID"
 	out=$(B load "$VM_SHARE/big.dfi" 2>&1)
 	check "the next load resumes where the broken one stopped" grep -q "^resumed at [1-9]" <<<"$out" ||
 		echo "# $out"
@@ -182,20 +154,16 @@ faults() {
 	check "the board now serves the new image" grep -q '"name":"big B"' <<<"$out" || echo "# $out"
 }
 
-start_daemon() { # as the board's service runs it: sets pid; READY comes on $fifo
-	/tmp/bin/dartdupd --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" >/dev/null 2>>/tmp/dartdupd.log &
-	pid=$!
-}
-
 # --- firmware updates over USB, applied as the board's service does (dartdupd.service) ---------------
 # service_restart: what systemd does when dartdupd exits: ExecStopPost gadget-setup down; ExecStartPre
-# gadget-setup apply-firmware, gadget-setup up; ExecStart. Sets pid; what --apply-firmware said is in $applied.
+# gadget-setup apply-firmware, gadget-setup up; ExecStart. Sets BOARD_PID; what --apply-firmware said is in
+# $applied.
 service_restart() {
-	"$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
-	applied=$("$VM_REPO/boards/linux-gadget/gadget-setup" apply-firmware "$conf" /tmp/bin/dartdupd 2>&1)
+	gadget_setup down "$conf"
+	applied=$(gadget_setup apply-firmware "$conf" /tmp/bin/dartdupd 2>&1)
 	echo "# apply: $applied"
-	"$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf"
-	start_daemon
+	gadget_setup up "$conf"
+	board_start "$conf" /tmp/bin/dartdupd
 }
 
 firmware_update() {
@@ -203,7 +171,7 @@ firmware_update() {
 	. "$VM_SHARE/fw.env"
 	B update "$VM_SHARE/fw.dfi" --wait --timeout 120 >/tmp/update.log 2>&1 &
 	upid=$!
-	wait "$pid"
+	wait "$BOARD_PID"
 	rc=$?
 	check "after an update dartdupd stops with status 3 to have it applied (status $rc)" test "$rc" = 3
 	check "dartdupd says why it stopped" \
@@ -211,7 +179,7 @@ firmware_update() {
 	service_restart
 	check "--apply-firmware installs it over the program" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin"
 	check "the previous program is kept as .prev" cmp -s /tmp/bin/dartdupd.prev "$DARTDUPD"
-	check "the new program serves" test "$(timeout 30 head -n1 "$fifo")" = READY
+	check "the new program serves" board_ready
 	check "serving, the new program ended its trial (no roll-back at the next start)" \
 		test ! -e "$store/firmware.trial"
 	wait "$upid"
@@ -232,15 +200,15 @@ firmware_update() {
 	check "an older firmware bundle is refused without --allow-downgrade" refused_downgrade
 	B update "$VM_SHARE/fw-dead.dfi" --allow-downgrade --wait --timeout 120 >/tmp/update.log 2>&1 &
 	upid=$!
-	wait "$pid"
+	wait "$BOARD_PID"
 	service_restart
 	check "the dead program is installed (on trial)" cmp -s /tmp/bin/dartdupd /bin/true
-	check "it never serves" test -z "$(timeout 30 head -n1 "$fifo")"
-	wait "$pid"
+	check "it never serves" test -z "$(timeout 30 head -n1 "$BOARD_FIFO")"
+	wait "$BOARD_PID"
 	service_restart # systemd's Restart=on-failure
 	check "the next start rolls it back" grep -q '"dartdupd-firmware linux-gadget 7.7.7" never served: rolled back' <<<"$applied"
 	check "the program is the one that served before" cmp -s /tmp/bin/dartdupd "$VM_SHARE/fw.bin"
-	check "it serves again" test "$(timeout 30 head -n1 "$fifo")" = READY
+	check "it serves again" board_ready
 	wait "$upid"
 	rc=$?
 	sed 's/^/# update: /' /tmp/update.log
@@ -250,39 +218,22 @@ firmware_update() {
 }
 
 guest() {
-	local conf=/tmp/board.conf store=/tmp/store fifo=/tmp/ready pid job out
+	local conf=/tmp/board.conf store=/tmp/store job out
 	check "gadget modules load (udc-core dummy_hcd configfs libcomposite usb_f_fs evdev ledtrig-timer)" \
-		gadget_modules || return
+		board_modules || return
 	local kbd=/dev/input/by-path/platform-i8042-serio-0-event-kbd
 	wait_for 20 test -e "$kbd" || kbd=$(ls /dev/input/event* | head -1)
 	local led_green led_red
 	led_green=$(basename "$(ls -d /sys/class/leds/input*::numlock | head -1)")
 	led_red=$(basename "$(ls -d /sys/class/leds/input*::capslock | head -1)")
 	check "the keyboard's LEDs are in /sys/class/leds ($led_green, $led_red)" test -n "$led_green" -a -n "$led_red"
-	cat >"$conf" <<-EOF
 	# the test board: three slots behind the hub, the AT keyboard's Enter as the button, its Num Lock
 	# and Caps Lock LEDs (input-leds: /sys/class/leds) as slot 3's green and red light
-	store = $store
-	pubkey = $VM_SHARE/depot.pub
-	slot.1 = $(port_path a)
-	slot.2 = $(port_path b)
-	slot.3 = $(port_path c)
-	button = input $kbd KEY_ENTER
-	light.3 = led $led_green $led_red
-	usb.udc = dummy_udc.0
-	usb.product = dartdup test board
-	EOF
-	check "gadget-setup up" "$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf" || return
-	SERIAL=$(cat /sys/kernel/config/usb_gadget/dartdup/strings/0x409/serialnumber)
-	mkfifo "$fifo"
+	board_conf "$conf" a b c -- "button = input $kbd KEY_ENTER" "light.3 = led $led_green $led_red" \
+		"usb.product = dartdup test board"
 	# the board's program lives in a writable place: a firmware update replaces it
 	mkdir -p /tmp/bin && cp "$DARTDUPD" /tmp/bin/dartdupd
-	start_daemon
-	if ! [ "$(timeout 30 head -n1 "$fifo")" = READY ]; then
-		not_ok "dartdupd serves: $(head -c 400 /tmp/dartdupd.log)"
-		return
-	fi
-	ok "dartdupd --board linux-gadget serves"
+	board_serve "$conf" "dartdupd --board linux-gadget serves" /tmp/bin/dartdupd || return
 	if ! check "the gadget enumerates on the PC side (VID 1209)" wait_for 30 board_on_bus; then
 		dmesg | tail -20 | sed 's/^/# dmesg: /'
 		sed 's/^/# dartdupd: /' /tmp/dartdupd.log | tail -10
@@ -324,7 +275,7 @@ guest() {
 	out=$(B log --json 2>&1)
 	check "log read back: one pass record per slot" test "$(grep -c '"result":"pass"' <<<"$out")" -eq 3
 	check "log records carry the board serial" grep -q "\"board\":\"$SERIAL\"" <<<"$out"
-	check "log records carry the stick's port path" grep -q "$(port_path c)" <<<"$out"
+	check "log records carry the stick's port path" grep -q "$(stick_port_path c)" <<<"$out"
 	# the board's self-test over the link (docs/ACCEPTANCE.md): the controller is dummy_udc.0, a PC is
 	# attached (this guest), the three slots hold sticks, the store takes a durable write
 	out=$(B selftest --json 2>&1)
@@ -338,10 +289,10 @@ guest() {
 	stalled_pc
 	faults
 	firmware_update
-	kill -TERM "$pid"
-	wait "$pid"
+	kill -TERM "$BOARD_PID"
+	wait "$BOARD_PID"
 	check "dartdupd stops cleanly on SIGTERM" test $? -eq 0
-	check "gadget-setup down" "$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
+	check "gadget-setup down" gadget_setup down "$conf"
 	sed 's/^/# dartdupd: /' /tmp/dartdupd.log | tail -20
 }
 

@@ -6,6 +6,7 @@
 # so the same stick cannot be plugged twice): the job's record is exported onto it before it serves. Back on
 # the host, mtools reads the export from the stick's backing file and `dartdup audit verify` checks it.
 VM_TIMEOUT=420
+. "$VM_REPO/tests/vm/lib/board.sh"
 
 sticks() {
 	stick a 32M hub fill=random
@@ -18,13 +19,7 @@ sticks() {
 	"$DARTDUP" master "$(stick_file m)" --image "$VM_SHARE/a.dfi" --batch "$VM_SHARE/batch.conf" \
 		--pubkey "$VM_SHARE/depot.pub" --size 48M >"$VM_SHARE/master.out" 2>&1 || return 1
 	cp "$(stick_file m)" "$VM_SHARE/master-before.img"
-	local m ko list=""
-	for m in udc-core dummy_hcd configfs libcomposite usb_f_fs fat vfat nls_cp437 nls_ascii nls_utf8; do
-		ko=$(find "$VM_MODDIR" -name "$m.ko" | head -1)
-		[ -n "$ko" ] || return 1
-		list+="$ko "
-	done
-	export VM_X_GADGET_KO=$list
+	board_find_modules fat vfat nls_cp437 nls_ascii nls_utf8
 }
 
 host() {
@@ -34,46 +29,15 @@ host() {
 	await DONE 300
 }
 
-# --- guest side ----------------------------------------------------------------------------------------
-modules() {
-	local ko m
-	for ko in $VM_X_GADGET_KO; do
-		m=$(basename "$ko" .ko)
-		grep -q "^${m//-/_} " /proc/modules || insmod "$ko" || return 1
-	done
-}
-
-wait_for() { # SECONDS CMD...: poll a condition (fails only at the deadline)
-	local deadline=$((SECONDS + $1)); shift
-	until "$@"; do [ "$SECONDS" -ge "$deadline" ] && return 1; nap 0.2; done
-}
-
-B() { "$DARTDUP" board --serial "$SERIAL" "$@"; }
-port_path() { stick_id_path "$1" | sed 's/:1\.0-scsi-.*//'; }
+# --- guest side (the board: lib/board.sh) ---------------------------------------------------------------
 log_has() { grep -q -- "$1" /tmp/dartdupd.log; }
 not_mounted() { ! grep -q " $store/master " /proc/mounts; }
 
 guest() {
-	local conf=/tmp/board.conf store=/tmp/store fifo=/tmp/ready pid
-	check "gadget and vfat modules load" modules || return
-	cat >"$conf" <<-EOF
-	store = $store
-	pubkey = $VM_SHARE/depot.pub
-	slot.1 = $(port_path a)
-	slot.2 = $(port_path m)
-	master = 2
-	usb.udc = dummy_udc.0
-	EOF
-	check "gadget-setup up" "$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf" || return
-	SERIAL=$(cat /sys/kernel/config/usb_gadget/dartdup/strings/0x409/serialnumber)
-	mkfifo "$fifo"
-	"$DARTDUPD" --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" >/dev/null 2>>/tmp/dartdupd.log &
-	pid=$!
-	if ! [ "$(timeout 30 head -n1 "$fifo")" = READY ]; then
-		not_ok "dartdupd serves: $(head -c 400 /tmp/dartdupd.log)"
-		return
-	fi
-	ok "dartdupd --board linux-gadget serves with master = 2"
+	local conf=/tmp/board.conf store=/tmp/store
+	check "gadget and vfat modules load" board_modules || return
+	board_conf "$conf" a m -- "master = 2"
+	board_serve "$conf" "dartdupd --board linux-gadget serves with master = 2" || return
 	check "no image before the master stick" test ! -e "$store/image.dfi"
 
 	say PLUG1
@@ -93,21 +57,19 @@ guest() {
 	check "a job writes slot 1, never the master slot: $(echo "$out" | head -1)" grep -q "started on 1 port(s)" <<<"$out"
 	check "slot 1 holds the image" cmp -s -n $((3 << 20)) "$VM_SHARE/a.img" "$(stick_dev "$(stick_serial a)")"
 
-	kill "$pid"; wait "$pid"
+	kill "$BOARD_PID"; wait "$BOARD_PID"
 	# as the board's service restarts (dartdupd.service): gadget-setup down, up, then the program
-	"$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
-	"$VM_REPO/boards/linux-gadget/gadget-setup" up "$conf"
-	"$DARTDUPD" --board linux-gadget --config "$conf" --ready-fd 3 3>"$fifo" >/dev/null 2>>/tmp/dartdupd.log &
-	pid=$!
-	check "restarted with the master stick in: it is read before the board serves" \
-		test "$(timeout 120 head -n1 "$fifo")" = READY
+	gadget_setup down "$conf"
+	gadget_setup up "$conf"
+	board_start "$conf"
+	check "restarted with the master stick in: it is read before the board serves" board_ready 120
 	check "the job's record is exported" log_has "master stick: 1 audit record(s) exported"
 	check "the stick is unmounted after the export" not_mounted
 	check "the mark advanced" test "$(cat "$store/audit.exported")" = 1
 	cp "$store/audit.pub" "$VM_SHARE/board.pub"
 	echo "$SERIAL" >"$VM_SHARE/serial"
-	kill "$pid"; wait "$pid"
-	"$VM_REPO/boards/linux-gadget/gadget-setup" down "$conf"
+	kill "$BOARD_PID"; wait "$BOARD_PID"
+	gadget_setup down "$conf"
 }
 
 after() {
