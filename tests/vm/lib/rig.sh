@@ -238,6 +238,13 @@ qmp() { python3 "$VM_REPO/tests/vm/lib/qmp.py" "$VM_OUT/qmp.sock" "$@"; }
 # unplug ID: pull a stick out (QMP device_del), returning once QEMU reports the device gone
 unplug() { qmp device_del "{\"id\": \"$1\"}" --event DEVICE_DELETED >/dev/null; }
 
+# slow ID BPS: from now on the stick reads and writes at most BPS bytes per second (QMP block_set_io_throttle
+# on its drive): a scenario that must act while a stick is still busy makes the window as wide as it needs
+slow() {
+	qmp block_set_io_throttle "{\"device\": \"d-$1\", \"bps\": $2, \"bps_rd\": 0, \"bps_wr\": 0,
+		\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}" >/dev/null
+}
+
 # plug ID: plug in a stick declared with `later`
 plug() {
 	local id=$1
