@@ -57,6 +57,18 @@ static bool covers(int64_t at, size_t len, uint64_t off)
 	return at >= 0 && (uint64_t)at >= off && (uint64_t)at < off + len;
 }
 
+/* Under f->lock: wait until the test opens the gate. */
+static void gate_wait(struct fake *f)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
+	while (!f->gate_open)
+		if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
+			break;
+}
+
 static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct fake *f = t->priv;
@@ -66,15 +78,8 @@ static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t
 	if (f->wrap)
 		off %= f->wrap;
 	f->writes++;
-	if (f->gate_at && f->writes == f->gate_at) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
-		while (!f->gate_open)
-			if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
-				break;
-	}
+	if (f->gate_at && f->writes == f->gate_at)
+		gate_wait(f);
 	if (f->vanish_after >= 0 && f->writes > f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (covers(f->fail_write_at, len, off))
@@ -109,15 +114,8 @@ static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, s
 	if (f->wrap)
 		off %= f->wrap;
 	f->reads++;
-	if (f->gate_read_at && f->reads == f->gate_read_at) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
-		while (!f->gate_open)
-			if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
-				break;
-	}
+	if (f->gate_read_at && f->reads == f->gate_read_at)
+		gate_wait(f);
 	if (f->vanish_after >= 0 && f->writes >= f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (off + len > f->cap)
