@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,6 +185,59 @@ TEST(changed_missing_and_linked_files_named)
 	CHECK_STR_CONTAINS(err.msg, "not a regular file");
 }
 
+/* The signature line read back (dd_release_read_sign_line, shared by RELEASE.txt and the revocation list):
+ * what dd_release_sign_line wrote comes back whole, and the id covers every byte before the line; a text
+ * without that last line, or with its fields cut, bad hex or a signature of a wrong size, is told apart. */
+TEST(sign_line_read_back)
+{
+	static const char body[] = "dartdup-release 1\nsome text\n";
+	static const struct { const char *line; enum dd_sign_line want; } bad[] = {
+		{ "tool dartdup\n", DD_SIGN_LINE_NONE },
+		{ "signature\n", DD_SIGN_LINE_NONE },
+		{ "signature 00ff\n", DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF 0011223344556677\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0011223344556677\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 00112233445566\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 001122334455667\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 00112233445566zz\n",
+		  DD_SIGN_LINE_DAMAGED },
+	};
+	char line[256], text[512], huge[2 * DD_SIG_MAX + 3];
+	uint8_t id[DD_SHA256_LEN], want_id[DD_SHA256_LEN], key_id[DD_SHA256_LEN], sig[DD_SIG_MAX];
+	size_t sig_len = 0;
+	const char *pubs[1];
+	struct dd_signer *sg;
+	struct dd_err err = { 0 };
+
+	setup();
+	dd_sha256(body, strlen(body), want_id);
+	CHECK_EQ_INT(dd_release_sign_line(check_path("a.key"), want_id, line, sizeof(line), &err), DD_OK);
+	snprintf(text, sizeof(text), "%s%s", body, line);
+	CHECK_EQ_INT(dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len), DD_SIGN_LINE_OK);
+	CHECK_MEM_EQ(id, want_id, DD_SHA256_LEN);
+	CHECK(!strcmp(text, "dartdup-release 1\nsome text")); /* cut before the signature line */
+	CHECK_EQ_INT(dd_signer_open(check_path("a.key"), &sg, &err), DD_OK);
+	CHECK_MEM_EQ(key_id, dd_signer_key_id(sg), DD_SHA256_LEN);
+	dd_signer_close(sg);
+	CHECK(sig_len >= 8 && sig_len <= DD_SIG_MAX);
+	pubs[0] = check_path("a.pub");
+	CHECK_EQ_INT(dd_verify_any(pubs, 1, key_id, id, sig, sig_len, NULL, &err), DD_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", body, bad[i].line);
+		if (dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len) != bad[i].want)
+			CHECK_FAIL_("line %zu \"%s\": not told apart", i, bad[i].line);
+	}
+	memset(huge, 'a', sizeof(huge) - 1); /* a signature one byte longer than DD_SIG_MAX */
+	huge[sizeof(huge) - 1] = '\0';
+	snprintf(text, sizeof(text), "%ssignature %s %s\n", body,
+		 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", huge);
+	CHECK_EQ_INT(dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len), DD_SIGN_LINE_DAMAGED);
+}
+
 int main(void)
 {
 	RUN(names);
@@ -193,5 +247,6 @@ int main(void)
 	RUN(unsigned_refused);
 	RUN(every_damaged_byte_caught);
 	RUN(changed_missing_and_linked_files_named);
+	RUN(sign_line_read_back);
 	return check_done();
 }
