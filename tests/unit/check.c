@@ -151,6 +151,17 @@ void *check_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+bool check_same_files(const char *a, const char *b)
+{
+	size_t la = 0, lb = 0;
+	uint8_t *pa = check_read_file(a, &la), *pb = check_read_file(b, &lb);
+	bool same = pa && pb && la == lb && !memcmp(pa, pb, la);
+
+	free(pa);
+	free(pb);
+	return same;
+}
+
 /* A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"); -1 when missing. */
 static long status_kib(const char *field)
 {

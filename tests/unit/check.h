@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,6 +101,9 @@ int check_write_file(const char *path, const void *buf, size_t len);
 int check_random_file(const char *path, size_t len, uint64_t seed, uint8_t **data);
 /* Read a whole file into a malloc'd buffer; *len gets its size. NULL on error. */
 void *check_read_file(const char *path, size_t *len);
+
+/* Both files read, and their bytes equal. */
+bool check_same_files(const char *a, const char *b);
 
 /* Runs fn(arg, msg) in a child process and measures how much its peak resident memory grew while fn
  * ran (VmHWM after, over VmRSS before, with the peak reset first through /proc/self/clear_refs), in

@@ -152,20 +152,13 @@ TEST(reproducible)
 	struct dfi_pack_opts o1 = { .block_size = 4096, .threads = 1, .created = 1234, .name = "x" };
 	struct dfi_pack_opts o2 = o1;
 	struct dd_err err = { 0 };
-	uint8_t *img = make_image(in, 9 * 4096 + 1, 11, 4096), *pa, *pb;
-	size_t la, lb;
-	int same;
+	uint8_t *img = make_image(in, 9 * 4096 + 1, 11, 4096);
 
 	free(img);
 	o2.threads = 3;
 	CHECK_EQ_INT(dfi_pack(in, a, &o1, &err), DD_OK);
 	CHECK_EQ_INT(dfi_pack(in, b, &o2, &err), DD_OK);
-	pa = check_read_file(a, &la);
-	pb = check_read_file(b, &lb);
-	same = pa && pb && la == lb && !memcmp(pa, pb, la);
-	free(pa);
-	free(pb);
-	CHECK(same);
+	CHECK(check_same_files(a, b));
 }
 
 /* A .zst of the image packs to the very same package as the raw image. */
@@ -173,24 +166,18 @@ TEST(zst_input_same_package)
 {
 	const char *in = check_path("zi.img"), *zin = check_path("zi.img.zst");
 	const char *a = check_path("zi1.dfi"), *b = check_path("zi2.dfi");
-	size_t len = 6 * 4096 + 17, la, lb, zcap = ZSTD_compressBound(len);
+	size_t len = 6 * 4096 + 17, zcap = ZSTD_compressBound(len);
 	struct dfi_pack_opts o = { .block_size = 4096, .created = 5, .name = "n" };
 	struct dd_err err = { 0 };
-	uint8_t *img = make_image(in, len, 12, 4096), *z = malloc(zcap), *pa, *pb;
+	uint8_t *img = make_image(in, len, 12, 4096), *z = malloc(zcap);
 	size_t zl = ZSTD_compress(z, zcap, img, len, 3);
-	int same;
 
 	free(img);
 	CHECK(!ZSTD_isError(zl) && !check_write_file(zin, z, zl));
 	free(z);
 	CHECK_EQ_INT(dfi_pack(in, a, &o, &err), DD_OK);
 	CHECK_EQ_INT(dfi_pack(zin, b, &o, &err), DD_OK);
-	pa = check_read_file(a, &la);
-	pb = check_read_file(b, &lb);
-	same = pa && pb && la == lb && !memcmp(pa, pb, la);
-	free(pa);
-	free(pb);
-	CHECK(same);
+	CHECK(check_same_files(a, b));
 }
 
 TEST(metadata)

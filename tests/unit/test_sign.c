@@ -178,19 +178,11 @@ TEST(unsigned_package_with_key_refused)
 TEST(signed_packages_reproducible)
 {
 	const char *p1 = check_path("r1.dfi"), *p2 = check_path("r2.dfi");
-	size_t l1, l2;
-	uint8_t *a, *b;
-	int same;
 
 	keys();
 	make_pkg(p1, check_path("a.key"));
 	make_pkg(p2, check_path("a.key"));
-	a = check_read_file(p1, &l1);
-	b = check_read_file(p2, &l2);
-	same = a && b && l1 == l2 && !memcmp(a, b, l1);
-	free(a);
-	free(b);
-	CHECK(same);
+	CHECK(check_same_files(p1, p2));
 }
 
 TEST(pack_with_missing_key_writes_nothing)
