@@ -48,7 +48,11 @@ COMMON_SRC := $(sort $(shell find common -name '*.c'))
 HOST_SRC   := $(sort $(filter-out host/main.c,$(shell find host -name '*.c')))
 FW_SRC     := $(sort $(filter-out firmware/main.c,$(wildcard firmware/*.c boards/*/*.c)))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
-TEST_SUPPORT := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+# Support code of the unit tests (tests/unit/*.c but test_*.c): linked into every test. What of it needs host/
+# code (screen_check.c: host/fit.c) goes to the PC's tests only, not to the arm64 ones (mk/arm64.mk).
+TEST_SUPPORT_ALL  := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+TEST_SUPPORT_HOST := $(sort $(shell grep -l '"host/' $(TEST_SUPPORT_ALL) /dev/null 2>/dev/null))
+TEST_SUPPORT      := $(filter-out $(TEST_SUPPORT_HOST),$(TEST_SUPPORT_ALL))
 
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
@@ -110,11 +114,11 @@ $(BUILD)/bin/dartdupd: $(BUILD)/obj/firmware/main.o $(LIB_FW) $(LIB_CORE)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # Unit tests link everything but the two main()s, so any module can be tested.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(BUILD),$(TEST_SUPPORT)) $(LIB_HOST) $(LIB_FW) $(LIB_CORE)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(BUILD),$(TEST_SUPPORT) $(TEST_SUPPORT_HOST)) $(LIB_HOST) $(LIB_FW) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
-$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call obj,$(BUILD)/asan,$(TEST_SUPPORT)) \
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(call obj,$(BUILD)/asan,$(TEST_SUPPORT) $(TEST_SUPPORT_HOST)) \
 		$(BUILD)/asan/lib/libdartdup-host.a $(BUILD)/asan/lib/libdartdup-fw.a $(BUILD)/asan/lib/libdartdup.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)

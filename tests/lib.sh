@@ -32,3 +32,22 @@ with open(path, "wb") as f:
         left -= n
 PY
 }
+# fat_of IMG OFFSET -> $T/mtoolsrc pointing drive x: at the FAT volume OFFSET bytes into IMG
+fat_of() { printf 'mtools_skip_check=1\ndrive x: file="%s" offset=%s\n' "$1" "$2" >"$T/mtoolsrc"; }
+# same_tree NAME IMG OFFSET TREE [EXCLUDE...]: the FAT volume holds exactly TREE (names, case, bytes), but
+# for boot.catalog (genisoimage shows its El Torito catalog as a file; the stick may carry it, the tree has
+# none) and each EXCLUDE (a name diff -x leaves out)
+same_tree() {
+	local name=$1 img=$2 off=$3 tree=$4 out=$T/readback x=(-x boot.catalog) e
+	shift 4
+	for e in "$@"; do x+=(-x "$e"); done
+	rm -rf "$out"; mkdir -p "$out"
+	fat_of "$img" "$off"
+	if MTOOLSRC=$T/mtoolsrc mcopy -s -n -m -Q "x:/*" "$out/" >"$T/mcopy.log" 2>&1 &&
+	   diff -r "${x[@]}" "$tree" "$out" >"$T/diff" 2>&1; then
+		ok "$name"
+	else
+		not_ok "$name: $(head -c 300 "$T/diff" "$T/mcopy.log" | tr '\n' ' ')"
+	fi
+	rm -rf "$out"
+}

@@ -201,28 +201,45 @@ static int read_manifest(const char *dir, char *text, size_t cap, size_t *len, s
 	return DD_OK;
 }
 
+enum dd_sign_line dd_release_read_sign_line(char *text, size_t len, uint8_t id[DD_SHA256_LEN],
+					    uint8_t key_id[DD_SHA256_LEN], uint8_t *sig, size_t *sig_len)
+{
+	char *last, *p;
+	size_t n;
+
+	text[len - 1] = '\0';
+	last = strrchr(text, '\n');
+	if (!last || strncmp(last + 1, "signature ", 10))
+		return DD_SIGN_LINE_NONE;
+	dd_sha256(text, (size_t)(last + 1 - text), id);
+	*last = '\0';
+	p = last + 1 + 10;
+	if (!(p = (char *)take_hex64(p, key_id)) || *p != ' ')
+		return DD_SIGN_LINE_DAMAGED;
+	p++;
+	n = strlen(p);
+	if (n % 2 || n / 2 < 8 || n / 2 > DD_SIG_MAX || dd_unhex(p, n / 2, sig))
+		return DD_SIGN_LINE_DAMAGED;
+	*sig_len = n / 2;
+	return DD_SIGN_LINE_OK;
+}
+
 /* The last line must be the signature: checked before any other line is believed. */
 static int check_signature(const char *dir, char *text, size_t len, const char *const *pubs, size_t n_pubs,
 			   struct dd_release *rel, struct dd_err *err)
 {
 	uint8_t sig[DD_SIG_MAX];
-	char *last, *p;
 	size_t sig_len;
 	int rc;
 
-	text[len - 1] = '\0';
-	last = strrchr(text, '\n');
-	if (!last || strncmp(last + 1, "signature ", 10))
+	switch (dd_release_read_sign_line(text, len, rel->id, rel->key_id, sig, &sig_len)) {
+	case DD_SIGN_LINE_NONE:
 		return dd_fail(err, DD_EINPUT, "%s/%s: not signed (build it with --key)", dir, DD_RELEASE_FILE);
-	dd_sha256(text, (size_t)(last + 1 - text), rel->id);
-	*last = '\0';
-	p = last + 1 + 10;
-	if (!(p = (char *)take_hex64(p, rel->key_id)) || *p != ' ')
+	case DD_SIGN_LINE_DAMAGED:
 		return dd_fail(err, DD_EINPUT, "%s/%s: signature line damaged", dir, DD_RELEASE_FILE);
-	p++;
-	sig_len = strlen(p) / 2;
-	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || dd_unhex(p, sig_len, sig))
-		return dd_fail(err, DD_EINPUT, "%s/%s: signature line damaged", dir, DD_RELEASE_FILE);
+	case DD_SIGN_LINE_OK:
+		break;
+	}
 	rc = dd_verify_any(pubs, n_pubs, rel->key_id, rel->id, sig, sig_len, NULL, err);
 	if (rc)
 		dd_err_prefix(err, "%s/%s", dir, DD_RELEASE_FILE);

@@ -62,4 +62,12 @@ int dd_release_verify(const char *dir, const char *const *pubs, size_t n_pubs, s
 int dd_release_sign_line(const char *key_path, const uint8_t id[DD_SHA256_LEN], char *line, size_t cap,
 			 struct dd_err *err);
 
+/* Reads that line back from a signed text file held in text (len bytes, NUL-terminated after them, the
+ * last byte a '\n', which becomes the NUL): text is cut before its last line; id gets the SHA-256 of every
+ * byte up to it, key_id and sig (*sig_len bytes, 8 to DD_SIG_MAX) the line's fields. The caller verifies
+ * (dd_verify_any) and words the refusal. */
+enum dd_sign_line { DD_SIGN_LINE_OK, DD_SIGN_LINE_NONE /* last line no signature */, DD_SIGN_LINE_DAMAGED };
+enum dd_sign_line dd_release_read_sign_line(char *text, size_t len, uint8_t id[DD_SHA256_LEN],
+					    uint8_t key_id[DD_SHA256_LEN], uint8_t *sig, size_t *sig_len);
+
 #endif

@@ -91,23 +91,17 @@ static int check_signature(char *text, size_t len, const char *const *pubs, size
 			   struct dd_revocation *rl, struct dd_err *err)
 {
 	uint8_t sig[DD_SIG_MAX];
-	char *last, *p;
 	size_t sig_len;
 	int rc;
 
-	text[len - 1] = '\0';
-	last = strrchr(text, '\n');
-	if (!last || strncmp(last + 1, "signature ", 10))
+	switch (dd_release_read_sign_line(text, len, rl->id, rl->key_id, sig, &sig_len)) {
+	case DD_SIGN_LINE_NONE:
 		return dd_fail(err, DD_EINPUT, "%s: not signed", what);
-	dd_sha256(text, (size_t)(last + 1 - text), rl->id);
-	*last = '\0';
-	p = last + 1 + 10;
-	if (strlen(p) < HEX64 + 1 || dd_unhex(p, DD_SHA256_LEN, rl->key_id) || p[HEX64] != ' ')
+	case DD_SIGN_LINE_DAMAGED:
 		return dd_fail(err, DD_EINPUT, "%s: signature line damaged", what);
-	p += HEX64 + 1;
-	sig_len = strlen(p) / 2;
-	if (strlen(p) % 2 || sig_len < 8 || sig_len > DD_SIG_MAX || dd_unhex(p, sig_len, sig))
-		return dd_fail(err, DD_EINPUT, "%s: signature line damaged", what);
+	case DD_SIGN_LINE_OK:
+		break;
+	}
 	if (!n_pubs)
 		return dd_fail(err, DD_EINPUT, "%s: no depot public key to check it with", what);
 	rc = dd_verify_any(pubs, n_pubs, rl->key_id, rl->id, sig, sig_len, NULL, err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,29 +132,40 @@ static void chs(uint8_t *p, uint64_t lba)
 	p[2] = (uint8_t)c;
 }
 
-int disk_write_mbr(int fd, const struct grub_images *g, uint32_t disk_sig, uint64_t part_sectors,
-		   struct dd_err *err)
+/* The disk signature, one FAT32 (LBA) partition at DISK_PART_LBA of part_sectors (active: the one the BIOS
+ * boots) and the 55 AA mark, into mbr; the boot code before 0x1B8 is the caller's. */
+static int mbr_table(uint8_t mbr[512], uint32_t disk_sig, uint64_t part_sectors, bool active, struct dd_err *err)
 {
-	uint8_t mbr[512] = { 0 };
 	uint8_t *pe = mbr + 0x1BE;
 
 	if (part_sectors > 0xFFFFFFFFull - DISK_PART_LBA)
 		return dd_fail(err, DD_EINPUT, "disk over 2 TiB cannot use an MBR");
+	put_le32(mbr + 0x1B8, disk_sig);
+	pe[0] = active ? 0x80 : 0x00;
+	chs(pe + 1, DISK_PART_LBA);
+	pe[4] = 0x0C; /* FAT32 with LBA */
+	chs(pe + 5, DISK_PART_LBA + part_sectors - 1);
+	put_le32(pe + 8, DISK_PART_LBA);
+	put_le32(pe + 12, (uint32_t)part_sectors);
+	mbr[510] = 0x55;
+	mbr[511] = 0xAA;
+	return DD_OK;
+}
+
+int disk_write_mbr(int fd, const struct grub_images *g, uint32_t disk_sig, uint64_t part_sectors,
+		   struct dd_err *err)
+{
+	uint8_t mbr[512] = { 0 };
+	int rc;
+
 	/* GRUB's boot code up to the disk signature; then point it at core.img (see FACTS 2) */
 	memcpy(mbr, g->boot, 0x1B8);
 	put_le64(mbr + 0x5C, 1);   /* kernel sector: core.img starts at LBA 1 */
 	mbr[0x64] = 0xFF;          /* boot drive: the one the BIOS booted from */
 	mbr[0x66] = 0x90;          /* no "jump over the drive check": NOPs */
 	mbr[0x67] = 0x90;
-	put_le32(mbr + 0x1B8, disk_sig);
-	pe[0] = 0x80;              /* active */
-	chs(pe + 1, DISK_PART_LBA);
-	pe[4] = 0x0C;              /* FAT32 with LBA */
-	chs(pe + 5, DISK_PART_LBA + part_sectors - 1);
-	put_le32(pe + 8, DISK_PART_LBA);
-	put_le32(pe + 12, (uint32_t)part_sectors);
-	mbr[510] = 0x55;
-	mbr[511] = 0xAA;
+	if ((rc = mbr_table(mbr, disk_sig, part_sectors, true, err)))
+		return rc;
 	if (iso_write_all(fd, mbr, sizeof(mbr), 0) || iso_write_all(fd, g->core, g->core_len, 512))
 		return dd_fail_errno(err, DD_EIO, errno, "write");
 	return DD_OK;
@@ -162,18 +174,10 @@ int disk_write_mbr(int fd, const struct grub_images *g, uint32_t disk_sig, uint6
 int disk_write_plain_mbr(int fd, uint32_t disk_sig, uint64_t part_sectors, struct dd_err *err)
 {
 	uint8_t mbr[512] = { 0 };
-	uint8_t *pe = mbr + 0x1BE;
+	int rc;
 
-	if (part_sectors > 0xFFFFFFFFull - DISK_PART_LBA)
-		return dd_fail(err, DD_EINPUT, "disk over 2 TiB cannot use an MBR");
-	put_le32(mbr + 0x1B8, disk_sig);
-	chs(pe + 1, DISK_PART_LBA);
-	pe[4] = 0x0C; /* FAT32 with LBA */
-	chs(pe + 5, DISK_PART_LBA + part_sectors - 1);
-	put_le32(pe + 8, DISK_PART_LBA);
-	put_le32(pe + 12, (uint32_t)part_sectors);
-	mbr[510] = 0x55;
-	mbr[511] = 0xAA;
+	if ((rc = mbr_table(mbr, disk_sig, part_sectors, false, err)))
+		return rc;
 	if (iso_write_all(fd, mbr, sizeof(mbr), 0))
 		return dd_fail_errno(err, DD_EIO, errno, "write");
 	return DD_OK;

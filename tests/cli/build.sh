@@ -3,20 +3,6 @@
 . tests/lib.sh
 MKISO=$PWD/scripts/make-sample-iso
 
-# fat_of IMG OFFSET -> $T/mtoolsrc pointing drive x: at the volume
-fat_of() { printf 'mtools_skip_check=1\ndrive x: file="%s" offset=%s\n' "$1" "$2" >"$T/mtoolsrc"; }
-# same_tree NAME IMG OFFSET TREE: the FAT volume holds exactly TREE (names, case, bytes)
-same_tree() {
-	local out=$T/readback
-	rm -rf "$out"; mkdir -p "$out"
-	fat_of "$2" "$3"
-	# genisoimage shows its El Torito catalog as a file; the stick may carry it, the tree has none
-	if MTOOLSRC=$T/mtoolsrc mcopy -s -n -m -Q "x:/*" "$out/" >"$T/mcopy.log" 2>&1 && diff -r -x boot.catalog "$4" "$out" >"$T/diff" 2>&1; then
-		ok "$1"
-	else
-		not_ok "$1: $(head -c 300 "$T/diff" "$T/mcopy.log" | tr '\n' ' ')"
-	fi
-}
 # fsck_clean NAME IMG OFFSET: fsck.fat -n finds nothing on the volume
 fsck_clean() {
 	dd if="$2" of="$T/vol" bs=1M skip=$(($3 / 1048576)) status=none

@@ -14,7 +14,6 @@
 
 #include <fcntl.h>
 #include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
 #include <sys/statvfs.h>
 
@@ -47,18 +46,14 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	/* static: the board keeps pointers to its arguments */
-	static char exe[PATH_MAX], key[PATH_MAX + 32], sock[96], p1[96], p2[96];
+	static char key[PATH_MAX], sock[96], p1[96], p2[96];
 	static char *bargv[] = { "sim", "--socket", sock, "--store", store, "--pubkey", key, "--port", p1,
 				 "--port", p2, "--serial", "FUZZ", NULL };
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	struct dd_err err;
 	int fd;
 
-	FUZZ_ASSERT(n > 0);
-	exe[n] = '\0';
-	snprintf(key, sizeof(key), "%s/../keys/fuzz.pub", dirname(exe));
-	if (access(key, R_OK)) {
-		fprintf(stderr, "fuzz_link_board: %s missing (make fuzz-seeds)\n", key);
+	if (fuzz_key_path(key, sizeof(key))) {
+		fprintf(stderr, "fuzz_link_board: keys/fuzz.pub missing beside the target (make fuzz-seeds)\n");
 		abort();
 	}
 	snprintf(dir, sizeof(dir), "/tmp/dartdup-fuzz-board-XXXXXX");

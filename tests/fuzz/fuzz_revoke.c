@@ -4,8 +4,6 @@
  * list that is taken has a serial from 1 up, at most DD_REVOKE_MAX entries, each found by its lookup. */
 #include "fuzz_util.h"
 
-#include <libgen.h>
-#include <limits.h>
 #include <string.h>
 
 #include "release/revoke.h"
@@ -18,15 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(pubkey, sizeof(pubkey), "%s/../keys/fuzz.pub", dirname(exe));
-		if (access(pubkey, R_OK))
-			pubkey[0] = '\0';
-	}
+	fuzz_key_path(pubkey, sizeof(pubkey)); /* none: inputs are checked without a key */
 	return 0;
 }
 

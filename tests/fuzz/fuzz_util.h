@@ -4,6 +4,8 @@
 #ifndef DARTDUP_FUZZ_UTIL_H
 #define DARTDUP_FUZZ_UTIL_H
 
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,26 @@ static inline int fuzz_memfd(const char *name, size_t lead, const uint8_t *data,
 	}
 	snprintf(path, 64, "/proc/self/fd/%d", fd);
 	return fd;
+}
+
+/* The fuzz key's public half (keys/fuzz.pub, made by tests/fuzz/make-seeds) beside the running target's
+ * bin/ folder, so a target finds it wherever the build is: its path into path, or "" and -1 when it is
+ * not there. */
+static inline int fuzz_key_path(char *path, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	path[0] = '\0';
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	snprintf(path, size, "%s/../keys/fuzz.pub", dirname(exe));
+	if (access(path, R_OK)) {
+		path[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /* Fail loudly: the sanitizers only see crashes, a broken invariant must become one. */

@@ -53,6 +53,22 @@ const char *check_tmpdir(void)
 	return tmpdir;
 }
 
+char *check_path(const char *name)
+{
+	static char paths[CHECK_PATHS][512];
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s/%s", check_tmpdir(), name);
+	for (size_t i = 0; i < CHECK_PATHS; i++) {
+		if (!paths[i][0])
+			memcpy(paths[i], want, sizeof(want));
+		if (!strcmp(paths[i], want))
+			return paths[i];
+	}
+	fprintf(stderr, "check_path: more than %d names\n", CHECK_PATHS);
+	abort();
+}
+
 void check_fill_random(void *buf, size_t len, uint64_t seed)
 {
 	uint8_t *p = buf;
@@ -88,6 +104,22 @@ int check_write_file(const char *path, const void *buf, size_t len)
 	return close(fd);
 }
 
+int check_random_file(const char *path, size_t len, uint64_t seed, uint8_t **data)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	int rc;
+
+	if (!buf)
+		return -1;
+	check_fill_random(buf, len, seed);
+	rc = check_write_file(path, buf, len);
+	if (data && !rc)
+		*data = buf;
+	else
+		free(buf);
+	return rc ? -1 : 0;
+}
+
 void *check_read_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY);
@@ -117,6 +149,17 @@ void *check_read_file(const char *path, size_t *len)
 	}
 	*len = got;
 	return buf;
+}
+
+bool check_same_files(const char *a, const char *b)
+{
+	size_t la = 0, lb = 0;
+	uint8_t *pa = check_read_file(a, &la), *pb = check_read_file(b, &lb);
+	bool same = pa && pb && la == lb && !memcmp(pa, pb, la);
+
+	free(pa);
+	free(pb);
+	return same;
 }
 
 /* A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"); -1 when missing. */

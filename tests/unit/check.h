@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,12 +87,23 @@ static inline int check_done(void)
 
 /* Temporary files and directories for tests: removed by check_cleanup() / at exit. */
 const char *check_tmpdir(void);
+/* A path under check_tmpdir() for name. Each name keeps its own buffer for the whole run (up to
+ * CHECK_PATHS names, more abort), so a path held in a variable stays right however many others follow. */
+#define CHECK_PATHS 128
+char *check_path(const char *name);
 /* Fill buf with deterministic pseudo-random bytes from seed. */
 void check_fill_random(void *buf, size_t len, uint64_t seed);
 /* Write len bytes to path; returns 0 or -1. */
 int check_write_file(const char *path, const void *buf, size_t len);
+/* Write len random bytes from seed (check_fill_random) to path: an image, or the old content of a
+ * reused stick (never zeros). *data, when data is not NULL, gets them (malloc'd, the caller frees).
+ * Returns 0 or -1. */
+int check_random_file(const char *path, size_t len, uint64_t seed, uint8_t **data);
 /* Read a whole file into a malloc'd buffer; *len gets its size. NULL on error. */
 void *check_read_file(const char *path, size_t *len);
+
+/* Both files read, and their bytes equal. */
+bool check_same_files(const char *a, const char *b);
 
 /* Runs fn(arg, msg) in a child process and measures how much its peak resident memory grew while fn
  * ran (VmHWM after, over VmRSS before, with the peak reset first through /proc/self/clear_refs), in

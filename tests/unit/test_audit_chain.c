@@ -7,16 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *tmp(const char *name)
-{
-	static char paths[8][512];
-	static int n;
-	char *p = paths[n++ % 8];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 #define NREC 6
 static char *rec[NREC];
 
@@ -31,8 +21,8 @@ static void make_log(void)
 	if (done)
 		return;
 	done = true;
-	if (dd_keygen(tmp("board"), NULL) || dd_keygen(tmp("other"), NULL) ||
-	    dd_signer_open(tmp("board.key"), &sg, NULL))
+	if (dd_keygen(check_path("board"), NULL) || dd_keygen(check_path("other"), NULL) ||
+	    dd_signer_open(check_path("board.key"), &sg, NULL))
 		return;
 	for (unsigned i = 0; i < NREC; i++) {
 		snprintf(body, sizeof(body), "{\"seq\":%u,\"board\":\"SIM-1\",\"result\":\"pass\",\"n\":%u", i + 1, i);
@@ -68,12 +58,12 @@ TEST(intact_log_verifies)
 	CHECK(rec[NREC - 1]);
 	CHECK(dd_chain_parse(rec[0], strlen(rec[0]), &r));
 	CHECK_EQ_U64(r.seq, 1);
-	CHECK_EQ_INT(verify(all, NREC, NULL, tmp("board.pub"), &res), DD_OK);
+	CHECK_EQ_INT(verify(all, NREC, NULL, check_path("board.pub"), &res), DD_OK);
 	CHECK_EQ_U64(res.records, NREC);
 	CHECK_EQ_U64(res.first_seq, 1);
 	CHECK_EQ_U64(res.last_seq, NREC);
 	/* an export that starts later (older records dropped from the board) verifies from there */
-	CHECK_EQ_INT(verify(tail, 3, NULL, tmp("board.pub"), &res), DD_OK);
+	CHECK_EQ_INT(verify(tail, 3, NULL, check_path("board.pub"), &res), DD_OK);
 	CHECK_EQ_U64(res.first_seq, 4);
 }
 
@@ -87,14 +77,14 @@ TEST(changed_record_found)
 	bad = strdup(rec[2]);
 	CHECK(bad);
 	memcpy(strstr(bad, "\"pass\""), "\"fail\"", 6);
-	CHECK_EQ_INT(verify(order, NREC, bad, tmp("board.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, NREC, bad, check_path("board.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_line, 3);
 	CHECK_EQ_U64(res.bad_seq, 3);
 	CHECK_STR_CONTAINS(res.why, "signature");
 	/* the signature itself changed */
 	strcpy(bad, rec[2]);
 	bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == '0' ? '1' : '0';
-	CHECK_EQ_INT(verify(order, NREC, bad, tmp("board.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, NREC, bad, check_path("board.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_seq, 3);
 	free(bad);
 }
@@ -105,7 +95,7 @@ TEST(removed_record_found)
 	struct dd_chain_result res;
 
 	make_log();
-	CHECK_EQ_INT(verify(order, NREC - 1, NULL, tmp("board.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, NREC - 1, NULL, check_path("board.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_line, 3);
 	CHECK_EQ_U64(res.bad_seq, 4);
 	CHECK_STR_CONTAINS(res.why, "removed or reordered");
@@ -117,7 +107,7 @@ TEST(reordered_records_found)
 	struct dd_chain_result res;
 
 	make_log();
-	CHECK_EQ_INT(verify(order, NREC, NULL, tmp("board.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, NREC, NULL, check_path("board.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_line, 2);
 	CHECK_EQ_U64(res.bad_seq, 3);
 }
@@ -133,16 +123,16 @@ TEST(forged_records_found)
 	char *line = NULL;
 
 	make_log();
-	CHECK_EQ_INT(dd_signer_open(tmp("board.key"), &sg, NULL), DD_OK);
+	CHECK_EQ_INT(dd_signer_open(check_path("board.key"), &sg, NULL), DD_OK);
 	/* seq 3 by the right key, but chained to nothing */
 	CHECK_EQ_INT(dd_chain_seal("{\"seq\":3,\"board\":\"SIM-1\",\"result\":\"pass\"", prev, sg, &line, h, NULL), DD_OK);
-	CHECK_EQ_INT(verify(order, 3, line, tmp("board.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, 3, line, check_path("board.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_seq, 3);
 	CHECK_STR_CONTAINS(res.why, "does not chain");
 	free(line);
 	dd_signer_close(sg);
 	/* the whole log checked with another board's key */
-	CHECK_EQ_INT(verify(order, 2, NULL, tmp("other.pub"), &res), DD_ECHECK);
+	CHECK_EQ_INT(verify(order, 2, NULL, check_path("other.pub"), &res), DD_ECHECK);
 	CHECK_EQ_U64(res.bad_line, 1);
 }
 
@@ -155,16 +145,16 @@ TEST(bad_input_is_not_a_pass)
 	FILE *f = tmpfile();
 
 	make_log();
-	CHECK_EQ_INT(verify(one, 1, "hello, not a log", tmp("board.pub"), &res), DD_EINPUT);
-	CHECK_EQ_INT(verify(none, 0, NULL, tmp("board.pub"), &res), DD_EINPUT);
-	CHECK_EQ_INT(verify(none, 1, NULL, tmp("nokey.pub"), &res), DD_EINPUT);
-	CHECK_EQ_INT(verify(none, 1, NULL, tmp("board.key"), &res), DD_EINPUT); /* the private key is no .pub */
+	CHECK_EQ_INT(verify(one, 1, "hello, not a log", check_path("board.pub"), &res), DD_EINPUT);
+	CHECK_EQ_INT(verify(none, 0, NULL, check_path("board.pub"), &res), DD_EINPUT);
+	CHECK_EQ_INT(verify(none, 1, NULL, check_path("nokey.pub"), &res), DD_EINPUT);
+	CHECK_EQ_INT(verify(none, 1, NULL, check_path("board.key"), &res), DD_EINPUT); /* the private key is no .pub */
 	/* one huge line: bounded memory, and refused */
 	CHECK(f);
 	for (unsigned i = 0; i < 100000; i++)
 		fputs("xxxxxxxxxx", f);
 	rewind(f);
-	CHECK_EQ_INT(dd_chain_verify(f, "huge", tmp("board.pub"), &res, &err), DD_EINPUT);
+	CHECK_EQ_INT(dd_chain_verify(f, "huge", check_path("board.pub"), &res, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "not an audit log");
 	fclose(f);
 }

@@ -1,6 +1,7 @@
 /* The board's store: transfers checked at every offset, resumable across a restart, refused
  * packages never replace the stored image, the audit ring stays bounded. */
 #include "check.h"
+#include "fixtures.h"
 #include "crypto/sign.h"
 #include "firmware/store.h"
 #include "format/dfi_writer.h"
@@ -14,38 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp(const char *name)
-{
-	static char paths[16][512];
-	static int n;
-	char *p = paths[n++ % 16];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 static const char *pubkeys[1];
 
-/* A signed package of len random bytes (block size 4096); returns its path. */
+/* A signed package of len random bytes (block size 4096, key "depot"); returns its path. */
 static const char *package(const char *name, size_t len, uint64_t seed)
 {
-	static bool have_key;
 	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = name };
-	struct dd_err err = { 0 };
-	uint8_t *img = malloc(len);
-	char *raw = tmp("raw.img"), *out = tmp(name);
+	const char *out = check_path(name);
 
-	if (!have_key) {
-		if (dd_keygen(tmp("depot"), &err))
-			return NULL;
-		pubkeys[0] = strdup(tmp("depot.pub"));
-		have_key = true;
-	}
-	o.key_path = tmp("depot.key");
-	check_fill_random(img, len, seed);
-	if (check_write_file(raw, img, len) || dfi_pack(raw, out, &o, &err))
-		out = NULL;
-	free(img);
+	o.key_path = check_key("depot", NULL);
+	pubkeys[0] = check_path("depot.pub");
+	if (!o.key_path || check_pack_random(out, len, seed, &o, NULL, NULL))
+		return NULL;
 	return out;
 }
 
@@ -98,7 +79,7 @@ TEST(load_checks_offsets_and_installs)
 	uint64_t held, expected;
 
 	CHECK(pkg);
-	CHECK_EQ_INT(open_store(&s, tmp("store1")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store1")), DD_OK);
 	CHECK(!s.image);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	CHECK_EQ_U64(r.offset, 0);
@@ -118,7 +99,7 @@ TEST(load_checks_offsets_and_installs)
 	CHECK(!strcmp(e.name, "sample A"));
 	CHECK_EQ_U64(e.size, 300000);
 	dd_store_close(&s);
-	CHECK_EQ_INT(open_store(&s, tmp("store1")), DD_OK); /* survives a restart */
+	CHECK_EQ_INT(open_store(&s, check_path("store1")), DD_OK); /* survives a restart */
 	CHECK(s.image && !strcmp(s.image->info.name, "sample A"));
 	dd_store_close(&s);
 	free(pkg);
@@ -134,11 +115,11 @@ TEST(load_resumes_after_restart)
 	struct dd_link_load_end_reply e;
 
 	CHECK(pkg);
-	CHECK_EQ_INT(open_store(&s, tmp("store2")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store2")), DD_OK);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len / 2, 4000), 0);
 	dd_store_close(&s); /* the board restarts mid-transfer */
-	CHECK_EQ_INT(open_store(&s, tmp("store2")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store2")), DD_OK);
 	CHECK(!s.image);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	CHECK_EQ_U64(r.offset, len / 2);
@@ -161,7 +142,7 @@ TEST(partial_transfer_synced_as_it_grows)
 
 	CHECK(pkg);
 	check_fill_random(pkg, len, 9);
-	CHECK_EQ_INT(open_store(&s, tmp("store-sync")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store-sync")), DD_OK);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	x = &s.xfer[DD_KIND_IMAGE];
 	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, DD_STORE_SYNC_EVERY - 1, 65536), 0);
@@ -172,7 +153,7 @@ TEST(partial_transfer_synced_as_it_grows)
 	CHECK_EQ_U64(x->synced, 2 * DD_STORE_SYNC_EVERY + 100); /* the last 100 bytes wait for the next sync */
 	dd_store_close(&s);
 	/* after a restart, what is on the disk counts as synced */
-	CHECK_EQ_INT(open_store(&s, tmp("store-sync")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store-sync")), DD_OK);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	CHECK_EQ_U64(r.offset, 2 * DD_STORE_SYNC_EVERY + 200);
 	CHECK_EQ_U64(s.xfer[DD_KIND_IMAGE].synced, r.offset);
@@ -194,7 +175,7 @@ TEST(refused_packages_leave_the_image)
 	uint64_t room;
 
 	CHECK(pa && pb);
-	CHECK_EQ_INT(open_store(&s, tmp("store3")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store3")), DD_OK);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
@@ -224,7 +205,7 @@ TEST(refused_packages_leave_the_image)
 	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, NULL), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), DD_LERR_STATE);
 	dd_store_close(&s);
-	CHECK_EQ_INT(open_store(&s, tmp("store3")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store3")), DD_OK);
 	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
 	dd_store_close(&s);
 	free(pa);
@@ -269,7 +250,7 @@ TEST(load_sizes_bounded_by_the_store)
 	struct dd_err err;
 	uint64_t room;
 
-	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store5")), DD_OK);
 	s.statvfs = fake_statvfs;
 	fake_free = 64 << 20;
 	memset(b.sha256, 5, DD_SHA256_LEN);
@@ -310,7 +291,7 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 
 	CHECK(pa && junk);
 	check_fill_random(junk, 3 << 16, 8);
-	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store6")), DD_OK);
 	s.statvfs = fake_statvfs;
 	fake_free = 36 << 20;
 	memset(fw.sha256, 9, DD_SHA256_LEN);
@@ -381,7 +362,7 @@ TEST(load_end_verifies_in_pieces)
 	int code;
 
 	CHECK(pa && pb);
-	CHECK_EQ_INT(open_store(&s, tmp("store7")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store7")), DD_OK);
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), 0);
 	CHECK_EQ_INT(send_range(&s, rb.xfer, pb, 0, lb, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end(&s, rb.xfer, &e, NULL), 0); /* stored: "before" */
@@ -457,7 +438,7 @@ TEST(audit_log_bounded_by_space)
 	char rec[64];
 
 	CHECK(buf);
-	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store4")), DD_OK);
 	s.statvfs = fake_statvfs;
 	fake_free = 1ull << 30;
 	for (unsigned i = 1; i <= 30; i++) {
@@ -491,7 +472,7 @@ TEST(audit_log_bounded_by_space)
 	CHECK_EQ_INT(s.log_lines, 2);
 	dd_store_close(&s);
 	fake_free = 1ull << 30;
-	CHECK_EQ_INT(open_store(&s, tmp("store4")), DD_OK); /* numbering and the mark go on after a restart */
+	CHECK_EQ_INT(open_store(&s, check_path("store4")), DD_OK); /* numbering and the mark go on after a restart */
 	CHECK_EQ_U64(s.log_next, 33);
 	CHECK_EQ_U64(s.log_exported, 31);
 	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":33}", NULL), DD_OK);
@@ -509,11 +490,11 @@ TEST(audit_key_made_once)
 	struct dd_store s;
 	char pem[256];
 
-	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store6")), DD_OK);
 	CHECK_STR_CONTAINS(s.key_pem, "-----BEGIN PUBLIC KEY-----");
 	snprintf(pem, sizeof(pem), "%s", s.key_pem);
 	dd_store_close(&s);
-	CHECK_EQ_INT(open_store(&s, tmp("store6")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store6")), DD_OK);
 	CHECK(!strcmp(pem, s.key_pem));
 	dd_store_close(&s);
 }
@@ -549,10 +530,10 @@ TEST(audit_torn_record_is_cut_off)
 	int status;
 	pid_t pid;
 
-	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store5")), DD_OK);
 	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":1}", NULL), DD_OK);
 	CHECK_EQ_INT(dd_store_log_append(&s, "SIM-1", "{\"n\":2}", NULL), DD_OK);
-	snprintf(path, sizeof(path), "%s/audit.log", tmp("store5"));
+	snprintf(path, sizeof(path), "%s/audit.log", check_path("store5"));
 	CHECK(!stat(path, &st_before));
 	fflush(NULL);
 	pid = fork();
@@ -570,7 +551,7 @@ TEST(audit_torn_record_is_cut_off)
 	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
 	dd_store_close(&s);
 
-	CHECK_EQ_INT(open_store(&s, tmp("store5")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store5")), DD_OK);
 	CHECK(!stat(path, &st_after));
 	CHECK_EQ_U64((uint64_t)st_after.st_size, (uint64_t)st_before.st_size);
 	CHECK_EQ_U64(s.log_next, 3);

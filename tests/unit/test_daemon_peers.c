@@ -7,6 +7,7 @@
  * would stall this thread (and, with a send timeout, drop the slow peer: its replies would be lost).
  * Bounds are counted in loop turns, each waiting at most STEP_MS for an event; nothing is timed. */
 #include "check.h"
+#include "fixtures.h"
 #include "crypto/sign.h"
 #include "firmware/board.h"
 #include "firmware/daemon.h"
@@ -22,37 +23,18 @@
 #define STEP_MS 100
 #define SLOW_REQUESTS 20000 /* INFO requests the slow peer sends: megabytes of replies */
 
-static char *tmp(const char *name)
-{
-	static char paths[16][512];
-	static int n;
-	char *p = paths[n++ % 16];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
-/* A signed package of len random bytes, written as the board's stored image in store/. */
+/* A signed package of len random bytes, written as the board's stored image in store/ (its raw image
+ * stays as check_path("image.dfi.raw")). */
 static int stored_image(const char *store, size_t len)
 {
 	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = "peers" };
 	char out[600];
-	uint8_t *img = malloc(len);
-	int rc;
 
-	static bool have_key;
-
-	if (!img || (!have_key && dd_keygen(tmp("depot"), NULL))) {
-		free(img);
-		return -1;
-	}
-	have_key = true;
-	o.key_path = tmp("depot.key");
-	check_fill_random(img, len, 17);
+	o.key_path = check_key("depot", NULL);
 	snprintf(out, sizeof(out), "%s/image.dfi", store);
-	rc = check_write_file(tmp("raw.img"), img, len) || mkdir(store, 0755) || dfi_pack(tmp("raw.img"), out, &o, NULL);
-	free(img);
-	return rc ? -1 : 0;
+	if (!o.key_path || mkdir(store, 0755) || check_pack_random(out, len, 17, &o, NULL, NULL))
+		return -1;
+	return 0;
 }
 
 /* --- a peer that never blocks: requests queued and pushed as the socket takes them --------------- */
@@ -170,10 +152,10 @@ static int bench_open(struct bench *b)
 	struct dd_err err;
 
 	benches++; /* each bench its own store, stick and socket */
-	snprintf(store, sizeof(store), "%s%u", tmp("store"), benches);
-	snprintf(key, sizeof(key), "%s", tmp("depot.pub"));
-	snprintf(port, sizeof(port), "%s%u", tmp("stick"), benches);
-	snprintf(sock, sizeof(sock), "%s%u", tmp("sock"), benches);
+	snprintf(store, sizeof(store), "%s%u", check_path("store"), benches);
+	snprintf(key, sizeof(key), "%s", check_path("depot.pub"));
+	snprintf(port, sizeof(port), "%s%u", check_path("stick"), benches);
+	snprintf(sock, sizeof(sock), "%s%u", check_path("sock"), benches);
 	snprintf(b->sock, sizeof(b->sock), "%s", sock);
 	snprintf(b->port, sizeof(b->port), "%s", port);
 	if (!stick || stored_image(store, 1 << 20))
@@ -401,18 +383,11 @@ static void upload(struct bench *b, struct peer *a, const uint8_t *pkg, size_t l
 static uint8_t *next_package(size_t *len)
 {
 	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 2, .name = "next" };
-	uint8_t *img = malloc(6 << 20);
 
-	o.key_path = tmp("depot.key");
-	if (!img)
+	o.key_path = check_path("depot.key");
+	if (check_pack_random(check_path("next.dfi"), 6 << 20, 23, &o, NULL, NULL))
 		return NULL;
-	check_fill_random(img, 6 << 20, 23);
-	if (check_write_file(tmp("next.img"), img, 6 << 20) || dfi_pack(tmp("next.img"), tmp("next.dfi"), &o, NULL)) {
-		free(img);
-		return NULL;
-	}
-	free(img);
-	return check_read_file(tmp("next.dfi"), len);
+	return check_read_file(check_path("next.dfi"), len);
 }
 
 /* LOAD_END verifies the whole package; meanwhile the button, another peer and a job go on, and the new
@@ -427,7 +402,7 @@ TEST(button_and_peers_served_while_a_package_is_verified)
 
 	CHECK_EQ_INT(bench_open(&b), 0); /* stored image "peers" */
 	pkg = next_package(&len);
-	old = check_read_file(tmp("raw.img"), &old_len);
+	old = check_read_file(check_path("image.dfi.raw"), &old_len);
 	CHECK(pkg && old);
 	b.d->verify_slice = 64 << 10; /* about 200 turns of the loop for this package */
 	CHECK_EQ_INT(peer_open(&a, b.sock), 0);

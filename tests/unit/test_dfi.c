@@ -12,16 +12,6 @@
 #include <unistd.h>
 #include <zstd.h>
 
-static char *tmp(const char *name)
-{
-	static char paths[8][512];
-	static int n;
-	char *p = paths[n++ % 8];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 /* An image of len bytes: random, with a zero run in the second block when it has one. */
 static uint8_t *make_image(const char *path, size_t len, uint64_t seed, uint32_t bs)
 {
@@ -74,7 +64,7 @@ static void check_source(const char *dfi, const uint8_t *img, size_t len, uint32
 
 static void roundtrip(size_t len, uint32_t bs, uint64_t seed)
 {
-	const char *in = tmp("rt.img"), *out = tmp("rt.dfi");
+	const char *in = check_path("rt.img"), *out = check_path("rt.dfi");
 	struct dfi_pack_opts o = { .block_size = bs, .threads = 2, .created = 1 };
 	struct dd_err err = { 0 };
 	uint8_t *img = make_image(in, len, seed, bs);
@@ -98,7 +88,7 @@ static void roundtrip(size_t len, uint32_t bs, uint64_t seed)
 /* an empty input makes no package (it would "pass" every stick unchanged), and leaves no file behind */
 TEST(empty_image_refused)
 {
-	const char *in = tmp("empty.img"), *out = tmp("empty.dfi");
+	const char *in = check_path("empty.img"), *out = check_path("empty.dfi");
 	struct dfi_pack_opts o = { .block_size = 4096, .threads = 2, .created = 1 };
 	struct dd_err err = { 0 };
 	FILE *f = fopen(in, "we");
@@ -117,7 +107,7 @@ TEST(roundtrip_default_block_size) { roundtrip(3 * (1 << 20) + 7, 1 << 20, 5); }
 
 TEST(roundtrip_all_zeros)
 {
-	const char *in = tmp("z.img"), *out = tmp("z.dfi");
+	const char *in = check_path("z.img"), *out = check_path("z.dfi");
 	size_t len = 10 * 4096 + 5;
 	uint8_t *img = calloc(1, len);
 	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
@@ -137,7 +127,7 @@ TEST(roundtrip_all_zeros)
 /* The standard zstd decoder sees one stream whose content is the image. */
 TEST(zstd_decodes_to_image)
 {
-	const char *in = tmp("zs.img"), *out = tmp("zs.dfi");
+	const char *in = check_path("zs.img"), *out = check_path("zs.dfi");
 	size_t len = 3 * 4096 + 99, dlen, got;
 	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
 	struct dd_err err = { 0 };
@@ -158,53 +148,41 @@ TEST(zstd_decodes_to_image)
 
 TEST(reproducible)
 {
-	const char *in = tmp("rp.img"), *a = tmp("rp1.dfi"), *b = tmp("rp2.dfi");
+	const char *in = check_path("rp.img"), *a = check_path("rp1.dfi"), *b = check_path("rp2.dfi");
 	struct dfi_pack_opts o1 = { .block_size = 4096, .threads = 1, .created = 1234, .name = "x" };
 	struct dfi_pack_opts o2 = o1;
 	struct dd_err err = { 0 };
-	uint8_t *img = make_image(in, 9 * 4096 + 1, 11, 4096), *pa, *pb;
-	size_t la, lb;
-	int same;
+	uint8_t *img = make_image(in, 9 * 4096 + 1, 11, 4096);
 
 	free(img);
 	o2.threads = 3;
 	CHECK_EQ_INT(dfi_pack(in, a, &o1, &err), DD_OK);
 	CHECK_EQ_INT(dfi_pack(in, b, &o2, &err), DD_OK);
-	pa = check_read_file(a, &la);
-	pb = check_read_file(b, &lb);
-	same = pa && pb && la == lb && !memcmp(pa, pb, la);
-	free(pa);
-	free(pb);
-	CHECK(same);
+	CHECK(check_same_files(a, b));
 }
 
 /* A .zst of the image packs to the very same package as the raw image. */
 TEST(zst_input_same_package)
 {
-	const char *in = tmp("zi.img"), *zin = tmp("zi.img.zst"), *a = tmp("zi1.dfi"), *b = tmp("zi2.dfi");
-	size_t len = 6 * 4096 + 17, la, lb, zcap = ZSTD_compressBound(len);
+	const char *in = check_path("zi.img"), *zin = check_path("zi.img.zst");
+	const char *a = check_path("zi1.dfi"), *b = check_path("zi2.dfi");
+	size_t len = 6 * 4096 + 17, zcap = ZSTD_compressBound(len);
 	struct dfi_pack_opts o = { .block_size = 4096, .created = 5, .name = "n" };
 	struct dd_err err = { 0 };
-	uint8_t *img = make_image(in, len, 12, 4096), *z = malloc(zcap), *pa, *pb;
+	uint8_t *img = make_image(in, len, 12, 4096), *z = malloc(zcap);
 	size_t zl = ZSTD_compress(z, zcap, img, len, 3);
-	int same;
 
 	free(img);
 	CHECK(!ZSTD_isError(zl) && !check_write_file(zin, z, zl));
 	free(z);
 	CHECK_EQ_INT(dfi_pack(in, a, &o, &err), DD_OK);
 	CHECK_EQ_INT(dfi_pack(zin, b, &o, &err), DD_OK);
-	pa = check_read_file(a, &la);
-	pb = check_read_file(b, &lb);
-	same = pa && pb && la == lb && !memcmp(pa, pb, la);
-	free(pa);
-	free(pb);
-	CHECK(same);
+	CHECK(check_same_files(a, b));
 }
 
 TEST(metadata)
 {
-	const char *in = tmp("md.img"), *out = tmp("md.dfi");
+	const char *in = check_path("md.img"), *out = check_path("md.dfi");
 	uint8_t src_sha[32];
 	struct dfi_pack_opts o = { .block_size = 8192, .created = 1700000000, .name = "DaRT 7 x64",
 				   .source_sha256 = src_sha, .level = 5 };
@@ -228,17 +206,17 @@ TEST(bad_options)
 {
 	struct dfi_pack_opts o = { .block_size = 5000 };
 	struct dd_err err = { 0 };
-	const char *in = tmp("bo.img");
+	const char *in = check_path("bo.img");
 
 	CHECK(!check_write_file(in, "x", 1));
-	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	CHECK_EQ_INT(dfi_pack(in, check_path("bo.dfi"), &o, &err), DD_EUSAGE);
 	o.block_size = 2048;
-	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	CHECK_EQ_INT(dfi_pack(in, check_path("bo.dfi"), &o, &err), DD_EUSAGE);
 	o.block_size = 0;
 	o.level = 99;
-	CHECK_EQ_INT(dfi_pack(in, tmp("bo.dfi"), &o, &err), DD_EUSAGE);
+	CHECK_EQ_INT(dfi_pack(in, check_path("bo.dfi"), &o, &err), DD_EUSAGE);
 	o.level = 0;
-	CHECK_EQ_INT(dfi_pack(tmp("missing.img"), tmp("bo.dfi"), &o, &err), DD_EINPUT);
+	CHECK_EQ_INT(dfi_pack(check_path("missing.img"), check_path("bo.dfi"), &o, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "missing.img");
 }
 
@@ -246,7 +224,7 @@ TEST(not_a_dfi)
 {
 	struct dd_source *src;
 	struct dd_err err = { 0 };
-	const char *p = tmp("plain.dfi");
+	const char *p = check_path("plain.dfi");
 
 	/* (any other file opens as a raw image: named .dfi, it must be refused) */
 	CHECK(!check_write_file(p, "hello world, not a package", 26));
@@ -285,7 +263,7 @@ static void *reader_thread(void *p)
 /* read_block is called concurrently by the engine's decoder and lagging targets. */
 TEST(concurrent_reads)
 {
-	const char *in = tmp("cc.img"), *out = tmp("cc.dfi");
+	const char *in = check_path("cc.img"), *out = check_path("cc.dfi");
 	struct dfi_pack_opts o = { .block_size = 4096, .created = 1 };
 	struct dd_err err = { 0 };
 	struct dd_source *src;

@@ -13,23 +13,13 @@
 
 #define BS 4096
 
-static const char *path(const char *name)
-{
-	static char paths[8][512];
-	static int n;
-	char *p = paths[n++ % 8];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 static uint8_t *pkg;           /* the pristine signed package */
 static size_t pkg_len;
 static const char *pub;
 
 static void setup(void)
 {
-	const char *in = path("c.img"), *out = path("c.dfi");
+	const char *in = check_path("c.img"), *out = check_path("c.dfi");
 	static uint8_t img[5 * BS + 77];
 	struct dfi_pack_opts o = { .block_size = BS, .created = 1, .name = "corrupt-me" };
 	struct dd_err err = { 0 };
@@ -39,7 +29,7 @@ static void setup(void)
 	snprintf(keyp, sizeof(keyp), "%s/k.key", check_tmpdir());
 	check_fill_random(img, sizeof(img), 5);
 	memset(img + 2 * BS, 0, BS);
-	if (dd_keygen(path("k"), &err) || check_write_file(in, img, sizeof(img))) {
+	if (dd_keygen(check_path("k"), &err) || check_write_file(in, img, sizeof(img))) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		exit(1);
 	}
@@ -58,7 +48,7 @@ static uint32_t manifest_size(void) { return dfi_get32(pkg + pkg_len - DFI_TRAIL
 /* Write buf as a package and open it (with the public key when keyed). */
 static int try_open(const uint8_t *buf, size_t len, bool keyed, struct dfi_reader **r, struct dd_err *err)
 {
-	const char *p = path("try.dfi");
+	const char *p = check_path("try.dfi");
 	struct dfi_open_opts o = { .pubkeys = &pub, .n_pubkeys = keyed ? 1 : 0 };
 
 	if (check_write_file(p, buf, len))
@@ -551,7 +541,7 @@ static void fixed_part(uint8_t *m, uint64_t n)
  * trailer, before a byte of the manifest is read, with or without a key. */
 TEST(crafted_manifest_over_the_limit)
 {
-	const char *p = path("huge.dfi");
+	const char *p = check_path("huge.dfi");
 	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };
 	uint32_t payload = UINT32_MAX - 4096;
 
@@ -565,7 +555,7 @@ TEST(crafted_manifest_over_the_limit)
 /* A manifest describing more blocks than the data before it can hold: refused from the trailer. */
 TEST(crafted_manifest_without_data)
 {
-	const char *p = path("nodata.dfi");
+	const char *p = check_path("nodata.dfi");
 	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };
 	uint64_t n = 1u << 20;
 
@@ -581,7 +571,7 @@ TEST(crafted_manifest_without_data)
  * (refused at its first entry). Before: the whole manifest was read into memory first. */
 TEST(crafted_big_manifest_bounded_memory)
 {
-	const char *p = path("big.dfi");
+	const char *p = check_path("big.dfi");
 	uint64_t n = 1u << 21;
 	uint32_t payload = (uint32_t)(DFI_MANIFEST_FIXED + n * DFI_ENTRY_SIZE);
 	uint8_t m[DFI_MANIFEST_FIXED], id[DD_SHA256_LEN] = { 0 };

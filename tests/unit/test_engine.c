@@ -3,6 +3,7 @@
  * Every target starts with random old content ("a reused stick"): a PASS must leave it byte-equal to the
  * image over the image's range (engine/policy.h). */
 #include "check.h"
+#include "fixtures.h"
 #include "engine/audit.h"
 #include "engine/engine.h"
 #include "format/dfi_format.h"
@@ -56,6 +57,18 @@ static bool covers(int64_t at, size_t len, uint64_t off)
 	return at >= 0 && (uint64_t)at >= off && (uint64_t)at < off + len;
 }
 
+/* Under f->lock: wait until the test opens the gate. */
+static void gate_wait(struct fake *f)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
+	while (!f->gate_open)
+		if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
+			break;
+}
+
 static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t off, struct dd_err *err)
 {
 	struct fake *f = t->priv;
@@ -65,15 +78,8 @@ static int fake_write(struct dd_target *t, const void *buf, size_t len, uint64_t
 	if (f->wrap)
 		off %= f->wrap;
 	f->writes++;
-	if (f->gate_at && f->writes == f->gate_at) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
-		while (!f->gate_open)
-			if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
-				break;
-	}
+	if (f->gate_at && f->writes == f->gate_at)
+		gate_wait(f);
 	if (f->vanish_after >= 0 && f->writes > f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (covers(f->fail_write_at, len, off))
@@ -108,15 +114,8 @@ static int fake_read(struct dd_target *t, void *buf, size_t len, uint64_t off, s
 	if (f->wrap)
 		off %= f->wrap;
 	f->reads++;
-	if (f->gate_read_at && f->reads == f->gate_read_at) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 60; /* a guard against a hang, not a synchronisation */
-		while (!f->gate_open)
-			if (pthread_cond_timedwait(&f->gate_cond, &f->lock, &ts) == ETIMEDOUT)
-				break;
-	}
+	if (f->gate_read_at && f->reads == f->gate_read_at)
+		gate_wait(f);
 	if (f->vanish_after >= 0 && f->writes >= f->vanish_after)
 		rc = dd_fail(err, DD_EIO, "%s: device vanished", t->id.path);
 	else if (off + len > f->cap)
@@ -212,6 +211,17 @@ static struct dd_source *open_raw(const char *path)
 	return src;
 }
 
+/* The image `name` under the test folder (make_image) and a raw source over it in *src. */
+static uint8_t *image_source(const char *name, unsigned n_blocks, unsigned tail, size_t *len, struct dd_source **src)
+{
+	const char *path = check_path(name);
+	uint8_t *img = make_image(path, n_blocks, tail, len);
+
+	*src = open_raw(path);
+	CHECK(*src);
+	return img;
+}
+
 struct recorder {
 	pthread_mutex_t lock;
 	int starts, dones, summaries, progress, boot_phases;
@@ -296,7 +306,7 @@ static void job_init(struct dd_job *job, struct dd_source *src, struct dd_target
 
 TEST(three_file_targets_odd_size)
 {
-	char ip[512], tp[3][512];
+	char tp[3][512];
 	size_t n, got;
 	uint8_t *img = NULL;
 	struct dd_source *src;
@@ -306,20 +316,14 @@ TEST(three_file_targets_odd_size)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/odd.img", check_tmpdir());
-	img = make_image(ip, 10, 777, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("odd.img", 10, 777, &n, &src);
 	CHECK_EQ_U64(src->info.block_count, 11);
 	CHECK(dd_block_is_zero(&src->info, 1) && dd_block_is_zero(&src->info, 7));
 	CHECK(!dd_block_is_zero(&src->info, 0) && !dd_block_is_zero(&src->info, 10));
 	for (int i = 0; i < 3; i++) {
-		uint8_t *old = malloc(n + 100 * i); /* a reused file: random old bytes, longer or as long */
-
-		check_fill_random(old, n + 100 * i, 77 + i);
 		snprintf(tp[i], sizeof(tp[i]), "%s/odd-t%d", check_tmpdir(), i);
-		CHECK(check_write_file(tp[i], old, n + 100 * i) == 0);
-		free(old);
+		/* a reused file: random old bytes, longer or as long */
+		CHECK(check_random_file(tp[i], n + 100 * i, 77 + i, NULL) == 0);
 		CHECK(dd_target_file_open(tp[i], DD_TARGET_WRITE, n, &t[i], &err) == DD_OK);
 	}
 	job_init(&job, src, t, 3, &r);
@@ -353,7 +357,6 @@ TEST(three_file_targets_odd_size)
  * that target afterwards: done is the target's last event (docs/EVENTS.md). */
 TEST(no_progress_after_done)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -364,10 +367,7 @@ TEST(no_progress_after_done)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/slowdone.img", check_tmpdir());
-	img = make_image(ip, 6, 100, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("slowdone.img", 6, 100, &n, &src);
 	for (int i = 0; i < 2; i++) {
 		f[i] = fake_new(i ? "slowdone-b" : "slowdone-a", n + 4096);
 		t[i] = &f[i]->t;
@@ -386,7 +386,6 @@ TEST(no_progress_after_done)
 
 TEST(first_block_cleared_first_written_last)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -397,10 +396,7 @@ TEST(first_block_cleared_first_written_last)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/order.img", check_tmpdir());
-	img = make_image(ip, 12, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("order.img", 12, 0, &n, &src);
 	f = fake_new("order", 1 << 20);
 	t[0] = &f->t;
 	job_init(&job, src, t, 1, &r);
@@ -425,7 +421,6 @@ TEST(first_block_cleared_first_written_last)
 TEST(whole_disk_tail_cleared)
 {
 	const size_t cap = 4u << 20, tail = 1u << 20;
-	char ip[512];
 	size_t n;
 	uint8_t *img, zeros[4096] = { 0 };
 	struct dd_source *src;
@@ -436,10 +431,7 @@ TEST(whole_disk_tail_cleared)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/tail.img", check_tmpdir());
-	img = make_image(ip, 12, 100, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("tail.img", 12, 100, &n, &src);
 	big = fake_new("big", cap);
 	snug = fake_new("snug", n + 2 * BS + 412); /* the image reaches into the last MiB */
 	liar = fake_new("tail-liar", cap);
@@ -484,7 +476,6 @@ TEST(whole_disk_tail_cleared)
 
 TEST(failing_targets_fail_alone)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -495,10 +486,7 @@ TEST(failing_targets_fail_alone)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/fail.img", check_tmpdir());
-	img = make_image(ip, 20, 100, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("fail.img", 20, 100, &n, &src);
 	good = fake_new("good", n + BS);
 	werr = fake_new("write-error", n + BS);
 	werr->fail_write_at = 8 * BS + 5;
@@ -542,7 +530,6 @@ TEST(failing_targets_fail_alone)
 
 TEST(no_retries_fails_on_first_lie)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -553,10 +540,7 @@ TEST(no_retries_fails_on_first_lie)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/noretry.img", check_tmpdir());
-	img = make_image(ip, 6, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("noretry.img", 6, 0, &n, &src);
 	once = fake_new("lies-once", n);
 	once->lie_at = 0; /* block 0: the boot phase's verification */
 	once->lie_times = 1;
@@ -573,7 +557,6 @@ TEST(no_retries_fails_on_first_lie)
 
 TEST(interrupted_targets_are_incomplete)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -585,10 +568,7 @@ TEST(interrupted_targets_are_incomplete)
 	struct dd_err err;
 	atomic_int stop = 0;
 
-	snprintf(ip, sizeof(ip), "%s/intr.img", check_tmpdir());
-	img = make_image(ip, 40, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("intr.img", 40, 0, &n, &src);
 	for (int i = 0; i < 3; i++) {
 		f[i] = fake_new("t", n);
 		t[i] = &f[i]->t;
@@ -620,7 +600,6 @@ TEST(interrupted_targets_are_incomplete)
  * holds the whole image, verified, and is reported so, never "incomplete" with a bootable first block. */
 TEST(stop_in_the_boot_phase_is_a_pass)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -632,10 +611,7 @@ TEST(stop_in_the_boot_phase_is_a_pass)
 	struct dd_err err;
 	atomic_int stop = 0;
 
-	snprintf(ip, sizeof(ip), "%s/boot-stop.img", check_tmpdir());
-	img = make_image(ip, 6, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("boot-stop.img", 6, 0, &n, &src);
 	f = fake_new("t", n);
 	t[0] = &f->t;
 	job_init(&job, src, t, 1, &r);
@@ -652,7 +628,6 @@ TEST(stop_in_the_boot_phase_is_a_pass)
 
 TEST(abort_before_any_write)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -664,10 +639,7 @@ TEST(abort_before_any_write)
 	struct dd_err err;
 	atomic_int stop = 0;
 
-	snprintf(ip, sizeof(ip), "%s/intr0.img", check_tmpdir());
-	img = make_image(ip, 8, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("intr0.img", 8, 0, &n, &src);
 	f = fake_new("t", n);
 	t[0] = &f->t;
 	job_init(&job, src, t, 1, &r);
@@ -877,7 +849,6 @@ TEST(verify_compare_laggard_zero_and_last_block)
 
 TEST(verify_only_catches_a_changed_byte)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -888,10 +859,7 @@ TEST(verify_only_catches_a_changed_byte)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/vo.img", check_tmpdir());
-	img = make_image(ip, 9, 300, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("vo.img", 9, 300, &n, &src);
 	f = fake_new("shelf", n + BS);
 	memcpy(f->mem, img, n);
 	t[0] = &f->t;
@@ -930,7 +898,6 @@ static unsigned zero_blocks(const struct dd_image_info *info)
 /* Issue #13: a reused stick's old bytes in the image's all-zero blocks must not survive a PASS. */
 TEST(reused_stick_holds_the_image_after_pass)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -942,10 +909,7 @@ TEST(reused_stick_holds_the_image_after_pass)
 	struct dd_err err;
 	unsigned nz;
 
-	snprintf(ip, sizeof(ip), "%s/reused.img", check_tmpdir());
-	img = make_image(ip, 13, 999, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("reused.img", 13, 999, &n, &src);
 	nz = zero_blocks(&src->info);
 	CHECK(nz >= 4);
 	f = fake_new("reused", n + BS); /* random old content */
@@ -982,7 +946,6 @@ TEST(reused_stick_holds_the_image_after_pass)
 /* A fresh stick (zeros) with one stale byte in one zero block: only that zero block is written. */
 TEST(zero_blocks_already_zero_get_no_write)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -994,10 +957,7 @@ TEST(zero_blocks_already_zero_get_no_write)
 	struct dd_err err;
 	unsigned nz;
 
-	snprintf(ip, sizeof(ip), "%s/fresh.img", check_tmpdir());
-	img = make_image(ip, 12, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("fresh.img", 12, 0, &n, &src);
 	nz = zero_blocks(&src->info);
 	CHECK(dd_block_is_zero(&src->info, 4));
 	f = fake_new("fresh", n);
@@ -1023,7 +983,6 @@ TEST(zero_blocks_already_zero_get_no_write)
 /* --full: every block written, zero blocks too, without reading them first. */
 TEST(full_writes_every_block_without_reading_first)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1034,10 +993,7 @@ TEST(full_writes_every_block_without_reading_first)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/fullfresh.img", check_tmpdir());
-	img = make_image(ip, 12, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("fullfresh.img", 12, 0, &n, &src);
 	f = fake_new("fresh-full", n);
 	memset(f->mem, 0, n); /* already zero where the image is: --full writes there all the same */
 	f->zimg = &src->info;
@@ -1062,7 +1018,6 @@ TEST(full_writes_every_block_without_reading_first)
  * are a difference like any other. */
 TEST(verify_only_finds_stale_bytes_in_a_zero_block)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1073,10 +1028,7 @@ TEST(verify_only_finds_stale_bytes_in_a_zero_block)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/vozero.img", check_tmpdir());
-	img = make_image(ip, 9, 300, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("vozero.img", 9, 300, &n, &src);
 	CHECK(dd_block_is_zero(&src->info, 4));
 	f = fake_new("stale", n + BS);
 	memcpy(f->mem, img, n);
@@ -1144,7 +1096,6 @@ TEST(zero_first_block_written_and_verified_last)
 
 TEST(full_writes_zero_blocks_and_too_small_refused)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1155,10 +1106,7 @@ TEST(full_writes_zero_blocks_and_too_small_refused)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/full.img", check_tmpdir());
-	img = make_image(ip, 7, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("full.img", 7, 0, &n, &src);
 	f = fake_new("full", n);
 	t[0] = &f->t;
 	job_init(&job, src, t, 1, &r);
@@ -1211,10 +1159,7 @@ TEST(empty_image_and_no_verify)
 	CHECK_EQ_INT(f->writes, 0);
 	free(img);
 
-	snprintf(ip, sizeof(ip), "%s/nv.img", check_tmpdir());
-	img = make_image(ip, 3, 5, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("nv.img", 3, 5, &n, &src);
 	job_init(&job, src, t, 1, &r);
 	job.policy.verify = false;
 	f->cap = 4096 * 4;
@@ -1232,7 +1177,6 @@ TEST(empty_image_and_no_verify)
 
 TEST(damaged_source_fails_writers)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1243,12 +1187,9 @@ TEST(damaged_source_fails_writers)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/changed.img", check_tmpdir());
-	img = make_image(ip, 8, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("changed.img", 8, 0, &n, &src);
 	img[5 * BS + 9] ^= 0xff; /* the file changes after it was scanned */
-	CHECK(check_write_file(ip, img, n) == 0);
+	CHECK(check_write_file(check_path("changed.img"), img, n) == 0);
 	f = fake_new("t", n);
 	t[0] = &f->t;
 	job_init(&job, src, t, 1, &r);
@@ -1366,24 +1307,18 @@ static void big_blocks(uint32_t bs, size_t size, long max_mib)
 {
 	struct dfi_pack_opts po = { .block_size = bs, .level = 1, .created = 1 };
 	struct big_job b = { .image_size = size };
-	uint8_t *img = malloc(size), *old = malloc(size);
-	char ip[512], msg[CHECK_RSS_MSG];
+	uint8_t *img = NULL;
+	char msg[CHECK_RSS_MSG];
 	struct dd_err err = { 0 };
 	int rc = -1;
 	long kib;
 
-	CHECK(img && old);
-	snprintf(ip, sizeof(ip), "%s/big.img", check_tmpdir());
 	snprintf(b.pkg, sizeof(b.pkg), "%s/big.dfi", check_tmpdir());
-	check_fill_random(img, size, bs);
-	CHECK(check_write_file(ip, img, size) == 0);
-	CHECK_EQ_INT(dfi_pack(ip, b.pkg, &po, &err), DD_OK);
+	CHECK_EQ_INT(check_pack_random(b.pkg, size, bs, &po, &img, &err), DD_OK);
 	for (int i = 0; i < BIG_TARGETS; i++) {
 		snprintf(b.tp[i], sizeof(b.tp[i]), "%s/big-t%d", check_tmpdir(), i);
-		check_fill_random(old, size, 500 + i);
-		CHECK(check_write_file(b.tp[i], old, size) == 0);
+		CHECK(check_random_file(b.tp[i], size, 500 + i, NULL) == 0);
 	}
-	free(old);
 	kib = check_peak_rss_kib(big_job_run, &b, &rc, msg);
 	CHECK(kib >= 0);
 	printf("# %u MiB blocks, %d targets: peak memory +%ld MiB\n", bs >> 20, BIG_TARGETS, kib >> 10);
@@ -1496,7 +1431,6 @@ TEST(zst_source_matches_raw)
 
 TEST(probe_fails_a_counterfeit_alone)
 {
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1507,10 +1441,7 @@ TEST(probe_fails_a_counterfeit_alone)
 	struct recorder r;
 	struct dd_err err;
 
-	snprintf(ip, sizeof(ip), "%s/probe.img", check_tmpdir());
-	img = make_image(ip, 16, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("probe.img", 16, 0, &n, &src);
 	real = fake_new("genuine", 16u << 20);
 	fake = fake_new("counterfeit", 4u << 20); /* holds 4 MiB, announces 16 */
 	fake->wrap = 4u << 20;
@@ -1628,7 +1559,6 @@ TEST(audit_record_fields)
 TEST(sanitize_zeroes_the_stick_past_the_image)
 {
 	const size_t cap = (3u << 20) + 5 * 512; /* > 2 x the image, not a whole number of chunks */
-	char ip[512];
 	size_t n, end;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1641,10 +1571,7 @@ TEST(sanitize_zeroes_the_stick_past_the_image)
 	struct dd_json j;
 	bool zeros = true;
 
-	snprintf(ip, sizeof(ip), "%s/sanitize.img", check_tmpdir());
-	img = make_image(ip, 300, 777, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("sanitize.img", 300, 777, &n, &src);
 	end = (n + 511) / 512 * 512; /* the snug stick's capacity; sanitizing starts at n / 512 * 512 */
 	big = fake_new("returned-stick", cap); /* random old content: the customer's files */
 	snug = fake_new("snug", end);         /* nothing past the image: sanitized all the same */
@@ -1692,7 +1619,6 @@ TEST(sanitize_zeroes_the_stick_past_the_image)
 TEST(sanitize_dropped_by_the_stick_fails)
 {
 	const size_t cap = 4u << 20;
-	char ip[512];
 	size_t n;
 	uint8_t *img;
 	struct dd_source *src;
@@ -1704,10 +1630,7 @@ TEST(sanitize_dropped_by_the_stick_fails)
 	struct dd_err err;
 	struct dd_json j;
 
-	snprintf(ip, sizeof(ip), "%s/sanitize-drop.img", check_tmpdir());
-	img = make_image(ip, 64, 0, &n);
-	src = open_raw(ip);
-	CHECK(src);
+	img = image_source("sanitize-drop.img", 64, 0, &n, &src);
 	good = fake_new("good", cap);
 	drops = fake_new("drops-past-3MiB", cap);
 	drops->drop_from = 3u << 20;

@@ -141,13 +141,12 @@ static uint8_t *image(const char *name, size_t *len, struct dd_source **src)
 {
 	char path[512];
 	size_t n = N_BLOCKS * BS + 777;
-	uint8_t *img = malloc(n);
+	uint8_t *img = NULL;
 	struct dd_source_opts o = { .block_size = BS };
 	struct dd_err err;
 
 	snprintf(path, sizeof(path), "%s/%s", check_tmpdir(), name);
-	check_fill_random(img, n, n);
-	if (check_write_file(path, img, n) || dd_source_open(path, &o, src, &err))
+	if (check_random_file(path, n, n, &img) || dd_source_open(path, &o, src, &err))
 		abort();
 	*len = n;
 	return img;

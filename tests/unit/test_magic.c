@@ -17,16 +17,6 @@ static const char *name_of(const uint8_t *head, size_t n)
 	return m ? m->name : "raw";
 }
 
-static const char *tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", check_tmpdir(), name);
-	return path[k];
-}
-
 /* Every entry claims a file that holds its bytes at its offset, and nothing shorter. */
 TEST(every_entry_claims_its_own_bytes)
 {
@@ -127,8 +117,8 @@ TEST(common_refuses_compressed_and_damaged)
 
 		check_fill_random(data, sizeof(data), i);
 		memcpy(data, cases[i].bytes, cases[i].len);
-		CHECK(check_write_file(tmp_path(cases[i].file), data, sizeof(data)) == 0);
-		CHECK_EQ_INT(dd_source_open(tmp_path(cases[i].file), NULL, &src, &err), DD_EINPUT);
+		CHECK(check_write_file(check_path(cases[i].file), data, sizeof(data)) == 0);
+		CHECK_EQ_INT(dd_source_open(check_path(cases[i].file), NULL, &src, &err), DD_EINPUT);
 		CHECK(src == NULL);
 		CHECK_STR_CONTAINS(err.msg, cases[i].msg);
 	}
@@ -178,9 +168,9 @@ TEST(stream_source_equals_raw)
 	CHECK(data && buf);
 	check_fill_random(data, len, 42);
 	memset(data + 2 * 65536, 0, 65536); /* a zero block: a hole in the decoded copy */
-	CHECK(check_write_file(tmp_path("raw.img"), data, len) == 0);
+	CHECK(check_write_file(check_path("raw.img"), data, len) == 0);
 	CHECK_EQ_INT(open_pieces(data, len, 0, &s, &err), DD_OK);
-	CHECK_EQ_INT(dd_source_open(tmp_path("raw.img"), &so, &r, &err), DD_OK);
+	CHECK_EQ_INT(dd_source_open(check_path("raw.img"), &so, &r, &err), DD_OK);
 	CHECK(!strcmp(s->info.format, "xz") && !strcmp(r->info.format, "raw"));
 	CHECK_EQ_U64(s->info.image_size, len);
 	CHECK_EQ_U64(s->info.block_count, 6);

@@ -382,17 +382,13 @@ TEST(describe)
 static int engine_job(struct fake *f, struct dd_target_status *st, struct dd_err *err)
 {
 	char path[512];
-	uint8_t *img = malloc(3 * MiB);
 	struct dd_source *src = NULL;
 	struct dd_target *t = &f->t;
 	struct dd_job job = { .targets = &t, .n_targets = 1 };
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/probe-image.img", check_tmpdir());
-	check_fill_random(img, 3 * MiB, 77);
-	rc = check_write_file(path, img, 3 * MiB);
-	free(img);
-	if (rc)
+	if (check_random_file(path, 3 * MiB, 77, NULL))
 		return DD_EIO;
 	dd_err_clear(err);
 	rc = dd_source_open(path, NULL, &src, err);

@@ -7,25 +7,9 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Paths under the test's folder; each name keeps its own buffer (a rotating set would let a loop
- * overwrite a key path held in an array). */
-static char *tmp(const char *name)
-{
-	static struct { char name[64]; char path[512]; } paths[32];
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		if (!paths[i].name[0])
-			snprintf(paths[i].name, sizeof(paths[i].name), "%s", name);
-		if (!strcmp(paths[i].name, name)) {
-			snprintf(paths[i].path, sizeof(paths[i].path), "%s/%s", check_tmpdir(), name);
-			return paths[i].path;
-		}
-	}
-	abort();
-}
 
 static const uint8_t source[DD_SHA256_LEN] = { 1, 2, 3 };
 
@@ -40,15 +24,16 @@ static void setup(void)
 
 	if (made)
 		return;
-	if (dd_keygen(tmp("a"), &err) || dd_keygen(tmp("b"), &err) || mkdir(tmp("rel"), 0755)) {
+	if (dd_keygen(check_path("a"), &err) || dd_keygen(check_path("b"), &err) || mkdir(check_path("rel"), 0755)) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		exit(1);
 	}
 	srand(7);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)rand();
-	if (check_write_file(tmp("rel/one.bin"), buf, 1000) || check_write_file(tmp("rel/two.wim"), buf, 5000) ||
-	    dd_release_write(tmp("rel"), names, 2, source, tmp("a.key"), NULL, 0, &rel, &err)) {
+	if (check_write_file(check_path("rel/one.bin"), buf, 1000) ||
+	    check_write_file(check_path("rel/two.wim"), buf, 5000) ||
+	    dd_release_write(check_path("rel"), names, 2, source, check_path("a.key"), NULL, 0, &rel, &err)) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		exit(1);
 	}
@@ -85,12 +70,12 @@ TEST(names)
 
 TEST(intact_folder_verifies)
 {
-	const char *a[] = { tmp("a.pub") };
+	const char *a[] = { check_path("a.pub") };
 	struct dd_release rel;
 	struct dd_err err = { 0 };
 
 	setup();
-	CHECK_EQ_INT(dd_release_verify(tmp("rel"), a, 1, &rel, &err), DD_OK);
+	CHECK_EQ_INT(dd_release_verify(check_path("rel"), a, 1, &rel, &err), DD_OK);
 	CHECK_EQ_U64(rel.n_files, 2);
 	CHECK_EQ_U64(rel.files[1].size, 5000);
 	CHECK(!memcmp(rel.source_sha256, source, sizeof(source)));
@@ -100,14 +85,14 @@ TEST(intact_folder_verifies)
 
 TEST(wrong_key_refused)
 {
-	const char *b[] = { tmp("b.pub") }, *both[] = { tmp("b.pub"), tmp("a.pub") };
+	const char *b[] = { check_path("b.pub") }, *both[] = { check_path("b.pub"), check_path("a.pub") };
 	struct dd_release rel;
 	struct dd_err err = { 0 };
 
 	setup();
-	CHECK_EQ_INT(dd_release_verify(tmp("rel"), b, 1, &rel, &err), DD_EINPUT);
+	CHECK_EQ_INT(dd_release_verify(check_path("rel"), b, 1, &rel, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "another key");
-	CHECK_EQ_INT(dd_release_verify(tmp("rel"), both, 2, &rel, &err), DD_OK);
+	CHECK_EQ_INT(dd_release_verify(check_path("rel"), both, 2, &rel, &err), DD_OK);
 }
 
 TEST(rewrite_is_reproducible)
@@ -119,84 +104,138 @@ TEST(rewrite_is_reproducible)
 	struct dd_err err = { 0 };
 
 	setup();
-	CHECK(!read_all(tmp("rel/RELEASE.txt"), first, sizeof(first), &n1));
-	CHECK_EQ_INT(dd_release_write(tmp("rel"), names, 2, source, tmp("a.key"), NULL, 0, &rel, &err), DD_OK);
-	CHECK(!read_all(tmp("rel/RELEASE.txt"), second, sizeof(second), &n2));
+	CHECK(!read_all(check_path("rel/RELEASE.txt"), first, sizeof(first), &n1));
+	CHECK_EQ_INT(dd_release_write(check_path("rel"), names, 2, source, check_path("a.key"), NULL, 0, &rel, &err),
+		     DD_OK);
+	CHECK(!read_all(check_path("rel/RELEASE.txt"), second, sizeof(second), &n2));
 	CHECK_EQ_U64(n1, n2);
 	CHECK(!memcmp(first, second, n1));
 }
 
 TEST(unsigned_refused)
 {
-	const char *names[] = { "one.bin" }, *a[] = { tmp("a.pub") };
+	const char *names[] = { "one.bin" }, *a[] = { check_path("a.pub") };
 	struct dd_release rel;
 	struct dd_err err = { 0 };
 
 	setup();
-	CHECK(!mkdir(tmp("u"), 0755));
-	CHECK(!check_write_file(tmp("u/one.bin"), "x", 1));
-	CHECK_EQ_INT(dd_release_write(tmp("u"), names, 1, source, NULL, NULL, 0, &rel, &err), DD_OK);
-	CHECK_EQ_INT(dd_release_verify(tmp("u"), a, 1, &rel, &err), DD_EINPUT);
+	CHECK(!mkdir(check_path("u"), 0755));
+	CHECK(!check_write_file(check_path("u/one.bin"), "x", 1));
+	CHECK_EQ_INT(dd_release_write(check_path("u"), names, 1, source, NULL, NULL, 0, &rel, &err), DD_OK);
+	CHECK_EQ_INT(dd_release_verify(check_path("u"), a, 1, &rel, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "not signed");
 }
 
 /* Flip each byte of RELEASE.txt in turn: never "intact". */
 TEST(every_damaged_byte_caught)
 {
-	const char *a[] = { tmp("a.pub") };
+	const char *a[] = { check_path("a.pub") };
 	char good[4096], bad[4096];
 	size_t len, accepted = 0;
 	struct dd_release rel;
 	struct dd_err err = { 0 };
 
 	setup();
-	CHECK(!read_all(tmp("rel/RELEASE.txt"), good, sizeof(good), &len));
-	CHECK(!mkdir(tmp("d"), 0755));
-	CHECK(!link(tmp("rel/one.bin"), tmp("d/one.bin")));
-	CHECK(!link(tmp("rel/two.wim"), tmp("d/two.wim")));
+	CHECK(!read_all(check_path("rel/RELEASE.txt"), good, sizeof(good), &len));
+	CHECK(!mkdir(check_path("d"), 0755));
+	CHECK(!link(check_path("rel/one.bin"), check_path("d/one.bin")));
+	CHECK(!link(check_path("rel/two.wim"), check_path("d/two.wim")));
 	for (size_t i = 0; i < len; i++) {
 		memcpy(bad, good, len);
 		bad[i] ^= (i & 1) ? 0x01 : 0x20;
-		CHECK(!check_write_file(tmp("d/RELEASE.txt"), bad, len));
-		if (dd_release_verify(tmp("d"), a, 1, &rel, &err) == DD_OK)
+		CHECK(!check_write_file(check_path("d/RELEASE.txt"), bad, len));
+		if (dd_release_verify(check_path("d"), a, 1, &rel, &err) == DD_OK)
 			accepted++;
 	}
 	CHECK_EQ_U64(accepted, 0);
 	/* cut short anywhere */
 	for (size_t cut = 0; cut < len; cut += 7) {
-		CHECK(!check_write_file(tmp("d/RELEASE.txt"), good, cut));
-		CHECK(dd_release_verify(tmp("d"), a, 1, &rel, &err) != DD_OK);
+		CHECK(!check_write_file(check_path("d/RELEASE.txt"), good, cut));
+		CHECK(dd_release_verify(check_path("d"), a, 1, &rel, &err) != DD_OK);
 	}
 }
 
 TEST(changed_missing_and_linked_files_named)
 {
-	const char *a[] = { tmp("a.pub") };
+	const char *a[] = { check_path("a.pub") };
 	struct dd_release rel;
 	struct dd_err err = { 0 };
 	size_t n = 0;
 	char *buf;
 
 	setup();
-	CHECK(!mkdir(tmp("c"), 0755));
-	CHECK(!link(tmp("rel/RELEASE.txt"), tmp("c/RELEASE.txt")));
+	CHECK(!mkdir(check_path("c"), 0755));
+	CHECK(!link(check_path("rel/RELEASE.txt"), check_path("c/RELEASE.txt")));
 	/* two.wim missing, one.bin one byte different */
-	buf = check_read_file(tmp("rel/one.bin"), &n);
+	buf = check_read_file(check_path("rel/one.bin"), &n);
 	CHECK(buf && n == 1000);
 	buf[500] ^= 1;
-	n = (size_t)check_write_file(tmp("c/one.bin"), buf, n);
+	n = (size_t)check_write_file(check_path("c/one.bin"), buf, n);
 	free(buf);
 	CHECK(n == 0);
-	CHECK_EQ_INT(dd_release_verify(tmp("c"), a, 1, &rel, &err), DD_ECHECK);
+	CHECK_EQ_INT(dd_release_verify(check_path("c"), a, 1, &rel, &err), DD_ECHECK);
 	CHECK_STR_CONTAINS(err.msg, "one.bin: changed");
 	CHECK_EQ_U64(rel.n_bad, 2);
 	CHECK(rel.files[1].problem && !strcmp(rel.files[1].problem, "missing"));
 	/* a link to the right bytes is still not the file */
-	CHECK(!unlink(tmp("c/one.bin")));
-	CHECK(!symlink(tmp("rel/one.bin"), tmp("c/one.bin")));
-	CHECK(!symlink(tmp("rel/two.wim"), tmp("c/two.wim")));
-	CHECK_EQ_INT(dd_release_verify(tmp("c"), a, 1, &rel, &err), DD_ECHECK);
+	CHECK(!unlink(check_path("c/one.bin")));
+	CHECK(!symlink(check_path("rel/one.bin"), check_path("c/one.bin")));
+	CHECK(!symlink(check_path("rel/two.wim"), check_path("c/two.wim")));
+	CHECK_EQ_INT(dd_release_verify(check_path("c"), a, 1, &rel, &err), DD_ECHECK);
 	CHECK_STR_CONTAINS(err.msg, "not a regular file");
+}
+
+/* The signature line read back (dd_release_read_sign_line, shared by RELEASE.txt and the revocation list):
+ * what dd_release_sign_line wrote comes back whole, and the id covers every byte before the line; a text
+ * without that last line, or with its fields cut, bad hex or a signature of a wrong size, is told apart. */
+TEST(sign_line_read_back)
+{
+	static const char body[] = "dartdup-release 1\nsome text\n";
+	static const struct { const char *line; enum dd_sign_line want; } bad[] = {
+		{ "tool dartdup\n", DD_SIGN_LINE_NONE },
+		{ "signature\n", DD_SIGN_LINE_NONE },
+		{ "signature 00ff\n", DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF 0011223344556677\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0011223344556677\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 00112233445566\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 001122334455667\n",
+		  DD_SIGN_LINE_DAMAGED },
+		{ "signature " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 00112233445566zz\n",
+		  DD_SIGN_LINE_DAMAGED },
+	};
+	char line[256], text[512], huge[2 * DD_SIG_MAX + 3];
+	uint8_t id[DD_SHA256_LEN], want_id[DD_SHA256_LEN], key_id[DD_SHA256_LEN], sig[DD_SIG_MAX];
+	size_t sig_len = 0;
+	const char *pubs[1];
+	struct dd_signer *sg;
+	struct dd_err err = { 0 };
+
+	setup();
+	dd_sha256(body, strlen(body), want_id);
+	CHECK_EQ_INT(dd_release_sign_line(check_path("a.key"), want_id, line, sizeof(line), &err), DD_OK);
+	snprintf(text, sizeof(text), "%s%s", body, line);
+	CHECK_EQ_INT(dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len), DD_SIGN_LINE_OK);
+	CHECK_MEM_EQ(id, want_id, DD_SHA256_LEN);
+	CHECK(!strcmp(text, "dartdup-release 1\nsome text")); /* cut before the signature line */
+	CHECK_EQ_INT(dd_signer_open(check_path("a.key"), &sg, &err), DD_OK);
+	CHECK_MEM_EQ(key_id, dd_signer_key_id(sg), DD_SHA256_LEN);
+	dd_signer_close(sg);
+	CHECK(sig_len >= 8 && sig_len <= DD_SIG_MAX);
+	pubs[0] = check_path("a.pub");
+	CHECK_EQ_INT(dd_verify_any(pubs, 1, key_id, id, sig, sig_len, NULL, &err), DD_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", body, bad[i].line);
+		if (dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len) != bad[i].want)
+			CHECK_FAIL_("line %zu \"%s\": not told apart", i, bad[i].line);
+	}
+	memset(huge, 'a', sizeof(huge) - 1); /* a signature one byte longer than DD_SIG_MAX */
+	huge[sizeof(huge) - 1] = '\0';
+	snprintf(text, sizeof(text), "%ssignature %s %s\n", body,
+		 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", huge);
+	CHECK_EQ_INT(dd_release_read_sign_line(text, strlen(text), id, key_id, sig, &sig_len), DD_SIGN_LINE_DAMAGED);
 }
 
 int main(void)
@@ -208,5 +247,6 @@ int main(void)
 	RUN(unsigned_refused);
 	RUN(every_damaged_byte_caught);
 	RUN(changed_missing_and_linked_files_named);
+	RUN(sign_line_read_back);
 	return check_done();
 }

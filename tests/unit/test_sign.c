@@ -1,5 +1,6 @@
 /* Keys and signatures, alone and on packages: right, wrong, several and missing keys. */
 #include "check.h"
+#include "fixtures.h"
 #include "crypto/sign.h"
 #include "format/dfi_reader.h"
 #include "format/dfi_writer.h"
@@ -10,16 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *tmp(const char *name)
-{
-	static char paths[16][512];
-	static int n;
-	char *p = paths[n++ % 16];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 /* Keys made once: a, b (and their .key/.pub paths). */
 static void keys(void)
 {
@@ -28,7 +19,7 @@ static void keys(void)
 
 	if (made)
 		return;
-	if (dd_keygen(tmp("a"), &err) || dd_keygen(tmp("b"), &err)) {
+	if (dd_keygen(check_path("a"), &err) || dd_keygen(check_path("b"), &err)) {
 		fprintf(stderr, "keygen: %s\n", err.msg);
 		exit(1);
 	}
@@ -41,10 +32,10 @@ TEST(keygen_files_and_modes)
 	struct dd_err err = { 0 };
 
 	keys();
-	CHECK(!stat(tmp("a.key"), &st));
+	CHECK(!stat(check_path("a.key"), &st));
 	CHECK_EQ_INT(st.st_mode & 0777, 0600);
-	CHECK(!stat(tmp("a.pub"), &st));
-	CHECK_EQ_INT(dd_keygen(tmp("a"), &err), DD_EUSAGE); /* never overwrites */
+	CHECK(!stat(check_path("a.pub"), &st));
+	CHECK_EQ_INT(dd_keygen(check_path("a"), &err), DD_EUSAGE); /* never overwrites */
 	CHECK_STR_CONTAINS(err.msg, "a.pub");
 }
 
@@ -54,12 +45,12 @@ TEST(sign_verify)
 	struct dd_err err = { 0 };
 	uint8_t d[32], sig[DD_SIG_MAX], id[32];
 	size_t n, which = 9;
-	const char *a = tmp("a.pub"), *b = tmp("b.pub");
+	const char *a = check_path("a.pub"), *b = check_path("b.pub");
 	const char *both[] = { b, a }, *only_b[] = { b };
 
 	keys();
 	dd_sha256("hello", 5, d);
-	CHECK_EQ_INT(dd_signer_open(tmp("a.key"), &s, &err), DD_OK);
+	CHECK_EQ_INT(dd_signer_open(check_path("a.key"), &s, &err), DD_OK);
 	CHECK_EQ_INT(dd_signer_sign(s, d, sig, &n, &err), DD_OK);
 	CHECK_EQ_INT(dd_pubkey_id(a, id, &err), DD_OK);
 	CHECK_MEM_EQ(id, dd_signer_key_id(s), 32);
@@ -83,16 +74,16 @@ TEST(bad_key_files)
 {
 	struct dd_signer *s;
 	struct dd_err err = { 0 };
-	const char *junk = tmp("junk.pem"), *missing = tmp("missing.pub"), *priv = tmp("a.key");
+	const char *junk = check_path("junk.pem"), *missing = check_path("missing.pub"), *priv = check_path("a.key");
 	uint8_t d[32] = { 0 }, sig[8] = { 0 };
 
 	keys();
 	CHECK(!check_write_file(junk, "-----BEGIN NOTHING-----\n", 24));
 	CHECK_EQ_INT(dd_signer_open(junk, &s, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "junk.pem: not a PEM private key");
-	CHECK_EQ_INT(dd_signer_open(tmp("nokey.key"), &s, &err), DD_EINPUT);
+	CHECK_EQ_INT(dd_signer_open(check_path("nokey.key"), &s, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "nokey.key");
-	CHECK_EQ_INT(dd_signer_open(tmp("a.pub"), &s, &err), DD_EINPUT); /* a public key is no private key */
+	CHECK_EQ_INT(dd_signer_open(check_path("a.pub"), &s, &err), DD_EINPUT); /* a public key is no private key */
 	CHECK_EQ_INT(dd_verify_any(&missing, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "missing.pub");
 	CHECK_EQ_INT(dd_verify_any(&junk, 1, NULL, d, sig, 8, NULL, &err), DD_EINPUT);
@@ -105,7 +96,8 @@ TEST(key_paths_that_are_no_files)
 {
 	struct dd_signer *s;
 	struct dd_err err = { 0 };
-	const char *dir = check_tmpdir(), *fifo = tmp("key.fifo"), *big = tmp("big.pub"), *devzero = "/dev/zero";
+	const char *dir = check_tmpdir(), *fifo = check_path("key.fifo"), *big = check_path("big.pub");
+	const char *devzero = "/dev/zero";
 	uint8_t d[32] = { 0 }, sig[8] = { 0 };
 	static char huge[100 * 1024];
 
@@ -126,16 +118,13 @@ TEST(key_paths_that_are_no_files)
 	CHECK_STR_CONTAINS(err.msg, "big.pub: not a key file (102400 bytes");
 }
 
+/* The same image, named the same, into out: equal packages when key is (signing is deterministic). */
 static void make_pkg(const char *out, const char *key)
 {
-	const char *in = tmp("s.img");
-	uint8_t img[3 * 4096 + 5];
-	struct dfi_pack_opts o = { .block_size = 4096, .created = 7, .key_path = key };
+	struct dfi_pack_opts o = { .block_size = 4096, .created = 7, .key_path = key, .name = "s.img" };
 	struct dd_err err = { 0 };
 
-	check_fill_random(img, sizeof(img), 3);
-	CHECK(!check_write_file(in, img, sizeof(img)));
-	if (dfi_pack(in, out, &o, &err))
+	if (check_pack_random(out, 3 * 4096 + 5, 3, &o, NULL, &err))
 		CHECK_FAIL_("dfi_pack: %s", err.msg);
 }
 
@@ -155,13 +144,13 @@ static int open_with(const char *pkg, const char *const *pubs, size_t n, enum dd
 
 TEST(signed_package)
 {
-	const char *pkg = tmp("signed.dfi"), *a = tmp("a.pub"), *b = tmp("b.pub");
+	const char *pkg = check_path("signed.dfi"), *a = check_path("a.pub"), *b = check_path("b.pub");
 	const char *ba[] = { b, a };
 	enum dd_sig_state st;
 	struct dd_err err = { 0 };
 
 	keys();
-	make_pkg(pkg, tmp("a.key"));
+	make_pkg(pkg, check_path("a.key"));
 	CHECK_EQ_INT(open_with(pkg, NULL, 0, &st, &err), DD_OK);
 	CHECK_EQ_INT(st, DD_SIG_UNCHECKED);
 	CHECK_EQ_INT(open_with(pkg, &a, 1, &st, &err), DD_OK);
@@ -174,7 +163,7 @@ TEST(signed_package)
 
 TEST(unsigned_package_with_key_refused)
 {
-	const char *pkg = tmp("unsigned.dfi"), *a = tmp("a.pub");
+	const char *pkg = check_path("unsigned.dfi"), *a = check_path("a.pub");
 	enum dd_sig_state st;
 	struct dd_err err = { 0 };
 
@@ -188,26 +177,18 @@ TEST(unsigned_package_with_key_refused)
 
 TEST(signed_packages_reproducible)
 {
-	const char *p1 = tmp("r1.dfi"), *p2 = tmp("r2.dfi");
-	size_t l1, l2;
-	uint8_t *a, *b;
-	int same;
+	const char *p1 = check_path("r1.dfi"), *p2 = check_path("r2.dfi");
 
 	keys();
-	make_pkg(p1, tmp("a.key"));
-	make_pkg(p2, tmp("a.key"));
-	a = check_read_file(p1, &l1);
-	b = check_read_file(p2, &l2);
-	same = a && b && l1 == l2 && !memcmp(a, b, l1);
-	free(a);
-	free(b);
-	CHECK(same);
+	make_pkg(p1, check_path("a.key"));
+	make_pkg(p2, check_path("a.key"));
+	CHECK(check_same_files(p1, p2));
 }
 
 TEST(pack_with_missing_key_writes_nothing)
 {
-	const char *in = tmp("m.img"), *out = tmp("m.dfi");
-	struct dfi_pack_opts o = { .key_path = tmp("absent.key") };
+	const char *in = check_path("m.img"), *out = check_path("m.dfi");
+	struct dfi_pack_opts o = { .key_path = check_path("absent.key") };
 	struct dd_err err = { 0 };
 
 	CHECK(!check_write_file(in, "abc", 3));

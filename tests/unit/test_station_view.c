@@ -1,5 +1,6 @@
 /* station_view: the terminal view, result lines and JSON events of `dartdup station`. */
 #include "check.h"
+#include "screen_check.h"
 #include "host/fit.h"
 #include "host/station/view.h"
 
@@ -198,28 +199,6 @@ static void bench(struct station *s, const struct dd_portmap *map)
 			sl->rate = 12.5e6;
 		}
 	}
-}
-
-/* Every line of buf fits width columns (the view's own "\x1b[K" aside), at most max_lines lines. */
-static void check_fits(const char *buf, unsigned width, unsigned max_lines)
-{
-	unsigned lines = 0;
-	char line[4096];
-
-	for (const char *p = buf; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		CHECK(n < sizeof(line));
-		memcpy(line, p, n);
-		line[n] = '\0';
-		if (fit_cols(line) > width)
-			printf("too wide (%u > %u): %s\n", fit_cols(line), width, line);
-		CHECK(fit_cols(line) <= width);
-		lines++;
-		p += n + (nl != NULL);
-	}
-	CHECK(lines <= max_lines);
 }
 
 TEST(layout_fits_every_size)

@@ -3,6 +3,7 @@
  * firmware unless forced, signed revocation lists (forged, older, unknown key, revoked signer refused)
  * honoured at load and for the stored image, and the block sampling that tells versions on a stick apart. */
 #include "check.h"
+#include "fixtures.h"
 #include "crypto/sign.h"
 #include "firmware/store.h"
 #include "firmware/version.h"
@@ -16,16 +17,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char *tmp(const char *name)
-{
-	static char paths[32][512];
-	static int n;
-	char *p = paths[n++ % 32];
-
-	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
-	return p;
-}
-
 static const char *keys[2]; /* depot.pub, second.pub: both trusted by the stores below */
 
 static void make_keys(void)
@@ -34,11 +25,11 @@ static void make_keys(void)
 
 	if (keys[0])
 		return;
-	CHECK_EQ_INT(dd_keygen(tmp("depot"), &err), DD_OK);
-	CHECK_EQ_INT(dd_keygen(tmp("second"), &err), DD_OK);
-	CHECK_EQ_INT(dd_keygen(tmp("stranger"), &err), DD_OK);
-	keys[0] = strdup(tmp("depot.pub"));
-	keys[1] = strdup(tmp("second.pub"));
+	CHECK_EQ_INT(dd_keygen(check_path("depot"), &err), DD_OK);
+	CHECK_EQ_INT(dd_keygen(check_path("second"), &err), DD_OK);
+	CHECK_EQ_INT(dd_keygen(check_path("stranger"), &err), DD_OK);
+	keys[0] = strdup(check_path("depot.pub"));
+	keys[1] = strdup(check_path("second.pub"));
 }
 
 /* Pack img[len] as file `out` (block size 4096) named name, version ver (NULL none), signed by key
@@ -49,12 +40,12 @@ static const char *pack(const char *out, const uint8_t *img, size_t len, const c
 	char kp[512];
 	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = name, .version = ver };
 	struct dd_err err = { 0 };
-	char *raw = tmp("raw.img"), *path = tmp(out);
+	char *path = check_path(out);
 
 	make_keys();
 	snprintf(kp, sizeof(kp), "%s/%s.key", check_tmpdir(), key);
 	o.key_path = kp;
-	if (check_write_file(raw, img, len) || dfi_pack(raw, path, &o, &err))
+	if (check_pack(path, img, len, &o, &err))
 		return NULL;
 	return path;
 }
@@ -86,7 +77,7 @@ TEST(package_carries_signed_version)
 	struct dfi_reader *r;
 	struct dd_err err = { 0 };
 	const char *p;
-	char *raw = tmp("raw.img");
+	char *raw = check_path("nover.dfi.raw"); /* the image pack() packed as nover.dfi */
 	struct dfi_pack_opts bad = { .block_size = 4096, .threads = 1, .version = "1.02" };
 
 	check_fill_random(img, sizeof(img), 7);
@@ -99,9 +90,9 @@ TEST(package_carries_signed_version)
 	CHECK_EQ_INT(dfi_open(p, &oo, &r, &err), DD_OK);
 	CHECK(!strcmp(r->m.image_version, "")); /* a package without one reads as "none" */
 	dfi_close(r);
-	CHECK_EQ_INT(dfi_pack(raw, tmp("bad.dfi"), &bad, &err), DD_EUSAGE);
+	CHECK_EQ_INT(dfi_pack(raw, check_path("bad.dfi"), &bad, &err), DD_EUSAGE);
 	CHECK_STR_CONTAINS(err.msg, "not a version");
-	CHECK(access(tmp("bad.dfi"), F_OK) != 0);
+	CHECK(access(check_path("bad.dfi"), F_OK) != 0);
 }
 
 /* A reader refuses a manifest whose version text is not a version, even when its hash is right. */
@@ -132,8 +123,8 @@ TEST(manifest_with_bad_version_refused)
 	t = m + ml;
 	dfi_put32(t + 28, 0);
 	dfi_put64(t + 32, (uint64_t)(t + DFI_TRAILER_FRAME - b));
-	CHECK_EQ_INT(check_write_file(tmp("badver2.dfi"), b, (size_t)(t + DFI_TRAILER_FRAME - b)), 0);
-	CHECK_EQ_INT(dfi_open(tmp("badver2.dfi"), NULL, &r, &err), DD_EINPUT);
+	CHECK_EQ_INT(check_write_file(check_path("badver2.dfi"), b, (size_t)(t + DFI_TRAILER_FRAME - b)), 0);
+	CHECK_EQ_INT(dfi_open(check_path("badver2.dfi"), NULL, &r, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "manifest damaged: version is not a dotted decimal version");
 	free(b);
 }
@@ -249,7 +240,7 @@ TEST(store_refuses_downgrades_unless_forced)
 	fw_old = pack("fw_old.dfi", img, sizeof(img), "dartdupd-firmware sim 0.0.1", NULL, "depot");
 	fw_same = pack("fw_same.dfi", img, sizeof(img), "dartdupd-firmware sim " DARTDUP_VERSION, NULL, "depot");
 	CHECK(v1 && v2 && v3 && other && none && fw_old && fw_same);
-	CHECK_EQ_INT(open_store(&s, tmp("store-dg")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store-dg")), DD_OK);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v2, 0, &err), 0);
 	CHECK(!strcmp(s.image->info.version, "2"));
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v1, 0, &err), DD_LERR_REFUSED);
@@ -301,7 +292,7 @@ TEST(store_honours_revocation_lists)
 	l3 = list(4, (const uint8_t(*)[DD_SHA256_LEN])depot, 1, NULL, 0, "depot", &n3);
 	CHECK(l1 && l2 && older && same_serial && by_revoked && stranger && l3);
 
-	CHECK_EQ_INT(open_store(&s, tmp("store-rev")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store-rev")), DD_OK);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), 0);
 	CHECK(!dd_store_revoked(&s, &s.image->info, why, sizeof(why)));
 	CHECK_EQ_INT(dd_store_revocation_load(&s, stranger, nst, &err), DD_LERR_REFUSED);
@@ -328,7 +319,7 @@ TEST(store_honours_revocation_lists)
 	CHECK_STR_CONTAINS(err.msg, "which the board's list revokes");
 	dd_store_close(&s);
 	/* kept over a restart */
-	CHECK_EQ_INT(open_store(&s, tmp("store-rev")), DD_OK);
+	CHECK_EQ_INT(open_store(&s, check_path("store-rev")), DD_OK);
 	CHECK(s.revoked && s.revoked->serial == 3);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), DD_LERR_REFUSED);
 	/* a list may revoke its own signer: it is taken, and nothing that key signs is taken after it */
@@ -360,16 +351,16 @@ TEST(identify_tells_versions_sharing_block0_apart)
 	check_fill_random(stick, LEN + 8192, 32);
 	img[0] ^= 0x55;
 	memcpy(stick, img, LEN);
-	CHECK_EQ_INT(check_write_file(tmp("stick"), stick, LEN + 8192), 0);
-	CHECK_EQ_INT(dd_target_file_open(tmp("stick"), DD_TARGET_READONLY, 0, &t, &err), DD_OK);
+	CHECK_EQ_INT(check_write_file(check_path("stick"), stick, LEN + 8192), 0);
+	CHECK_EQ_INT(dd_target_file_open(check_path("stick"), DD_TARGET_READONLY, 0, &t, &err), DD_OK);
 	CHECK_EQ_U64(host_identify_candidates(t, known, 3, keep, b0), 1);
 	CHECK(!keep[0] && keep[1] && !keep[2]);
 	CHECK(b0[0] && b0[1] && !b0[2]);
 	dd_target_close(t);
 	/* damaged where the versions differ: neither, though block 0 matches both */
 	stick[40000] ^= 0xff;
-	CHECK_EQ_INT(check_write_file(tmp("stick"), stick, LEN + 8192), 0);
-	CHECK_EQ_INT(dd_target_file_open(tmp("stick"), DD_TARGET_READONLY, 0, &t, &err), DD_OK);
+	CHECK_EQ_INT(check_write_file(check_path("stick"), stick, LEN + 8192), 0);
+	CHECK_EQ_INT(dd_target_file_open(check_path("stick"), DD_TARGET_READONLY, 0, &t, &err), DD_OK);
 	CHECK_EQ_U64(host_identify_candidates(t, known, 3, keep, b0), 0);
 	CHECK(b0[0] && b0[1]);
 	dd_target_close(t);

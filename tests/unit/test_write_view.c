@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "screen_check.h"
 #include "host/fit.h"
 #include "host/ports.h"
 #include "host/write_ui.h"
@@ -40,25 +41,6 @@ static void setup(struct write_ui *ui, unsigned n)
 	ui->last[3].result = DD_RESULT_FAIL;
 	ui->last[3].first_bad_offset = 1048576;
 	snprintf(ui->last[3].error, sizeof(ui->last[3].error), "verify: a long error from the kernel\nand a forged line");
-}
-
-static void check_fits(const char *buf, unsigned width, unsigned max_lines)
-{
-	unsigned lines = 0;
-	char line[4096];
-
-	for (const char *p = buf; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		CHECK(n < sizeof(line));
-		memcpy(line, p, n);
-		line[n] = '\0';
-		CHECK(fit_cols(line) <= width);
-		lines++;
-		p += n + (nl != NULL);
-	}
-	CHECK(lines <= max_lines);
 }
 
 TEST(view_fits)
