@@ -715,8 +715,6 @@ static void status_json(const struct dd_link_status_reply *s, const struct dd_li
 
 		dd_json_begin_obj(&j, NULL);
 		dd_json_u64(&j, "port", i + 1);
-		/* the socket's name (PORTS); null: the board gave none, the number names it */
-		dd_json_str(&j, "label", board_port_label(names, i)[0] ? board_port_label(names, i) : NULL);
 		/* the protocol's numbers (docs/PROTOCOL.md "Values"), not the engine's */
 		dd_json_str(&j, "state", dd_port_state_name(p->state, &n));
 		dd_json_str(&j, "phase", dd_link_phase_name(p->phase, &n));
@@ -728,6 +726,9 @@ static void status_json(const struct dd_link_status_reply *s, const struct dd_li
 		dd_json_u64(&j, "capacity", p->capacity);
 		dd_json_str(&j, "serial", p->serial[0] ? p->serial : NULL);
 		dd_json_str(&j, "error", p->error[0] ? p->error : NULL);
+		/* the socket's name (PORTS); null: the board gave none, the number names it. Last: the fields
+		 * before it keep their order for the scripts that match them */
+		dd_json_str(&j, "label", board_port_label(names, i)[0] ? board_port_label(names, i) : NULL);
 		dd_json_end_obj(&j);
 	}
 	dd_json_end_arr(&j);

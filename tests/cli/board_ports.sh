@@ -63,6 +63,12 @@ sys.exit(1 if bad or not rows else 0)
 PY
 }
 
+# json_labels FILE LIST: the status object's ports' labels, in port order, are LIST (a Python literal)
+json_labels() {
+	python3 -c 'import json, sys; o = json.loads(open(sys.argv[1]).readline())
+sys.exit(0 if [p["label"] for p in o["ports"]] == eval(sys.argv[2]) else 1)' "$1" "$2"
+}
+
 # --- a board with a port map ------------------------------------------------------------------
 check "daemon with a port map starts" start_board --port-map "$T/ports.conf" -- "${P[@]}"
 expect_rc "status on a board with a port map" 0 B status
@@ -71,8 +77,7 @@ check "status: the ports by their names (1 A1, 2 A2, 3 A10)" \
 	grep -qE '^1 +A1 +ready' "$T/out" && grep -qE '^2 +A2 +ready' "$T/out" && grep -qE '^3 +A10 +ready' "$T/out"
 check "status: the label column and the columns after it aligned" aligned "$T/out"
 expect_rc "status --json on a board with a port map" 0 B status --json
-out_has "status --json: port 1's label" '{"port":1,"label":"A1","state":"ready"'
-out_has "status --json: port 3's label" '{"port":3,"label":"A10","state":"ready"'
+check "status --json: each port's label (A1, A2, A10)" json_labels "$T/out" '["A1", "A2", "A10"]'
 check "status --json: the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-status "$T/out"
 expect_rc "info lists the names" 0 B info
 out_has "info: the labels line" "labels    1 A1, 2 A2, 3 A10"
@@ -96,7 +101,7 @@ check "a version 2 PC: no label column, the ports by number (today's table)" \
 check "a version 2 PC: nothing on stderr (no warning, no error)" \
 	bash -c "DARTDUP_LINK_MAX_VERSION=2 '$DARTDUP' board --sim '$S' status 2>&1 >/dev/null | wc -c | grep -qx 0"
 expect_rc "a version 2 PC: status --json" 0 env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --sim "$S" status --json
-out_has "a version 2 PC: label null" '{"port":1,"label":null,"state":"pass"'
+check "a version 2 PC: label null" json_labels "$T/out" '[None, None, None]'
 expect_rc "a version 2 PC: info --json" 0 env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --sim "$S" info --json
 out_has "a version 2 PC: labels null" '"labels":null'
 expect_rc "a version 1 PC: status works too" 0 env DARTDUP_LINK_MAX_VERSION=1 "$DARTDUP" board --sim "$S" status
@@ -148,8 +153,7 @@ check "status: port 1 by name, ports 2 and 3 with a dash" \
 	bash -c "grep -qE '^1 +left +ready' '$T/out' && grep -qE '^2 +- +ready' '$T/out' && grep -qE '^3 +- +ready' '$T/out'"
 check "status: aligned" aligned "$T/out"
 expect_rc "status --json: one label" 0 B status --json
-out_has "status --json: port 1 named" '{"port":1,"label":"left"'
-out_has "status --json: port 2 not" '{"port":2,"label":null'
+check "status --json: port 1 named, 2 and 3 not" json_labels "$T/out" '["left", None, None]'
 expect_rc "info --json: a null for the unnamed" 0 B info --json
 out_has "info --json: labels with nulls" '"labels":["left",null,null]'
 stop_board
@@ -160,7 +164,7 @@ expect_rc "status without a map" 0 B status
 check "status without a map: no label column, numbers" \
 	bash -c "grep -q '^port  state ' '$T/out' && grep -qE '^1 +ready ' '$T/out'"
 expect_rc "status --json without a map" 0 B status --json
-out_has "status --json without a map: label null" '{"port":1,"label":null,"state":"ready"'
+check "status --json without a map: label null" json_labels "$T/out" '[None, None, None]'
 expect_rc "info without a map: no labels line" 0 B info
 check "info without a map: no labels line" bash -c "! grep -q '^labels' '$T/out'"
 expect_rc "status --all without a map: numbers" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
@@ -218,3 +222,4 @@ out_has "the warning says the ports go by number" "the ports are shown by number
 check "no escape byte reaches the terminal" bash -c "! grep -q $'\x1b' '$T/out'"
 check "the ports by number, no label column" bash -c "grep -q '^port  state ' '$T/out' && grep -qE '^1 +ready ' '$T/out'"
 kill "$EVIL" 2>/dev/null; wait "$EVIL" 2>/dev/null
+exit 0
