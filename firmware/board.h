@@ -100,6 +100,9 @@ struct dd_board {
 	unsigned master;                     /* the master port (1-based, firmware/master.h), 0 none */
 	bool restart_for_firmware;           /* the daemon stops after a bundle is stored, to have it
 					        applied (firmware/apply.h) before it starts again */
+	char port_name[DD_LINK_MAX_PORTS][DD_LINK_PORT_NAME_MAX + 1]; /* what a technician reads on each
+					        socket (PORTS): a port map's name, else its USB port path, else
+					        "" (the PC shows the number); dd_link_port_name_ok() or not sent */
 	struct dd_policy policy;             /* what the description file asks of every job (probe,
 					        sanitize, full, retries: dd_policy_set()); all zero: nothing
 					        beyond the default (firmware/job.c effective_policy()) */

@@ -51,6 +51,24 @@ static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
 	return 0;
 }
 
+/* PORTS (version 3): the sockets' names. A peer that chose an older version gets what a version 2 board
+ * answers (unknown-type); a name a board could not send (bad characters, too long) goes as "" (a number
+ * on the PC) rather than failing the reply. */
+static int on_ports(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err *err)
+{
+	struct dd_link_ports_reply *p = &rep->u.ports_r;
+
+	if (d->serving_version < 3) {
+		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", DD_MSG_PORTS);
+		return DD_LERR_TYPE;
+	}
+	p->n_ports = (uint8_t)d->board->n_ports;
+	for (unsigned i = 0; i < d->board->n_ports && i < DD_LINK_MAX_PORTS; i++)
+		if (dd_link_port_name_ok(d->board->port_name[i]))
+			memcpy(p->name[i], d->board->port_name[i], sizeof(p->name[i]));
+	return 0;
+}
+
 static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 {
 	struct dd_link_status_reply *s = &rep->u.status_r;
@@ -281,6 +299,8 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 		return on_audit(d, rep);
 	case DD_MSG_REVOKE:
 		return on_revoke(d, req, rep, err);
+	case DD_MSG_PORTS:
+		return on_ports(d, rep, err);
 	default:
 		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 		return DD_LERR_TYPE;

@@ -50,6 +50,7 @@ struct worker {
 	bool up;
 	char line[600];                      /* what happened, after the serial */
 	char states[DD_LINK_MAX_PORTS][24];  /* status: the ports' states, for the metrics */
+	struct dd_link_ports_reply names;    /* status: the ports' names (PORTS; n_ports 0: none) */
 	unsigned n_ports;
 	char *records;                       /* log: the new records, one per line */
 	size_t records_len;
@@ -300,6 +301,7 @@ static int do_status(struct worker *w, struct dd_link_client *c, struct dd_err *
 	struct dd_link_name n;
 	size_t at;
 
+	board_port_names(c, &w->names); /* before STATUS: the call reuses the reply */
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_STATUS;
 	if (dd_link_call(c, &req, err))
@@ -311,7 +313,12 @@ static int do_status(struct worker *w, struct dd_link_client *c, struct dd_err *
 		const struct dd_link_port_status *p = &s->port[i];
 
 		snprintf(w->states[i], sizeof(w->states[i]), "%s", dd_port_state_name(p->state, &n));
-		at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %u %s", i + 1, w->states[i]);
+		/* a named port by its name (A1 pass), else by its number (1 pass) */
+		if (board_port_label(&w->names, i)[0])
+			at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %s %s", board_port_label(&w->names, i),
+					       w->states[i]);
+		else
+			at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %u %s", i + 1, w->states[i]);
 		if (p->total && p->done < p->total && at < sizeof(w->line)) /* running: how far */
 			at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, " %u%%",
 					       (unsigned)(p->done * 100 / p->total));
@@ -420,6 +427,17 @@ static void print_line(const struct worker *w, bool json)
 	dd_json_str(&j, "detail", w->line);
 	if (!strcmp(w->o->cmd, "log") && !w->rc)
 		dd_json_u64(&j, "records", w->n_records);
+	if (!strcmp(w->o->cmd, "status") && !w->rc) {
+		dd_json_begin_arr(&j, "ports");
+		for (unsigned i = 0; i < w->n_ports; i++) {
+			dd_json_begin_obj(&j, NULL);
+			dd_json_u64(&j, "port", i + 1);
+			dd_json_str(&j, "label", board_port_label(&w->names, i)[0] ? board_port_label(&w->names, i) : NULL);
+			dd_json_str(&j, "state", w->states[i]);
+			dd_json_end_obj(&j);
+		}
+		dd_json_end_arr(&j);
+	}
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	dd_json_free(&j);

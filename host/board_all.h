@@ -27,4 +27,15 @@ int board_all_main(const struct board_all_opts *o);
  * this serial, or the one listening on socket sim (host/cmd_board.c). */
 int board_open(const char *serial, const char *sim, struct dd_link_client *c, struct dd_err *err);
 
+/* The PC's highest link protocol version, lowered for tests (a version 2 PC): 1..3, default the highest. */
+#define LINK_MAX_VERSION_ENV "DARTDUP_LINK_MAX_VERSION"
+
+/* The board's port names (PORTS, docs/PROTOCOL.md) into out: n_ports 0 when it has none to tell (an older
+ * board, a version 1-2 link). Names are the board's: checked by the decoder, still escaped when shown. A
+ * reply the decoder refuses is warned about on stderr and taken as no names (the ports go by number). */
+void board_port_names(struct dd_link_client *c, struct dd_link_ports_reply *out);
+
+/* Port i's label for a view: its name, else "" (the view shows the number). */
+const char *board_port_label(const struct dd_link_ports_reply *names, unsigned i);
+
 #endif

@@ -187,14 +187,35 @@ static int set_board_clock(struct dd_link_client *c, struct dd_err *err)
 	return DD_OK;
 }
 
+/* The highest protocol version this PC offers: DD_LINK_PROTO_MAX, or lower from LINK_MAX_VERSION_ENV (how
+ * tests talk as an older PC would; docs/PROTOCOL.md "Versions"). */
+static int max_version(uint16_t *out, struct dd_err *err)
+{
+	const char *env = getenv(LINK_MAX_VERSION_ENV);
+	uint64_t v;
+
+	*out = DD_LINK_PROTO_MAX;
+	if (!env || !env[0])
+		return DD_OK;
+	if (dd_parse_u64(env, DD_LINK_PROTO_MAX, &v) || v < DD_LINK_PROTO_MIN)
+		return dd_fail(err, DD_EUSAGE, "%s: '%s' is not a link protocol version (%d..%d)", LINK_MAX_VERSION_ENV,
+			       DD_ESC(env), DD_LINK_PROTO_MIN, DD_LINK_PROTO_MAX);
+	*out = (uint16_t)v;
+	return DD_OK;
+}
+
 static int connect_board(const struct board_opts *o, struct dd_link_client *c, struct dd_err *err)
 {
 	struct dd_link_transport *t;
-	int rc = o->sim ? dd_link_unix_connect(o->sim, &t, err) : dd_board_usb_open(o->serial, &t, err);
+	uint16_t maxv;
+	int rc = max_version(&maxv, err);
 
 	if (rc)
 		return rc;
-	if ((rc = dd_link_client_open(c, t, "dartdup " DARTDUP_VERSION, err)))
+	rc = o->sim ? dd_link_unix_connect(o->sim, &t, err) : dd_board_usb_open(o->serial, &t, err);
+	if (rc)
+		return rc;
+	if ((rc = dd_link_client_open_max(c, t, "dartdup " DARTDUP_VERSION, maxv, err)))
 		return rc;
 	if ((rc = set_board_clock(c, err)))
 		dd_link_client_close(c);
@@ -215,6 +236,40 @@ static struct dd_link_msg *request(struct dd_link_client *c, int type, struct dd
 	memset(&req, 0, sizeof(req));
 	req.type = (uint8_t)type;
 	return dd_link_call(c, &req, err) ? NULL : &c->reply;
+}
+
+void board_port_names(struct dd_link_client *c, struct dd_link_ports_reply *out)
+{
+	struct dd_err e = { 0 };
+	struct dd_link_msg *m;
+
+	memset(out, 0, sizeof(*out));
+	if (c->hello.version < 3)
+		return; /* a version 1-2 board has no PORTS: never asked */
+	c->last_error = 0;
+	m = request(c, DD_MSG_PORTS, &e);
+	if (m) {
+		*out = m->u.ports_r;
+		return;
+	}
+	if (c->last_error != DD_LERR_TYPE) /* unknown-type: a version 3 board older than PORTS */
+		fprintf(stderr, "dartdup: warning: %s; the ports are shown by number\n", e.msg);
+}
+
+const char *board_port_label(const struct dd_link_ports_reply *names, unsigned i)
+{
+	return names && i < names->n_ports ? names->name[i] : "";
+}
+
+/* Widest label, for the column (0: the board named no port, the table is as before names). */
+static int label_width(const struct dd_link_ports_reply *names)
+{
+	int w = 0;
+
+	for (unsigned i = 0; names && i < names->n_ports; i++)
+		if ((int)strlen(names->name[i]) > w)
+			w = (int)strlen(names->name[i]);
+	return w ? (w > 5 ? w : 5) : 0; /* at least "label" */
 }
 
 static void hex16(char out[17], const uint8_t *id)
@@ -448,6 +503,29 @@ static int do_revoke(struct dd_link_client *c, const struct board_opts *o, struc
 	return DD_OK;
 }
 
+/* "labels": each port's name (null: none), or null when the board names none (PORTS) */
+static void labels_json(struct dd_json *j, const struct dd_link_ports_reply *names)
+{
+	if (!label_width(names)) {
+		dd_json_null(j, "labels");
+		return;
+	}
+	dd_json_begin_arr(j, "labels");
+	for (unsigned i = 0; i < names->n_ports; i++)
+		dd_json_str(j, NULL, names->name[i][0] ? names->name[i] : NULL);
+	dd_json_end_arr(j);
+}
+
+static void labels_text(const struct dd_link_ports_reply *names)
+{
+	if (!label_width(names))
+		return;
+	printf("labels   ");
+	for (unsigned i = 0; i < names->n_ports; i++)
+		printf(" %u %s%s", i + 1, DD_ESC(names->name[i][0] ? names->name[i] : "-"), i + 1 < names->n_ports ? "," : "");
+	putchar('\n');
+}
+
 static int do_info(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
 	struct dd_link_msg *m = request(c, DD_MSG_INFO, err);
@@ -455,12 +533,14 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	const struct dd_link_info_reply *in = &info;
 	struct dd_link_audit_reply audit;
 	struct dd_link_revoke_reply revoked;
+	struct dd_link_ports_reply names;
 	bool have_audit, have_revoked;
 	char h[17], why[300] = "";
 
 	if (!m)
 		return err->code;
 	info = m->u.info_r; /* the next request reuses the reply */
+	board_port_names(c, &names);
 	if (!in->n_keys)
 		not_ready_reason(c, why, sizeof(why));
 	if (audit_state(c, &audit, &have_audit, err) || revoke_call(c, NULL, 0, &revoked, &have_revoked, err))
@@ -475,6 +555,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		dd_json_str(&j, "serial", in->serial);
 		dd_json_str(&j, "firmware", in->firmware);
 		dd_json_u64(&j, "ports", in->n_ports);
+		labels_json(&j, &names);
 		if (in->has_image) {
 			dd_json_begin_obj(&j, "image");
 			dd_json_str(&j, "name", in->image_name);
@@ -503,6 +584,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 	/* every string here is the board's: escaped (util/escape.h) */
 	printf("board     %s %s, firmware %s, %u port(s)\n", DD_ESC(in->board), DD_ESC(in->serial),
 	       DD_ESC(in->firmware), in->n_ports);
+	labels_text(&names);
 	if (why[0])
 		printf("state     %s\n", DD_ESC(why));
 	if (in->has_image) {
@@ -617,7 +699,7 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 
 /* --- status ------------------------------------------------------------------------------- */
 
-static void status_json(const struct dd_link_status_reply *s)
+static void status_json(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names)
 {
 	struct dd_link_name n;
 	struct dd_json j;
@@ -644,6 +726,9 @@ static void status_json(const struct dd_link_status_reply *s)
 		dd_json_u64(&j, "capacity", p->capacity);
 		dd_json_str(&j, "serial", p->serial[0] ? p->serial : NULL);
 		dd_json_str(&j, "error", p->error[0] ? p->error : NULL);
+		/* the socket's name (PORTS); null: the board gave none, the number names it. Last: the fields
+		 * before it keep their order for the scripts that match them */
+		dd_json_str(&j, "label", board_port_label(names, i)[0] ? board_port_label(names, i) : NULL);
 		dd_json_end_obj(&j);
 	}
 	dd_json_end_arr(&j);
@@ -653,13 +738,18 @@ static void status_json(const struct dd_link_status_reply *s)
 	dd_json_free(&j);
 }
 
-/* The table; returns the number of lines printed (to redraw in place). */
-static int status_table(const struct dd_link_status_reply *s)
+/* The table; returns the number of lines printed (to redraw in place). The label column only when the board
+ * names its ports (PORTS), as wide as the widest name: a column per port, aligned. */
+static int status_table(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names)
 {
 	struct dd_link_name n, kn;
+	int lw = label_width(names);
 
 	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state, &n));
-	printf("%-5s %-10s %5s %8s  %-20s %s\n", "port", "state", "done", "MiB/s", "serial", "error");
+	printf("%-5s ", "port");
+	if (lw)
+		printf("%-*s ", lw, "label");
+	printf("%-10s %5s %8s  %-20s %s\n", "state", "done", "MiB/s", "serial", "error");
 	for (unsigned i = 0; i < s->n_ports; i++) {
 		const struct dd_link_port_status *p = &s->port[i];
 		char pct[8] = "";
@@ -667,8 +757,12 @@ static int status_table(const struct dd_link_status_reply *s)
 
 		if (p->total)
 			snprintf(pct, sizeof(pct), "%3u%%", (unsigned)(p->done * 100 / p->total));
-		/* escaped, so a name cannot add a line and break the redraw (or drive the terminal) */
-		printf("%-5u %-10s %5s %8.1f  %-20s %s%s%s\n", i + 1, dd_port_state_name(p->state, &n), pct,
+		/* escaped, so a name cannot add a line and break the redraw (or drive the terminal); a label is
+		 * already only [A-Za-z0-9._:-] (the decoder), escaped all the same */
+		printf("%-5u ", i + 1);
+		if (lw)
+			printf("%-*s ", lw, DD_ESC(board_port_label(names, i)[0] ? board_port_label(names, i) : "-"));
+		printf("%-10s %5s %8.1f  %-20s %s%s%s\n", dd_port_state_name(p->state, &n), pct,
 		       (double)p->rate / (1 << 20), DD_ESC(p->serial), kind ? kind : "", kind ? ": " : "", DD_ESC(p->error));
 	}
 	fflush(stdout);
@@ -687,8 +781,10 @@ static int watch(struct dd_link_client *c, const struct board_opts *o, uint32_t 
 		 struct dd_link_status_reply *last, struct dd_err *err)
 {
 	bool tty = isatty(STDOUT_FILENO) && !o->json;
+	struct dd_link_ports_reply names;
 	int lines = 0;
 
+	board_port_names(c, &names); /* once: a board's sockets keep their names */
 	for (;;) {
 		struct dd_link_msg *m = request(c, DD_MSG_STATUS, err);
 		bool running;
@@ -699,11 +795,11 @@ static int watch(struct dd_link_client *c, const struct board_opts *o, uint32_t 
 		running = last->job_state == DD_JOB_RUNNING || (job && last->job < job);
 		if (o->json) {
 			if (!until_done || !o->wait || !running)
-				status_json(last);
+				status_json(last, &names);
 		} else if (tty || !running || !until_done) {
 			if (tty && lines)
 				printf("\033[%dA\033[J", lines);
-			lines = status_table(last);
+			lines = status_table(last, &names);
 		}
 		if (!until_done || !running)
 			return DD_OK;

@@ -380,6 +380,8 @@ static int lg_open(int argc, char **argv, struct dd_board **out, struct dd_err *
 			g->b.pubkeys[i] = g->conf.pubkey[i];
 		g->b.n_pubkeys = g->conf.n_pubkeys;
 		g->b.n_ports = g->conf.n_slots;
+		for (unsigned i = 0; i < g->conf.n_slots; i++) /* what PORTS tells the PC */
+			lg_conf_slot_name(&g->conf, i, g->b.port_name[i]);
 		snprintf(g->b.rtc, sizeof(g->b.rtc), "%s", g->conf.rtc);
 		g->b.policy = g->conf.policy;
 		g->b.master = g->conf.master;

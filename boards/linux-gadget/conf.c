@@ -558,3 +558,20 @@ int lg_conf_slot_of(const struct lg_conf *c, const char *id_path)
 		}
 	return -1;
 }
+
+void lg_conf_slot_name(const struct lg_conf *c, unsigned i, char out[DD_LINK_PORT_NAME_MAX + 1])
+{
+	char label[DD_PORT_PATH_MAX]; /* room for a whole path: a cut one would name another socket */
+
+	out[0] = '\0';
+	if (i >= c->n_slots)
+		return;
+	if (c->slot[i].label[0])
+		snprintf(label, sizeof(label), "%s", c->slot[i].label);
+	else if (c->slot[i].n_paths)
+		dd_port_label(NULL, c->slot[i].path[0], NULL, label, sizeof(label));
+	else
+		return;
+	if (dd_link_port_name_ok(label) && strcmp(label, "-")) /* too long: no name rather than a cut one */
+		memcpy(out, label, strlen(label) + 1);
+}

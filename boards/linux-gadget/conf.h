@@ -95,6 +95,11 @@ int lg_conf_load(const char *path, struct lg_conf *c, struct dd_err *err);
 /* The same over text in memory (name is used in messages). */
 int lg_conf_parse(const char *name, const char *text, struct lg_conf *c, struct dd_err *err);
 
+/* The name the board gives slot i (0-based) over the link (PORTS): its port.NAME, else the USB part of its
+ * first port path ("usb-0:1.2", as the station labels a socket without a map: util/portmap.h), else "" (the PC
+ * shows the number). Only a name PORTS may carry (dd_link_port_name_ok); out holds DD_LINK_PORT_NAME_MAX + 1. */
+void lg_conf_slot_name(const struct lg_conf *c, unsigned i, char out[DD_LINK_PORT_NAME_MAX + 1]);
+
 /* The slot (0-based) a disk with udev ID_PATH id_path sits in, or -1. A slot path matches the
  * ID_PATH itself or any prefix of it that ends at a USB port (followed by ':' or '-'). */
 int lg_conf_slot_of(const struct lg_conf *c, const char *id_path);

@@ -7,9 +7,13 @@
  *   store   a directory (--store)
  *   master  --master N: port N is the master port (firmware/master.h); a directory at its path stands
  *           for a stick whose FAT file system is mounted there (no vfat, no root needed). A directory in
- *           any other port is no stick at all. */
+ *           any other port is no stick at all.
+ *   names   --port-map FILE: a port map (docs/PORTS.md, the board.conf `ports = FILE` file) names the ports
+ *           in its order (its paths are not used: a sim port has no USB path); without one the ports have
+ *           no names (PORTS sends "", the PC shows the numbers). */
 #include "firmware/board.h"
 #include "util/number.h"
+#include "util/portmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +44,7 @@ struct sim {
 	unsigned links;
 	unsigned speed_mbps;       /* --usb-speed: what every port reports (0 unknown) */
 	const char *stick_serial;  /* --stick-serial: every stick reports this serial ("" blank) */
+	const char *port_map;      /* --port-map: the ports' names, in the map's order */
 	uint64_t fake_size[DD_LINK_MAX_PORTS]; /* --counterfeit N:SIZE: port N's stick announces SIZE
 						  bytes but holds its file's size (0: genuine) */
 };
@@ -369,6 +374,30 @@ static int counterfeit_option(struct sim *s, const char *opt, struct dd_err *err
 	return DD_OK;
 }
 
+/* --port-map FILE: entry i names port i, the way board.conf's `ports = FILE` makes slot i of entry i. */
+static int name_ports(struct sim *s, struct dd_err *err)
+{
+	struct dd_portmap *m = malloc(sizeof(*m));
+	int rc = DD_OK;
+
+	if (!m)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	dd_portmap_init(m, s->port_map);
+	if (dd_portmap_load(m, s->port_map, err))
+		rc = err->code;
+	else if (m->n > s->b.n_ports)
+		rc = dd_fail(err, DD_EUSAGE, "%s: %u ports named, the board has %u (--port)", s->port_map, m->n,
+			     s->b.n_ports);
+	for (unsigned i = 0; !rc && i < m->n; i++) {
+		_Static_assert(sizeof(m->e[i].name) <= sizeof(s->b.port_name[i]), "a map's name fits PORTS");
+		snprintf(s->b.port_name[i], sizeof(s->b.port_name[i]), "%s", m->e[i].name);
+	}
+	free(m);
+	if (rc)
+		dd_err_prefix(err, "sim board: --port-map");
+	return rc;
+}
+
 static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 {
 	static const struct option opts[] = {
@@ -377,7 +406,7 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		{ "serial", required_argument, NULL, 'n' }, { "rtc", required_argument, NULL, 'r' },
 		{ "usb-speed", required_argument, NULL, 'u' }, { "stick-serial", required_argument, NULL, 'e' },
 		{ "policy", required_argument, NULL, 'P' }, { "counterfeit", required_argument, NULL, 'c' },
-		{ "master", required_argument, NULL, 'm' },
+		{ "master", required_argument, NULL, 'm' }, { "port-map", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -391,6 +420,7 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		case 'n': snprintf(s->b.serial, sizeof(s->b.serial), "%s", optarg); break;
 		case 'r': snprintf(s->b.rtc, sizeof(s->b.rtc), "%s", optarg); break;
 		case 'e': s->stick_serial = optarg; break;
+		case 'M': s->port_map = optarg; break;
 		case 'P':
 			if (policy_option(&s->b, optarg, err))
 				return err->code;
@@ -431,7 +461,7 @@ static int parse(struct sim *s, int argc, char **argv, struct dd_err *err)
 		return dd_fail(err, DD_EUSAGE, "sim board: --master %u: there are %u ports", s->b.master, s->b.n_ports);
 	if (!s->b.n_pubkeys)
 		return dd_fail(err, DD_EUSAGE, "sim board: at least one --pubkey (depot key) is required");
-	return DD_OK;
+	return s->port_map ? name_ports(s, err) : DD_OK;
 }
 
 static int open_button(struct sim *s, struct dd_err *err)
@@ -487,6 +517,6 @@ const struct dd_board_driver dd_board_sim = {
 	.name = "sim",
 	.usage = "--socket PATH --store DIR --pubkey PUB [--pubkey PUB...] --port PATH [--port PATH...] "
 		 "[--serial S] [--rtc /dev/rtcN] [--usb-speed MBPS] [--stick-serial TEXT] [--policy KEY=VALUE...] "
-		 "[--counterfeit PORT:SIZE...] [--master N]",
+		 "[--counterfeit PORT:SIZE...] [--master N] [--port-map FILE]",
 	.open = sim_open,
 };

@@ -86,6 +86,12 @@ int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_er
 int dd_link_client_open(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
 			struct dd_err *err)
 {
+	return dd_link_client_open_max(c, t, client_name, DD_LINK_PROTO_MAX, err);
+}
+
+int dd_link_client_open_max(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
+			    uint16_t max_version, struct dd_err *err)
+{
 	struct dd_link_msg req;
 	int rc;
 
@@ -101,13 +107,18 @@ int dd_link_client_open(struct dd_link_client *c, struct dd_link_transport *t, c
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_HELLO;
 	req.u.hello.min_version = DD_LINK_PROTO_MIN;
-	req.u.hello.max_version = DD_LINK_PROTO_MAX;
+	if (max_version < DD_LINK_PROTO_MIN || max_version > DD_LINK_PROTO_MAX) {
+		rc = dd_fail(err, DD_EUSAGE, "link: protocol version %u not spoken (%u..%u)", max_version,
+			     DD_LINK_PROTO_MIN, DD_LINK_PROTO_MAX);
+		goto fail;
+	}
+	req.u.hello.max_version = max_version;
 	snprintf(req.u.hello.name, sizeof(req.u.hello.name), "%s", client_name);
 	rc = dd_link_call(c, &req, err);
 	if (rc)
 		goto fail;
 	c->hello = c->reply.u.hello_r;
-	if (c->hello.version < DD_LINK_PROTO_MIN || c->hello.version > DD_LINK_PROTO_MAX) {
+	if (c->hello.version < DD_LINK_PROTO_MIN || c->hello.version > max_version) {
 		rc = dd_fail(err, DD_EINPUT, "%s: board chose protocol version %u", t->name, c->hello.version);
 		goto fail;
 	}

@@ -19,6 +19,10 @@ struct dd_link_client {
 /* Take t (closed by dd_link_client_close, also on failure) and say HELLO. */
 int dd_link_client_open(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
 			struct dd_err *err);
+/* The same offering the board versions up to max_version only (1..DD_LINK_PROTO_MAX): a PC that talks as an
+ * older one would (tests; `dartdup board` with DARTDUP_LINK_MAX_VERSION). */
+int dd_link_client_open_max(struct dd_link_client *c, struct dd_link_transport *t, const char *client_name,
+			    uint16_t max_version, struct dd_err *err);
 void dd_link_client_close(struct dd_link_client *c);
 
 /* Send req (tag filled in) and wait for its reply into c->reply. An ERROR reply returns DD_EINPUT

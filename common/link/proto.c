@@ -237,7 +237,7 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 		if (m->u.revoke.len)
 			put(w, m->u.revoke.data, m->u.revoke.len);
 		break;
-	default: /* INFO, ABORT, STATUS, AUDIT: empty */
+	default: /* INFO, ABORT, STATUS, AUDIT, PORTS: empty */
 		break;
 	}
 }
@@ -314,6 +314,11 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 		put_u16(w, m->u.revoke_r.n_images);
 		put(w, m->u.revoke_r.id, DD_SHA256_LEN);
 		break;
+	case DD_MSG_PORTS:
+		put_u8(w, m->u.ports_r.n_ports);
+		for (unsigned i = 0; i < m->u.ports_r.n_ports && i < DD_LINK_MAX_PORTS; i++)
+			put_str(w, m->u.ports_r.name[i]);
+		break;
 	default: /* LOAD_CANCEL, ABORT: empty */
 		break;
 	}
@@ -325,7 +330,7 @@ static bool known_type(int type)
 	case DD_MSG_HELLO: case DD_MSG_INFO: case DD_MSG_LOAD_BEGIN: case DD_MSG_LOAD_DATA:
 	case DD_MSG_LOAD_END: case DD_MSG_LOAD_CANCEL: case DD_MSG_START: case DD_MSG_ABORT:
 	case DD_MSG_STATUS: case DD_MSG_LOG: case DD_MSG_SELFTEST: case DD_MSG_TIME: case DD_MSG_AUDIT:
-	case DD_MSG_REVOKE:
+	case DD_MSG_REVOKE: case DD_MSG_PORTS:
 		return true;
 	default:
 		return false;
@@ -509,6 +514,35 @@ static void dec_log_reply(struct rd *r, struct dd_link_log_reply *l)
 		r->bad = true;
 }
 
+bool dd_link_port_name_ok(const char *name)
+{
+	size_t n = strnlen(name, DD_LINK_PORT_NAME_MAX + 1);
+
+	return n <= DD_LINK_PORT_NAME_MAX &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
+}
+
+/* A board's port names reach a technician's terminal: short, and only the characters of a port map's name
+ * or a USB port path (no control bytes, no escapes, no spaces to fake a column). */
+static void dec_ports(struct rd *r, struct dd_link_ports_reply *p)
+{
+	p->n_ports = get_u8(r);
+	if (p->n_ports > DD_LINK_MAX_PORTS) {
+		r->bad = true;
+		return;
+	}
+	for (unsigned i = 0; i < p->n_ports && !r->short_ && !r->bad; i++) {
+		char s[DD_LINK_STR_MAX + 1];
+
+		get_str(r, s);
+		if (!dd_link_port_name_ok(s)) {
+			r->bad = true;
+			return;
+		}
+		memcpy(p->name[i], s, strlen(s) + 1);
+	}
+}
+
 static void dec_reply(struct rd *r, struct dd_link_msg *m)
 {
 	struct dd_link_info_reply *in = &m->u.info_r;
@@ -597,6 +631,9 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 		m->u.revoke_r.n_keys = get_u16(r);
 		m->u.revoke_r.n_images = get_u16(r);
 		get_bytes(r, m->u.revoke_r.id, DD_SHA256_LEN);
+		break;
+	case DD_MSG_PORTS:
+		dec_ports(r, &m->u.ports_r);
 		break;
 	default:
 		break;
@@ -697,6 +734,7 @@ const char *dd_link_type_name(int type)
 	case DD_MSG_TIME: return "TIME";
 	case DD_MSG_AUDIT: return "AUDIT";
 	case DD_MSG_REVOKE: return "REVOKE";
+	case DD_MSG_PORTS: return "PORTS";
 	default: return "unknown";
 	}
 }

@@ -25,13 +25,14 @@
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
 #define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's
-                                        failure kind, REVOKE, LOAD_BEGIN's flags */
+                                        failure kind, REVOKE, LOAD_BEGIN's flags, PORTS */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
 #define DD_LINK_MAX_PORTS 32
 #define DD_LINK_MAX_KEYS 8
 #define DD_LINK_STR_MAX 255          /* longest string field, bytes */
+#define DD_LINK_PORT_NAME_MAX 23     /* longest port name in PORTS, bytes (= DD_PORT_LABEL_MAX - 1) */
 
 enum dd_link_type {
 	DD_MSG_HELLO = 0x01,
@@ -48,6 +49,7 @@ enum dd_link_type {
 	DD_MSG_TIME = 0x25,     /* version 2: the PC sets the board's clock */
 	DD_MSG_AUDIT = 0x26,    /* version 2: the audit log's state and the board's audit key */
 	DD_MSG_REVOKE = 0x27,   /* version 3: a signed revocation list for the board (or, empty, its serial) */
+	DD_MSG_PORTS = 0x28,    /* version 3: the names of the board's ports (the sockets a technician reads) */
 };
 /* An error reply keeps the request's type (even an unknown one) and sets REPLY|ERROR. */
 
@@ -273,6 +275,17 @@ struct dd_link_revoke_reply {
 	uint8_t id[DD_SHA256_LEN];             /* its list id (zeros: none) */
 };
 
+/* PORTS (version 3): a name per port, in port order; "" for a port the board has no name for (the PC shows
+ * its number). Untrusted on the PC: each at most DD_LINK_PORT_NAME_MAX bytes of [A-Za-z0-9._:-] (a port
+ * map's name or a USB port path), checked by the decoder. */
+struct dd_link_ports_reply {
+	uint8_t n_ports;                       /* at most DD_LINK_MAX_PORTS */
+	char name[DD_LINK_MAX_PORTS][DD_LINK_PORT_NAME_MAX + 1];
+};
+
+/* Is name a port name PORTS may carry (length and characters; "" is: no name)? */
+bool dd_link_port_name_ok(const char *name);
+
 struct dd_link_start_reply {
 	uint32_t job;                          /* job number (counts up) */
 	uint8_t n_ports;                       /* ports in the job */
@@ -338,6 +351,7 @@ struct dd_link_msg {
 		struct dd_link_audit_reply audit_r;
 		struct dd_link_revoke revoke;     /* version 3 */
 		struct dd_link_revoke_reply revoke_r;
+		struct dd_link_ports_reply ports_r; /* version 3 */
 		struct dd_link_status_reply status_r;
 		struct dd_link_log log;
 		struct dd_link_log_reply log_r;   /* LOG and SELFTEST replies */

@@ -13,7 +13,7 @@ static int parse_digits(const char *s, size_t n, uint64_t max, uint64_t *out)
 	for (size_t i = 0; i < n; i++) {
 		unsigned d = (unsigned)(s[i] - '0');
 
-		if (d > 9 || v > (max - d) / 10)
+		if (d > 9 || d > max || v > (max - d) / 10) /* d > max: max - d would wrap (a digit over a max < 9) */
 			return -1;
 		v = v * 10 + d;
 	}

@@ -64,14 +64,15 @@ STATION = {
 STATION["progress"] = STATION["phase"]
 
 UNKNOWN = re.compile(r"unknown\(\d+\)$")
-PORT = {"port": I, "state": ("empty", "ready", "busy", "verifying", "pass", "fail", "attention", UNKNOWN),
+PORT = {"port": I, "label": (S, Z), "state": ("empty", "ready", "busy", "verifying", "pass", "fail", "attention", UNKNOWN),
         "phase": ("queued", "probe", "write", "verify", "boot", "done", "sanitize", UNKNOWN),
         "result": ("running", "pass", "fail", "incomplete", "written", UNKNOWN),
         "kind": (KINDS, UNKNOWN, Z), "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
 ONE = {
     "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,
-                    "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H], "pending_firmware": (S, Z),
+                    "labels": ([(S, Z)], Z), "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H],
+                    "pending_firmware": (S, Z),
                     "ready": B, "not_ready": (S, Z)},
                    {"clock": (S, Z), "time_source": ("pc", "rtc", "master", "unset", UNKNOWN),
                     "audit": {"state": ("ok", "warning", "full", UNKNOWN), "records": I, "first_seq": I,

@@ -42,6 +42,15 @@ static void use_reply(const struct dd_link_msg *m)
 				strlen(dd_link_phase_name(p->phase, &n)) + strlen(dd_link_result_name(p->result, &n));
 		}
 		break;
+	case DD_MSG_PORTS:
+		/* what reaches a technician's terminal: bounded, and only a port name's characters */
+		FUZZ_ASSERT(m->u.ports_r.n_ports <= DD_LINK_MAX_PORTS);
+		for (unsigned i = 0; i < m->u.ports_r.n_ports; i++) {
+			FUZZ_ASSERT(strlen(m->u.ports_r.name[i]) <= DD_LINK_PORT_NAME_MAX);
+			FUZZ_ASSERT(dd_link_port_name_ok(m->u.ports_r.name[i]));
+			sink += strlen(m->u.ports_r.name[i]);
+		}
+		break;
 	case DD_MSG_INFO:
 		FUZZ_ASSERT(m->u.info_r.n_keys <= DD_LINK_MAX_KEYS);
 		sink += strlen(m->u.info_r.image_name) + strlen(m->u.info_r.pending_firmware);
@@ -57,7 +66,7 @@ static void use_reply(const struct dd_link_msg *m)
 
 /* The PC's link client (common/link/client.c, `dartdup board`): the same stream
  * answers a real session: HELLO, INFO, a resumable pipelined load of a 40 KiB package (hostile
- * resume offsets, chunk sizes, windows, acknowledgements), START, STATUS and LOG. */
+ * resume offsets, chunk sizes, windows, acknowledgements), START, STATUS, LOG and PORTS. */
 static void client_session(const uint8_t *data, size_t size)
 {
 	static uint8_t pkg[40000];
@@ -87,6 +96,10 @@ static void client_session(const uint8_t *data, size_t size)
 			if (dd_link_call(&c, &req, &err) == DD_OK && c.reply.type == DD_MSG_LOG)
 				use_reply(&c.reply);
 		}
+		memset(&req, 0, sizeof(req));
+		req.type = DD_MSG_PORTS; /* the port names `dartdup board status` shows */
+		if (dd_link_call(&c, &req, &err) == DD_OK)
+			use_reply(&c.reply);
 	}
 	close(fd);
 	dd_link_client_close(&c);

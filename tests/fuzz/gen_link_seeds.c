@@ -88,6 +88,10 @@ static int requests(struct stream *s)
 	m.u.log.since = 0;
 	m.u.log.max = 100;
 	rc |= emit(s, &m, 255);
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = DD_MSG_PORTS;
+	m.tag++;
+	rc |= emit(s, &m, 255);
 	return rc;
 }
 
@@ -179,6 +183,14 @@ static int replies(struct stream *s)
 	m.u.log_r.records = recs;
 	m.u.log_r.records_len = rlen;
 	rc |= emit(s, &m, 255);
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = DD_MSG_PORTS; /* version 3: a port map's names, a USB port path, a port without a name */
+	m.tag++;
+	m.u.ports_r.n_ports = 4;
+	strcpy(m.u.ports_r.name[0], "A1");
+	strcpy(m.u.ports_r.name[1], "A2");
+	strcpy(m.u.ports_r.name[2], "usb-0:1.4.2");
+	rc |= emit(s, &m, 5);
 	memset(&m.u, 0, sizeof(m.u));
 	m.type = DD_MSG_LOAD_DATA;
 	m.flags = DD_LINK_F_REPLY | DD_LINK_F_ERROR;

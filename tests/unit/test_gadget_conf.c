@@ -253,6 +253,37 @@ TEST(port_names)
 	CHECK_STR_CONTAINS(err.msg, "ports.conf:1: unknown key 'slot.1'");
 }
 
+/* What the board tells the PC its slots are called (PORTS): port.NAME's name; else, for a slot.N line, the
+ * USB part of its first path, as the station labels a socket without a map; else nothing (a number). */
+TEST(slot_names_for_the_link)
+{
+	static const char head[] = "store = /s\npubkey = /k\n";
+	char text[1024], name[DD_LINK_PORT_NAME_MAX + 1];
+	struct lg_conf c;
+	struct dd_err err = { 0 };
+
+	snprintf(text, sizeof(text), "%sport.A1 = x-usb-0:1 x-usb-0:5\nport.hub2_7 = x-usb-0:2\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	lg_conf_slot_name(&c, 0, name);
+	CHECK(!strcmp(name, "A1"));
+	lg_conf_slot_name(&c, 1, name);
+	CHECK(!strcmp(name, "hub2_7"));
+	lg_conf_slot_name(&c, 2, name); /* past the last slot */
+	CHECK(!strcmp(name, ""));
+	CHECK_EQ_INT(lg_conf_parse("b.conf", good, &c, &err), DD_OK); /* slot.N lines: their USB port */
+	lg_conf_slot_name(&c, 0, name);
+	CHECK(!strcmp(name, "usb-0:1"));
+	lg_conf_slot_name(&c, 1, name);
+	CHECK(!strcmp(name, "usb-0:8.1"));
+	lg_conf_slot_name(&c, 2, name);
+	CHECK(!strcmp(name, "usb-0:8.2"));
+	/* a path whose USB part is longer than a name may be: no name, the PC shows the number */
+	snprintf(text, sizeof(text), "%sslot.1 = x-usb-0:1.2.3.4.5.6.7.8.9.1.2.3.4.5\n", head);
+	CHECK_EQ_INT(lg_conf_parse("b.conf", text, &c, &err), DD_OK);
+	lg_conf_slot_name(&c, 0, name);
+	CHECK(!strcmp(name, ""));
+}
+
 TEST(files_on_disk)
 {
 	char path[512];
@@ -360,6 +391,7 @@ int main(void)
 	RUN(policy_keys);
 	RUN(master_key);
 	RUN(port_names);
+	RUN(slot_names_for_the_link);
 	RUN(files_on_disk);
 	RUN(same_line_on_two_chips_is_fine);
 	RUN(shipped_example_parses);

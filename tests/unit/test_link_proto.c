@@ -124,6 +124,11 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	ADD(DD_MSG_LOAD_BEGIN, 0); /* version 3: with a flag */
 	m->u.load_begin.kind = DD_KIND_FIRMWARE, m->u.load_begin.flags = DD_LOAD_ALLOW_DOWNGRADE;
 	m->u.load_begin.size = 5000;
+	ADD(DD_MSG_PORTS, 0); /* version 3: the ports' names */
+	ADD(DD_MSG_PORTS, DD_LINK_F_REPLY);
+	m->u.ports_r.n_ports = 4;
+	strcpy(m->u.ports_r.name[0], "A1"), strcpy(m->u.ports_r.name[1], "usb-0:1.4.2");
+	strcpy(m->u.ports_r.name[3], "hub2_7"); /* port 3: no name */
 	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
 	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
 	strcpy(m->u.error.msg, "no image stored");
@@ -370,6 +375,96 @@ TEST(wrong_version_type_flags_magic)
 		frame[7] = DD_LINK_PAD_UNIT;
 		CHECK(dd_link_parse_header(frame, DD_LINK_MAX_PAYLOAD, &h, &code, NULL) == DD_EINPUT);
 	}
+}
+
+/* A PORTS reply built by hand (the encoder refuses what the decoder refuses): n_ports, then each name as a
+ * str; returns the frame's length. */
+static size_t ports_frame(unsigned n_ports, const char *const *names, unsigned n_names)
+{
+	struct dd_link_msg m = { .type = DD_MSG_PORTS, .flags = DD_LINK_F_REPLY };
+	uint32_t at = DD_LINK_HDR_LEN;
+
+	CHECK(encode(&m)); /* the header; the payload is written below */
+	frame[at++] = (uint8_t)n_ports;
+	for (unsigned i = 0; i < n_names; i++) {
+		size_t len = strlen(names[i]);
+
+		frame[at++] = (uint8_t)len;
+		memcpy(frame + at, names[i], len);
+		at += (uint32_t)len;
+	}
+	return reframe(frame, at - DD_LINK_HDR_LEN);
+}
+
+/* PORTS: the names round-trip; what a board must never put on a technician's terminal is refused by the
+ * decoder (a name too long, control bytes, an escape, a space, a NUL, more names than a board has ports),
+ * and the encoder refuses to send it. */
+TEST(port_names)
+{
+	static struct dd_link_msg m, d;
+	static const char *const good[] = { "A1", "", "pci-0000:00:14.0-usb-0", "usb-0:1.4.2_x" };
+	static const char *const too_long[] = { "A1", "abcdefghijklmnopqrstuvwx" }; /* 24 bytes */
+	static const char *const ctrl[] = { "A1\x1b[31m" };
+	static const char *const bell[] = { "A\a1" };
+	static const char *const space[] = { "A 1" };
+	static const char *const utf8[] = { "A\xc3\xa9" "1" };
+	static const char *const nul[] = { "A" }; /* then a NUL byte, below */
+	const char *many[DD_LINK_MAX_PORTS + 1];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_PORTS, m.flags = DD_LINK_F_REPLY, m.u.ports_r.n_ports = 4;
+	for (unsigned i = 0; i < 4; i++)
+		strcpy(m.u.ports_r.name[i], good[i]);
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	CHECK_EQ_INT(d.u.ports_r.n_ports, 4);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(!strcmp(d.u.ports_r.name[i], good[i]));
+	/* the longest name is 23 bytes, and 32 ports the most */
+	memset(m.u.ports_r.name[2], 'Z', DD_LINK_PORT_NAME_MAX);
+	m.u.ports_r.n_ports = DD_LINK_MAX_PORTS;
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	CHECK_EQ_U64(strlen(d.u.ports_r.name[2]), DD_LINK_PORT_NAME_MAX);
+	CHECK_EQ_INT(d.u.ports_r.n_ports, DD_LINK_MAX_PORTS);
+	/* the same frame by hand decodes the same (ports_frame is right) */
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(4, good, 4), &d), 0);
+	CHECK(!strcmp(d.u.ports_r.name[3], good[3]));
+
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(2, too_long, 2), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(1, ctrl, 1), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(1, bell, 1), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(1, space, 1), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(1, utf8, 1), &d), DD_LERR_FIELD);
+	ports_frame(1, nul, 1);
+	frame[DD_LINK_HDR_LEN + 1] = 2; /* "A\0": the NUL inside the string */
+	frame[DD_LINK_HDR_LEN + 3] = 0;
+	CHECK_EQ_INT(decode_frame(frame, reframe(frame, 4), &d), DD_LERR_FIELD);
+	for (unsigned i = 0; i <= DD_LINK_MAX_PORTS; i++)
+		many[i] = "P";
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(DD_LINK_MAX_PORTS + 1, many, DD_LINK_MAX_PORTS + 1), &d),
+		     DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(DD_LINK_MAX_PORTS, many, DD_LINK_MAX_PORTS), &d), 0);
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(3, many, 2), &d), DD_LERR_LENGTH); /* a name missing */
+	CHECK_EQ_INT(decode_frame(frame, ports_frame(1, many, 2), &d), DD_LERR_LENGTH); /* a name too many */
+
+	/* a board never sends them: its encoder checks as the PC's decoder will */
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_PORTS, m.flags = DD_LINK_F_REPLY, m.u.ports_r.n_ports = 1;
+	strcpy(m.u.ports_r.name[0], "A\x1b");
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) != DD_OK);
+	m.u.ports_r.n_ports = DD_LINK_MAX_PORTS + 1;
+	m.u.ports_r.name[0][0] = '\0';
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) != DD_OK);
+
+	CHECK(dd_link_port_name_ok("") && dd_link_port_name_ok("A1") && dd_link_port_name_ok("1-1.4:2_b"));
+	CHECK(!dd_link_port_name_ok("A/1") && !dd_link_port_name_ok("A\n") && !dd_link_port_name_ok("abcdefghijklmnopqrstuvwx"));
+	/* the PORTS request is empty: a byte more is refused */
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_PORTS;
+	len = encode(&m);
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(decode_frame(frame, reframe(frame, 1), &d), DD_LERR_LENGTH);
+	CHECK(!strcmp(dd_link_type_name(DD_MSG_PORTS), "PORTS"));
 }
 
 TEST(fields_out_of_range_refused)
@@ -768,6 +863,7 @@ int main(void)
 	RUN(long_payloads_refused);
 	RUN(wrong_version_type_flags_magic);
 	RUN(fields_out_of_range_refused);
+	RUN(port_names);
 	RUN(engine_values_map_onto_wire_values);
 	RUN(failure_kinds_map_onto_wire_values);
 	RUN(start_flags);

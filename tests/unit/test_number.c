@@ -14,6 +14,10 @@ TEST(numbers_in_range)
 	CHECK_EQ_U64(v, UINT64_MAX);
 	CHECK_EQ_INT(dd_parse_u64("007", 10, &v), 0);
 	CHECK_EQ_U64(v, 7);
+	CHECK_EQ_INT(dd_parse_u64("3", 3, &v), 0);
+	CHECK_EQ_U64(v, 3);
+	CHECK_EQ_INT(dd_parse_u64("03", 3, &v), 0);
+	CHECK_EQ_U64(v, 3);
 }
 
 TEST(anything_else_refused)
@@ -25,6 +29,9 @@ TEST(anything_else_refused)
 		CHECK_EQ_INT(dd_parse_u64(bad[i], UINT64_MAX, &v), -1);
 	CHECK_EQ_INT(dd_parse_u64(NULL, 10, &v), -1);
 	CHECK_EQ_INT(dd_parse_u64("86401", 86400, &v), -1);              /* over the limit */
+	CHECK_EQ_INT(dd_parse_u64("4", 3, &v), -1);                      /* one digit over a limit under 9 */
+	CHECK_EQ_INT(dd_parse_u64("07", 5, &v), -1);
+	CHECK_EQ_INT(dd_parse_u64("16", 5, &v), -1);
 	CHECK_EQ_INT(dd_parse_u64("18446744073709551616", UINT64_MAX, &v), -1); /* would wrap */
 	CHECK_EQ_INT(dd_parse_u64("99999999999999999999", UINT64_MAX, &v), -1);
 	CHECK_EQ_U64(v, 42); /* untouched */
