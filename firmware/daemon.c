@@ -372,7 +372,7 @@ static bool verify_slice(struct dd_daemon *d, int kind, uint64_t budget, size_t 
 	}
 	p->active = false;
 	if (rc) {
-		dd_link_encode_error(d->tx, DD_MSG_LOAD_END, p->tag, dd_link_error_of(rc, DD_MSG_LOAD_END, true), 0,
+		dd_link_encode_error(d->tx, DD_MSG_LOAD_END, p->tag, dd_daemon_link_error(rc, DD_MSG_LOAD_END, true), 0,
 				     rep ? err.msg : "out of memory", len, NULL);
 	} else {
 		rep->type = DD_MSG_LOAD_END;

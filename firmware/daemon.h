@@ -117,7 +117,7 @@ void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t);
 int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t *len, struct dd_err *err);
 /* server.c: the link's error code (DD_LERR_*) for a request of type that failed with status: the one
  * translation from dd_status (its comment lists the cases). has_image: the board holds an image. */
-uint16_t dd_link_error_of(int status, int type, bool has_image);
+uint16_t dd_daemon_link_error(int status, int type, bool has_image);
 /* *len = 0 from dd_daemon_handle: the reply comes later (LOAD_END); the loop verifies a slice per turn.
  * This finishes every pending one at once and encodes the last reply into d->tx (the fuzz target). */
 int dd_daemon_load_end_now(struct dd_daemon *d, size_t *len, struct dd_err *err);

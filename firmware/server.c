@@ -1,6 +1,6 @@
 /* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or returns a
  * dd_status with a one-line reason; dd_daemon_handle encodes either, the status turned into the link's
- * error code by dd_link_error_of alone. */
+ * error code by dd_daemon_link_error alone. */
 #include "firmware/daemon.h"
 #include "firmware/version.h"
 
@@ -19,7 +19,7 @@
  *   DD_EABSENT  START: no image when the board holds none (has_image false), else no stick to write;
  *               elsewhere: wrong state (no such transfer, nothing being verified, no self-test)
  * A status nothing here expects (a bug) is internal. */
-uint16_t dd_link_error_of(int status, int type, bool has_image)
+uint16_t dd_daemon_link_error(int status, int type, bool has_image)
 {
 	switch (status) {
 	case DD_EBUSY:
@@ -325,7 +325,7 @@ int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t 
 	int status, rc;
 
 	if (!rep)
-		return dd_link_encode_error(d->tx, req->type, req->tag, dd_link_error_of(DD_ENOMEM, req->type, true),
+		return dd_link_encode_error(d->tx, req->type, req->tag, dd_daemon_link_error(DD_ENOMEM, req->type, true),
 					    0, "out of memory", len, err);
 	dd_err_clear(err);
 	status = dispatch(d, req, rep, &value, err);
@@ -334,7 +334,7 @@ int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t 
 		rc = DD_OK;
 	} else if (status) {
 		rc = dd_link_encode_error(d->tx, req->type, req->tag,
-					  dd_link_error_of(status, req->type, d->store.image != NULL), value, err->msg,
+					  dd_daemon_link_error(status, req->type, d->store.image != NULL), value, err->msg,
 					  len, err);
 	} else {
 		rep->type = req->type;

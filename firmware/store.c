@@ -591,7 +591,7 @@ int dd_store_load_end(struct dd_store *s, uint32_t handle, struct dd_link_load_e
 {
 	int code = dd_store_load_end_start(s, handle, err);
 
-	while (code == DD_OK && (code = dd_store_verify_step(s, (int)(handle & 3), UINT64_MAX, true, rep, err)) == DD_STORE_MORE)
+	while (code == 0 && (code = dd_store_verify_step(s, (int)(handle & 3), UINT64_MAX, true, rep, err)) == DD_STORE_MORE)
 		;
 	return code;
 }

@@ -13,7 +13,7 @@
  * Functions that answer a request return DD_OK or a dd_status with the reason in err: DD_EBUSY not now
  * (being verified, incomplete), DD_EABSENT no such transfer, DD_EOFFSET data at the wrong offset,
  * DD_ENOSPACE no room, DD_EINPUT refused (or a field out of range), DD_EIO, DD_ENOMEM. The server alone
- * turns them into the link's error codes (server.c dd_link_error_of). */
+ * turns them into the link's error codes (server.c dd_daemon_link_error). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
 #define DARTDUP_FIRMWARE_STORE_H
 

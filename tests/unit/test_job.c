@@ -2,7 +2,7 @@
  * random bytes (as the sim board's are), and an event sink that keeps what it hears. Every refusal comes
  * with its status; a job reports a pass per good stick and a failure with its kind for a stick that drops
  * its writes or is too small. Then the one translation of those statuses into the link's error codes
- * (server.c dd_link_error_of). */
+ * (server.c dd_daemon_link_error). */
 #include "check.h"
 #include "crypto/sign.h"
 #include "firmware/daemon.h"
@@ -414,10 +414,10 @@ TEST(link_error_of_every_status)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (dd_link_error_of(cases[i].status, cases[i].type, cases[i].has_image) != cases[i].code)
+		if (dd_daemon_link_error(cases[i].status, cases[i].type, cases[i].has_image) != cases[i].code)
 			CHECK_FAIL_("case %zu: %s for %s gives %u, expected %u", i, dd_status_name(cases[i].status),
 				    dd_link_type_name(cases[i].type),
-				    dd_link_error_of(cases[i].status, cases[i].type, cases[i].has_image), cases[i].code);
+				    dd_daemon_link_error(cases[i].status, cases[i].type, cases[i].has_image), cases[i].code);
 }
 
 /* The new statuses have names, and a front end that ever gets one exits as the rules say. */
