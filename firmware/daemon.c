@@ -36,7 +36,7 @@ int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 	d->logbuf = malloc(DD_LINK_MAX_PAYLOAD);
 	if (!d->tx || !d->logbuf)
 		return dd_fail(err, DD_ENOMEM, "out of memory");
-	if ((rc = dd_runner_init(&d->run, err)))
+	if ((rc = dd_daemon_runner_init(d, err)))
 		return rc;
 	rc = dd_store_open(&d->store, b->store_dir, b->pubkeys, b->n_pubkeys, b->type, warning, sizeof(warning), err);
 	if (rc)
@@ -360,19 +360,20 @@ static bool verify_slice(struct dd_daemon *d, int kind, uint64_t budget, size_t 
 	struct dd_pending_end *p = &d->pending[kind];
 	struct dd_link_msg *rep = calloc(1, sizeof(*rep));
 	struct dd_err err;
-	int code;
+	int rc;
 
 	*len = 0;
-	code = rep ? dd_store_verify_step(&d->store, kind, budget, d->job_state != DD_JOB_RUNNING, &rep->u.load_end_r,
-					  &err)
-		   : DD_LERR_INTERNAL;
-	if (code == DD_STORE_MORE) {
+	rc = rep ? dd_store_verify_step(&d->store, kind, budget, d->job_state != DD_JOB_RUNNING, &rep->u.load_end_r,
+					&err)
+		 : DD_ENOMEM;
+	if (rc == DD_STORE_MORE) {
 		free(rep);
 		return false;
 	}
 	p->active = false;
-	if (code) {
-		dd_link_encode_error(d->tx, DD_MSG_LOAD_END, p->tag, code, 0, rep ? err.msg : "out of memory", len, NULL);
+	if (rc) {
+		dd_link_encode_error(d->tx, DD_MSG_LOAD_END, p->tag, dd_daemon_link_error(rc, DD_MSG_LOAD_END, true), 0,
+				     rep ? err.msg : "out of memory", len, NULL);
 	} else {
 		rep->type = DD_MSG_LOAD_END;
 		rep->flags = DD_LINK_F_REPLY;

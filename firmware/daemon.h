@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "firmware/board.h"
 #include "firmware/clock.h"
+#include "firmware/job.h"
 #include "firmware/master.h"
 #include "firmware/notify.h"
 #include "firmware/store.h"
@@ -30,7 +31,8 @@
 /* LOAD_END verifies the whole package: a slice of it per turn of the loop (poll does not wait meanwhile),
  * so the button, the lights, a job and other peers go on; the asking peer gets its reply when it is done. */
 #define DD_DAEMON_VERIFY_SLICE (8u << 20)
-#define DD_DAEMON_DEFER (-1)     /* a handler's reply comes later (a LOAD_END being verified) */
+#define DD_DAEMON_DEFER 1        /* a handler's reply comes later (a LOAD_END being verified); positive:
+				  * never a dd_status */
 
 struct dd_port_slot {
 	struct dd_board_port now;        /* last probe */
@@ -45,23 +47,6 @@ struct dd_port_slot {
 	int master_light;                /* its verdict (DD_LIGHT_MASTER_*), 0 none */
 	int shown_state;                 /* what the light shows now */
 	unsigned shown_pct;
-};
-
-struct dd_runner {
-	pthread_t thread;
-	bool thread_live;
-	pthread_mutex_t lock;            /* guards st[], finished, rc, err */
-	atomic_int abort_flag;
-	int wake_fd;                     /* eventfd: the engine moved */
-	bool finished;
-	int rc;
-	struct dd_err err;
-	unsigned n;
-	unsigned port[DD_LINK_MAX_PORTS];
-	struct dd_target *targets[DD_LINK_MAX_PORTS];
-	struct dd_target_status st[DD_LINK_MAX_PORTS];
-	struct dd_target_status final[DD_LINK_MAX_PORTS];
-	struct dd_job job;
 };
 
 struct dd_conn {
@@ -130,19 +115,23 @@ void dd_daemon_add_link(struct dd_daemon *d, struct dd_link_transport *t);
 /* server.c: answer one decoded request: the reply frame (or ERROR reply) is encoded into d->tx,
  * *len bytes; the caller queues it on the peer's connection. Fails only if nothing can be encoded. */
 int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t *len, struct dd_err *err);
+/* server.c: the link's error code (DD_LERR_*) for a request of type that failed with status: the one
+ * translation from dd_status (its comment lists the cases). has_image: the board holds an image. */
+uint16_t dd_daemon_link_error(int status, int type, bool has_image);
 /* *len = 0 from dd_daemon_handle: the reply comes later (LOAD_END); the loop verifies a slice per turn.
  * This finishes every pending one at once and encodes the last reply into d->tx (the fuzz target). */
 int dd_daemon_load_end_now(struct dd_daemon *d, size_t *len, struct dd_err *err);
 
-/* job.c */
-int dd_runner_init(struct dd_runner *r, struct dd_err *err);
-void dd_runner_fini(struct dd_runner *r);
-/* Start a job over every port with a stick; returns 0 or the DD_LERR_* code. start: a PC's batch and
+/* job.c: the daemon's side of the job runner (firmware/job.h): its ports, lights and audit records come
+ * from the runner's events. */
+int dd_daemon_runner_init(struct dd_daemon *d, struct dd_err *err);
+/* Start a job over every port with a stick: DD_OK, or a dd_status (dd_runner_start's, DD_EBUSY while the
+ * board is not ready, DD_EIO when the batch cannot be kept) with err saying why. start: a PC's batch and
  * operator (NULL: the button, which keeps the last ones). */
 int dd_daemon_start_job(struct dd_daemon *d, const struct dd_link_start *start, struct dd_err *err);
 void dd_daemon_abort_job(struct dd_daemon *d);
-/* The engine moved: copy its progress into the ports; when it finished, collect the results
- * (audit records, lights). wait: block until the job ends (shutdown). */
+/* The engine moved: its progress into the ports; when it finished, the results (audit records, lights).
+ * wait: block until the job ends (shutdown). */
 void dd_daemon_job_update(struct dd_daemon *d, bool wait);
 
 /* daemon.c: set the clock from the board's RTC, if it names one (at init). */

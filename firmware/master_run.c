@@ -112,8 +112,8 @@ static int take_revocation(struct dd_daemon *d, const char *folder, struct dd_er
 
 	if (!rc && n > DD_LINK_REVOKE_MAX)
 		rc = dd_fail(err, DD_EINPUT, "%s: longer than %u bytes", DD_MASTER_REVOCATION, DD_LINK_REVOKE_MAX);
-	if (!rc && dd_store_revocation_load(&d->store, text, n, err))
-		rc = DD_EINPUT;
+	if (!rc)
+		rc = dd_store_revocation_load(&d->store, text, n, err);
 	free(text);
 	return rc;
 }
@@ -167,8 +167,8 @@ static int copy_in(struct dd_daemon *d, int fd, uint64_t size, int kind, const c
 
 	if ((rc = hash_file(d, fd, size, buf, name, req.sha256, err)))
 		return rc;
-	if (dd_store_load_begin(&d->store, &req, &rep, &room, err))
-		return DD_EINPUT;
+	if ((rc = dd_store_load_begin(&d->store, &req, &rep, &room, err)))
+		return rc;
 	*xfer = rep.xfer;
 	for (uint64_t off = rep.offset; off < size; off += DD_STORE_CHUNK) {
 		struct dd_link_load_data data = { .xfer = rep.xfer, .offset = off, .data = buf };
@@ -176,8 +176,8 @@ static int copy_in(struct dd_daemon *d, int fd, uint64_t size, int kind, const c
 		data.len = size - off < DD_STORE_CHUNK ? (uint32_t)(size - off) : DD_STORE_CHUNK;
 		if ((rc = read_at(fd, buf, data.len, off, name, err)))
 			return rc;
-		if (dd_store_load_data(&d->store, &data, &held, &expected, err))
-			return DD_EIO;
+		if ((rc = dd_store_load_data(&d->store, &data, &held, &expected, err)))
+			return rc;
 		if (!(off % MASTER_SLICE))
 			tick(d);
 	}
@@ -193,7 +193,7 @@ static int check_package(struct dd_daemon *d, const char *path, int kind, struct
 	struct stat st;
 	uint8_t *buf = NULL;
 	uint32_t xfer = 0;
-	int fd, rc, code;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || !st.st_size) {
@@ -203,12 +203,12 @@ static int check_package(struct dd_daemon *d, const char *path, int kind, struct
 	buf = malloc(DD_STORE_CHUNK);
 	rc = buf ? copy_in(d, fd, (uint64_t)st.st_size, kind, name, buf, &xfer, err)
 		 : dd_fail(err, DD_ENOMEM, "out of memory");
-	if (!rc && dd_store_load_end_start(&d->store, xfer, err))
-		rc = DD_EINPUT;
+	if (!rc)
+		rc = dd_store_load_end_start(&d->store, xfer, err);
 	while (!rc && d->store.xfer[kind].verify != DD_VERIFY_DONE) {
-		code = dd_store_verify_step(&d->store, kind, MASTER_SLICE, false, &rep, err);
-		if (code != DD_STORE_MORE)
-			rc = code == DD_LERR_IO ? DD_EIO : DD_EINPUT;
+		rc = dd_store_verify_step(&d->store, kind, MASTER_SLICE, false, &rep, err);
+		if (rc == DD_STORE_MORE)
+			rc = DD_OK;
 		tick(d);
 	}
 	if (rc)
@@ -225,10 +225,10 @@ out:
 static int install_package(struct dd_daemon *d, int kind, struct dd_err *err)
 {
 	struct dd_link_load_end_reply rep;
-	int code = dd_store_verify_step(&d->store, kind, 0, true, &rep, err);
+	int rc = dd_store_verify_step(&d->store, kind, 0, true, &rep, err);
 
-	if (code)
-		return DD_EIO;
+	if (rc)
+		return rc == DD_STORE_MORE ? dd_fail(err, DD_EINTERNAL, "the verified package is not ready") : rc;
 	fprintf(stderr, "dartdupd: master stick: stored the %s %s\n", kind == DD_KIND_IMAGE ? "image" : "firmware bundle",
 		DD_ESC(rep.name));
 	return DD_OK;

@@ -1,5 +1,6 @@
-/* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or
- * returns a DD_LERR_* code with a one-line reason; dd_daemon_handle encodes either. */
+/* dartdupd's answers to the link requests (docs/PROTOCOL.md). Each handler fills a reply or returns a
+ * dd_status with a one-line reason; dd_daemon_handle encodes either, the status turned into the link's
+ * error code by dd_daemon_link_error alone. */
 #include "firmware/daemon.h"
 #include "firmware/version.h"
 
@@ -9,6 +10,49 @@
 
 #include "link/wire.h"
 
+/* The one translation from what the firmware says (dd_status, from the handlers below, the store and the
+ * job runner) to the link's error codes (docs/PROTOCOL.md "ERROR"). Most statuses mean one code; two need
+ * the request's context:
+ *   DD_EINPUT   HELLO: versions not spoken; LOAD_DATA: a field out of range (data past the end); the loads,
+ *               START and REVOKE: refused (a package or list that does not pass, a revoked image); a type
+ *               no handler knows: unknown type
+ *   DD_EABSENT  START: no image when the board holds none (has_image false), else no stick to write;
+ *               elsewhere: wrong state (no such transfer, nothing being verified, no self-test)
+ * A status nothing here expects (a bug) is internal. */
+uint16_t dd_daemon_link_error(int status, int type, bool has_image)
+{
+	switch (status) {
+	case DD_EBUSY:
+		return DD_LERR_STATE;
+	case DD_EOFFSET:
+		return DD_LERR_OFFSET;
+	case DD_ENOSPACE:
+		return DD_LERR_NO_SPACE;
+	case DD_EIO:
+		return DD_LERR_IO;
+	case DD_EABSENT:
+		if (type != DD_MSG_START)
+			return DD_LERR_STATE;
+		return has_image ? DD_LERR_NO_STICKS : DD_LERR_NO_IMAGE;
+	case DD_EINPUT:
+		switch (type) {
+		case DD_MSG_HELLO:
+			return DD_LERR_VERSION;
+		case DD_MSG_LOAD_DATA:
+			return DD_LERR_FIELD;
+		case DD_MSG_LOAD_BEGIN:
+		case DD_MSG_LOAD_END:
+		case DD_MSG_LOAD_CANCEL:
+		case DD_MSG_START:
+		case DD_MSG_REVOKE:
+			return DD_LERR_REFUSED;
+		default:
+			return DD_LERR_TYPE;
+		}
+	default:
+		return DD_LERR_INTERNAL;
+	}
+}
 
 static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		    uint64_t *value, struct dd_err *err)
@@ -17,9 +61,8 @@ static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 
 	if (h->min_version > DD_LINK_PROTO_MAX || h->max_version < DD_LINK_PROTO_MIN) {
 		*value = DD_LINK_PROTO_MAX;
-		dd_fail(err, DD_EINPUT, "protocol versions %u..%u not spoken (this board: %u..%u)", h->min_version,
-			h->max_version, DD_LINK_PROTO_MIN, DD_LINK_PROTO_MAX);
-		return DD_LERR_VERSION;
+		return dd_fail(err, DD_EINPUT, "protocol versions %u..%u not spoken (this board: %u..%u)",
+			       h->min_version, h->max_version, DD_LINK_PROTO_MIN, DD_LINK_PROTO_MAX);
 	}
 	rep->u.hello_r.version = h->max_version < DD_LINK_PROTO_MAX ? h->max_version : DD_LINK_PROTO_MAX;
 	d->serving_version = rep->u.hello_r.version; /* the layouts this peer reads */
@@ -27,7 +70,7 @@ static int on_hello(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 	rep->u.hello_r.window = DD_DAEMON_WINDOW;
 	snprintf(rep->u.hello_r.board, sizeof(rep->u.hello_r.board), "%s", d->board->type);
 	snprintf(rep->u.hello_r.firmware, sizeof(rep->u.hello_r.firmware), "%s", dd_firmware_version);
-	return 0;
+	return DD_OK;
 }
 
 static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
@@ -107,24 +150,20 @@ static int on_status(struct dd_daemon *d, struct dd_link_msg *rep)
 static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		   uint64_t *value, struct dd_err *err)
 {
-	int code;
+	int rc;
 
-	if (d->not_ready[0] && req->type == DD_MSG_LOAD_BEGIN) {
-		dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
-		return DD_LERR_STATE;
-	}
-	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL) {
-		dd_fail(err, DD_EINPUT, "a job is running; load when it is done");
-		return DD_LERR_STATE;
-	}
+	if (d->not_ready[0] && req->type == DD_MSG_LOAD_BEGIN)
+		return dd_fail(err, DD_EBUSY, "the board is not ready: %s", d->not_ready);
+	if (d->job_state == DD_JOB_RUNNING && req->type != DD_MSG_LOAD_CANCEL)
+		return dd_fail(err, DD_EBUSY, "a job is running; load when it is done");
 	switch (req->type) {
 	case DD_MSG_LOAD_BEGIN:
 		return dd_store_load_begin(&d->store, &req->u.load_begin, &rep->u.load_begin_r, value, err);
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:
-		if ((code = dd_store_load_end_start(&d->store, req->u.xfer.xfer, err)))
-			return code;
+		if ((rc = dd_store_load_end_start(&d->store, req->u.xfer.xfer, err)))
+			return rc;
 		/* verified a slice per turn of the loop; the reply goes out when it is done (daemon.c) */
 		d->pending[req->u.xfer.xfer & 3] = (struct dd_pending_end){ true, d->serving, req->tag };
 		return DD_DAEMON_DEFER;
@@ -138,9 +177,7 @@ static int on_log(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_
 	unsigned max = req->u.log.max < DD_STORE_LOG_BATCH ? req->u.log.max : DD_STORE_LOG_BATCH;
 	uint32_t cap = DD_LINK_MAX_PAYLOAD - 18; /* first, next, count */
 
-	if (dd_store_log_read(&d->store, req->u.log.since, max, d->logbuf, cap, &rep->u.log_r, err))
-		return DD_LERR_IO;
-	return 0;
+	return dd_store_log_read(&d->store, req->u.log.since, max, d->logbuf, cap, &rep->u.log_r, err);
 }
 
 /* The record of a not-ready board's config check: what is wrong with its set-up. */
@@ -176,15 +213,12 @@ static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_e
 	if (!d->board->ops->selftest) {
 		r->next = r->count;
 		if (r->count)
-			return 0;
-		dd_fail(err, DD_EINPUT, "the %s board has no self-test", d->board->type);
-		return DD_LERR_STATE;
+			return DD_OK;
+		return dd_fail(err, DD_EABSENT, "the %s board has no self-test", d->board->type);
 	}
 	out = open_memstream(&text, &len);
-	if (!out) {
-		dd_fail(err, DD_ENOMEM, "self-test: out of memory");
-		return DD_LERR_INTERNAL;
-	}
+	if (!out)
+		return dd_fail(err, DD_ENOMEM, "self-test: out of memory");
 	rc = d->board->ops->selftest(d->board, &d->store, out, err);
 	fclose(out);
 	for (line = rc ? NULL : strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -196,7 +230,7 @@ static int on_selftest(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_e
 	}
 	r->next = r->count; /* LOG's shape: the records are numbered from 0 */
 	free(text);
-	return rc ? DD_LERR_INTERNAL : 0;
+	return rc ? DD_EINTERNAL : DD_OK; /* the board's check could not run at all: a bug or a broken board */
 }
 
 /* TIME: a PC's clock becomes the board's, if it is a time at all (docs/PROTOCOL.md "TIME"). A PC whose
@@ -235,15 +269,13 @@ static int on_revoke(struct dd_daemon *d, const struct dd_link_msg *req, struct 
 {
 	struct dd_link_revoke_reply *r = &rep->u.revoke_r;
 	const struct dd_revocation *rl;
-	int code;
+	int rc;
 
 	if (req->u.revoke.len) {
-		if (d->not_ready[0]) {
-			dd_fail(err, DD_EINPUT, "the board is not ready: %s", d->not_ready);
-			return DD_LERR_STATE;
-		}
-		if ((code = dd_store_revocation_load(&d->store, req->u.revoke.data, req->u.revoke.len, err)))
-			return code;
+		if (d->not_ready[0])
+			return dd_fail(err, DD_EBUSY, "the board is not ready: %s", d->not_ready);
+		if ((rc = dd_store_revocation_load(&d->store, req->u.revoke.data, req->u.revoke.len, err)))
+			return rc;
 		fprintf(stderr, "dartdupd: revocation list serial %llu taken\n",
 			(unsigned long long)d->store.revoked->serial);
 	}
@@ -260,10 +292,10 @@ static int on_revoke(struct dd_daemon *d, const struct dd_link_msg *req, struct 
 static int on_start(struct dd_daemon *d, const struct dd_link_msg *req, struct dd_link_msg *rep,
 		    struct dd_err *err)
 {
-	int code = dd_daemon_start_job(d, &req->u.start, err);
+	int rc = dd_daemon_start_job(d, &req->u.start, err);
 
-	if (code)
-		return code;
+	if (rc)
+		return rc;
 	rep->u.start_r.job = d->job_no;
 	rep->u.start_r.n_ports = (uint8_t)d->run.n;
 	return 0;
@@ -302,8 +334,7 @@ static int dispatch(struct dd_daemon *d, const struct dd_link_msg *req, struct d
 	case DD_MSG_PORTS:
 		return on_ports(d, rep, err);
 	default:
-		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
-		return DD_LERR_TYPE;
+		return dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", req->type);
 	}
 }
 
@@ -311,17 +342,20 @@ int dd_daemon_handle(struct dd_daemon *d, const struct dd_link_msg *req, size_t 
 {
 	struct dd_link_msg *rep = calloc(1, sizeof(*rep)); /* big (STATUS): not on the stack */
 	uint64_t value = 0;
-	int code, rc;
+	int status, rc;
 
 	if (!rep)
-		return dd_link_encode_error(d->tx, req->type, req->tag, DD_LERR_INTERNAL, 0, "out of memory", len, err);
+		return dd_link_encode_error(d->tx, req->type, req->tag, dd_daemon_link_error(DD_ENOMEM, req->type, true),
+					    0, "out of memory", len, err);
 	dd_err_clear(err);
-	code = dispatch(d, req, rep, &value, err);
-	if (code == DD_DAEMON_DEFER) {
+	status = dispatch(d, req, rep, &value, err);
+	if (status == DD_DAEMON_DEFER) {
 		*len = 0;
 		rc = DD_OK;
-	} else if (code) {
-		rc = dd_link_encode_error(d->tx, req->type, req->tag, code, value, err->msg, len, err);
+	} else if (status) {
+		rc = dd_link_encode_error(d->tx, req->type, req->tag,
+					  dd_daemon_link_error(status, req->type, d->store.image != NULL), value, err->msg,
+					  len, err);
 	} else {
 		rep->type = req->type;
 		rep->flags = DD_LINK_F_REPLY;

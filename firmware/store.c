@@ -308,32 +308,28 @@ static int make_room(struct dd_store *s, const struct dd_link_load_begin *req, c
 	if (kind == DD_KIND_FIRMWARE && req->size > DD_STORE_FIRMWARE_MAX) {
 		*room = DD_STORE_FIRMWARE_MAX;
 		human_size(want, sizeof(want), req->size);
-		dd_fail(err, DD_EINPUT, "a firmware bundle of %s is over this board's limit of %llu MiB", want,
-			DD_STORE_FIRMWARE_MAX >> 20);
-		return DD_LERR_NO_SPACE;
+		return dd_fail(err, DD_ENOSPACE, "a firmware bundle of %s is over this board's limit of %llu MiB",
+			       want, DD_STORE_FIRMWARE_MAX >> 20);
 	}
-	if (s->statvfs(s->dir, &v)) {
-		dd_fail_errno(err, DD_EIO, errno, "the board's store: statvfs");
-		return DD_LERR_IO;
-	}
+	if (s->statvfs(s->dir, &v))
+		return dd_fail_errno(err, DD_EIO, errno, "the board's store: statvfs");
 	avail = (uint64_t)v.f_bavail * v.f_frsize + other_parts(s, kind, path, false);
 	other_left = ox->open ? ox->size - ox->have : 0;
 	keep_room = minus(avail, DD_STORE_RESERVE + other_left);
 	if (need <= keep_room)
-		return 0;
+		return DD_OK;
 	/* a package being verified is complete and about to be stored: its room is not taken */
 	*room = minus(avail + (ox->verify ? 0 : other_parts(s, other, "", false)), DD_STORE_RESERVE);
 	if (need <= *room && !ox->verify) {
 		xfer_close(ox, true);
 		other_parts(s, other, "", true);
-		return 0;
+		return DD_OK;
 	}
 	human_size(want, sizeof(want), need);
 	human_size(can, sizeof(can), *room);
 	*room += have;
-	dd_fail(err, DD_EINPUT, "the board's store cannot hold this %s: %s to receive, room for %s", kind_label(kind),
-		want, can);
-	return DD_LERR_NO_SPACE;
+	return dd_fail(err, DD_ENOSPACE, "the board's store cannot hold this %s: %s to receive, room for %s",
+		       kind_label(kind), want, can);
 }
 
 int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
@@ -343,12 +339,10 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 	char hex[2 * DD_SHA256_LEN + 1], path[sizeof(x->path)];
 	struct stat st;
 	uint64_t have = 0;
-	int code;
+	int rc;
 
-	if (x->verify) {
-		dd_fail(err, DD_EINPUT, "a %s is being verified; load when it is done", kind_label(req->kind));
-		return DD_LERR_STATE;
-	}
+	if (x->verify)
+		return dd_fail(err, DD_EBUSY, "a %s is being verified; load when it is done", kind_label(req->kind));
 	if (!(x->open && x->size == req->size && !memcmp(x->sha, req->sha256, DD_SHA256_LEN))) {
 		dd_hex(hex, req->sha256, DD_SHA256_LEN);
 		snprintf(path, sizeof(path), "%s/incoming/%s-%s-%" PRIu64 ".part", s->dir, kind_name(req->kind), hex,
@@ -356,16 +350,16 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 		/* what a previous connection (or boot) left: resume there */
 		if (!lstat(path, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= req->size)
 			have = (uint64_t)st.st_size;
-		if ((code = make_room(s, req, path, have, room, err)))
-			return code;
+		if ((rc = make_room(s, req, path, have, room, err)))
+			return rc;
 		xfer_close(x, false);
 		memcpy(x->path, path, sizeof(path));
 		other_parts(s, req->kind, x->path, true);
 		x->fd = open(x->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (x->fd < 0 || fstat(x->fd, &st)) {
-			dd_fail_errno(err, DD_EIO, errno, "%s: cannot store the transfer", kind_label(req->kind));
+			rc = dd_fail_errno(err, DD_EIO, errno, "%s: cannot store the transfer", kind_label(req->kind));
 			xfer_close(x, false);
-			return DD_LERR_IO;
+			return rc;
 		}
 		x->have = (uint64_t)st.st_size;
 		if (x->have > req->size && ftruncate(x->fd, 0) == 0)
@@ -380,16 +374,17 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 	rep->xfer = x->handle;
 	rep->offset = x->have;
 	rep->chunk = DD_STORE_CHUNK;
-	return 0;
+	return DD_OK;
 }
 
+/* The open transfer handle names, else NULL and err says so (DD_EABSENT). */
 static struct dd_store_xfer *find_xfer(struct dd_store *s, uint32_t handle, struct dd_err *err)
 {
 	unsigned kind = handle & 3; /* the handle carries its kind in the low bits */
 	struct dd_store_xfer *x = kind == DD_KIND_IMAGE || kind == DD_KIND_FIRMWARE ? &s->xfer[kind] : NULL;
 
 	if (!x || !x->open || x->handle != handle) {
-		dd_fail(err, DD_EINPUT, "no transfer %u open (it ended, was cancelled or gave its room to a newer "
+		dd_fail(err, DD_EABSENT, "no transfer %u open (it ended, was cancelled or gave its room to a newer "
 			"one; send LOAD_BEGIN)", handle);
 		return NULL;
 	}
@@ -405,20 +400,14 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 	size_t left = req->len;
 
 	if (!x)
-		return DD_LERR_STATE;
-	if (x->verify) {
-		dd_fail(err, DD_EINPUT, "transfer %u is complete and being verified", req->xfer);
-		return DD_LERR_STATE;
-	}
+		return DD_EABSENT;
+	if (x->verify)
+		return dd_fail(err, DD_EBUSY, "transfer %u is complete and being verified", req->xfer);
 	*expected = x->have;
-	if (req->offset != x->have) {
-		dd_fail(err, DD_EINPUT, "data at offset %" PRIu64 ", expected %" PRIu64, req->offset, x->have);
-		return DD_LERR_OFFSET;
-	}
-	if (req->len > x->size - x->have) {
-		dd_fail(err, DD_EINPUT, "data past the end of the %" PRIu64 "-byte package", x->size);
-		return DD_LERR_FIELD;
-	}
+	if (req->offset != x->have)
+		return dd_fail(err, DD_EOFFSET, "data at offset %" PRIu64 ", expected %" PRIu64, req->offset, x->have);
+	if (req->len > x->size - x->have)
+		return dd_fail(err, DD_EINPUT, "data past the end of the %" PRIu64 "-byte package", x->size);
 	while (left) {
 		ssize_t n = pwrite(x->fd, p, left, (off_t)off);
 
@@ -427,12 +416,12 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 		if (n <= 0) {
 			int e = n < 0 ? errno : ENOSPC;
 
-			dd_fail_errno(err, DD_EIO, e, "%s: the board cannot store the data",
-				      kind_label((int)(req->xfer & 3)));
+			dd_fail_errno(err, e == ENOSPC || e == EDQUOT ? DD_ENOSPACE : DD_EIO, e,
+				      "%s: the board cannot store the data", kind_label((int)(req->xfer & 3)));
 			/* keep what is known good: the transfer resumes from the old length */
 			if (ftruncate(x->fd, (off_t)x->have))
 				xfer_close(x, true);
-			return e == ENOSPC || e == EDQUOT ? DD_LERR_NO_SPACE : DD_LERR_IO;
+			return e == ENOSPC || e == EDQUOT ? DD_ENOSPACE : DD_EIO;
 		}
 		p += n;
 		off += (uint64_t)n;
@@ -442,7 +431,7 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 	*held = x->have;
 	if (x->have - x->synced >= DD_STORE_SYNC_EVERY && !fdatasync(x->fd))
 		x->synced = x->have;
-	return 0;
+	return DD_OK;
 }
 
 /* Move the verified transfer into place: fsync, rename, fsync both directories. */
@@ -474,24 +463,19 @@ int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *
 	struct dd_store_xfer *x = find_xfer(s, handle, err);
 
 	if (!x)
-		return DD_LERR_STATE;
-	if (x->verify) {
-		dd_fail(err, DD_EINPUT, "transfer %u is being verified already", handle);
-		return DD_LERR_STATE;
-	}
-	if (x->have != x->size) {
-		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
-		return DD_LERR_STATE;
-	}
+		return DD_EABSENT;
+	if (x->verify)
+		return dd_fail(err, DD_EBUSY, "transfer %u is being verified already", handle);
+	if (x->have != x->size)
+		return dd_fail(err, DD_EBUSY, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have,
+			       x->size);
 	x->vbuf = malloc(VERIFY_PIECE);
-	if (!x->vbuf) {
-		dd_fail(err, DD_ENOMEM, "out of memory");
-		return DD_LERR_INTERNAL;
-	}
+	if (!x->vbuf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
 	dd_sha256_init(&x->vsha);
 	x->vpos = 0;
 	x->verify = DD_VERIFY_HASH;
-	return 0;
+	return DD_OK;
 }
 
 /* Hash up to *budget bytes; at the end compare with LOAD_BEGIN's SHA-256 and open the package. */
@@ -506,10 +490,8 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			dd_fail_errno(err, DD_EIO, n < 0 ? errno : EIO, "%s: read", kind_label(kind));
-			return DD_LERR_IO;
-		}
+		if (n <= 0)
+			return dd_fail_errno(err, DD_EIO, n < 0 ? errno : EIO, "%s: read", kind_label(kind));
 		dd_sha256_update(&x->vsha, x->vbuf, (size_t)n);
 		x->vpos += (uint64_t)n;
 		*budget = minus(*budget, (uint64_t)n);
@@ -517,23 +499,19 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 	if (x->vpos < x->size)
 		return DD_STORE_MORE;
 	dd_sha256_final(&x->vsha, sha);
-	if (memcmp(sha, x->sha, DD_SHA256_LEN)) {
-		dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
-		return DD_LERR_REFUSED;
-	}
+	if (memcmp(sha, x->sha, DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
 	rc = open_package(x->path, s->pubkeys, s->n_pubkeys, &x->vsrc, err);
 	if (!rc)
 		rc = dd_store_check_kind(s->board_type, kind, x->vsrc->info.name, err);
 	if (!rc) /* judged before its blocks are read: a revoked or older package costs no more */
 		rc = dd_store_judge(s, kind, &x->vsrc->info, x->flags & DD_LOAD_ALLOW_DOWNGRADE, err);
 	if (rc)
-		return rc == DD_EINPUT ? DD_LERR_REFUSED : DD_LERR_IO;
+		return rc;
 	free(x->vbuf);
 	x->vbuf = malloc(x->vsrc->info.block_size);
-	if (!x->vbuf) {
-		dd_fail(err, DD_ENOMEM, "out of memory");
-		return DD_LERR_INTERNAL;
-	}
+	if (!x->vbuf)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
 	x->vpos = 0;
 	x->verify = DD_VERIFY_BLOCKS;
 	return DD_STORE_MORE;
@@ -544,9 +522,11 @@ static int verify_blocks(struct dd_store_xfer *x, uint64_t *budget, struct dd_er
 {
 	const struct dd_image_info *in = &x->vsrc->info;
 
+	int rc;
+
 	while (*budget && x->vpos < in->block_count) {
-		if (check_block(x->vsrc, x->vpos, x->vbuf, x->path, err))
-			return DD_LERR_REFUSED;
+		if ((rc = check_block(x->vsrc, x->vpos, x->vbuf, x->path, err)))
+			return rc;
 		x->vpos++;
 		*budget = minus(*budget, in->block_size);
 	}
@@ -564,7 +544,7 @@ static int store_verified(struct dd_store *s, struct dd_store_xfer *x, int kind,
 	int rc = install(s, x, kind == DD_KIND_IMAGE ? "image.dfi" : "firmware.dfi", err);
 
 	if (rc)
-		return DD_LERR_IO;
+		return rc;
 	x->vsrc = NULL;
 	xfer_close(x, false);
 	memset(rep, 0, sizeof(*rep));
@@ -581,7 +561,7 @@ static int store_verified(struct dd_store *s, struct dd_store_xfer *x, int kind,
 		s->firmware_arrived = true;
 		dd_source_close(src);
 	}
-	return 0;
+	return DD_OK;
 }
 
 int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may_install,
@@ -598,11 +578,9 @@ int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may
 		code = verify_blocks(x, &budget, err);
 	if (code == DD_STORE_MORE && x->verify == DD_VERIFY_DONE && may_install)
 		code = store_verified(s, x, kind, rep, err);
-	if (!x->verify && code == DD_STORE_MORE) {
-		dd_fail(err, DD_EINPUT, "no %s is being verified", kind_label(kind));
-		return DD_LERR_STATE;
-	}
-	if (code > 0) { /* refused or failed: the partial goes; the PC knows its file, not our incoming/ path */
+	if (!x->verify && code == DD_STORE_MORE)
+		return dd_fail(err, DD_EABSENT, "no %s is being verified", kind_label(kind));
+	if (code < 0) { /* refused or failed: the partial goes; the PC knows its file, not our incoming/ path */
 		xfer_close(x, true);
 		relabel(err, path, kind_label(kind));
 	}
@@ -629,11 +607,9 @@ int dd_store_load_cancel(struct dd_store *s, uint32_t handle, struct dd_err *err
 	struct dd_store_xfer *x = find_xfer(s, handle, err);
 
 	if (!x)
-		return DD_LERR_STATE;
-	if (x->verify) {
-		dd_fail(err, DD_EINPUT, "transfer %u is being verified: too late to cancel", handle);
-		return DD_LERR_STATE;
-	}
+		return DD_EABSENT;
+	if (x->verify)
+		return dd_fail(err, DD_EBUSY, "transfer %u is being verified: too late to cancel", handle);
 	xfer_close(x, true);
-	return 0;
+	return DD_OK;
 }

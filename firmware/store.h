@@ -10,7 +10,10 @@
  *   audit.exported       the seq of the newest record a PC has read (LOG): only those may be dropped
  *   batch                the batch and operator of the jobs (a PC's START), NUL-separated
  *   revocation.list      the newest signed revocation list taken (trust.c; docs/SECURITY.md "Revocation")
- * Functions that answer a request return 0 or the DD_LERR_* code to send back (err says why). */
+ * Functions that answer a request return DD_OK or a dd_status with the reason in err: DD_EBUSY not now
+ * (being verified, incomplete), DD_EABSENT no such transfer, DD_EOFFSET data at the wrong offset,
+ * DD_ENOSPACE no room, DD_EINPUT refused (or a field out of range), DD_EIO, DD_ENOMEM. The server alone
+ * turns them into the link's error codes (server.c dd_daemon_link_error). */
 #ifndef DARTDUP_FIRMWARE_STORE_H
 #define DARTDUP_FIRMWARE_STORE_H
 
@@ -108,18 +111,19 @@ int dd_store_open(struct dd_store *s, const char *dir, const char *const *pubkey
 		  const char *board_type, char *warning, size_t warning_len, struct dd_err *err);
 void dd_store_close(struct dd_store *s);
 
-/* On DD_LERR_NO_SPACE, *room is the largest package of this kind the store can take now. */
+/* On DD_ENOSPACE, *room is the largest package of this kind the store can take now. */
 int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req,
 			struct dd_link_load_begin_reply *rep, uint64_t *room, struct dd_err *err);
-/* On DD_LERR_OFFSET, *expected is the offset the board wants. */
+/* *expected is the offset the board wants (set once the transfer is found: on DD_EOFFSET, and on the
+ * failures after it). */
 int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
 		       uint64_t *expected, struct dd_err *err);
 /* LOAD_END in pieces, so that the daemon's loop goes on meanwhile: _start checks the transfer is complete
  * and begins verifying it; each _step does about `budget` bytes of work and returns DD_STORE_MORE while
- * there is more, then 0 with *rep filled (verified and stored) or the DD_LERR_* code (refused or failed:
+ * there is more, then DD_OK with *rep filled (verified and stored) or a dd_status (refused or failed:
  * the partial transfer is deleted, err says why, naming the package, never the incoming/ file). A verified
  * package waits (DD_STORE_MORE) until may_install: a job reads the stored image. */
-#define DD_STORE_MORE (-1)
+#define DD_STORE_MORE 1 /* positive: never a dd_status */
 int dd_store_load_end_start(struct dd_store *s, uint32_t xfer, struct dd_err *err);
 int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may_install,
 			 struct dd_link_load_end_reply *rep, struct dd_err *err);
@@ -161,7 +165,7 @@ int dd_store_write_small_file(struct dd_store *s, const char *name, const void *
  * not revoke, and its serial must be higher than the stored list's (the same list again: 0, nothing done).
  * Then it is stored atomically (revocation.list) and honoured from then on: loads of a revoked image, bundle
  * or signing key are refused, and a stored image it revokes is not written (dd_store_revoked).
- * Returns 0, or DD_LERR_REFUSED (err: why: forged, unknown key, older serial ...) or DD_LERR_IO. */
+ * Returns DD_OK, or DD_EINPUT (err: why: forged, unknown key, older serial ...) or DD_EIO. */
 int dd_store_revocation_load(struct dd_store *s, const void *buf, size_t len, struct dd_err *err);
 /* At open: the stored list, checked again with the board's keys (a list that no longer verifies is not
  * used, and *warning says so). */

@@ -76,54 +76,46 @@ void dd_store_revocation_close(struct dd_store *s)
 
 /* The new list must be newer than the stored one, and not signed by a key the stored one revokes (else
  * a stolen key could sign a list that frees itself). The same list again is accepted and changes nothing,
- * so a master stick can keep its list. 1: the same list; 0: take it; DD_LERR_REFUSED. */
+ * so a master stick can keep its list. 1: the same list; DD_OK: take it; DD_EINPUT: refused. */
 static int compare_lists(const struct dd_store *s, const struct dd_revocation *nl, struct dd_err *err)
 {
 	const struct dd_revocation *old = s->revoked;
 	char kid[17];
 
 	if (!old)
-		return 0;
+		return DD_OK;
 	if (nl->serial == old->serial && !memcmp(nl->id, old->id, DD_SHA256_LEN))
 		return 1;
 	if (dd_revocation_has_key(old, nl->key_id)) {
 		short_id(kid, nl->key_id);
-		dd_fail(err, DD_EINPUT, "revocation list: signed by key %s, which the board's list revokes", kid);
-		return DD_LERR_REFUSED;
+		return dd_fail(err, DD_EINPUT, "revocation list: signed by key %s, which the board's list revokes",
+			       kid);
 	}
-	if (nl->serial <= old->serial) {
-		dd_fail(err, DD_EINPUT, "revocation list: serial %llu is not newer than the board's (serial %llu)",
-			(unsigned long long)nl->serial, (unsigned long long)old->serial);
-		return DD_LERR_REFUSED;
-	}
-	return 0;
+	if (nl->serial <= old->serial)
+		return dd_fail(err, DD_EINPUT, "revocation list: serial %llu is not newer than the board's (serial %llu)",
+			       (unsigned long long)nl->serial, (unsigned long long)old->serial);
+	return DD_OK;
 }
 
 int dd_store_revocation_load(struct dd_store *s, const void *buf, size_t len, struct dd_err *err)
 {
 	struct dd_revocation *nl = malloc(sizeof(*nl));
-	int code;
+	int rc;
 
-	if (!nl) {
-		dd_fail(err, DD_ENOMEM, "out of memory");
-		return DD_LERR_INTERNAL;
-	}
-	if (dd_revocation_parse(buf, len, s->pubkeys, s->n_pubkeys, "revocation list", nl, err)) {
+	if (!nl)
+		return dd_fail(err, DD_ENOMEM, "out of memory");
+	rc = dd_revocation_parse(buf, len, s->pubkeys, s->n_pubkeys, "revocation list", nl, err);
+	if (!rc)
+		rc = compare_lists(s, nl, err);
+	if (!rc)
+		rc = dd_store_write_small_file(s, LIST_FILE, buf, len, err);
+	if (rc) {
 		free(nl);
-		return DD_LERR_REFUSED;
-	}
-	code = compare_lists(s, nl, err);
-	if (code) {
-		free(nl);
-		return code == 1 ? 0 : code;
-	}
-	if (dd_store_write_small_file(s, LIST_FILE, buf, len, err)) {
-		free(nl);
-		return DD_LERR_IO;
+		return rc == 1 ? DD_OK : rc; /* 1: the same list again, nothing to do */
 	}
 	free(s->revoked);
 	s->revoked = nl;
-	return 0;
+	return DD_OK;
 }
 
 bool dd_store_revoked(const struct dd_store *s, const struct dd_image_info *info, char *why, size_t len)

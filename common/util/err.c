@@ -77,6 +77,7 @@ int dd_exit_status(int code)
 	case DD_EABORT:
 	case DD_ENOMEM:
 	case DD_EINTERNAL:
+	case DD_ENOSPACE:
 		return 1;
 	default:
 		return 2;
@@ -94,6 +95,10 @@ const char *dd_status_name(int code)
 	case DD_ENOMEM: return "no-memory";
 	case DD_ESAFETY: return "refused";
 	case DD_EABORT: return "interrupted";
+	case DD_EBUSY: return "not-now";
+	case DD_ENOSPACE: return "no-space";
+	case DD_EABSENT: return "absent";
+	case DD_EOFFSET: return "bad-offset";
 	default: return "internal-error";
 	}
 }

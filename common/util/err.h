@@ -16,6 +16,11 @@ enum dd_status {
 	DD_ESAFETY = -6,   /* refused by the safety rules; nothing written */
 	DD_EABORT = -7,    /* interrupted (signal, abort request) */
 	DD_EINTERNAL = -8, /* a bug: should not happen */
+	/* what the board's store and job runner also need to say (the link's error codes carry it) */
+	DD_EBUSY = -9,     /* not now: a job runs, a transfer is incomplete or being verified */
+	DD_ENOSPACE = -10, /* no room: the store or the audit log cannot take it */
+	DD_EABSENT = -11,  /* the thing asked for is not there: no image, no stick, no open transfer */
+	DD_EOFFSET = -12,  /* data not at the expected offset (the caller learns which one) */
 };
 
 struct dd_err {
@@ -36,8 +41,8 @@ void dd_err_prefix(struct dd_err *err, const char *fmt, ...) __attribute__((form
 
 void dd_err_clear(struct dd_err *err);
 
-/* Process exit status for a dd_status: 0 ok, 1 a check failed / I/O failed / interrupted,
- * 2 bad usage, bad input or refused (nothing was done). */
+/* Process exit status for a dd_status: 0 ok, 1 a check failed / I/O failed (no space too) / interrupted,
+ * 2 bad usage, bad input, refused, not now, absent, wrong offset (nothing was done). */
 int dd_exit_status(int code);
 
 const char *dd_status_name(int code);

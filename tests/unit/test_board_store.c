@@ -84,15 +84,15 @@ TEST(load_checks_offsets_and_installs)
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
 	CHECK_EQ_U64(r.offset, 0);
 	d = (struct dd_link_load_data){ .xfer = r.xfer, .offset = 10, .data = pkg, .len = 10 };
-	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_OFFSET);
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_EOFFSET);
 	CHECK_EQ_U64(expected, 0);
 	d.xfer = r.xfer + 4; /* no such transfer */
 	d.offset = 0;
-	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_STATE);
-	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_STATE); /* incomplete */
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_EABSENT);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_EBUSY); /* incomplete */
 	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
 	d = (struct dd_link_load_data){ .xfer = r.xfer, .offset = len, .data = pkg, .len = 1 };
-	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_LERR_FIELD); /* past the end */
+	CHECK_EQ_INT(dd_store_load_data(&s, &d, &held, &expected, NULL), DD_EINPUT); /* past the end */
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
 	CHECK(s.image);
 	CHECK(!strcmp(s.image->info.name, "sample A"));
@@ -184,7 +184,7 @@ TEST(refused_packages_leave_the_image)
 	pb[lb / 2] ^= 0x40; /* a damaged block, announced with the damaged package's own sha */
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
-	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, &err), DD_EINPUT);
 	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
 	/* the refusal names what the PC sent, never the board's incoming/ file (issue 17 item 10) */
 	CHECK_STR_CONTAINS(err.msg, "image package");
@@ -195,15 +195,15 @@ TEST(refused_packages_leave_the_image)
 	memset(bad.sha256, 7, DD_SHA256_LEN);
 	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, &room, NULL), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
-	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_EINPUT);
 
 	CHECK_EQ_INT(begin(&s, DD_KIND_FIRMWARE, pb, lb, &r), 0); /* an image is not a bundle */
 	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), 0);
-	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_LERR_REFUSED);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_EINPUT);
 
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &r), 0); /* cancelled: gone */
 	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, NULL), 0);
-	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), DD_LERR_STATE);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pb, 0, lb, 1 << 20), DD_EABSENT);
 	dd_store_close(&s);
 	CHECK_EQ_INT(open_store(&s, check_path("store3")), DD_OK);
 	CHECK(s.image && !memcmp(s.image->info.image_id, id, DD_SHA256_LEN));
@@ -256,7 +256,7 @@ TEST(load_sizes_bounded_by_the_store)
 	memset(b.sha256, 5, DD_SHA256_LEN);
 	for (unsigned shift = 40; shift <= 62; shift += 22) {
 		b.size = 1ull << shift;
-		CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_LERR_NO_SPACE);
+		CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_ENOSPACE);
 		CHECK_STR_CONTAINS(err.msg, "cannot hold this image package");
 		CHECK(!strstr(err.msg, "incoming"));
 		CHECK_EQ_U64(room, (64 << 20) - DD_STORE_RESERVE);
@@ -264,7 +264,7 @@ TEST(load_sizes_bounded_by_the_store)
 	b.kind = DD_KIND_FIRMWARE;
 	b.size = DD_STORE_FIRMWARE_MAX + 1; /* a quota of its own, whatever the free space */
 	fake_free = 1ull << 40;
-	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_LERR_NO_SPACE);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, &err), DD_ENOSPACE);
 	CHECK_STR_CONTAINS(err.msg, "over this board's limit");
 	CHECK_EQ_U64(room, DD_STORE_FIRMWARE_MAX);
 	CHECK_EQ_INT(incoming_files(&s), 0);
@@ -302,7 +302,7 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 	{
 		struct dd_link_load_begin big = { .kind = DD_KIND_IMAGE, .size = 40 << 20 };
 
-		CHECK_EQ_INT(dd_store_load_begin(&s, &big, &r, &room, &err), DD_LERR_NO_SPACE);
+		CHECK_EQ_INT(dd_store_load_begin(&s, &big, &r, &room, &err), DD_ENOSPACE);
 		CHECK_STR_CONTAINS(err.msg, "room for");
 		CHECK_EQ_INT(incoming_files(&s), 1);
 		CHECK_EQ_INT(send_range(&s, rf.xfer, junk, 1 << 16, 2 << 16, 1 << 16), 0);
@@ -311,7 +311,7 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
 	CHECK_EQ_INT(incoming_files(&s), 1);
 	CHECK_EQ_INT(send_range(&s, rf.xfer, junk, 2 << 16, 3 << 16, 1 << 16),
-		     DD_LERR_STATE); /* the abandoned transfer is gone */
+		     DD_EABSENT); /* the abandoned transfer is gone */
 	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
 	CHECK(s.image);
@@ -326,7 +326,7 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 		struct dd_link_load_data dd = { .xfer = r.xfer, .offset = 0, .data = pa, .len = 4096 };
 		uint64_t held, expected;
 
-		CHECK_EQ_INT(dd_store_load_data(&s, &dd, &held, &expected, &err), DD_LERR_NO_SPACE);
+		CHECK_EQ_INT(dd_store_load_data(&s, &dd, &held, &expected, &err), DD_ENOSPACE);
 		CHECK_STR_CONTAINS(err.msg, "image package");
 		CHECK_STR_CONTAINS(err.msg, "No space left");
 		CHECK(!strstr(err.msg, "incoming"));
@@ -336,8 +336,8 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 
 	/* a full store: a clear refusal, nothing created, the stored image still served */
 	fake_free = DD_STORE_RESERVE / 2;
-	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la - 1, &r), DD_LERR_NO_SPACE);
-	CHECK_EQ_INT(dd_store_load_begin(&s, &fw, &rf, &room, &err), DD_LERR_NO_SPACE);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la - 1, &r), DD_ENOSPACE);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &fw, &rf, &room, &err), DD_ENOSPACE);
 	CHECK_STR_CONTAINS(err.msg, "cannot hold this firmware bundle");
 	CHECK_EQ_U64(room, 0);
 	CHECK_EQ_INT(incoming_files(&s), 0);
@@ -369,12 +369,12 @@ TEST(load_end_verifies_in_pieces)
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, NULL), 0);
-	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, &err), DD_LERR_STATE); /* once */
+	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, &err), DD_EBUSY); /* once */
 	/* meanwhile the transfer is left alone */
-	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &rb), DD_LERR_STATE);
-	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), DD_LERR_STATE);
-	CHECK_EQ_INT(send_range(&s, r.xfer, pa, la - 1, la, 1), DD_LERR_STATE);
-	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, &err), DD_LERR_STATE);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &rb), DD_EBUSY);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), DD_EBUSY);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, la - 1, la, 1), DD_EBUSY);
+	CHECK_EQ_INT(dd_store_load_cancel(&s, r.xfer, &err), DD_EBUSY);
 	CHECK_STR_CONTAINS(err.msg, "being verified");
 	/* 64 KiB a step, and no installing yet: it comes to wait, verified, with the old image in place */
 	while ((code = dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, false, &e, NULL)) == DD_STORE_MORE &&
@@ -386,7 +386,7 @@ TEST(load_end_verifies_in_pieces)
 	CHECK(!strcmp(s.image->info.name, "before"));
 	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, NULL), 0);
 	CHECK(!strcmp(s.image->info.name, "pieces") && !strcmp(e.name, "pieces"));
-	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, &err), DD_LERR_STATE); /* done */
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, &err), DD_EABSENT); /* done */
 	CHECK_EQ_INT(incoming_files(&s), 0);
 	dd_store_close(&s);
 	free(pa);

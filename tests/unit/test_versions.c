@@ -243,16 +243,16 @@ TEST(store_refuses_downgrades_unless_forced)
 	CHECK_EQ_INT(open_store(&s, check_path("store-dg")), DD_OK);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v2, 0, &err), 0);
 	CHECK(!strcmp(s.image->info.version, "2"));
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v1, 0, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v1, 0, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "version 1.9.9 is older");
 	CHECK(!strcmp(s.image->info.version, "2")); /* the stored image stays */
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, none, 0, &err), DD_LERR_REFUSED); /* none is older than 2 */
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, none, 0, &err), DD_EINPUT); /* none is older than 2 */
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v2, 0, &err), 0);                 /* the same version again */
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v1, DD_LOAD_ALLOW_DOWNGRADE, &err), 0);
 	CHECK(!strcmp(s.image->info.version, "1.9.9"));
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, v3, 0, &err), 0);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, other, 0, &err), 0); /* another name: no order */
-	CHECK_EQ_INT(load(&s, DD_KIND_FIRMWARE, fw_old, 0, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(load(&s, DD_KIND_FIRMWARE, fw_old, 0, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "older than the running firmware");
 	CHECK(!s.pending_firmware[0]);
 	CHECK_EQ_INT(load(&s, DD_KIND_FIRMWARE, fw_same, 0, &err), 0); /* equal: a reinstall */
@@ -295,7 +295,7 @@ TEST(store_honours_revocation_lists)
 	CHECK_EQ_INT(open_store(&s, check_path("store-rev")), DD_OK);
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), 0);
 	CHECK(!dd_store_revoked(&s, &s.image->info, why, sizeof(why)));
-	CHECK_EQ_INT(dd_store_revocation_load(&s, stranger, nst, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(dd_store_revocation_load(&s, stranger, nst, &err), DD_EINPUT);
 	CHECK(!s.revoked);
 	CHECK_EQ_INT(dd_store_revocation_load(&s, l1, n1, &err), 0);
 	CHECK_EQ_U64(s.revoked->serial, 2);
@@ -303,28 +303,28 @@ TEST(store_honours_revocation_lists)
 	CHECK(dd_store_revoked(&s, &s.image->info, why, sizeof(why)));
 	CHECK_STR_CONTAINS(why, "is revoked");
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, b, 0, &err), 0);
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), DD_LERR_REFUSED); /* a revoked image */
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), DD_EINPUT); /* a revoked image */
 	CHECK_STR_CONTAINS(err.msg, "revoked");
 	CHECK(!strcmp(s.image->info.name, "B"));
 	CHECK_EQ_INT(dd_store_revocation_load(&s, l1, n1, &err), 0);                    /* the same again */
-	CHECK_EQ_INT(dd_store_revocation_load(&s, older, no, &err), DD_LERR_REFUSED);   /* an older serial */
+	CHECK_EQ_INT(dd_store_revocation_load(&s, older, no, &err), DD_EINPUT);   /* an older serial */
 	CHECK_STR_CONTAINS(err.msg, "not newer");
 	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, by_second, 0, &err), 0);
 	CHECK_EQ_INT(dd_store_revocation_load(&s, l2, n2, &err), 0);
 	CHECK(dd_store_revoked(&s, &s.image->info, why, sizeof(why))); /* its key is revoked now */
 	CHECK_STR_CONTAINS(why, "signed by key");
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, by_second, 0, &err), DD_LERR_REFUSED); /* a revoked key's image */
-	CHECK_EQ_INT(dd_store_revocation_load(&s, same_serial, ns, &err), DD_LERR_REFUSED); /* serial 3 again */
-	CHECK_EQ_INT(dd_store_revocation_load(&s, by_revoked, nr, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, by_second, 0, &err), DD_EINPUT); /* a revoked key's image */
+	CHECK_EQ_INT(dd_store_revocation_load(&s, same_serial, ns, &err), DD_EINPUT); /* serial 3 again */
+	CHECK_EQ_INT(dd_store_revocation_load(&s, by_revoked, nr, &err), DD_EINPUT);
 	CHECK_STR_CONTAINS(err.msg, "which the board's list revokes");
 	dd_store_close(&s);
 	/* kept over a restart */
 	CHECK_EQ_INT(open_store(&s, check_path("store-rev")), DD_OK);
 	CHECK(s.revoked && s.revoked->serial == 3);
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, a, 0, &err), DD_EINPUT);
 	/* a list may revoke its own signer: it is taken, and nothing that key signs is taken after it */
 	CHECK_EQ_INT(dd_store_revocation_load(&s, l3, n3, &err), 0);
-	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, b, 0, &err), DD_LERR_REFUSED);
+	CHECK_EQ_INT(load(&s, DD_KIND_IMAGE, b, 0, &err), DD_EINPUT);
 	dd_store_close(&s);
 	free(l1); free(l2); free(l3); free(older); free(same_serial); free(by_revoked); free(stranger);
 }
