@@ -30,14 +30,15 @@ int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_er
 /* Records asked for in one LOG request (a board sends at most 1000, and as many as fit in a payload). */
 #define DD_LINK_LOG_PAGE 1000
 
-/* One audit record as the board sent it: len bytes of JSON, not NUL-terminated, valid until fn returns.
- * DD_OK to go on; any other code stops the fetch and is returned by it. */
+/* One audit record as the board sent it: len bytes of JSON, not NUL-terminated, valid until fn returns
+ * (fn must not use the client: the page is its last reply). DD_OK to go on; any other code stops the
+ * fetch and is returned by it. */
 typedef int (*dd_link_record_fn)(void *ctx, const char *text, uint16_t len, struct dd_err *err);
 
 /* The board's audit records from seq `since` on (LOG, page by page until a page comes back empty), each
  * to fn in order; *n = records handed to fn. A page that does not move forward (more records than asked,
- * a seq before `since`, `next` not past the page) ends it with DD_EIO: it would repeat, skip or never
- * end. Records handed to fn before an error stay handed. */
+ * a seq before `since`, `next` not past the page) ends it with DD_EIO, before any of its records is
+ * handed on: asking on would repeat records or never end. Records handed to fn before stay handed. */
 int dd_link_fetch_log(struct dd_link_client *c, uint64_t since, dd_link_record_fn fn, void *ctx, uint64_t *n,
 		      struct dd_err *err);
 
