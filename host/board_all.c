@@ -247,48 +247,40 @@ static json_object *parse_len(const char *text, size_t len)
 	return o;
 }
 
+struct log_take {
+	struct worker *w;
+	FILE *f;
+};
+
+/* Only records numbered past what was taken: a board restarting its count is no reason to take a record
+ * twice. */
+static int take_record(void *ctx, const char *text, uint16_t len, struct dd_err *err)
+{
+	struct log_take *t = ctx;
+	json_object *o = parse_len(text, len);
+	const char *board;
+	uint64_t seq;
+
+	if (board_seq(o, &board, &seq) && seq > t->w->last_seq) {
+		put_record(t->f, text, len);
+		t->w->last_seq = seq;
+		t->w->n_records++;
+	}
+	json_object_put(o);
+	return DD_OK;
+}
+
 static int do_log(struct worker *w, struct dd_link_client *c, struct dd_err *err)
 {
-	uint64_t since = since_get(w->since, w->ref.serial) + 1;
-	FILE *f = open_memstream(&w->records, &w->records_len);
-	struct dd_link_msg req;
-	int rc = DD_OK;
+	struct log_take t = { .w = w, .f = open_memstream(&w->records, &w->records_len) };
+	uint64_t since = since_get(w->since, w->ref.serial) + 1, n;
+	int rc;
 
-	if (!f)
+	if (!t.f)
 		return dd_fail(err, DD_ENOMEM, "out of memory");
 	w->last_seq = since - 1;
-	for (;;) {
-		const struct dd_link_log_reply *r;
-		uint32_t pos = 0;
-		const char *text;
-		uint16_t len;
-
-		memset(&req, 0, sizeof(req));
-		req.type = DD_MSG_LOG;
-		req.u.log.since = since;
-		req.u.log.max = 1000;
-		if ((rc = dd_link_call(c, &req, err)))
-			break;
-		r = &c->reply.u.log_r;
-		while (dd_link_log_next(r, &pos, &text, &len)) {
-			json_object *o = parse_len(text, len);
-			const char *board;
-			uint64_t seq;
-
-			/* only records numbered past what was taken: a board restarting its count is no reason to
-			 * take a record twice */
-			if (board_seq(o, &board, &seq) && seq > w->last_seq) {
-				put_record(f, text, len);
-				w->last_seq = seq;
-				w->n_records++;
-			}
-			json_object_put(o);
-		}
-		if (!r->count || r->next <= since)
-			break;
-		since = r->next;
-	}
-	fclose(f);
+	rc = dd_link_fetch_log(c, since, take_record, &t, &n, err);
+	fclose(t.f);
 	if (!rc)
 		snprintf(w->line, sizeof(w->line), "%u new record(s)%s", w->n_records, w->n_records ? "" : ", none to take");
 	return rc;

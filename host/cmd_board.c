@@ -943,36 +943,24 @@ static void log_line(const char *text, uint16_t len, bool json)
 	       DD_ESC(result), strcmp(error, "null") ? DD_ESC(error) : "");
 }
 
+static int log_record(void *ctx, const char *text, uint16_t len, struct dd_err *err)
+{
+	const struct board_opts *o = ctx;
+
+	log_line(text, len, o->json);
+	return DD_OK;
+}
+
 static int do_log(struct dd_link_client *c, const struct board_opts *o, struct dd_err *err)
 {
-	uint64_t since = o->since ? o->since : 1;
-	struct dd_link_msg req;
-	unsigned total = 0;
+	uint64_t total;
 
 	if (!o->json)
 		printf("%-6s %-20s %-8s %-20s %-10s %s\n", "seq", "time", "port", "serial", "result", "error");
-	for (;;) {
-		const struct dd_link_log_reply *r;
-		uint32_t pos = 0;
-		const char *text;
-		uint16_t len;
-
-		memset(&req, 0, sizeof(req));
-		req.type = DD_MSG_LOG;
-		req.u.log.since = since;
-		req.u.log.max = 1000;
-		if (dd_link_call(c, &req, err))
-			return err->code;
-		r = &c->reply.u.log_r;
-		while (dd_link_log_next(r, &pos, &text, &len))
-			log_line(text, len, o->json);
-		total += r->count;
-		if (!r->count || r->next <= since)
-			break;
-		since = r->next;
-	}
+	if (dd_link_fetch_log(c, o->since ? o->since : 1, log_record, (void *)o, &total, err))
+		return err->code;
 	if (!o->json)
-		printf("%u record(s)\n", total);
+		printf("%" PRIu64 " record(s)\n", total);
 	return DD_OK;
 }
 

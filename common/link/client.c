@@ -42,8 +42,8 @@ static int recv_reply(struct dd_link_client *c, uint32_t tag, int timeout_ms, st
 		if (rc)
 			return rc;
 		if (!got)
-			return dd_fail(err, DD_EIO, "%s: no reply from the board within %d s", c->t->name,
-				       timeout_ms / 1000);
+			return dd_fail(err, DD_EIO, "%s: no reply from the board within %d %s", c->t->name,
+				       timeout_ms < 1000 ? timeout_ms : timeout_ms / 1000, timeout_ms < 1000 ? "ms" : "s");
 	}
 	if (dd_link_decode(&h, payload, &c->reply, &code, err)) {
 		dd_err_prefix(err, "%s: bad reply", c->t->name);
@@ -52,6 +52,9 @@ static int recv_reply(struct dd_link_client *c, uint32_t tag, int timeout_ms, st
 	if (!dd_link_is_reply(&c->reply) || c->reply.tag != tag)
 		return dd_fail(err, DD_EIO, "%s: reply out of order (tag %u, expected %u)", c->t->name,
 			       c->reply.tag, tag);
+	if (c->reply.type != c->sent_type) /* its fields would be read as another message's */
+		return dd_fail(err, DD_EIO, "%s: a %s reply to %s", c->t->name, dd_link_type_name(c->reply.type),
+			       dd_link_type_name(c->sent_type));
 	c->last_error = 0;
 	if (!(c->reply.flags & DD_LINK_F_ERROR))
 		return DD_OK;
@@ -64,6 +67,7 @@ static int send_req(struct dd_link_client *c, struct dd_link_msg *req, struct dd
 {
 	req->flags = 0;
 	req->tag = c->next_tag++;
+	c->sent_type = req->type;
 	return dd_link_send(c->t, c->tx, req, err);
 }
 
@@ -126,6 +130,58 @@ int dd_link_client_open_max(struct dd_link_client *c, struct dd_link_transport *
 fail:
 	dd_link_client_close(c);
 	return rc;
+}
+
+/* --- log ------------------------------------------------------------------------------------ */
+
+/* A LOG reply to `since` that moves forward: no more records than asked, none before `since`. The decoder
+ * saw to the rest (`next` past every record returned), so `next` > `since`: the next page starts later,
+ * and no record comes twice. */
+static int check_log_page(const struct dd_link_client *c, uint64_t since, const struct dd_link_log_reply *r,
+			  struct dd_err *err)
+{
+	if (r->count > DD_LINK_LOG_PAGE)
+		return dd_fail(err, DD_EIO, "%s: LOG sent %u records, %u asked", c->t->name, r->count,
+			       DD_LINK_LOG_PAGE);
+	if (r->first < since)
+		return dd_fail(err, DD_EIO, "%s: LOG went backwards (records from seq %llu, asked from %llu)",
+			       c->t->name, (unsigned long long)r->first, (unsigned long long)since);
+	if (r->next < r->first || r->next - r->first < r->count) /* dd_link_decode refuses it already */
+		return dd_fail(err, DD_EIO, "%s: LOG's next %llu is not past its records", c->t->name,
+			       (unsigned long long)r->next);
+	return DD_OK;
+}
+
+int dd_link_fetch_log(struct dd_link_client *c, uint64_t since, dd_link_record_fn fn, void *ctx, uint64_t *n,
+		      struct dd_err *err)
+{
+	const struct dd_link_log_reply *r = &c->reply.u.log_r;
+	struct dd_link_msg req;
+	int rc;
+
+	*n = 0;
+	for (;;) {
+		uint32_t pos = 0;
+		const char *text;
+		uint16_t len;
+
+		memset(&req, 0, sizeof(req));
+		req.type = DD_MSG_LOG;
+		req.u.log.since = since;
+		req.u.log.max = DD_LINK_LOG_PAGE;
+		if ((rc = dd_link_call(c, &req, err)))
+			return rc;
+		if (!r->count)
+			return DD_OK;
+		if ((rc = check_log_page(c, since, r, err)))
+			return rc;
+		while (dd_link_log_next(r, &pos, &text, &len)) {
+			if ((rc = fn(ctx, text, len, err)))
+				return rc;
+			++*n;
+		}
+		since = r->next;
+	}
 }
 
 /* --- load ----------------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@ struct dd_link_client {
 	struct dd_link_rx rx;
 	uint8_t *tx;
 	uint32_t next_tag;
+	uint8_t sent_type;                /* type of the requests in flight: one call, or LOAD_DATA */
 	int timeout_ms;                   /* waiting for a reply; default 60 s */
 	struct dd_link_hello_reply hello; /* the board's limits */
 	struct dd_link_msg reply;         /* the last reply; pointers inside valid until the next call */
@@ -29,6 +30,21 @@ void dd_link_client_close(struct dd_link_client *c);
  * (refusals: nothing done) or DD_EIO (the board's storage failed), err = "board: <message>",
  * and sets c->last_error. */
 int dd_link_call(struct dd_link_client *c, struct dd_link_msg *req, struct dd_err *err);
+
+/* Records asked for in one LOG request (a board sends at most 1000, and as many as fit in a payload). */
+#define DD_LINK_LOG_PAGE 1000
+
+/* One audit record as the board sent it: len bytes of JSON, not NUL-terminated, valid until fn returns
+ * (fn must not use the client: the page is its last reply). DD_OK to go on; any other code stops the
+ * fetch and is returned by it. */
+typedef int (*dd_link_record_fn)(void *ctx, const char *text, uint16_t len, struct dd_err *err);
+
+/* The board's audit records from seq `since` on (LOG, page by page until a page comes back empty), each
+ * to fn in order; *n = records handed to fn. A page that does not move forward (more records than asked,
+ * a seq before `since`, `next` not past the page) ends it with DD_EIO, before any of its records is
+ * handed on: asking on would repeat records or never end. Records handed to fn before stay handed. */
+int dd_link_fetch_log(struct dd_link_client *c, uint64_t since, dd_link_record_fn fn, void *ctx, uint64_t *n,
+		      struct dd_err *err);
 
 struct dd_link_load_opts {
 	int kind;                      /* DD_KIND_IMAGE or DD_KIND_FIRMWARE */

@@ -64,6 +64,14 @@ static void use_reply(const struct dd_link_msg *m)
 
 #include "link/client.h"
 
+static int count_record(void *ctx, const char *text, uint16_t len, struct dd_err *err)
+{
+	volatile size_t sink = len ? (uint8_t)text[len - 1] : 0;
+
+	(void)sink;
+	return DD_OK;
+}
+
 /* The PC's link client (common/link/client.c, `dartdup board`): the same stream
  * answers a real session: HELLO, INFO, a resumable pipelined load of a 40 KiB package (hostile
  * resume offsets, chunk sizes, windows, acknowledgements), START, STATUS, LOG and PORTS. */
@@ -78,6 +86,7 @@ static void client_session(const uint8_t *data, size_t size)
 	struct dd_link_msg req;
 	struct dd_err err;
 	char path[64];
+	uint64_t n;
 	int fd;
 
 	fuzz_pipe_init(&fp, &t, data, size);
@@ -100,6 +109,9 @@ static void client_session(const uint8_t *data, size_t size)
 		req.type = DD_MSG_PORTS; /* the port names `dartdup board status` shows */
 		if (dd_link_call(&c, &req, &err) == DD_OK)
 			use_reply(&c.reply);
+		/* the LOG fetcher: pages until an empty one, or refuses one that does not move on */
+		if (dd_link_fetch_log(&c, 1, count_record, NULL, &n, &err) == DD_OK)
+			FUZZ_ASSERT(n <= size);
 	}
 	close(fd);
 	dd_link_client_close(&c);
