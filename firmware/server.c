@@ -101,10 +101,8 @@ static int on_ports(struct dd_daemon *d, struct dd_link_msg *rep, struct dd_err 
 {
 	struct dd_link_ports_reply *p = &rep->u.ports_r;
 
-	if (d->serving_version < 3) {
-		dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", DD_MSG_PORTS);
-		return DD_LERR_TYPE;
-	}
+	if (d->serving_version < 3) /* DD_EINPUT on PORTS: unknown-type (dd_daemon_link_error) */
+		return dd_fail(err, DD_EINPUT, "unknown message type 0x%02x", DD_MSG_PORTS);
 	p->n_ports = (uint8_t)d->board->n_ports;
 	for (unsigned i = 0; i < d->board->n_ports && i < DD_LINK_MAX_PORTS; i++)
 		if (dd_link_port_name_ok(d->board->port_name[i]))
