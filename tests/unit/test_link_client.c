@@ -244,6 +244,14 @@ static struct step *last_step(struct board *b)
 	return &b->steps[b->n_steps - 1];
 }
 
+/* after HELLO, the client asks INFO and the board answers these bytes instead of a reply */
+static void add_raw_info(struct board *b, const uint8_t *raw, size_t len)
+{
+	add_step(b, DD_MSG_INFO, ACT_RAW);
+	last_step(b)->raw = raw;
+	last_step(b)->raw_len = len;
+}
+
 static void add_hello(struct board *b, uint16_t version, uint16_t window)
 {
 	struct dd_link_hello_reply *h;
@@ -461,9 +469,7 @@ TEST(garbage_bytes_are_a_frame_error)
 	check_fill_random(junk, sizeof(junk), 7);
 	junk[0] = 'X';
 	add_hello(b, 3, 8);
-	add_step(b, DD_MSG_INFO, ACT_RAW);
-	last_step(b)->raw = junk;
-	last_step(b)->raw_len = sizeof(junk);
+	add_raw_info(b, junk, sizeof(junk));
 	/* not a timeout: the frame error comes at once */
 	stream_case(b, "socket test: link: bad frame magic 58", 5);
 }
@@ -475,9 +481,7 @@ TEST(bad_magic_is_a_frame_error)
 
 	memcpy(frame, "DDLX\x01\x02\x01\x00\x02\x00\x00\x00\x08\x00\x00\x00", DD_LINK_HDR_LEN);
 	add_hello(b, 3, 8);
-	add_step(b, DD_MSG_INFO, ACT_RAW);
-	last_step(b)->raw = frame;
-	last_step(b)->raw_len = sizeof(frame);
+	add_raw_info(b, frame, sizeof(frame));
 	stream_case(b, "link: bad frame magic 44444c58", 5);
 }
 
@@ -489,9 +493,7 @@ TEST(length_over_the_limit_is_a_frame_error)
 	/* a well-formed header of an INFO reply, tag 2, claiming 1 MiB + 1 bytes */
 	memcpy(hdr, "DDLK\x01\x02\x01\x00\x02\x00\x00\x00\x01\x00\x10\x00", DD_LINK_HDR_LEN);
 	add_hello(b, 3, 8);
-	add_step(b, DD_MSG_INFO, ACT_RAW);
-	last_step(b)->raw = hdr;
-	last_step(b)->raw_len = sizeof(hdr);
+	add_raw_info(b, hdr, sizeof(hdr));
 	stream_case(b, "frame length 1048577 over the limit 1048576", 5);
 }
 
@@ -575,9 +577,7 @@ TEST(request_from_the_board_is_not_a_reply)
 	/* an empty INFO request, tag 2: the right type and tag, but not a reply */
 	memcpy(frame, "DDLK\x01\x02\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00", DD_LINK_HDR_LEN);
 	add_hello(b, 3, 8);
-	add_step(b, DD_MSG_INFO, ACT_RAW);
-	last_step(b)->raw = frame;
-	last_step(b)->raw_len = sizeof(frame);
+	add_raw_info(b, frame, sizeof(frame));
 	stream_case(b, "reply out of order", 5);
 }
 
