@@ -75,6 +75,9 @@ struct dd_store_xfer {
 	char path[768];
 	int verify;                       /* enum dd_store_verify: no LOAD_BEGIN/DATA/CANCEL meanwhile */
 	uint64_t vpos;
+	/* the SHA-256 of bytes [0, hashed) of the transfer, taken as LOAD_DATA brings them (and, after a
+	 * resume, of the partial read back a few chunks' worth per LOAD_DATA): LOAD_END reads only the rest */
+	uint64_t hashed;
 	struct dd_sha256 vsha;
 	struct dd_source *vsrc;           /* the package, opened and its signature checked */
 	uint8_t *vbuf;

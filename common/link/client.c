@@ -127,7 +127,6 @@ struct pipe_state {
 	uint32_t first_tag;   /* tag of the oldest request in flight */
 	unsigned inflight;
 	bool resync;          /* a bad-offset came back: drain, then go on from acked */
-	uint8_t *buf;
 };
 
 static int send_chunk(struct dd_link_client *c, struct pipe_state *p, struct dd_err *err)
@@ -135,7 +134,8 @@ static int send_chunk(struct dd_link_client *c, struct pipe_state *p, struct dd_
 	uint64_t left = (p->limit < p->size ? p->limit : p->size) - p->sent_off;
 	uint32_t n = left < p->chunk ? (uint32_t)left : p->chunk;
 	struct dd_link_msg req;
-	ssize_t got = pread(p->fd, p->buf, n, (off_t)p->sent_off);
+	uint8_t *data = c->tx + DD_LINK_LOAD_DATA_AT; /* read straight into the frame: the encoder copies none */
+	ssize_t got = pread(p->fd, data, n, (off_t)p->sent_off);
 
 	if (got != (ssize_t)n)
 		return dd_fail(err, DD_EIO, "%s: read at %llu failed or file changed", p->path,
@@ -144,7 +144,7 @@ static int send_chunk(struct dd_link_client *c, struct pipe_state *p, struct dd_
 	req.type = DD_MSG_LOAD_DATA;
 	req.u.load_data.xfer = p->xfer;
 	req.u.load_data.offset = p->sent_off;
-	req.u.load_data.data = p->buf;
+	req.u.load_data.data = data;
 	req.u.load_data.len = n;
 	if (!p->inflight)
 		p->first_tag = c->next_tag;
@@ -233,6 +233,8 @@ static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, 
 	p->chunk = c->reply.u.load_begin_r.chunk;
 	if (p->chunk > c->hello.max_payload - 16)
 		p->chunk = c->hello.max_payload - 16;
+	if (p->chunk > DD_LINK_MAX_CHUNK) /* a LOAD_DATA is read into our own frame buffer */
+		p->chunk = DD_LINK_MAX_CHUNK;
 	p->window = c->hello.window ? c->hello.window : 1;
 	if (p->acked > p->size)
 		return dd_fail(err, DD_EIO, "board: resume offset %llu past the end", (unsigned long long)p->acked);
@@ -266,8 +268,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	res->size = p.size;
 	res->resumed_from = p.acked;
 	p.limit = opts->max_bytes ? p.acked + opts->max_bytes : UINT64_MAX;
-	p.buf = malloc(p.chunk);
-	rc = p.buf ? pump(c, &p, opts, err) : dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	rc = pump(c, &p, opts, err);
 	res->data_s = mono_s() - t;
 	res->sent = p.acked - res->resumed_from;
 	if (rc)
@@ -288,7 +289,6 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 out:
 	if (rc && c->last_error) /* the board's refusal is about this file: say which */
 		dd_err_prefix(err, "%s", path);
-	free(p.buf);
 	close(p.fd);
 	return rc;
 }

@@ -19,7 +19,8 @@ static void put(struct wr *w, const void *src, size_t n)
 		w->over = true;
 		return;
 	}
-	memcpy(w->p + w->len, src, n);
+	if (src != w->p + w->len) /* data already in place (a LOAD_DATA read into its frame): no copy */
+		memcpy(w->p + w->len, src, n);
 	w->len += n;
 }
 

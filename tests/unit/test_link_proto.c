@@ -191,6 +191,25 @@ TEST(every_message_round_trips)
 	}
 }
 
+/* A LOAD_DATA whose bytes were read straight into the frame (the PC's load) encodes to the same frame as
+ * one whose bytes lie elsewhere: the encoder only writes around them. */
+TEST(load_data_encoded_in_place)
+{
+	static uint8_t inplace[DD_LINK_TX_CAP], apart[DD_LINK_TX_CAP], data[5000];
+	struct dd_link_msg m = { .type = DD_MSG_LOAD_DATA, .tag = 9 };
+	size_t l1, l2;
+
+	check_fill_random(data, sizeof(data), 21);
+	memset(inplace, 0xa5, sizeof(inplace)); /* not zeros: the header and pad must be written */
+	memcpy(inplace + DD_LINK_LOAD_DATA_AT, data, sizeof(data));
+	m.u.load_data = (struct dd_link_load_data){ .xfer = 5, .offset = 1u << 20, .data = data, .len = sizeof(data) };
+	CHECK(!dd_link_encode(&m, apart, sizeof(apart), &l1, NULL));
+	m.u.load_data.data = inplace + DD_LINK_LOAD_DATA_AT;
+	CHECK(!dd_link_encode(&m, inplace, sizeof(inplace), &l2, NULL));
+	CHECK_EQ_U64(l2, l1);
+	CHECK_MEM_EQ(inplace, apart, l1);
+}
+
 TEST(fields_survive)
 {
 	static struct dd_link_msg s[DD_SAMPLES], d;
@@ -762,6 +781,7 @@ TEST(stream_reassembly)
 int main(void)
 {
 	RUN(every_message_round_trips);
+	RUN(load_data_encoded_in_place);
 	RUN(fields_survive);
 	RUN(strings_cut_between_characters);
 	RUN(short_payloads_refused);
