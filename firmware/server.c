@@ -105,7 +105,8 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:
-		if ((code = dd_store_load_end_start(&d->store, req->u.xfer.xfer, err)))
+		if ((code = dd_store_load_end_start_sha(&d->store, req->u.xfer.xfer,
+							req->u.xfer.has_sha ? req->u.xfer.sha256 : NULL, err)))
 			return code;
 		/* verified a slice per turn of the loop; the reply goes out when it is done (daemon.c) */
 		d->pending[req->u.xfer.xfer & 3] = (struct dd_pending_end){ true, d->serving, req->tag };

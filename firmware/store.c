@@ -511,6 +511,11 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 
 int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *err)
 {
+	return dd_store_load_end_start_sha(s, handle, NULL, err);
+}
+
+int dd_store_load_end_start_sha(struct dd_store *s, uint32_t handle, const uint8_t *sha, struct dd_err *err)
+{
 	struct dd_store_xfer *x = find_xfer(s, handle, err);
 
 	if (!x)
@@ -523,6 +528,15 @@ int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *
 		dd_fail(err, DD_EINPUT, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have, x->size);
 		return DD_LERR_STATE;
 	}
+	if (!sha && (x->flags & DD_LOAD_HASH_AT_END)) {
+		dd_fail(err, DD_EINPUT, "LOAD_END without the package's SHA-256 (the load began with HASH_AT_END)");
+		return DD_LERR_FIELD;
+	}
+	if (sha && !(x->flags & DD_LOAD_HASH_AT_END) && memcmp(sha, x->sha, DD_SHA256_LEN)) {
+		dd_fail(err, DD_EINPUT, "LOAD_END names another SHA-256 than LOAD_BEGIN");
+		return DD_LERR_FIELD;
+	}
+	memcpy(x->want, sha ? sha : x->sha, DD_SHA256_LEN);
 	if (!x->vbuf && !(x->vbuf = malloc(VERIFY_PIECE))) {
 		dd_fail(err, DD_ENOMEM, "out of memory");
 		return DD_LERR_INTERNAL;
@@ -555,8 +569,9 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 	if (x->vpos < x->size)
 		return DD_STORE_MORE;
 	dd_sha256_final(&x->vsha, sha);
-	if (memcmp(sha, x->sha, DD_SHA256_LEN)) {
-		dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
+	if (memcmp(sha, x->want, DD_SHA256_LEN)) {
+		dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in %s",
+			x->flags & DD_LOAD_HASH_AT_END ? "LOAD_END" : "LOAD_BEGIN");
 		return DD_LERR_REFUSED;
 	}
 	rc = open_package(x->path, s->pubkeys, s->n_pubkeys, &x->vsrc, err);

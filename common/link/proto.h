@@ -187,12 +187,15 @@ struct dd_link_info_reply {
 
 /* LOAD_BEGIN flags (version 3; a version 2 board refuses any as a reserved byte: bad-field). */
 #define DD_LOAD_ALLOW_DOWNGRADE 0x01           /* take an older version than the running/stored one */
+#define DD_LOAD_HASH_AT_END 0x02               /* sha256 is a resume key; LOAD_END carries the SHA-256 */
+#define DD_LOAD_FLAGS (DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END)
 
 struct dd_link_load_begin {
 	uint8_t kind;                          /* enum dd_link_kind */
 	uint8_t flags;                         /* DD_LOAD_* */
 	uint64_t size;                         /* package bytes */
-	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package: names the transfer */
+	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package (HASH_AT_END: a resume key): names
+						* the transfer */
 };
 
 struct dd_link_load_begin_reply {
@@ -214,6 +217,8 @@ struct dd_link_load_data_reply {
 
 struct dd_link_xfer {                          /* LOAD_END and LOAD_CANCEL requests */
 	uint32_t xfer;
+	bool has_sha;                          /* LOAD_END (version 3): the SHA-256 of the package follows */
+	uint8_t sha256[DD_SHA256_LEN];
 };
 
 struct dd_link_load_end_reply {
