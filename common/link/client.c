@@ -266,11 +266,11 @@ static int resume_key(struct pipe_state *p, uint8_t key[DD_SHA256_LEN], struct d
 /* The name LOAD_BEGIN gives the package: with HASH_AT_END (a version 3 board) a resume key, the file
  * hashed as it is sent; else its SHA-256, the whole file read first. */
 static int package_name(struct dd_link_client *c, struct pipe_state *p, uint8_t sha[DD_SHA256_LEN],
-			struct dd_err *err)
+			bool hash_at_end, struct dd_err *err)
 {
 	struct stat st;
 
-	p->hash_at_end = c->hello.version >= 3;
+	p->hash_at_end = hash_at_end && c->hello.version >= 3;
 	if (!p->hash_at_end)
 		return dd_sha256_fd(p->fd, p->path, sha, &p->size, err);
 	if (fstat(p->fd, &st))
@@ -324,13 +324,20 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	if (p.fd < 0)
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
 	t = mono_s();
-	rc = package_name(c, &p, sha, err);
+	rc = package_name(c, &p, sha, true, err);
 	res->hash_s = mono_s() - t;
 	t = mono_s();
 	if (!rc && !p.size)
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
 		rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
+	if (rc && p.hash_at_end && c->last_error == DD_LERR_FIELD) {
+		/* a version 3 board from before HASH_AT_END: the SHA-256 first, then */
+		c->last_error = 0;
+		rc = package_name(c, &p, sha, false, err);
+		if (!rc)
+			rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
+	}
 	if (rc)
 		goto out;
 	res->size = p.size;

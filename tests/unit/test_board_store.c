@@ -425,6 +425,61 @@ TEST(load_hash_follows_the_data_and_a_resume)
 	free(pkg);
 }
 
+/* HASH_AT_END: LOAD_BEGIN names the transfer by a resume key, LOAD_END brings the SHA-256 the bytes must
+ * have. Without it such a LOAD_END is bad-field; with a wrong one the package is refused and nothing is
+ * stored; a load without the flag that names another SHA-256 in LOAD_END is bad-field. */
+TEST(load_end_names_the_sha)
+{
+	const char *path = package("sample K", 150000, 13);
+	size_t len;
+	uint8_t *pkg = path ? check_read_file(path, &len) : NULL, sha[DD_SHA256_LEN], other[DD_SHA256_LEN];
+	struct dd_link_load_begin b = { .kind = DD_KIND_IMAGE, .flags = DD_LOAD_HASH_AT_END };
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	struct dd_err err;
+	uint64_t room;
+
+	CHECK(pkg);
+	sha_of(pkg, len, sha);
+	memcpy(other, sha, DD_SHA256_LEN);
+	other[0] ^= 1;
+	b.size = len;
+	memset(b.sha256, 0x3c, DD_SHA256_LEN); /* a resume key, not the SHA-256 */
+	CHECK_EQ_INT(open_store(&s, tmp("store-endsha")), DD_OK);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len / 3, 20000), 0);
+	dd_store_close(&s); /* resumed by its key after a restart */
+	CHECK_EQ_INT(open_store(&s, tmp("store-endsha")), DD_OK);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK(r.offset > 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, r.offset, len, 20000), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, NULL, &err), DD_LERR_FIELD);
+	CHECK_STR_CONTAINS(err.msg, "HASH_AT_END");
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, other, NULL), 0); /* wrong: refused */
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, &err), DD_LERR_REFUSED);
+	CHECK_STR_CONTAINS(err.msg, "LOAD_END");
+	CHECK(!s.image);
+	CHECK_EQ_INT(incoming_files(&s), 0);
+
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0); /* again, whole: stored */
+	CHECK_EQ_U64(r.offset, 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, sha, NULL), 0);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, NULL), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "sample K"));
+
+	b.flags = 0; /* the old form: LOAD_END may repeat LOAD_BEGIN's SHA-256, never name another */
+	memcpy(b.sha256, sha, DD_SHA256_LEN);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, other, NULL), DD_LERR_FIELD);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, sha, NULL), 0);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, NULL), 0);
+	dd_store_close(&s);
+	free(pkg);
+}
+
 /* LOAD_END in pieces: nothing touches the transfer meanwhile, and a verified package waits until it
  * may be installed (a job reads the stored image). */
 TEST(load_end_verifies_in_pieces)
@@ -658,6 +713,7 @@ int main(void)
 	RUN(load_sizes_bounded_by_the_store);
 	RUN(load_begin_reclaims_an_abandoned_partial);
 	RUN(load_hash_follows_the_data_and_a_resume);
+	RUN(load_end_names_the_sha);
 	RUN(load_end_verifies_in_pieces);
 	RUN(audit_log_bounded_by_space);
 	RUN(audit_key_made_once);
