@@ -269,6 +269,58 @@ check "HASH_AT_END with the right SHA-256 in LOAD_END is stored" \
 expect_rc "info after the HASH_AT_END load" 0 B info --json
 out_has "the HASH_AT_END load stored image C" '"name":"sample C"'
 
+# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then) and takes a
+# LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
+cat >"$T/oldv3.py" <<'PY'
+import hashlib, socket, struct, sys
+def frame(typ, tag, payload, flags=1):
+    pad = 1 if (16 + len(payload)) % 64 == 0 else 0
+    return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
+def err(code): return struct.pack("<HHQ", code, 0, 0) + bytes([3]) + b"old"
+def serve(conn):
+    buf, want, got = b"", None, bytearray()
+    while True:
+        data = conn.recv(1 << 20)
+        if not data: return
+        buf += data
+        while len(buf) >= 16:
+            _, _, typ, _, pad, tag, n = struct.unpack_from("<4sBBBBII", buf, 0)
+            if len(buf) < 16 + n + pad: break
+            body, buf = buf[16:16 + n], buf[16 + n + pad:]
+            out, fl = None, 1
+            if typ == 0x01:
+                out = struct.pack("<HIH", 3, 1 << 20, 8) + bytes([3]) + b"old" + bytes([1]) + b"3"
+            elif typ == 0x10:
+                kind, flags, _, size = struct.unpack_from("<BBHQ", body, 0)
+                open(sys.argv[2], "a").write("%d\n" % flags)  # before the reply: the PC sees it done
+                if flags & ~1: out, fl = err(5), 3
+                else: want, got, out = body[12:44], bytearray(), struct.pack("<IQI", 5, 0, 65536)
+            elif typ == 0x25:
+                out = struct.pack("<BBQ", 1, 1, struct.unpack_from("<Q", body, 0)[0])
+            elif typ == 0x11:
+                got += body[16:]; out = struct.pack("<Q", len(got))
+            elif typ == 0x12:
+                if n != 4: out, fl = err(4), 3
+                elif hashlib.sha256(got).digest() != want: out, fl = err(8), 3
+                else: out = bytes([1]) + hashlib.sha256(b"id").digest() + struct.pack("<Q", len(got)) + bytes([6]) + b"oldimg"
+            else: out, fl = err(3), 3
+            conn.sendall(frame(typ, tag, out, fl))
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(2)
+print("READY", flush=True)
+while True:
+    conn, _ = srv.accept()
+    with conn: serve(conn)
+PY
+rm -f "$T/old.ready" && mkfifo "$T/old.ready"
+python3 "$T/oldv3.py" "$T/old.sock" "$T/old.flags" >"$T/old.ready" &
+oldpid=$!
+read -r line <"$T/old.ready"
+check "the old version 3 board listens" test "$line" = READY
+expect_rc "a load to a version 3 board from before HASH_AT_END" 0 "$DARTDUP" board --sim "$T/old.sock" load "$T/a.dfi" --json
+out_has "it loaded in the first form" '"name":"oldimg"'
+kill "$oldpid"; wait "$oldpid" 2>/dev/null
+check "it was offered HASH_AT_END (2), then the first form (0)" test "$(tr '\n' ' ' <"$T/old.flags")" = "2 0 "
+
 # --- a load interrupted and abandoned: the old image is still used ----------------------------
 expect_rc "abandoned load exits 1" 1 B load "$T/a.dfi" --max-bytes $(($(stat -c %s "$T/a.dfi") / 2))
 expect_rc "start after an abandoned load" 0 B start --wait
