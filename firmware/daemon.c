@@ -15,6 +15,17 @@
 
 #define TICK_MS 500 /* ports are probed this often when the board has no hotplug events */
 #define RESTART_GRACE_S 1.0 /* from a stored firmware bundle to the restart that applies it */
+/* A busy loop (a load: a step per 64 KiB read) probes the ports and refreshes the lights at most this
+ * often; whatever changes them (a job, a hotplug event, STATUS) refreshes them at once anyway. */
+#define REFRESH_MS 50
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *b, struct dd_err *err)
 {
@@ -242,6 +253,9 @@ void dd_daemon_refresh_ports(struct dd_daemon *d)
 {
 	struct dd_err err;
 
+	d->refreshed_ms = mono_ms();
+	d->refresh_owed = false;
+
 	for (unsigned i = 0; i < d->board->n_ports; i++) {
 		struct dd_port_slot *p = &d->port[i];
 		unsigned pct;
@@ -453,6 +467,17 @@ static void conn_pollfds(const struct dd_conn *c, struct pollfd p[2])
 		p[1].events = t->send_events ? t->send_events : POLLOUT;
 }
 
+/* The ports and lights at the end of a step, unless they were refreshed within REFRESH_MS: then at the
+ * next step, which comes within REFRESH_MS. */
+static void refresh_soon(struct dd_daemon *d)
+{
+	if (mono_ms() - d->refreshed_ms < REFRESH_MS) {
+		d->refresh_owed = true;
+		return;
+	}
+	dd_daemon_refresh_ports(d);
+}
+
 int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 {
 	struct pollfd fds[DD_BOARD_MAX_FDS + 2 * DD_DAEMON_MAX_CONNS + 2];
@@ -471,6 +496,8 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 		conn_pollfds(&d->conn[i], &fds[n]);
 		n += 2;
 	}
+	if (d->refresh_owed && timeout_ms > REFRESH_MS)
+		timeout_ms = REFRESH_MS;
 	rc = poll(fds, n, verify_busy(d) ? 0 : timeout_ms);
 	if (rc < 0 && errno != EINTR)
 		return dd_fail_errno(err, DD_EIO, errno, "poll");
@@ -490,7 +517,7 @@ int dd_daemon_step(struct dd_daemon *d, int timeout_ms, struct dd_err *err)
 	if ((rc = handle_board(d, fds, nb, err)))
 		return rc;
 	verify_turn(d);
-	dd_daemon_refresh_ports(d);
+	refresh_soon(d);
 	return DD_OK;
 }
 

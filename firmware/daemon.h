@@ -93,6 +93,8 @@ struct dd_daemon {
 	bool stop;
 	bool restart;                    /* stopped to have a stored firmware bundle applied */
 	char not_ready[256];             /* "" or why the board is not ready (dd_daemon_not_ready) */
+	uint64_t refreshed_ms;           /* monotonic ms of the last port probe and lights refresh */
+	bool refresh_owed;               /* a step skipped it (too soon after the last): due at the next */
 };
 
 int dd_daemon_init(struct dd_daemon *d, struct dd_board *board, struct dd_err *err);

@@ -18,6 +18,8 @@
  *               no handler knows: unknown type
  *   DD_EABSENT  START: no image when the board holds none (has_image false), else no stick to write;
  *               elsewhere: wrong state (no such transfer, nothing being verified, no self-test)
+ *   DD_EUSAGE   a request well framed but malformed for the state it meets (LOAD_END without the SHA-256
+ *               its HASH_AT_END transfer needs): a bad field
  * A status nothing here expects (a bug) is internal. */
 uint16_t dd_daemon_link_error(int status, int type, bool has_image)
 {
@@ -30,6 +32,8 @@ uint16_t dd_daemon_link_error(int status, int type, bool has_image)
 		return DD_LERR_NO_SPACE;
 	case DD_EIO:
 		return DD_LERR_IO;
+	case DD_EUSAGE:
+		return DD_LERR_FIELD;
 	case DD_EABSENT:
 		if (type != DD_MSG_START)
 			return DD_LERR_STATE;
@@ -160,7 +164,8 @@ static int on_load(struct dd_daemon *d, const struct dd_link_msg *req, struct dd
 	case DD_MSG_LOAD_DATA:
 		return dd_store_load_data(&d->store, &req->u.load_data, &rep->u.load_data_r.offset, value, err);
 	case DD_MSG_LOAD_END:
-		if ((rc = dd_store_load_end_start(&d->store, req->u.xfer.xfer, err)))
+		if ((rc = dd_store_load_end_start_sha(&d->store, req->u.xfer.xfer,
+						      req->u.xfer.has_sha ? req->u.xfer.sha256 : NULL, err)))
 			return rc;
 		/* verified a slice per turn of the loop; the reply goes out when it is done (daemon.c) */
 		d->pending[req->u.xfer.xfer & 3] = (struct dd_pending_end){ true, d->serving, req->tag };

@@ -365,6 +365,8 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 		if (x->have > req->size && ftruncate(x->fd, 0) == 0)
 			x->have = 0;
 		x->synced = x->have; /* what survived a restart or a power cut is on the disk */
+		dd_sha256_init(&x->vsha); /* a partial held is hashed as LOAD_DATA goes on (hash_behind) */
+		x->hashed = 0;
 		x->open = true;
 		x->size = req->size;
 		memcpy(x->sha, req->sha256, DD_SHA256_LEN);
@@ -389,6 +391,43 @@ static struct dd_store_xfer *find_xfer(struct dd_store *s, uint32_t handle, stru
 		return NULL;
 	}
 	return x;
+}
+
+/* LOAD_DATA's bytes are hashed as they arrive, so that LOAD_END need not read the file again. A resumed
+ * transfer's partial (held before this LOAD_BEGIN) is read back first, at most HASH_BEHIND bytes per
+ * LOAD_DATA (each reply stays prompt): the hash catches up as the transfer goes on, and LOAD_END reads
+ * whatever is still behind. A read that fails leaves the rest to LOAD_END, which reports it. */
+#define HASH_BEHIND (4u << 20)
+#define VERIFY_PIECE (1u << 20)
+
+static void hash_behind(struct dd_store_xfer *x, uint64_t upto)
+{
+	uint64_t budget = HASH_BEHIND;
+
+	if (x->hashed < upto && !x->vbuf && !(x->vbuf = malloc(VERIFY_PIECE)))
+		return;
+	while (budget && x->hashed < upto) {
+		uint64_t want = upto - x->hashed < VERIFY_PIECE ? upto - x->hashed : VERIFY_PIECE;
+		ssize_t n = pread(x->fd, x->vbuf, (size_t)want, (off_t)x->hashed);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		dd_sha256_update(&x->vsha, x->vbuf, (size_t)n);
+		x->hashed += (uint64_t)n;
+		budget = minus(budget, (uint64_t)n);
+	}
+}
+
+/* Bytes [off, off + len) were just stored: hash them, from memory when the hash has reached off. */
+static void hash_arrived(struct dd_store_xfer *x, const uint8_t *p, uint64_t off, size_t len)
+{
+	hash_behind(x, off);
+	if (x->hashed != off)
+		return;
+	dd_sha256_update(&x->vsha, p, len);
+	x->hashed += len;
 }
 
 int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
@@ -427,6 +466,7 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
 		off += (uint64_t)n;
 		left -= (size_t)n;
 	}
+	hash_arrived(x, req->data, req->offset, req->len);
 	x->have += req->len;
 	*held = x->have;
 	if (x->have - x->synced >= DD_STORE_SYNC_EVERY && !fdatasync(x->fd))
@@ -454,11 +494,16 @@ static int install(struct dd_store *s, struct dd_store_xfer *x, const char *name
 	return DD_OK;
 }
 
-/* LOAD_END's verification, a piece at a time (store.h): the SHA-256 of the bytes, then the package opened
- * and its signature checked, then every block against the signed manifest, then installed. */
-#define VERIFY_PIECE (1u << 20)
+/* LOAD_END's verification, a piece at a time (store.h): the SHA-256 of the bytes (what LOAD_DATA did not
+ * hash yet), then the package opened and its signature checked, then every block against the signed
+ * manifest, then installed. */
 
 int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *err)
+{
+	return dd_store_load_end_start_sha(s, handle, NULL, err);
+}
+
+int dd_store_load_end_start_sha(struct dd_store *s, uint32_t handle, const uint8_t *sha, struct dd_err *err)
 {
 	struct dd_store_xfer *x = find_xfer(s, handle, err);
 
@@ -469,11 +514,16 @@ int dd_store_load_end_start(struct dd_store *s, uint32_t handle, struct dd_err *
 	if (x->have != x->size)
 		return dd_fail(err, DD_EBUSY, "transfer incomplete: %" PRIu64 " of %" PRIu64 " bytes", x->have,
 			       x->size);
-	x->vbuf = malloc(VERIFY_PIECE);
-	if (!x->vbuf)
+	/* a malformed request (bad-field), not a bad package: DD_EUSAGE */
+	if (!sha && (x->flags & DD_LOAD_HASH_AT_END))
+		return dd_fail(err, DD_EUSAGE,
+			       "LOAD_END without the package's SHA-256 (the load began with HASH_AT_END)");
+	if (sha && !(x->flags & DD_LOAD_HASH_AT_END) && memcmp(sha, x->sha, DD_SHA256_LEN))
+		return dd_fail(err, DD_EUSAGE, "LOAD_END names another SHA-256 than LOAD_BEGIN");
+	memcpy(x->want, sha ? sha : x->sha, DD_SHA256_LEN);
+	if (!x->vbuf && !(x->vbuf = malloc(VERIFY_PIECE)))
 		return dd_fail(err, DD_ENOMEM, "out of memory");
-	dd_sha256_init(&x->vsha);
-	x->vpos = 0;
+	x->vpos = x->hashed; /* the SHA-256 of what came before is taken already */
 	x->verify = DD_VERIFY_HASH;
 	return DD_OK;
 }
@@ -499,8 +549,9 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 	if (x->vpos < x->size)
 		return DD_STORE_MORE;
 	dd_sha256_final(&x->vsha, sha);
-	if (memcmp(sha, x->sha, DD_SHA256_LEN))
-		return dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in LOAD_BEGIN");
+	if (memcmp(sha, x->want, DD_SHA256_LEN))
+		return dd_fail(err, DD_EINPUT, "received package does not match the SHA-256 announced in %s",
+			       x->flags & DD_LOAD_HASH_AT_END ? "LOAD_END" : "LOAD_BEGIN");
 	rc = open_package(x->path, s->pubkeys, s->n_pubkeys, &x->vsrc, err);
 	if (!rc)
 		rc = dd_store_check_kind(s->board_type, kind, x->vsrc->info.name, err);

@@ -70,7 +70,8 @@ enum dd_store_verify {
 struct dd_store_xfer {
 	bool open;
 	uint32_t handle;
-	uint8_t sha[DD_SHA256_LEN];
+	uint8_t sha[DD_SHA256_LEN];       /* LOAD_BEGIN's: the SHA-256, or with HASH_AT_END a resume key */
+	uint8_t want[DD_SHA256_LEN];      /* the SHA-256 LOAD_END checks the bytes against */
 	uint64_t size, have;
 	uint64_t synced;                  /* bytes made durable (DD_STORE_SYNC_EVERY) */
 	int fd;
@@ -78,6 +79,9 @@ struct dd_store_xfer {
 	char path[768];
 	int verify;                       /* enum dd_store_verify: no LOAD_BEGIN/DATA/CANCEL meanwhile */
 	uint64_t vpos;
+	/* the SHA-256 of bytes [0, hashed) of the transfer, taken as LOAD_DATA brings them (and, after a
+	 * resume, of the partial read back a few chunks' worth per LOAD_DATA): LOAD_END reads only the rest */
+	uint64_t hashed;
 	struct dd_sha256 vsha;
 	struct dd_source *vsrc;           /* the package, opened and its signature checked */
 	uint8_t *vbuf;
@@ -125,6 +129,9 @@ int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, 
  * package waits (DD_STORE_MORE) until may_install: a job reads the stored image. */
 #define DD_STORE_MORE 1 /* positive: never a dd_status */
 int dd_store_load_end_start(struct dd_store *s, uint32_t xfer, struct dd_err *err);
+/* The same with LOAD_END's SHA-256 of the package (NULL: none), which a transfer begun with
+ * DD_LOAD_HASH_AT_END needs (its LOAD_BEGIN named it by a resume key) and any other must match too. */
+int dd_store_load_end_start_sha(struct dd_store *s, uint32_t xfer, const uint8_t *sha, struct dd_err *err);
 int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may_install,
 			 struct dd_link_load_end_reply *rep, struct dd_err *err);
 /* All of it at once (start, then steps until done). */

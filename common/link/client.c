@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,24 +195,51 @@ struct pipe_state {
 	uint32_t first_tag;   /* tag of the oldest request in flight */
 	unsigned inflight;
 	bool resync;          /* a bad-offset came back: drain, then go on from acked */
-	uint8_t *buf;
+	bool hash_at_end;     /* HASH_AT_END: the file is hashed as it is sent, LOAD_END names the SHA-256 */
+	uint64_t hashed;      /* bytes [0, hashed) of the file are in sha */
+	struct dd_sha256 sha;
 };
+
+/* HASH_AT_END: hash the file up to off (what the board held before this run, or a gap after a
+ * bad-offset), reading it into buf (len bytes, the frame about to be filled). */
+static int hash_upto(struct pipe_state *p, uint64_t off, uint8_t *buf, size_t len, struct dd_err *err)
+{
+	while (p->hashed < off) {
+		size_t n = off - p->hashed < len ? (size_t)(off - p->hashed) : len;
+		ssize_t got = pread(p->fd, buf, n, (off_t)p->hashed);
+
+		if (got != (ssize_t)n)
+			return dd_fail(err, DD_EIO, "%s: read at %llu failed or file changed", p->path,
+				       (unsigned long long)p->hashed);
+		dd_sha256_update(&p->sha, buf, n);
+		p->hashed += n;
+	}
+	return DD_OK;
+}
 
 static int send_chunk(struct dd_link_client *c, struct pipe_state *p, struct dd_err *err)
 {
 	uint64_t left = (p->limit < p->size ? p->limit : p->size) - p->sent_off;
 	uint32_t n = left < p->chunk ? (uint32_t)left : p->chunk;
 	struct dd_link_msg req;
-	ssize_t got = pread(p->fd, p->buf, n, (off_t)p->sent_off);
+	uint8_t *data = c->tx + DD_LINK_LOAD_DATA_AT; /* read straight into the frame: the encoder copies none */
+	ssize_t got;
 
+	if (p->hash_at_end && hash_upto(p, p->sent_off, data, p->chunk, err))
+		return DD_EIO;
+	got = pread(p->fd, data, n, (off_t)p->sent_off);
 	if (got != (ssize_t)n)
 		return dd_fail(err, DD_EIO, "%s: read at %llu failed or file changed", p->path,
 			       (unsigned long long)p->sent_off);
+	if (p->hash_at_end && p->hashed == p->sent_off) { /* in order: hashed as it goes (a resend is not) */
+		dd_sha256_update(&p->sha, data, n);
+		p->hashed += n;
+	}
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_LOAD_DATA;
 	req.u.load_data.xfer = p->xfer;
 	req.u.load_data.offset = p->sent_off;
-	req.u.load_data.data = p->buf;
+	req.u.load_data.data = data;
 	req.u.load_data.len = n;
 	if (!p->inflight)
 		p->first_tag = c->next_tag;
@@ -281,6 +309,44 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* HASH_AT_END's resume key: the SHA-256 of the size and the file's last 4 KiB (for a package: its trailer,
+ * with the image id, and its signature), so that a board resumes the same package's partial and no other.
+ * The board proves the bytes by the SHA-256 in LOAD_END, never by the key. */
+static int resume_key(struct pipe_state *p, uint8_t key[DD_SHA256_LEN], struct dd_err *err)
+{
+	uint8_t tail[4096], le[8];
+	size_t n = p->size < sizeof(tail) ? (size_t)p->size : sizeof(tail);
+	struct dd_sha256 h;
+
+	if (pread(p->fd, tail, n, (off_t)(p->size - n)) != (ssize_t)n)
+		return dd_fail_errno(err, DD_EIO, errno, "%s: read", p->path);
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(p->size >> (8 * i));
+	dd_sha256_init(&h);
+	dd_sha256_update(&h, "dartdup resume key", 18);
+	dd_sha256_update(&h, le, sizeof(le));
+	dd_sha256_update(&h, tail, n);
+	dd_sha256_final(&h, key);
+	return DD_OK;
+}
+
+/* The name LOAD_BEGIN gives the package: with HASH_AT_END (a version 3 board) a resume key, the file
+ * hashed as it is sent; else its SHA-256, the whole file read first. */
+static int package_name(struct dd_link_client *c, struct pipe_state *p, uint8_t sha[DD_SHA256_LEN],
+			bool hash_at_end, struct dd_err *err)
+{
+	struct stat st;
+
+	p->hash_at_end = hash_at_end && c->hello.version >= 3;
+	if (!p->hash_at_end)
+		return dd_sha256_fd(p->fd, p->path, sha, &p->size, err);
+	if (fstat(p->fd, &st))
+		return dd_fail_errno(err, DD_EINPUT, errno, "%s", p->path);
+	p->size = (uint64_t)st.st_size;
+	dd_sha256_init(&p->sha);
+	return p->size ? resume_key(p, sha, err) : DD_OK;
+}
+
 static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, uint8_t flags,
 		      const uint8_t sha[DD_SHA256_LEN], struct dd_err *err)
 {
@@ -291,6 +357,8 @@ static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, 
 	req.type = DD_MSG_LOAD_BEGIN;
 	req.u.load_begin.kind = (uint8_t)kind;
 	req.u.load_begin.flags = c->hello.version >= 3 ? flags : 0;
+	if (p->hash_at_end)
+		req.u.load_begin.flags |= DD_LOAD_HASH_AT_END;
 	req.u.load_begin.size = p->size;
 	memcpy(req.u.load_begin.sha256, sha, DD_SHA256_LEN);
 	if ((rc = dd_link_call(c, &req, err)))
@@ -300,6 +368,8 @@ static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, 
 	p->chunk = c->reply.u.load_begin_r.chunk;
 	if (p->chunk > c->hello.max_payload - 16)
 		p->chunk = c->hello.max_payload - 16;
+	if (p->chunk > DD_LINK_MAX_CHUNK) /* a LOAD_DATA is read into our own frame buffer */
+		p->chunk = DD_LINK_MAX_CHUNK;
 	p->window = c->hello.window ? c->hello.window : 1;
 	if (p->acked > p->size)
 		return dd_fail(err, DD_EIO, "board: resume offset %llu past the end", (unsigned long long)p->acked);
@@ -321,20 +391,26 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	if (p.fd < 0)
 		return dd_fail_errno(err, DD_EINPUT, errno, "%s", path);
 	t = mono_s();
-	rc = dd_sha256_fd(p.fd, path, sha, &p.size, err);
+	rc = package_name(c, &p, sha, true, err);
 	res->hash_s = mono_s() - t;
 	t = mono_s();
 	if (!rc && !p.size)
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
 		rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
+	if (rc && p.hash_at_end && c->last_error == DD_LERR_FIELD) {
+		/* a version 3 board from before HASH_AT_END: the SHA-256 first, then */
+		c->last_error = 0;
+		rc = package_name(c, &p, sha, false, err);
+		if (!rc)
+			rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
+	}
 	if (rc)
 		goto out;
 	res->size = p.size;
 	res->resumed_from = p.acked;
 	p.limit = opts->max_bytes ? p.acked + opts->max_bytes : UINT64_MAX;
-	p.buf = malloc(p.chunk);
-	rc = p.buf ? pump(c, &p, opts, err) : dd_fail(err, DD_ENOMEM, "%s: out of memory", path);
+	rc = pump(c, &p, opts, err);
 	res->data_s = mono_s() - t;
 	res->sent = p.acked - res->resumed_from;
 	if (rc)
@@ -347,6 +423,12 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_LOAD_END;
 	req.u.xfer.xfer = p.xfer;
+	if (p.hash_at_end) { /* the SHA-256 of the bytes, taken as they went (the rest read now) */
+		if ((rc = hash_upto(&p, p.size, c->tx, DD_LINK_MAX_CHUNK, err)))
+			goto out;
+		dd_sha256_final(&p.sha, req.u.xfer.sha256);
+		req.u.xfer.has_sha = true;
+	}
 	t = mono_s();
 	rc = call_timeout(c, &req, LOAD_END_TIMEOUT_MS, err);
 	res->end_s = mono_s() - t;
@@ -355,7 +437,6 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 out:
 	if (rc && c->last_error) /* the board's refusal is about this file: say which */
 		dd_err_prefix(err, "%s", path);
-	free(p.buf);
 	close(p.fd);
 	return rc;
 }

@@ -61,8 +61,10 @@ struct dd_link_load_result {
 	uint64_t resumed_from;         /* bytes the board already held */
 	uint64_t sent;                 /* bytes sent in this run */
 	struct dd_link_load_end_reply end;
-	/* where the time went, in seconds (docs/PERFORMANCE.md, the board's USB link): the SHA-256 of the
-	 * file on the PC, LOAD_BEGIN to the last LOAD_DATA acknowledged, LOAD_END (the board verifies) */
+	/* where the time went, in seconds (docs/PERFORMANCE.md, the board's USB link): the name of the
+	 * package on the PC (a version 3 board: its resume key, the file hashed as it is sent; else the
+	 * file's SHA-256, read first), LOAD_BEGIN to the last LOAD_DATA acknowledged, LOAD_END (the board
+	 * verifies) */
 	double hash_s, data_s, end_s;
 };
 

@@ -19,7 +19,8 @@ static void put(struct wr *w, const void *src, size_t n)
 		w->over = true;
 		return;
 	}
-	memcpy(w->p + w->len, src, n);
+	if (src != w->p + w->len) /* data already in place (a LOAD_DATA read into its frame): no copy */
+		memcpy(w->p + w->len, src, n);
 	w->len += n;
 }
 
@@ -216,6 +217,8 @@ static void enc_request(struct wr *w, const struct dd_link_msg *m)
 	case DD_MSG_LOAD_END:
 	case DD_MSG_LOAD_CANCEL:
 		put_u32(w, m->u.xfer.xfer);
+		if (m->type == DD_MSG_LOAD_END && m->u.xfer.has_sha)
+			put(w, m->u.xfer.sha256, DD_SHA256_LEN);
 		break;
 	case DD_MSG_LOG:
 		put_u64(w, m->u.log.since);
@@ -414,7 +417,7 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 		m->u.load_begin.kind = get_u8(r);
 		m->u.load_begin.flags = get_u8(r);
 		get_zero(r, 2);
-		if (m->u.load_begin.flags & ~DD_LOAD_ALLOW_DOWNGRADE)
+		if (m->u.load_begin.flags & ~DD_LOAD_FLAGS)
 			r->bad = true;
 		m->u.load_begin.size = get_u64(r);
 		get_bytes(r, m->u.load_begin.sha256, DD_SHA256_LEN);
@@ -434,6 +437,10 @@ static void dec_request(struct rd *r, struct dd_link_msg *m)
 	case DD_MSG_LOAD_END:
 	case DD_MSG_LOAD_CANCEL:
 		m->u.xfer.xfer = get_u32(r);
+		/* LOAD_END may carry the package's SHA-256 (a load begun with HASH_AT_END) */
+		m->u.xfer.has_sha = m->type == DD_MSG_LOAD_END && r->len == 4 + DD_SHA256_LEN;
+		if (m->u.xfer.has_sha)
+			get_bytes(r, m->u.xfer.sha256, DD_SHA256_LEN);
 		break;
 	case DD_MSG_LOG:
 		m->u.log.since = get_u64(r);

@@ -28,6 +28,8 @@
                                         failure kind, REVOKE, LOAD_BEGIN's flags, PORTS */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
+/* Where a LOAD_DATA frame's data start: a sender that reads them to buf + this is not copied again */
+#define DD_LINK_LOAD_DATA_AT (DD_LINK_HDR_LEN + 16)
 #define DD_LINK_PAD_UNIT 64          /* frames never end on a multiple of this (USB short packets) */
 #define DD_LINK_MAX_PORTS 32
 #define DD_LINK_MAX_KEYS 8
@@ -187,12 +189,15 @@ struct dd_link_info_reply {
 
 /* LOAD_BEGIN flags (version 3; a version 2 board refuses any as a reserved byte: bad-field). */
 #define DD_LOAD_ALLOW_DOWNGRADE 0x01           /* take an older version than the running/stored one */
+#define DD_LOAD_HASH_AT_END 0x02               /* sha256 is a resume key; LOAD_END carries the SHA-256 */
+#define DD_LOAD_FLAGS (DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END)
 
 struct dd_link_load_begin {
 	uint8_t kind;                          /* enum dd_link_kind */
 	uint8_t flags;                         /* DD_LOAD_* */
 	uint64_t size;                         /* package bytes */
-	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package: names the transfer */
+	uint8_t sha256[DD_SHA256_LEN];         /* of the whole package (HASH_AT_END: a resume key): names
+						* the transfer */
 };
 
 struct dd_link_load_begin_reply {
@@ -214,6 +219,8 @@ struct dd_link_load_data_reply {
 
 struct dd_link_xfer {                          /* LOAD_END and LOAD_CANCEL requests */
 	uint32_t xfer;
+	bool has_sha;                          /* LOAD_END (version 3): the SHA-256 of the package follows */
+	uint8_t sha256[DD_SHA256_LEN];
 };
 
 struct dd_link_load_end_reply {
@@ -374,7 +381,7 @@ static inline bool dd_link_is_reply(const struct dd_link_msg *m)
 size_t dd_link_frame_size(size_t payload);
 
 /* Encode m into buf (cap bytes, at most DD_LINK_HDR_LEN + DD_LINK_MAX_PAYLOAD + pad is ever needed).
- * Fields are checked as the decoder would check them, so a board never sends what a PC refuses. */
+ * A LOAD_DATA whose data already lie at buf + DD_LINK_LOAD_DATA_AT is encoded around them. Fields are checked as the decoder would check them, so a board never sends what a PC refuses. */
 int dd_link_encode(const struct dd_link_msg *m, uint8_t *buf, size_t cap, size_t *len, struct dd_err *err);
 
 /* Check a 16-byte header: magic (DD_LERR_FRAME), length <= max_payload (DD_LERR_FRAME), pad < 64.

@@ -207,6 +207,120 @@ check "load --json says where the time went (hash_s, data_s, end_s: seconds)" \
 expect_rc "start with the resumed image" 0 B start --wait
 check "ports hold image C" ports_equal "$T/c.img" "${P[@]}"
 
+# --- the two forms of a load (docs/PROTOCOL.md): a version 2 PC names the package by its SHA-256 in
+# LOAD_BEGIN (byte for byte the old frames); a version 3 PC may begin with HASH_AT_END (a resume key) and
+# name the SHA-256 in LOAD_END, which the board checks: a wrong one is refused and nothing is stored
+cat >"$T/forms.py" <<'PY'
+import hashlib, os, socket, struct, sys
+def frame(typ, payload, tag):
+    n = 16 + len(payload); pad = 1 if n % 64 == 0 else 0
+    return b"DDLK" + struct.pack("<BBBBII", 1, typ, 0, pad, tag, len(payload)) + payload + b"\0" * pad
+def reply(s):
+    def read(n):
+        b = b""
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c: raise SystemExit("closed")
+            b += c
+        return b
+    h = read(16); ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
+    return h[6], read(ln + pad)[:ln]
+def call(s, typ, payload, tag):
+    s.sendall(frame(typ, payload, tag)); flags, p = reply(s)
+    return ("error %d" % struct.unpack("<H", p[:2])[0]) if flags & 2 else p
+def load(sock, path, version, flags, key, end_sha):
+    data = open(path, "rb").read()
+    s = socket.socket(socket.AF_UNIX); s.connect(sock); s.settimeout(60)
+    call(s, 0x01, struct.pack("<HH", 1, version) + b"\0", 1)
+    r = call(s, 0x10, struct.pack("<BBHQ", 1, flags, 0, len(data)) + key, 2)
+    if isinstance(r, str): return "begin " + r
+    xfer, off, chunk = struct.unpack("<IQI", r)
+    tag = 3
+    while off < len(data):
+        r = call(s, 0x11, struct.pack("<IIQ", xfer, 0, off) + data[off:off + chunk], tag); tag += 1
+        if isinstance(r, str): return "data " + r
+        off = struct.unpack("<Q", r)[0]
+    r = call(s, 0x12, struct.pack("<I", xfer) + end_sha, tag)
+    return ("end " + r) if isinstance(r, str) else "loaded"
+sock, path, form = sys.argv[1:4]
+sha = hashlib.sha256(open(path, "rb").read()).digest()
+if form == "v2":
+    print(load(sock, path, 2, 0, sha, b""))
+elif form == "wrong":
+    print(load(sock, path, 3, 2, os.urandom(32), bytes(32)))
+elif form == "none":
+    print(load(sock, path, 3, 2, os.urandom(32), b""))
+else:
+    print(load(sock, path, 3, 2, os.urandom(32), sha))
+PY
+check "a version 2 PC's load (SHA-256 in LOAD_BEGIN) is stored" \
+	test "$(python3 "$T/forms.py" "$S" "$T/a.dfi" v2)" = loaded
+expect_rc "info after the version 2 load" 0 B info --json
+out_has "the version 2 load stored image A" '"name":"sample A"'
+check "HASH_AT_END with a wrong SHA-256 in LOAD_END: refused (8)" \
+	test "$(python3 "$T/forms.py" "$S" "$T/c.dfi" wrong)" = "end error 8"
+expect_rc "info after the refused load" 0 B info --json
+out_has "nothing stored by a refused load: image A stays" '"name":"sample A"'
+check "no partial transfer left by the refused load" test -z "$(ls "$ST/incoming")"
+check "HASH_AT_END without a SHA-256 in LOAD_END: bad-field (5)" \
+	test "$(python3 "$T/forms.py" "$S" "$T/c.dfi" none)" = "end error 5"
+check "HASH_AT_END with the right SHA-256 in LOAD_END is stored" \
+	test "$(python3 "$T/forms.py" "$S" "$T/c.dfi" right)" = loaded
+expect_rc "info after the HASH_AT_END load" 0 B info --json
+out_has "the HASH_AT_END load stored image C" '"name":"sample C"'
+
+# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then) and takes a
+# LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
+cat >"$T/oldv3.py" <<'PY'
+import hashlib, socket, struct, sys
+def frame(typ, tag, payload, flags=1):
+    pad = 1 if (16 + len(payload)) % 64 == 0 else 0
+    return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
+def err(code): return struct.pack("<HHQ", code, 0, 0) + bytes([3]) + b"old"
+def serve(conn):
+    buf, want, got = b"", None, bytearray()
+    while True:
+        data = conn.recv(1 << 20)
+        if not data: return
+        buf += data
+        while len(buf) >= 16:
+            _, _, typ, _, pad, tag, n = struct.unpack_from("<4sBBBBII", buf, 0)
+            if len(buf) < 16 + n + pad: break
+            body, buf = buf[16:16 + n], buf[16 + n + pad:]
+            out, fl = None, 1
+            if typ == 0x01:
+                out = struct.pack("<HIH", 3, 1 << 20, 8) + bytes([3]) + b"old" + bytes([1]) + b"3"
+            elif typ == 0x10:
+                kind, flags, _, size = struct.unpack_from("<BBHQ", body, 0)
+                open(sys.argv[2], "a").write("%d\n" % flags)  # before the reply: the PC sees it done
+                if flags & ~1: out, fl = err(5), 3
+                else: want, got, out = body[12:44], bytearray(), struct.pack("<IQI", 5, 0, 65536)
+            elif typ == 0x25:
+                out = struct.pack("<BBQ", 1, 1, struct.unpack_from("<Q", body, 0)[0])
+            elif typ == 0x11:
+                got += body[16:]; out = struct.pack("<Q", len(got))
+            elif typ == 0x12:
+                if n != 4: out, fl = err(4), 3
+                elif hashlib.sha256(got).digest() != want: out, fl = err(8), 3
+                else: out = bytes([1]) + hashlib.sha256(b"id").digest() + struct.pack("<Q", len(got)) + bytes([6]) + b"oldimg"
+            else: out, fl = err(3), 3
+            conn.sendall(frame(typ, tag, out, fl))
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(2)
+print("READY", flush=True)
+while True:
+    conn, _ = srv.accept()
+    with conn: serve(conn)
+PY
+rm -f "$T/old.ready" && mkfifo "$T/old.ready"
+python3 "$T/oldv3.py" "$T/old.sock" "$T/old.flags" >"$T/old.ready" &
+oldpid=$!
+read -r line <"$T/old.ready"
+check "the old version 3 board listens" test "$line" = READY
+expect_rc "a load to a version 3 board from before HASH_AT_END" 0 "$DARTDUP" board --sim "$T/old.sock" load "$T/a.dfi" --json
+out_has "it loaded in the first form" '"name":"oldimg"'
+kill "$oldpid"; wait "$oldpid" 2>/dev/null
+check "it was offered HASH_AT_END (2), then the first form (0)" test "$(tr '\n' ' ' <"$T/old.flags")" = "2 0 "
+
 # --- a load interrupted and abandoned: the old image is still used ----------------------------
 expect_rc "abandoned load exits 1" 1 B load "$T/a.dfi" --max-bytes $(($(stat -c %s "$T/a.dfi") / 2))
 expect_rc "start after an abandoned load" 0 B start --wait

@@ -74,6 +74,11 @@ static int requests(struct stream *s)
 	m.tag++;
 	m.u.xfer.xfer = 1;
 	rc |= emit(s, &m, 255);
+	m.tag++; /* version 3, a load begun with HASH_AT_END: LOAD_END names the SHA-256 */
+	m.u.xfer.has_sha = true;
+	memset(m.u.xfer.sha256, 0xCD, sizeof(m.u.xfer.sha256));
+	rc |= emit(s, &m, 255);
+	m.u.xfer.has_sha = false;
 	m.type = DD_MSG_LOAD_CANCEL;
 	m.tag++;
 	rc |= emit(s, &m, 255);

@@ -347,6 +347,120 @@ TEST(load_begin_reclaims_an_abandoned_partial)
 	free(junk);
 }
 
+/* The SHA-256 is taken as LOAD_DATA brings the bytes; a resumed transfer's partial is read back a few MiB
+ * per LOAD_DATA until the hash has caught up, and LOAD_END reads only what is still behind. Either way
+ * the bytes are judged whole: a package announced with another SHA-256 is refused after a resume too. */
+TEST(load_hash_follows_the_data_and_a_resume)
+{
+	const char *path = package("sample H", 12u << 20, 12);
+	size_t len, mib = 1u << 20;
+	uint8_t *pkg = path ? check_read_file(path, &len) : NULL;
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	struct dd_link_load_begin bad = { .kind = DD_KIND_IMAGE };
+	const struct dd_store_xfer *x = &s.xfer[DD_KIND_IMAGE];
+	uint64_t room;
+
+	CHECK(pkg && len > 12 * mib);
+	CHECK_EQ_INT(open_store(&s, check_path("store-hash")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, 9 * mib, mib), 0);
+	CHECK_EQ_U64(x->hashed, 9 * mib);
+	dd_store_close(&s); /* the board restarts mid-transfer: its hash is gone, the partial is not */
+	CHECK_EQ_INT(open_store(&s, check_path("store-hash")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_U64(r.offset, 9 * mib);
+	CHECK_EQ_U64(x->hashed, 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 9 * mib, 10 * mib, mib), 0);
+	CHECK_EQ_U64(x->hashed, 4 * mib); /* 4 MiB of the partial read back per LOAD_DATA */
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 10 * mib, len, mib), 0);
+	CHECK_EQ_U64(x->hashed, len); /* caught up, then the rest from memory */
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "sample H"));
+
+	/* a resume near the end: LOAD_END hashes what the LOAD_DATA did not reach */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len - mib, mib), 0);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, check_path("store-hash")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, r.offset, len, mib), 0);
+	CHECK_EQ_U64(x->hashed, 4 * mib);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+
+	/* announced with another SHA-256, resumed: refused, nothing stored, the partial gone */
+	bad.size = len;
+	memset(bad.sha256, 7, DD_SHA256_LEN);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, &room, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, 6 * mib, mib), 0);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, check_path("store-hash")), DD_OK);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &bad, &r, &room, NULL), 0);
+	CHECK_EQ_U64(r.offset, 6 * mib);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 6 * mib, len, mib), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), DD_EINPUT);
+	CHECK_EQ_INT(incoming_files(&s), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "sample H"));
+	dd_store_close(&s);
+	free(pkg);
+}
+
+/* HASH_AT_END: LOAD_BEGIN names the transfer by a resume key, LOAD_END brings the SHA-256 the bytes must
+ * have. Without it such a LOAD_END is bad-field; with a wrong one the package is refused and nothing is
+ * stored; a load without the flag that names another SHA-256 in LOAD_END is bad-field. */
+TEST(load_end_names_the_sha)
+{
+	const char *path = package("sample K", 150000, 13);
+	size_t len;
+	uint8_t *pkg = path ? check_read_file(path, &len) : NULL, sha[DD_SHA256_LEN], other[DD_SHA256_LEN];
+	struct dd_link_load_begin b = { .kind = DD_KIND_IMAGE, .flags = DD_LOAD_HASH_AT_END };
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	struct dd_err err;
+	uint64_t room;
+
+	CHECK(pkg);
+	sha_of(pkg, len, sha);
+	memcpy(other, sha, DD_SHA256_LEN);
+	other[0] ^= 1;
+	b.size = len;
+	memset(b.sha256, 0x3c, DD_SHA256_LEN); /* a resume key, not the SHA-256 */
+	CHECK_EQ_INT(open_store(&s, check_path("store-endsha")), DD_OK);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len / 3, 20000), 0);
+	dd_store_close(&s); /* resumed by its key after a restart */
+	CHECK_EQ_INT(open_store(&s, check_path("store-endsha")), DD_OK);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK(r.offset > 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, r.offset, len, 20000), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, NULL, &err), DD_EUSAGE);
+	CHECK_STR_CONTAINS(err.msg, "HASH_AT_END");
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, other, NULL), 0); /* wrong: refused */
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, "LOAD_END");
+	CHECK(!s.image);
+	CHECK_EQ_INT(incoming_files(&s), 0);
+
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0); /* again, whole: stored */
+	CHECK_EQ_U64(r.offset, 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, sha, NULL), 0);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, NULL), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "sample K"));
+
+	b.flags = 0; /* the old form: LOAD_END may repeat LOAD_BEGIN's SHA-256, never name another */
+	memcpy(b.sha256, sha, DD_SHA256_LEN);
+	CHECK_EQ_INT(dd_store_load_begin(&s, &b, &r, &room, NULL), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, 0, len, 65536), 0);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, other, NULL), DD_EUSAGE);
+	CHECK_EQ_INT(dd_store_load_end_start_sha(&s, r.xfer, sha, NULL), 0);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, UINT64_MAX, true, &e, NULL), 0);
+	dd_store_close(&s);
+	free(pkg);
+}
+
 /* LOAD_END in pieces: nothing touches the transfer meanwhile, and a verified package waits until it
  * may be installed (a job reads the stored image). */
 TEST(load_end_verifies_in_pieces)
@@ -368,6 +482,7 @@ TEST(load_end_verifies_in_pieces)
 	CHECK_EQ_INT(dd_store_load_end(&s, rb.xfer, &e, NULL), 0); /* stored: "before" */
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
+	CHECK_EQ_U64(s.xfer[DD_KIND_IMAGE].hashed, la); /* hashed as it came: LOAD_END checks the blocks */
 	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, NULL), 0);
 	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, &err), DD_EBUSY); /* once */
 	/* meanwhile the transfer is left alone */
@@ -381,7 +496,7 @@ TEST(load_end_verifies_in_pieces)
 	       s.xfer[DD_KIND_IMAGE].verify != DD_VERIFY_DONE && steps < 1000)
 		steps++;
 	CHECK_EQ_INT(code, DD_STORE_MORE);
-	CHECK(steps >= 10); /* hashed and checked in pieces */
+	CHECK(steps >= 5); /* ~100 blocks of 4 KiB, checked in pieces */
 	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, false, &e, NULL), DD_STORE_MORE);
 	CHECK(!strcmp(s.image->info.name, "before"));
 	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, NULL), 0);
@@ -578,6 +693,8 @@ int main(void)
 	RUN(refused_packages_leave_the_image);
 	RUN(load_sizes_bounded_by_the_store);
 	RUN(load_begin_reclaims_an_abandoned_partial);
+	RUN(load_hash_follows_the_data_and_a_resume);
+	RUN(load_end_names_the_sha);
 	RUN(load_end_verifies_in_pieces);
 	RUN(audit_log_bounded_by_space);
 	RUN(audit_key_made_once);

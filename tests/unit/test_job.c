@@ -389,6 +389,7 @@ TEST(link_error_of_every_status)
 		{ DD_EOFFSET, DD_MSG_LOAD_DATA, true, DD_LERR_OFFSET },
 		{ DD_EINPUT, DD_MSG_LOAD_DATA, true, DD_LERR_FIELD },      /* past the end */
 		{ DD_EINPUT, DD_MSG_LOAD_END, true, DD_LERR_REFUSED },     /* a package that does not pass */
+		{ DD_EUSAGE, DD_MSG_LOAD_END, true, DD_LERR_FIELD },       /* HASH_AT_END without its SHA-256 */
 		{ DD_ENOSPACE, DD_MSG_LOAD_BEGIN, true, DD_LERR_NO_SPACE },
 		{ DD_ENOSPACE, DD_MSG_LOAD_DATA, true, DD_LERR_NO_SPACE },
 		{ DD_EIO, DD_MSG_LOAD_DATA, true, DD_LERR_IO },

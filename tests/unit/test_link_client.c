@@ -354,7 +354,7 @@ static void hello_version_case(uint16_t version, uint8_t want_flags)
 }
 
 TEST(hello_version_2_board_gets_no_load_flags) { hello_version_case(2, 0); }
-TEST(hello_version_3_board_gets_load_flags) { hello_version_case(3, DD_LOAD_ALLOW_DOWNGRADE); }
+TEST(hello_version_3_board_gets_load_flags) { hello_version_case(3, DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END); }
 
 TEST(hello_version_outside_the_range_is_refused)
 {

@@ -196,6 +196,57 @@ TEST(every_message_round_trips)
 	}
 }
 
+/* A LOAD_DATA whose bytes were read straight into the frame (the PC's load) encodes to the same frame as
+ * one whose bytes lie elsewhere: the encoder only writes around them. */
+TEST(load_data_encoded_in_place)
+{
+	static uint8_t inplace[DD_LINK_TX_CAP], apart[DD_LINK_TX_CAP], data[5000];
+	struct dd_link_msg m = { .type = DD_MSG_LOAD_DATA, .tag = 9 };
+	size_t l1, l2;
+
+	check_fill_random(data, sizeof(data), 21);
+	memset(inplace, 0xa5, sizeof(inplace)); /* not zeros: the header and pad must be written */
+	memcpy(inplace + DD_LINK_LOAD_DATA_AT, data, sizeof(data));
+	m.u.load_data = (struct dd_link_load_data){ .xfer = 5, .offset = 1u << 20, .data = data, .len = sizeof(data) };
+	CHECK(!dd_link_encode(&m, apart, sizeof(apart), &l1, NULL));
+	m.u.load_data.data = inplace + DD_LINK_LOAD_DATA_AT;
+	CHECK(!dd_link_encode(&m, inplace, sizeof(inplace), &l2, NULL));
+	CHECK_EQ_U64(l2, l1);
+	CHECK_MEM_EQ(inplace, apart, l1);
+}
+
+/* LOAD_END: u32 xfer (version 1-2, and a load begun without HASH_AT_END), or u32 xfer + the package's
+ * SHA-256; any other length is bad-length. LOAD_CANCEL never carries one. */
+TEST(load_end_with_and_without_sha)
+{
+	struct dd_link_msg m = { .type = DD_MSG_LOAD_END, .tag = 3 }, d;
+	size_t len;
+
+	m.u.xfer.xfer = 0x10005;
+	len = encode(&m);
+	CHECK_EQ_U64(len, DD_LINK_HDR_LEN + 4); /* the old form, byte for byte */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK(!d.u.xfer.has_sha);
+	CHECK_EQ_U64(d.u.xfer.xfer, 0x10005);
+	m.u.xfer.has_sha = true;
+	check_fill_random(m.u.xfer.sha256, DD_SHA256_LEN, 5);
+	len = encode(&m);
+	CHECK_EQ_U64(len, DD_LINK_HDR_LEN + 4 + DD_SHA256_LEN);
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK(d.u.xfer.has_sha);
+	CHECK_EQ_U64(d.u.xfer.xfer, 0x10005);
+	CHECK_MEM_EQ(d.u.xfer.sha256, m.u.xfer.sha256, DD_SHA256_LEN);
+	set_le32(frame + 12, 20); /* a cut SHA-256 */
+	CHECK_EQ_INT(decode_frame(frame, DD_LINK_HDR_LEN + 20, &d), DD_LERR_LENGTH);
+	set_le32(frame + 12, 37); /* one byte more */
+	CHECK_EQ_INT(decode_frame(frame, DD_LINK_HDR_LEN + 37, &d), DD_LERR_LENGTH);
+	m.type = DD_MSG_LOAD_CANCEL; /* LOAD_CANCEL: xfer only */
+	len = encode(&m);
+	CHECK_EQ_U64(len, DD_LINK_HDR_LEN + 4);
+	set_le32(frame + 12, 36);
+	CHECK_EQ_INT(decode_frame(frame, DD_LINK_HDR_LEN + 36, &d), DD_LERR_LENGTH);
+}
+
 TEST(fields_survive)
 {
 	static struct dd_link_msg s[DD_SAMPLES], d;
@@ -481,11 +532,14 @@ TEST(fields_out_of_range_refused)
 	frame[DD_LINK_HDR_LEN] = 9; /* unknown kind */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 	frame[DD_LINK_HDR_LEN] = DD_KIND_IMAGE;
-	frame[DD_LINK_HDR_LEN + 1] = 2; /* a flag not defined (version 3: bit 0 ALLOW_DOWNGRADE only) */
+	frame[DD_LINK_HDR_LEN + 1] = 4; /* a flag not defined (version 3: bits 0 and 1 only) */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
 	frame[DD_LINK_HDR_LEN + 1] = DD_LOAD_ALLOW_DOWNGRADE;
 	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
 	CHECK_EQ_INT(d.u.load_begin.flags, DD_LOAD_ALLOW_DOWNGRADE);
+	frame[DD_LINK_HDR_LEN + 1] = DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END;
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK_EQ_INT(d.u.load_begin.flags, DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END);
 	frame[DD_LINK_HDR_LEN + 1] = 0;
 	frame[DD_LINK_HDR_LEN + 2] = 1; /* reserved byte set */
 	CHECK_EQ_INT(decode_frame(frame, len, &d), DD_LERR_FIELD);
@@ -857,6 +911,8 @@ TEST(stream_reassembly)
 int main(void)
 {
 	RUN(every_message_round_trips);
+	RUN(load_data_encoded_in_place);
+	RUN(load_end_with_and_without_sha);
 	RUN(fields_survive);
 	RUN(strings_cut_between_characters);
 	RUN(short_payloads_refused);
