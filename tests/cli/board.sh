@@ -212,19 +212,8 @@ check "ports hold image C" ports_equal "$T/c.img" "${P[@]}"
 # name the SHA-256 in LOAD_END, which the board checks: a wrong one is refused and nothing is stored
 cat >"$T/forms.py" <<'PY'
 import hashlib, os, socket, struct, sys
-def frame(typ, payload, tag):
-    n = 16 + len(payload); pad = 1 if n % 64 == 0 else 0
-    return b"DDLK" + struct.pack("<BBBBII", 1, typ, 0, pad, tag, len(payload)) + payload + b"\0" * pad
-def reply(s):
-    def read(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c: raise SystemExit("closed")
-            b += c
-        return b
-    h = read(16); ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
-    return h[6], read(ln + pad)[:ln]
+sys.path.insert(0, "tests/cli")
+from linkframe import frame, reply
 def call(s, typ, payload, tag):
     s.sendall(frame(typ, payload, tag)); flags, p = reply(s)
     return ("error %d" % struct.unpack("<H", p[:2])[0]) if flags & 2 else p
@@ -343,24 +332,13 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null;
 	# the kind travels only to a PC whose HELLO chose version 3: an older PC reads the byte as reserved (0)
 	cat >"$T/kind.py" <<'PY'
 import socket, struct, sys
-def frame(typ, payload, tag=1):
-    n = 16 + len(payload); pad = 1 if n % 64 == 0 else 0
-    return b"DDLK" + struct.pack("<BBBBII", 1, typ, 0, pad, tag, len(payload)) + payload + b"\0" * pad
-def reply(s):
-    def read(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c: raise SystemExit("closed")
-            b += c
-        return b
-    h = read(16); ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
-    return read(ln + pad)[:ln]
+sys.path.insert(0, "tests/cli")
+from linkframe import frame, reply
 def fails(hello_max):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
     if hello_max:
         s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0")); reply(s)
-    s.sendall(frame(0x22, b"")); p = reply(s)
+    s.sendall(frame(0x22, b"")); _, p = reply(s)
     n, pos, out = p[5], 6, []
     for _ in range(n):
         out.append(p[pos + 3]); pos += 4 + 8 * 3 + 4

@@ -114,19 +114,8 @@ expect_rc "DARTDUP_LINK_MAX_VERSION not a number: refused" 2 env DARTDUP_LINK_MA
 # version 2 board; to a version 3 peer the names
 cat >"$T/ports.py" <<'PY'
 import socket, struct, sys
-def frame(typ, payload, tag=1):
-    n = 16 + len(payload); pad = 1 if n % 64 == 0 else 0
-    return b"DDLK" + struct.pack("<BBBBII", 1, typ, 0, pad, tag, len(payload)) + payload + b"\0" * pad
-def reply(s):
-    def read(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c: raise SystemExit("closed")
-            b += c
-        return b
-    h = read(16); ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
-    return h[6], read(ln + pad)[:ln]
+sys.path.insert(0, "tests/cli")
+from linkframe import frame, reply
 def ports(hello_max):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
     if hello_max:
