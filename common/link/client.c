@@ -309,6 +309,9 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The resume key's first bytes (docs/PROTOCOL.md): part of the protocol, a board keys its partials by it. */
+static const char resume_key_tag[] = "dartdup resume key";
+
 /* HASH_AT_END's resume key: the SHA-256 of the size and the file's last 4 KiB (for a package: its trailer,
  * with the image id, and its signature), so that a board resumes the same package's partial and no other.
  * The board proves the bytes by the SHA-256 in LOAD_END, never by the key. */
@@ -323,7 +326,7 @@ static int resume_key(struct pipe_state *p, uint8_t key[DD_SHA256_LEN], struct d
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)(p->size >> (8 * i));
 	dd_sha256_init(&h);
-	dd_sha256_update(&h, "dartdup resume key", 18);
+	dd_sha256_update(&h, resume_key_tag, sizeof(resume_key_tag) - 1); /* without its NUL */
 	dd_sha256_update(&h, le, sizeof(le));
 	dd_sha256_update(&h, tail, n);
 	dd_sha256_final(&h, key);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "link/client.h"
 #include "util/escape.h"
+#include "util/json.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -119,7 +120,8 @@ static int board_recv(struct board *b, struct dd_link_msg *m)
 	}
 	if (b->n_got < MAX_STEPS) {
 		b->got[b->n_got] = *m;
-		b->got[b->n_got].u.load_data.data = NULL;
+		if (m->type == DD_MSG_LOAD_DATA) /* only there: the union's other members share its bytes */
+			b->got[b->n_got].u.load_data.data = NULL;
 		b->n_got++;
 	}
 	return 1;
@@ -355,6 +357,51 @@ static void hello_version_case(uint16_t version, uint8_t want_flags)
 
 TEST(hello_version_2_board_gets_no_load_flags) { hello_version_case(2, 0); }
 TEST(hello_version_3_board_gets_load_flags) { hello_version_case(3, DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END); }
+
+/* HASH_AT_END's resume key is part of the protocol (docs/PROTOCOL.md): pinned for a file of byte i = 7i + 1,
+ * the expected keys computed apart from dartdup, as SHA-256("dartdup resume key" || size u64 LE || the file's
+ * last min(size, 4096) bytes). */
+static void resume_key_case(size_t size, const char *want_hex)
+{
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_load_result res;
+	struct board *b = board_new();
+	struct dd_link_transport *t;
+	struct dd_link_client c;
+	struct dd_err err;
+	char path[PATH_CAP], hex[2 * DD_SHA256_LEN + 1];
+	uint8_t *pkg = malloc(size);
+
+	if (!pkg)
+		abort();
+	for (size_t i = 0; i < size; i++)
+		pkg[i] = (uint8_t)(i * 7 + 1);
+	snprintf(path, PATH_CAP, "%s/key-%zu.dfi", check_tmpdir(), size);
+	if (check_write_file(path, pkg, size))
+		abort();
+	add_hello(b, 3, 8);
+	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_REFUSED, 0, "not today");
+	board_start(b, &t);
+	CHECK_EQ_INT(dd_link_client_open(&c, t, "t", &err), DD_OK);
+	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
+	dd_link_client_close(&c);
+	free(pkg);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(b->n_got, 2);
+	CHECK_EQ_INT(b->got[1].u.load_begin.flags, DD_LOAD_HASH_AT_END);
+	dd_hex(hex, b->got[1].u.load_begin.sha256, DD_SHA256_LEN);
+	CHECK_STR_CONTAINS(hex, want_hex); /* the same length: equal */
+}
+
+TEST(resume_key_of_a_known_file)
+{
+	resume_key_case(5000, "fb1a2224de7e5b05052434ad62f51239bed3d23029fd48f4fc4f97f5d33a54cf");
+}
+
+TEST(resume_key_of_a_file_under_4_kib)
+{
+	resume_key_case(100, "2e96af296546fa2d41a6984b3ea6e18a0b4470fc96a67528d5938191ce4ff1cf");
+}
 
 TEST(hello_version_outside_the_range_is_refused)
 {
@@ -998,6 +1045,8 @@ int main(void)
 {
 	RUN(hello_version_2_board_gets_no_load_flags);
 	RUN(hello_version_3_board_gets_load_flags);
+	RUN(resume_key_of_a_known_file);
+	RUN(resume_key_of_a_file_under_4_kib);
 	RUN(hello_version_outside_the_range_is_refused);
 	RUN(hello_refused_by_the_board_says_why);
 	RUN(error_reply_refusal_is_input_error);
