@@ -258,14 +258,14 @@ check "HASH_AT_END with the right SHA-256 in LOAD_END is stored" \
 expect_rc "info after the HASH_AT_END load" 0 B info --json
 out_has "the HASH_AT_END load stored image C" '"name":"sample C"'
 
-# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then) and takes a
-# LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
+# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then: its decoder's
+# words) and takes a LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
 cat >"$T/oldv3.py" <<'PY'
 import hashlib, socket, struct, sys
 def frame(typ, tag, payload, flags=1):
     pad = 1 if (16 + len(payload)) % 64 == 0 else 0
     return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
-def err(code): return struct.pack("<HHQ", code, 0, 0) + bytes([3]) + b"old"
+def err(code, msg=b"old"): return struct.pack("<HHQ", code, 0, 0) + bytes([len(msg)]) + msg
 def serve(conn):
     buf, want, got = b"", None, bytearray()
     while True:
@@ -282,7 +282,7 @@ def serve(conn):
             elif typ == 0x10:
                 kind, flags, _, size = struct.unpack_from("<BBHQ", body, 0)
                 open(sys.argv[2], "a").write("%d\n" % flags)  # before the reply: the PC sees it done
-                if flags & ~1: out, fl = err(5), 3
+                if flags & ~1: out, fl = err(5, b"link: LOAD_BEGIN: a field is out of range"), 3
                 else: want, got, out = body[12:44], bytearray(), struct.pack("<IQI", 5, 0, 65536)
             elif typ == 0x25:
                 out = struct.pack("<BBQ", 1, 1, struct.unpack_from("<Q", body, 0)[0])

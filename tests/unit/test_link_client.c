@@ -8,6 +8,7 @@
  * waits for replies, or for its timeout where the board sends nothing more. */
 #include "check.h"
 #include "link/client.h"
+#include "hash/sha256.h"
 #include "util/escape.h"
 #include "util/json.h"
 
@@ -55,6 +56,9 @@ struct board {
 	uint64_t resume, bad_at;
 	unsigned window, max_inflight, data_frames;
 	bool bad_sent;
+	const char *refuse_first; /* load: the first LOAD_BEGIN answered bad-field with this, NULL never */
+	unsigned load_begins;
+	struct dd_link_msg begin, end; /* load: the LOAD_BEGIN taken and the LOAD_END */
 	pthread_t thread;
 	bool joined;
 };
@@ -967,8 +971,18 @@ static void run_load(struct board *b)
 	rep.u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD;
 	rep.u.hello_r.window = (uint16_t)b->window;
 	board_reply_load(b, &req, &rep);
-	if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_BEGIN || req.u.load_begin.size != b->pkg_size)
-		return board_fail(b, "no LOAD_BEGIN of the package's size");
+	for (;;) {
+		if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_BEGIN || req.u.load_begin.size != b->pkg_size)
+			return board_fail(b, "no LOAD_BEGIN of the package's size");
+		if (b->load_begins++ || !b->refuse_first)
+			break;
+		memset(&rep, 0, sizeof(rep));
+		rep.flags = DD_LINK_F_ERROR;
+		rep.u.error.code = DD_LERR_FIELD;
+		snprintf(rep.u.error.msg, sizeof(rep.u.error.msg), "%s", b->refuse_first);
+		board_reply_load(b, &req, &rep);
+	}
+	b->begin = req;
 	memset(&rep, 0, sizeof(rep));
 	rep.u.load_begin_r.xfer = 5;
 	rep.u.load_begin_r.offset = b->resume;
@@ -979,6 +993,7 @@ static void run_load(struct board *b)
 		return;
 	if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_END || req.u.xfer.xfer != 5)
 		return board_fail(b, "no LOAD_END of transfer 5");
+	b->end = req;
 	memset(&rep, 0, sizeof(rep));
 	rep.u.load_end_r.kind = DD_KIND_IMAGE;
 	rep.u.load_end_r.size = b->pkg_size;
@@ -1041,6 +1056,88 @@ TEST(load_resumes_and_resyncs_after_bad_offset) { load_case(1000, 3, 100, 300, 5
 /* a last chunk shorter than the others */
 TEST(load_odd_size) { load_case(1050, 4, 100, 0, UINT64_MAX, 11, 11); }
 
+/* --- load: a version 3 board from before HASH_AT_END -------------------------------------------- */
+
+/* Its decoder refused the flag (bad-field, value 0, these words): the client sends LOAD_BEGIN again in the
+ * first form, named by the package's SHA-256, and loads; LOAD_END then carries no SHA-256. */
+TEST(load_falls_back_when_an_old_board_refuses_hash_at_end)
+{
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_load_result res;
+	struct board *b = board_new();
+	struct dd_link_transport *t;
+	struct dd_link_client c;
+	struct dd_sha256 h;
+	struct dd_err err;
+	char path[PATH_CAP];
+	uint8_t *pkg = make_pkg(1000, 300, path), sha[DD_SHA256_LEN];
+	int rc;
+
+	b->run = run_load;
+	b->window = 3;
+	b->chunk = 100;
+	b->bad_at = UINT64_MAX;
+	b->pkg_size = 1000;
+	b->refuse_first = "link: LOAD_BEGIN: a field is out of range";
+	if (!(b->pkg = calloc(1, 1000)))
+		abort();
+	board_start(b, &t);
+	rc = dd_link_client_open(&c, t, "t", &err);
+	if (!rc)
+		rc = dd_link_client_load(&c, path, &lo, &res, &err);
+	dd_link_client_close(&c);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(rc, DD_OK);
+	CHECK_EQ_INT(b->load_begins, 2);
+	CHECK_EQ_INT(b->got[1].u.load_begin.flags, DD_LOAD_HASH_AT_END); /* the first asked for it */
+	CHECK_EQ_INT(b->begin.u.load_begin.flags, 0);
+	dd_sha256_init(&h);
+	dd_sha256_update(&h, pkg, 1000);
+	dd_sha256_final(&h, sha);
+	CHECK_MEM_EQ(b->begin.u.load_begin.sha256, sha, DD_SHA256_LEN);
+	CHECK(!b->end.u.xfer.has_sha);
+	CHECK_MEM_EQ(b->pkg, pkg, 1000);
+	CHECK_EQ_U64(res.end.size, 1000);
+	free(pkg);
+}
+
+/* Any other bad-field to LOAD_BEGIN is the board's answer: reported once, LOAD_BEGIN not sent again (the
+ * script ends after it: another request fails the board). */
+static void other_bad_field_case(uint64_t value, const char *msg)
+{
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_load_result res;
+	struct board *b = board_new();
+	struct dd_link_transport *t;
+	struct dd_link_client c;
+	struct dd_err err;
+	char path[PATH_CAP];
+	uint8_t *pkg = make_pkg(1000, 301, path);
+
+	add_hello(b, 3, 8);
+	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_FIELD, value, msg);
+	board_start(b, &t);
+	CHECK_EQ_INT(dd_link_client_open(&c, t, "t", &err), DD_OK);
+	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
+	CHECK_STR_CONTAINS(err.msg, msg);
+	CHECK_STR_CONTAINS(err.msg, "(bad-field)");
+	dd_link_client_close(&c);
+	free(pkg);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(b->n_got, 2); /* HELLO, one LOAD_BEGIN */
+	CHECK_EQ_INT(b->got[1].type, DD_MSG_LOAD_BEGIN);
+}
+
+TEST(load_other_bad_field_is_reported_not_retried)
+{
+	other_bad_field_case(0, "LOAD_BEGIN: size over the store's limit");
+}
+/* the old board's words with a value: not what an old board answers */
+TEST(load_bad_field_with_a_value_is_not_retried)
+{
+	other_bad_field_case(7, "link: LOAD_BEGIN: a field is out of range");
+}
+
 int main(void)
 {
 	RUN(hello_version_2_board_gets_no_load_flags);
@@ -1077,6 +1174,9 @@ int main(void)
 	RUN(load_with_window_one_is_stop_and_wait);
 	RUN(load_resumes_and_resyncs_after_bad_offset);
 	RUN(load_odd_size);
+	RUN(load_falls_back_when_an_old_board_refuses_hash_at_end);
+	RUN(load_other_bad_field_is_reported_not_retried);
+	RUN(load_bad_field_with_a_value_is_not_retried);
 	boards_free();
 	return check_done();
 }
