@@ -698,6 +698,22 @@ static int fetch(struct board *b, uint64_t since, struct taken *k, uint64_t *n, 
 	return rc;
 }
 
+/* Fetch from since, the callback stopping at stop_at (0 never): want_rc, an error holding want, and
+ * want_n records handed on (and taken) before it. */
+static void fetch_fails(struct board *b, uint64_t since, unsigned stop_at, int want_rc, const char *want,
+			uint64_t want_n)
+{
+	struct taken k = { .stop_at = stop_at };
+	struct dd_err err;
+	uint64_t n = 99;
+
+	CHECK_EQ_INT(fetch(b, since, &k, &n, &err), want_rc);
+	CHECK_BOARD(b);
+	CHECK_STR_CONTAINS(err.msg, want);
+	CHECK_EQ_U64(n, want_n);
+	CHECK_EQ_INT(k.n, want_n);
+}
+
 TEST(log_fetch_pages_until_an_empty_page)
 {
 	struct board *b = board_new();
@@ -740,17 +756,12 @@ TEST(log_fetch_of_an_empty_log)
 TEST(log_fetch_same_page_again_is_an_error)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 1, 3, 2);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "socket test: LOG went backwards (records from seq 1, asked from 3)");
-	CHECK_EQ_U64(n, 2); /* the first page was handed on, the repeat not */
+	/* the first page was handed on, the repeat not */
+	fetch_fails(b, 1, 0, DD_EIO, "socket test: LOG went backwards (records from seq 1, asked from 3)", 2);
 	CHECK_EQ_INT(b->n_got, 3);
 }
 
@@ -782,19 +793,12 @@ static void bad_page_case(uint64_t since, uint64_t first, uint64_t next, uint16_
 {
 	static uint8_t frame[256];
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_step(b, DD_MSG_LOG, ACT_RAW);
 	last_step(b)->raw = frame;
 	last_step(b)->raw_len = raw_log_reply(frame, 2, first, next, count);
-	CHECK_EQ_INT(fetch(b, since, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "socket test: bad reply: link: LOG reply: a field is out of range");
-	CHECK_EQ_U64(n, 0);
-	CHECK_EQ_INT(k.n, 0);
+	fetch_fails(b, since, 0, DD_EIO, "socket test: bad reply: link: LOG reply: a field is out of range", 0);
 }
 
 /* records, but next stays where it was asked: the same page would be asked for again and again */
@@ -807,66 +811,42 @@ TEST(log_fetch_next_inside_the_page_is_an_error) { bad_page_case(1, 1, 2, 3); }
 TEST(log_fetch_more_records_than_asked_is_an_error)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, DD_LINK_LOG_PAGE + 2, DD_LINK_LOG_PAGE + 1);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "LOG sent 1001 records, 1000 asked");
-	CHECK_EQ_U64(n, 0);
+	fetch_fails(b, 1, 0, DD_EIO, "LOG sent 1001 records, 1000 asked", 0);
 }
 
 TEST(log_fetch_stops_where_the_callback_says)
 {
 	struct board *b = board_new();
-	struct taken k = { .stop_at = 3 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 3, 5, 2);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EABORT);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "enough");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 3, DD_EABORT, "enough", 2);
 }
 
 TEST(log_fetch_board_error_is_passed_on)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_error(b, DD_MSG_LOG, DD_LERR_IO, 0, "audit.log: read error");
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "board: audit.log: read error (io-error)");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 0, DD_EIO, "board: audit.log: read error (io-error)", 2);
 }
 
 TEST(log_fetch_silent_board_times_out)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 3, 5, 2);
 	last_step(b)->act = ACT_HALF;
 	last_step(b)->raw_len = 40; /* the header and some of the records, then silence */
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "no reply from the board within 200 ms");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 0, DD_EIO, "no reply from the board within 200 ms", 2);
 }
 
 /* --- load: the window, a resume, a resync ------------------------------------------------------- */
