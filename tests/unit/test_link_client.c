@@ -327,31 +327,44 @@ static uint8_t *make_pkg(size_t size, uint64_t seed, char *path)
 	return p;
 }
 
-/* The board's chosen version is what the client goes by: LOAD_BEGIN's flags only to version 3. */
-static void hello_version_case(uint16_t version, uint8_t want_flags)
+/* A load of the file at path (LOAD_BEGIN's flags: flags) into a board of this version that answers LOAD_BEGIN
+ * with an error (code, value, msg): the client's status is want_rc, its error names the file and holds msg,
+ * and the board (joined, returned to look at what it was sent) saw HELLO and one LOAD_BEGIN. */
+static struct board *load_refused(uint16_t version, uint8_t flags, const char *path, int code, uint64_t value,
+				  const char *msg, int want_rc, struct dd_err *err)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE, .flags = DD_LOAD_ALLOW_DOWNGRADE };
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE, .flags = flags };
 	struct dd_link_load_result res;
 	struct board *b = board_new();
 	struct dd_link_transport *t;
 	struct dd_link_client c;
+
+	add_hello(b, version, 8);
+	add_error(b, DD_MSG_LOAD_BEGIN, code, value, msg);
+	board_start(b, &t);
+	CHECK_EQ_INT(dd_link_client_open(&c, t, "dartdup test", err), DD_OK);
+	CHECK_EQ_INT(c.hello.version, version);
+	CHECK_EQ_INT(c.hello.window, 8);
+	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, err), want_rc);
+	CHECK_STR_CONTAINS(err->msg, msg);
+	CHECK_STR_CONTAINS(err->msg, path); /* a refusal of this file names it */
+	dd_link_client_close(&c);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(b->n_got, 2);
+	CHECK_EQ_INT(b->got[1].type, DD_MSG_LOAD_BEGIN);
+	return b;
+}
+
+/* The board's chosen version is what the client goes by: LOAD_BEGIN's flags only to version 3. */
+static void hello_version_case(uint16_t version, uint8_t want_flags)
+{
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(3000, version, path);
+	struct board *b = load_refused(version, DD_LOAD_ALLOW_DOWNGRADE, path, DD_LERR_REFUSED, 0, "not today",
+				       DD_EINPUT, &err);
 
-	add_hello(b, version, 8);
-	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_REFUSED, 0, "not today");
-	board_start(b, &t);
-	CHECK_EQ_INT(dd_link_client_open(&c, t, "dartdup test", &err), DD_OK);
-	CHECK_EQ_INT(c.hello.version, version);
-	CHECK_EQ_INT(c.hello.window, 8);
-	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
-	CHECK_STR_CONTAINS(err.msg, "not today");
-	CHECK_STR_CONTAINS(err.msg, path); /* a refusal of this file names it */
-	dd_link_client_close(&c);
 	free(pkg);
-	CHECK_BOARD(b);
-	CHECK_EQ_INT(b->n_got, 2);
 	CHECK_EQ_INT(b->got[0].u.hello.min_version, DD_LINK_PROTO_MIN);
 	CHECK_EQ_INT(b->got[0].u.hello.max_version, DD_LINK_PROTO_MAX);
 	CHECK(!strcmp(b->got[0].u.hello.name, "dartdup test"));
@@ -367,11 +380,7 @@ TEST(hello_version_3_board_gets_load_flags) { hello_version_case(3, DD_LOAD_ALLO
  * last min(size, 4096) bytes). */
 static void resume_key_case(size_t size, const char *want_hex)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
-	struct dd_link_load_result res;
-	struct board *b = board_new();
-	struct dd_link_transport *t;
-	struct dd_link_client c;
+	struct board *b;
 	struct dd_err err;
 	char path[PATH_CAP], hex[2 * DD_SHA256_LEN + 1];
 	uint8_t *pkg = malloc(size);
@@ -383,15 +392,8 @@ static void resume_key_case(size_t size, const char *want_hex)
 	snprintf(path, PATH_CAP, "%s/key-%zu.dfi", check_tmpdir(), size);
 	if (check_write_file(path, pkg, size))
 		abort();
-	add_hello(b, 3, 8);
-	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_REFUSED, 0, "not today");
-	board_start(b, &t);
-	CHECK_EQ_INT(dd_link_client_open(&c, t, "t", &err), DD_OK);
-	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
-	dd_link_client_close(&c);
 	free(pkg);
-	CHECK_BOARD(b);
-	CHECK_EQ_INT(b->n_got, 2);
+	b = load_refused(3, 0, path, DD_LERR_REFUSED, 0, "not today", DD_EINPUT, &err);
 	CHECK_EQ_INT(b->got[1].u.load_begin.flags, DD_LOAD_HASH_AT_END);
 	dd_hex(hex, b->got[1].u.load_begin.sha256, DD_SHA256_LEN);
 	CHECK_STR_CONTAINS(hex, want_hex); /* the same length: equal */
@@ -982,38 +984,55 @@ static void run_load(struct board *b)
 	board_wait_close(b);
 }
 
+/* A board (run_load) for a package of size bytes, with this window and chunk, holding none of it yet. */
+static struct board *load_board(size_t size, unsigned window, uint32_t chunk)
+{
+	struct board *b = board_new();
+
+	b->run = run_load;
+	b->window = window;
+	b->chunk = chunk;
+	b->bad_at = UINT64_MAX;
+	b->pkg_size = size;
+	if (!(b->pkg = calloc(1, size)))
+		abort();
+	return b;
+}
+
+/* Start b and load the file at path into it: the client's status. */
+static int client_load(struct board *b, const char *path, struct dd_link_load_result *res, struct dd_err *err)
+{
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_transport *t;
+	struct dd_link_client c;
+	int rc;
+
+	board_start(b, &t);
+	rc = dd_link_client_open(&c, t, "t", err);
+	c.timeout_ms = 5000; /* a client that does not fill the window stalls the board: fail, not hang */
+	if (!rc)
+		rc = dd_link_client_load(&c, path, &lo, res, err);
+	dd_link_client_close(&c);
+	return rc;
+}
+
 /* Load a package of size bytes into a board with this window and chunk, resuming at resume, with the
  * chunk at bad_at lost once (UINT64_MAX: none); the client sends from min_frames to max_frames LOAD_DATA.
  * The board's copy must be the file, and the window full. */
 static void load_case(size_t size, unsigned window, uint32_t chunk, uint64_t resume, uint64_t bad_at,
 		      unsigned min_frames, unsigned max_frames)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
 	struct dd_link_load_result res;
-	struct board *b = board_new();
-	struct dd_link_transport *t;
-	struct dd_link_client c;
+	struct board *b = load_board(size, window, chunk);
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(size, 100 + window, path);
 	int rc;
 
-	b->run = run_load;
-	b->window = window;
-	b->chunk = chunk;
 	b->resume = resume;
 	b->bad_at = bad_at;
-	b->pkg_size = size;
-	b->pkg = calloc(1, size);
-	if (!b->pkg)
-		abort();
 	memcpy(b->pkg, pkg, resume); /* what the board held already */
-	board_start(b, &t);
-	rc = dd_link_client_open(&c, t, "t", &err);
-	c.timeout_ms = 5000; /* a client that does not fill the window stalls the board: fail, not hang */
-	if (!rc)
-		rc = dd_link_client_load(&c, path, &lo, &res, &err);
-	dd_link_client_close(&c);
+	rc = client_load(b, path, &res, &err);
 	CHECK_BOARD(b);
 	CHECK_EQ_INT(rc, DD_OK);
 	CHECK_MEM_EQ(b->pkg, pkg, size);
@@ -1042,30 +1061,16 @@ TEST(load_odd_size) { load_case(1050, 4, 100, 0, UINT64_MAX, 11, 11); }
  * first form, named by the package's SHA-256, and loads; LOAD_END then carries no SHA-256. */
 TEST(load_falls_back_when_an_old_board_refuses_hash_at_end)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
 	struct dd_link_load_result res;
-	struct board *b = board_new();
-	struct dd_link_transport *t;
-	struct dd_link_client c;
+	struct board *b = load_board(1000, 3, 100);
 	struct dd_sha256 h;
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(1000, 300, path), sha[DD_SHA256_LEN];
 	int rc;
 
-	b->run = run_load;
-	b->window = 3;
-	b->chunk = 100;
-	b->bad_at = UINT64_MAX;
-	b->pkg_size = 1000;
 	b->refuse_first = "link: LOAD_BEGIN: a field is out of range";
-	if (!(b->pkg = calloc(1, 1000)))
-		abort();
-	board_start(b, &t);
-	rc = dd_link_client_open(&c, t, "t", &err);
-	if (!rc)
-		rc = dd_link_client_load(&c, path, &lo, &res, &err);
-	dd_link_client_close(&c);
+	rc = client_load(b, path, &res, &err);
 	CHECK_BOARD(b);
 	CHECK_EQ_INT(rc, DD_OK);
 	CHECK_EQ_INT(b->load_begins, 2);
@@ -1085,27 +1090,13 @@ TEST(load_falls_back_when_an_old_board_refuses_hash_at_end)
  * script ends after it: another request fails the board). */
 static void other_bad_field_case(uint64_t value, const char *msg)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
-	struct dd_link_load_result res;
-	struct board *b = board_new();
-	struct dd_link_transport *t;
-	struct dd_link_client c;
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(1000, 301, path);
 
-	add_hello(b, 3, 8);
-	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_FIELD, value, msg);
-	board_start(b, &t);
-	CHECK_EQ_INT(dd_link_client_open(&c, t, "t", &err), DD_OK);
-	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
-	CHECK_STR_CONTAINS(err.msg, msg);
-	CHECK_STR_CONTAINS(err.msg, "(bad-field)");
-	dd_link_client_close(&c);
 	free(pkg);
-	CHECK_BOARD(b);
-	CHECK_EQ_INT(b->n_got, 2); /* HELLO, one LOAD_BEGIN */
-	CHECK_EQ_INT(b->got[1].type, DD_MSG_LOAD_BEGIN);
+	load_refused(3, 0, path, DD_LERR_FIELD, value, msg, DD_EINPUT, &err); /* HELLO, one LOAD_BEGIN */
+	CHECK_STR_CONTAINS(err.msg, "(bad-field)");
 }
 
 TEST(load_other_bad_field_is_reported_not_retried)
