@@ -15,24 +15,20 @@ B() { "$DARTDUP" board --sim "$S" "$@"; }
 start_board() {
 	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${BOARD_EXTRA[@]}" \
-		--ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${BOARD_EXTRA[@]}"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
 stop_board() {
 	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID"
-	local rc=$?
+	local rc=0
+	stop_sim_board "$PID" || rc=$?
 	PID=
 	return $rc
 }
 cleanup() {
-	stop_board
+	stop_sim_boards
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	mountpoint -q "$T/smallstore" 2>/dev/null && umount "$T/smallstore"
 	rm -rf "$T"
