@@ -17,6 +17,16 @@ expect_rc() {
 }
 # out_has NAME TEXT: the last expect_rc output contains TEXT
 out_has() { if grep -qF -- "$2" "$T/out"; then ok "$1"; else not_ok "$1: output lacks '$2': $(head -c 300 "$T/out")"; fi; }
+# poll_until PID SECONDS CMD...: CMD every 50 ms until it succeeds (0), or PID is gone or SECONDS have
+# passed (1): a bounded poll on what the test waits for, never a sleep standing in for it
+poll_until() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
 # make_image PATH SIZE_BYTES SEED: a deterministic sample image with some zero runs
 make_image() {
 	python3 - "$1" "$2" "$3" <<'PY'
