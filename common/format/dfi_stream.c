@@ -76,9 +76,7 @@ int dfi_frame_header(const uint8_t *p, size_t n, size_t *hdr_size, uint64_t *con
 
 struct dfi_stream *dfi_stream_new(void)
 {
-	struct dfi_stream *s = calloc(1, sizeof(*s));
-
-	return s;
+	return calloc(1, sizeof(struct dfi_stream));
 }
 
 /* The decoder and its buffer are only needed between the header and the manifest. */
