@@ -234,6 +234,7 @@ static void xfer_close(struct dd_store_xfer *x, bool remove)
 {
 	if (x->vsrc)
 		dd_source_close(x->vsrc);
+	dfi_stream_free(x->stream);
 	free(x->vbuf);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -367,6 +368,8 @@ int dd_store_load_begin(struct dd_store *s, const struct dd_link_load_begin *req
 		x->synced = x->have; /* what survived a restart or a power cut is on the disk */
 		dd_sha256_init(&x->vsha); /* a partial held is hashed as LOAD_DATA goes on (hash_behind) */
 		x->hashed = 0;
+		/* and its blocks checked along (no memory: LOAD_END checks them the slow way) */
+		x->stream = s->no_stream_check ? NULL : dfi_stream_new();
 		x->open = true;
 		x->size = req->size;
 		memcpy(x->sha, req->sha256, DD_SHA256_LEN);
@@ -393,12 +396,22 @@ static struct dd_store_xfer *find_xfer(struct dd_store *s, uint32_t handle, stru
 	return x;
 }
 
-/* LOAD_DATA's bytes are hashed as they arrive, so that LOAD_END need not read the file again. A resumed
+/* LOAD_DATA's bytes are hashed as they arrive, so that LOAD_END need not read the file again, and their
+ * data frames decoded and hashed (x->stream), so that LOAD_END need not read the blocks back. A resumed
  * transfer's partial (held before this LOAD_BEGIN) is read back first, at most HASH_BEHIND bytes per
  * LOAD_DATA (each reply stays prompt): the hash catches up as the transfer goes on, and LOAD_END reads
  * whatever is still behind. A read that fails leaves the rest to LOAD_END, which reports it. */
 #define HASH_BEHIND (4u << 20)
 #define VERIFY_PIECE (1u << 20)
+
+/* Bytes [x->hashed, x->hashed + n) of the transfer, in order: into the SHA-256 and the block check. */
+static void hash_take(struct dd_store_xfer *x, const uint8_t *p, size_t n)
+{
+	dd_sha256_update(&x->vsha, p, n);
+	if (x->stream)
+		dfi_stream_feed(x->stream, p, n);
+	x->hashed += n;
+}
 
 static void hash_behind(struct dd_store_xfer *x, uint64_t upto)
 {
@@ -414,8 +427,7 @@ static void hash_behind(struct dd_store_xfer *x, uint64_t upto)
 			continue;
 		if (n <= 0)
 			return;
-		dd_sha256_update(&x->vsha, x->vbuf, (size_t)n);
-		x->hashed += (uint64_t)n;
+		hash_take(x, x->vbuf, (size_t)n);
 		budget = minus(budget, (uint64_t)n);
 	}
 }
@@ -426,8 +438,7 @@ static void hash_arrived(struct dd_store_xfer *x, const uint8_t *p, uint64_t off
 	hash_behind(x, off);
 	if (x->hashed != off)
 		return;
-	dd_sha256_update(&x->vsha, p, len);
-	x->hashed += len;
+	hash_take(x, p, len);
 }
 
 int dd_store_load_data(struct dd_store *s, const struct dd_link_load_data *req, uint64_t *held,
@@ -528,6 +539,19 @@ int dd_store_load_end_start_sha(struct dd_store *s, uint32_t handle, const uint8
 	return DD_OK;
 }
 
+/* Every block was decoded and hashed as the bytes came, and the signed manifest lists exactly those frames
+ * and hashes (dfi_stream_proves): what verify_blocks would prove. Otherwise verify_blocks reads them back,
+ * and names the fault if there is one. */
+static bool streamed_proof(struct dd_store_xfer *x)
+{
+	const struct dfi_reader *r = dd_source_dfi_reader(x->vsrc);
+	bool ok = x->stream && r && dfi_stream_fed(x->stream) == x->size && dfi_stream_proves(x->stream, r);
+
+	dfi_stream_free(x->stream);
+	x->stream = NULL;
+	return ok;
+}
+
 /* Hash up to *budget bytes; at the end compare with LOAD_BEGIN's SHA-256 and open the package. */
 static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, uint64_t *budget, struct dd_err *err)
 {
@@ -542,7 +566,7 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 			continue;
 		if (n <= 0)
 			return dd_fail_errno(err, DD_EIO, n < 0 ? errno : EIO, "%s: read", kind_label(kind));
-		dd_sha256_update(&x->vsha, x->vbuf, (size_t)n);
+		hash_take(x, x->vbuf, (size_t)n);
 		x->vpos += (uint64_t)n;
 		*budget = minus(*budget, (uint64_t)n);
 	}
@@ -559,6 +583,11 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 		rc = dd_store_judge(s, kind, &x->vsrc->info, x->flags & DD_LOAD_ALLOW_DOWNGRADE, err);
 	if (rc)
 		return rc;
+	if (streamed_proof(x)) {
+		s->loads_streamed++;
+		x->verify = DD_VERIFY_DONE;
+		return DD_STORE_MORE;
+	}
 	free(x->vbuf);
 	x->vbuf = malloc(x->vsrc->info.block_size);
 	if (!x->vbuf)
@@ -569,7 +598,7 @@ static int verify_hash(struct dd_store *s, struct dd_store_xfer *x, int kind, ui
 }
 
 /* Check blocks for up to *budget bytes (at least one block). */
-static int verify_blocks(struct dd_store_xfer *x, uint64_t *budget, struct dd_err *err)
+static int verify_blocks(struct dd_store *s, struct dd_store_xfer *x, uint64_t *budget, struct dd_err *err)
 {
 	const struct dd_image_info *in = &x->vsrc->info;
 
@@ -579,6 +608,7 @@ static int verify_blocks(struct dd_store_xfer *x, uint64_t *budget, struct dd_er
 		if ((rc = check_block(x->vsrc, x->vpos, x->vbuf, x->path, err)))
 			return rc;
 		x->vpos++;
+		s->blocks_read_back++;
 		*budget = minus(*budget, in->block_size);
 	}
 	if (x->vpos < in->block_count)
@@ -626,7 +656,7 @@ int dd_store_verify_step(struct dd_store *s, int kind, uint64_t budget, bool may
 	if (x->verify == DD_VERIFY_HASH)
 		code = verify_hash(s, x, kind, &budget, err);
 	if (code == DD_STORE_MORE && x->verify == DD_VERIFY_BLOCKS && budget)
-		code = verify_blocks(x, &budget, err);
+		code = verify_blocks(s, x, &budget, err);
 	if (code == DD_STORE_MORE && x->verify == DD_VERIFY_DONE && may_install)
 		code = store_verified(s, x, kind, rep, err);
 	if (!x->verify && code == DD_STORE_MORE)

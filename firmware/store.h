@@ -23,6 +23,7 @@
 #include <sys/statvfs.h>
 
 #include "crypto/sign.h"
+#include "format/dfi_stream.h"
 #include "hash/sha256.h"
 #include "release/revoke.h"
 #include "link/proto.h"
@@ -85,6 +86,9 @@ struct dd_store_xfer {
 	struct dd_sha256 vsha;
 	struct dd_source *vsrc;           /* the package, opened and its signature checked */
 	uint8_t *vbuf;
+	/* the package's data frames decoded and hashed along with vsha (format/dfi_stream.h): when it proves
+	 * every block against the signed manifest, LOAD_END reads no block back. NULL: not streamed */
+	struct dfi_stream *stream;
 };
 
 struct dd_store {
@@ -107,6 +111,10 @@ struct dd_store {
 	struct dd_signer *signer;         /* the board's audit key */
 	char key_pem[256];                /* its public key, PEM */
 	int (*statvfs)(const char *path, struct statvfs *buf); /* the store's free space (tests replace it) */
+	bool no_stream_check;             /* tests: LOAD_END always reads the blocks back */
+	/* how LOAD_END verified the blocks of the packages it stored or refused since open */
+	uint64_t loads_streamed;          /* proven while the bytes arrived (no block read back) */
+	uint64_t blocks_read_back;        /* blocks read back from the file and checked */
 };
 
 /* Open (create) the store and its stored image. A stored image that no longer verifies (keys

@@ -1,6 +1,7 @@
 /* .dfi reader: validate everything, then serve blocks (see dfi_reader.h, docs/FORMAT.md). */
 #include "format/dfi_reader.h"
 #include "format/dfi_format.h"
+#include "format/dfi_stream.h"
 #include "crypto/sign.h"
 #include "util/escape.h"
 #include "util/version.h"
@@ -566,38 +567,16 @@ static uint32_t block_len(const struct dfi_manifest *m, uint64_t i)
 	return left < m->block_size ? (uint32_t)left : m->block_size;
 }
 
-/* Parse a zstd frame header (RFC 8878 3.1.1.1) ourselves, so the window and content-size rules
- * of docs/FORMAT.md hold without zstd's experimental API. Returns false when the frame breaks them. */
+/* The frame header (RFC 8878 3.1.1.1) parsed ourselves (dfi_frame_header, shared with the streaming
+ * check), so the window and content-size rules of docs/FORMAT.md hold without zstd's experimental API.
+ * Returns false when the frame breaks them. */
 static bool frame_header_ok(const uint8_t *p, size_t n, uint32_t len, unsigned window_log)
 {
-	static const unsigned fcs_size[4] = { 0, 2, 4, 8 };
-	unsigned fhd, fcs_flag, single, dict_flag;
-	uint64_t window = UINT64_MAX, fcs = 0;
-	size_t pos = 5, fs;
+	uint64_t fcs, window;
+	size_t hdr_size;
 
-	if (n < 6 || dfi_get32(p) != DFI_ZSTD_MAGIC)
-		return false;
-	fhd = p[4];
-	fcs_flag = fhd >> 6;
-	single = (fhd >> 5) & 1;
-	dict_flag = fhd & 3;
-	if ((fhd & 0x08) || !(fhd & 0x04) || dict_flag)   /* reserved bit, checksum required, no dictionary */
-		return false;
-	if (!single) {
-		unsigned wd = p[pos++];
-		uint64_t base = 1ull << (10 + (wd >> 3));
-		window = base + (base / 8) * (wd & 7);
-	}
-	fs = fcs_flag ? fcs_size[fcs_flag] : single;
-	if (!fs || pos + fs > n)
-		return false;                               /* content size is required */
-	for (size_t i = 0; i < fs; i++)
-		fcs |= (uint64_t)p[pos + i] << (8 * i);
-	if (fs == 2)
-		fcs += 256;
-	if (single)
-		window = fcs;
-	return fcs == len && window <= (1ull << window_log);
+	return dfi_frame_header(p, n, &hdr_size, &fcs, &window) == 1 && fcs == len &&
+	       window <= (1ull << window_log);
 }
 
 static int frame_fail(struct dfi_reader *r, uint64_t i, const char *why, struct dd_err *err)

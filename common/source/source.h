@@ -73,6 +73,11 @@ struct dd_source_opts {
 	void *progress_ctx;
 };
 
+/* The .dfi reader under a source opened from a package (format/dfi_reader.h: its manifest's frames),
+ * NULL for any other source. */
+struct dfi_reader;
+const struct dfi_reader *dd_source_dfi_reader(const struct dd_source *src);
+
 /* Open by content (source/magic.h): a .dfi, a plain zstd stream, or a raw image (what no detector
  * claims). Anything else a detector claims is refused (DD_EINPUT) with a line saying what it is. */
 int dd_source_open(const char *path, const struct dd_source_opts *opts, struct dd_source **out,

@@ -32,6 +32,11 @@ static const struct dd_source_ops dfi_source_ops = {
 	.close = src_close,
 };
 
+const struct dfi_reader *dd_source_dfi_reader(const struct dd_source *src)
+{
+	return src && src->ops == &dfi_source_ops ? src->priv : NULL;
+}
+
 int dd_source_open_dfi(const char *path, const struct dd_source_opts *opts, struct dd_source **out,
 		       struct dd_err *err)
 {

@@ -8,13 +8,16 @@
  *   3. fixed up and opened with a public key, so the signature frame is parsed and checked
  *      (build/fuzz/keys/fuzz.pub, made with `dartdup keygen` by mk/fuzz.mk).
  * Whatever opens, every block (up to a bound) is decoded and hashed: no crash, no leak, and the
- * manifest's promises hold (frames inside the file, block count and size agree, name and tool are text). */
+ * manifest's promises hold (frames inside the file, block count and size agree, name and tool are text).
+ * Each input also goes through the streaming check (format/dfi_stream.h) twice, whole and in small
+ * chunks: both must agree, and when it proves the opened package, dfi_check() must pass it too. */
 #include "fuzz_util.h"
 
 #include <string.h>
 
 #include "format/dfi_format.h"
 #include "format/dfi_reader.h"
+#include "format/dfi_stream.h"
 #include "hash/sha256.h"
 #include "source/source.h"
 #include "util/escape.h"
@@ -93,8 +96,32 @@ static void check_source(const char *path, const struct dd_source_opts *o)
 	dd_source_close(src);
 }
 
+/* The input streamed whole into a, and in chunks of 1 to 13 bytes into b: the same result either way. */
+static void stream_both(struct dfi_stream *a, struct dfi_stream *b, const uint8_t *data, size_t size)
+{
+	dfi_stream_feed(a, data, size);
+	for (size_t off = 0, k = 1; off < size; off += k, k = k % 13 + 1)
+		dfi_stream_feed(b, data + off, size - off < k ? size - off : k);
+	FUZZ_ASSERT(dfi_stream_fed(a) == size && dfi_stream_fed(b) == size);
+	FUZZ_ASSERT(dfi_stream_state(a) == dfi_stream_state(b));
+	FUZZ_ASSERT(dfi_stream_blocks(a) == dfi_stream_blocks(b));
+}
+
+/* Proven while streaming means proven by the full check. */
+static void check_stream(struct dfi_stream *a, struct dfi_stream *b, struct dfi_reader *r)
+{
+	struct dfi_check_opts co = { .threads = 1 };
+	bool proven = dfi_stream_proves(a, r);
+	struct dd_err err;
+
+	FUZZ_ASSERT(proven == dfi_stream_proves(b, r));
+	if (proven)
+		FUZZ_ASSERT(dfi_check(r, &co, NULL, &err) == DD_OK);
+}
+
 static void open_one(const uint8_t *data, size_t size, const char *key)
 {
+	struct dfi_stream *sa = dfi_stream_new(), *sb = dfi_stream_new();
 	const char *keys[1] = { key };
 	struct dfi_open_opts o = { .pubkeys = keys, .n_pubkeys = key ? 1 : 0 };
 	struct dd_source_opts so = { .pubkeys = keys, .n_pubkeys = key ? 1 : 0 };
@@ -103,11 +130,16 @@ static void open_one(const uint8_t *data, size_t size, const char *key)
 	char path[64];
 	int fd = fuzz_memfd("fuzz.dfi", 0, data, size, path);
 
+	FUZZ_ASSERT(sa && sb);
+	stream_both(sa, sb, data, size);
 	if (dfi_open(path, &o, &r, &err) == DD_OK) {
 		check_reader(r, size);
+		check_stream(sa, sb, r);
 		dfi_close(r);
 		check_source(path, &so);
 	}
+	dfi_stream_free(sa);
+	dfi_stream_free(sb);
 	close(fd);
 }
 

@@ -378,6 +378,9 @@ TEST(load_hash_follows_the_data_and_a_resume)
 	CHECK_EQ_U64(x->hashed, len); /* caught up, then the rest from memory */
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
 	CHECK(s.image && !strcmp(s.image->info.name, "sample H"));
+	/* the partial read back was streamed too: its blocks were proven without reading them again */
+	CHECK_EQ_U64(s.loads_streamed, 1);
+	CHECK_EQ_U64(s.blocks_read_back, 0);
 
 	/* a resume near the end: LOAD_END hashes what the LOAD_DATA did not reach */
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pkg, len, &r), 0);
@@ -388,6 +391,8 @@ TEST(load_hash_follows_the_data_and_a_resume)
 	CHECK_EQ_INT(send_range(&s, r.xfer, pkg, r.offset, len, mib), 0);
 	CHECK_EQ_U64(x->hashed, 4 * mib);
 	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK_EQ_U64(s.loads_streamed, 1); /* what LOAD_END hashed was streamed as well */
+	CHECK_EQ_U64(s.blocks_read_back, 0);
 
 	/* announced with another SHA-256, resumed: refused, nothing stored, the partial gone */
 	bad.size = len;
@@ -480,6 +485,7 @@ TEST(load_end_verifies_in_pieces)
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pb, lb, &rb), 0);
 	CHECK_EQ_INT(send_range(&s, rb.xfer, pb, 0, lb, 1 << 20), 0);
 	CHECK_EQ_INT(dd_store_load_end(&s, rb.xfer, &e, NULL), 0); /* stored: "before" */
+	s.no_stream_check = true; /* the blocks are read back at LOAD_END, not proven as they came */
 	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
 	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
 	CHECK_EQ_U64(s.xfer[DD_KIND_IMAGE].hashed, la); /* hashed as it came: LOAD_END checks the blocks */
@@ -497,6 +503,7 @@ TEST(load_end_verifies_in_pieces)
 		steps++;
 	CHECK_EQ_INT(code, DD_STORE_MORE);
 	CHECK(steps >= 5); /* ~100 blocks of 4 KiB, checked in pieces */
+	CHECK_EQ_U64(s.blocks_read_back, (400000 + 4095) / 4096); /* every block of "pieces" */
 	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, false, &e, NULL), DD_STORE_MORE);
 	CHECK(!strcmp(s.image->info.name, "before"));
 	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 65536, true, &e, NULL), 0);
@@ -506,6 +513,79 @@ TEST(load_end_verifies_in_pieces)
 	dd_store_close(&s);
 	free(pa);
 	free(pb);
+}
+
+/* A load whose bytes came in order is proven as they came: LOAD_END opens the package, checks its
+ * signature and compares, and reads no block back (one step with a budget of one byte ends verified). */
+TEST(load_end_takes_the_streamed_proof)
+{
+	const char *a = package("streamed", 400000, 14);
+	size_t la;
+	uint8_t *pa = a ? check_read_file(a, &la) : NULL;
+	struct dd_store s;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+
+	CHECK(pa);
+	CHECK_EQ_INT(open_store(&s, check_path("store-stream")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 100003), 0);
+	CHECK_EQ_INT(dd_store_load_end_start(&s, r.xfer, NULL), 0);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 1, false, &e, NULL), DD_STORE_MORE);
+	CHECK_EQ_INT(s.xfer[DD_KIND_IMAGE].verify, DD_VERIFY_DONE);
+	CHECK_EQ_U64(s.blocks_read_back, 0);
+	CHECK_EQ_U64(s.loads_streamed, 1);
+	CHECK_EQ_INT(dd_store_verify_step(&s, DD_KIND_IMAGE, 1, true, &e, NULL), 0);
+	CHECK(s.image && !strcmp(s.image->info.name, "streamed"));
+
+	/* a restart mid-load: the partial is streamed from its read-back, then the rest as it comes */
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la / 2, 65536), 0);
+	dd_store_close(&s);
+	CHECK_EQ_INT(open_store(&s, check_path("store-stream")), DD_OK);
+	CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+	CHECK(r.offset > 0);
+	CHECK_EQ_INT(send_range(&s, r.xfer, pa, r.offset, la, 65536), 0);
+	CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, NULL), 0);
+	CHECK_EQ_U64(s.loads_streamed, 1);
+	CHECK_EQ_U64(s.blocks_read_back, 0);
+	dd_store_close(&s);
+	free(pa);
+}
+
+/* A package damaged inside a data frame (announced with the damaged bytes' SHA-256, so the transport check
+ * passes) is not proven as it comes: LOAD_END reads the blocks back and refuses it with the same message
+ * as without the streamed check. */
+TEST(tampered_load_refused_as_before)
+{
+	const char *a = package("tampered", 300000, 15);
+	size_t la;
+	uint8_t *pa = a ? check_read_file(a, &la) : NULL;
+	struct dd_link_load_begin_reply r;
+	struct dd_link_load_end_reply e;
+	char msg[2][sizeof(((struct dd_err *)0)->msg)];
+
+	CHECK(pa);
+	pa[24 + 3 * 4096 + 77] ^= 1; /* block 3's frame: random data, stored raw */
+	for (int slow = 0; slow < 2; slow++) {
+		struct dd_store s;
+		struct dd_err err = { 0 };
+
+		CHECK_EQ_INT(open_store(&s, check_path(slow ? "store-tamper-slow" : "store-tamper")), DD_OK);
+		s.no_stream_check = slow;
+		CHECK_EQ_INT(begin(&s, DD_KIND_IMAGE, pa, la, &r), 0);
+		CHECK_EQ_INT(send_range(&s, r.xfer, pa, 0, la, 1 << 20), 0);
+		CHECK_EQ_INT(dd_store_load_end(&s, r.xfer, &e, &err), DD_EINPUT);
+		CHECK(!s.image);
+		CHECK_EQ_U64(s.loads_streamed, 0);
+		CHECK_EQ_U64(s.blocks_read_back, 3); /* blocks 0-2 passed, block 3 failed */
+		CHECK_EQ_INT(incoming_files(&s), 0);
+		snprintf(msg[slow], sizeof(msg[slow]), "%s", err.msg);
+		dd_store_close(&s);
+	}
+	CHECK_STR_CONTAINS(msg[0], "block 3");
+	CHECK(!strcmp(msg[0], msg[1]));
+	free(pa);
 }
 
 /* The store's audit log as a file of records, the way `dartdup board log --json` saves it; checked with
@@ -696,6 +776,8 @@ int main(void)
 	RUN(load_hash_follows_the_data_and_a_resume);
 	RUN(load_end_names_the_sha);
 	RUN(load_end_verifies_in_pieces);
+	RUN(load_end_takes_the_streamed_proof);
+	RUN(tampered_load_refused_as_before);
 	RUN(audit_log_bounded_by_space);
 	RUN(audit_key_made_once);
 	RUN(audit_torn_record_is_cut_off);
