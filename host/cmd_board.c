@@ -45,8 +45,8 @@ static void board_usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  list                 boards plugged in over USB (serial, USB port)\n"
-		"  info                 board, firmware, ports, stored image, trusted key ids, clock, audit\n"
-		"                       log state and the board's audit public key (PEM)\n"
+		"  info                 board, firmware, ports, stored image and its version, trusted key ids,\n"
+		"                       clock, audit log state and the board's audit public key (PEM)\n"
 		"  load IMAGE.dfi [--allow-downgrade]  send a signed image; the board verifies it all before\n"
 		"                       using it; an interrupted load resumes where it stopped when run again;\n"
 		"                       an older version of the stored image's name is refused unless forced\n"
@@ -569,6 +569,10 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		for (unsigned i = 0; i < in->n_keys; i++)
 			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
 		dd_json_end_arr(&j);
+		/* version 3: "" when no image or an image without a version; absent when the board does not say
+		 * (an older board, or DARTDUP_LINK_MAX_VERSION=2) */
+		if (in->has_image_version)
+			dd_json_str(&j, "image_version", in->image_version);
 		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
 		dd_json_bool(&j, "ready", !why[0]);
 		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
@@ -589,7 +593,9 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		printf("state     %s\n", DD_ESC(why));
 	if (in->has_image) {
 		hex16(h, in->image_id);
-		printf("image     %s (%" PRIu64 " MiB, id %s)\n", DD_ESC(in->image_name), in->image_size >> 20, h);
+		printf("image     %s%s%s (%" PRIu64 " MiB, id %s)\n", DD_ESC(in->image_name),
+		       in->has_image_version ? ", version " : "",
+		       in->has_image_version ? DD_ESC(dd_version_show(in->image_version)) : "", in->image_size >> 20, h);
 	} else {
 		printf("image     none\n");
 	}
