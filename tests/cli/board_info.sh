@@ -107,6 +107,21 @@ PY
 got=$(python3 "$T/info.py" "$S")
 check "INFO: nothing after pending_firmware without HELLO and to version 2, the version to version 3 ($got)" \
 	test "$got" = "none none 1.10"
+
+# --- board status and status --all: the version an admin checks after a rollout ------------------
+expect_rc "status" 0 B status
+check "status: the header names the image's version" grep -qx 'job 0: idle; image 1.10' "$T/out"
+expect_rc "status --json" 0 B status --json
+check "status --json: image_version 1.10" json_field "$T/out" image_version '"1.10"'
+check "status --json: the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-status "$T/out"
+expect_rc "status --all" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
+check "status --all: the version first" grep -qE ' ok +image 1\.10; job 0 idle: 1 ready$' "$T/out"
+expect_rc "status --all --json" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all --json
+check "status --all --json: image_version 1.10" json_field "$T/out" image_version '"1.10"'
+expect_rc "a version 2 PC: status" 0 B2 status
+check "a version 2 PC: the header as before" grep -qx 'job 0: idle' "$T/out"
+expect_rc "a version 2 PC: status --json" 0 B2 status --json
+check "a version 2 PC: status --json without image_version" json_field "$T/out" image_version MISSING
 stop_board
 
 # --- an image without a version: none ------------------------------------------------------------
@@ -117,5 +132,59 @@ expect_rc "info" 0 B info
 check "info: version none" grep -qE '^image +other, version none \(' "$T/out"
 expect_rc "info --json" 0 B info --json
 check "info --json: image_version \"\"" json_field "$T/out" image_version '""'
+expect_rc "status: an image without a version" 0 B status
+check "status: the header says so" grep -qx 'job 0: idle; image without a version' "$T/out"
 stop_board
+rm -rf "$ST"
+check "daemon starts with an empty store" start_board "$T/p1"
+expect_rc "status: no image" 0 B status
+check "status: the header says no image" grep -qx 'job 0: idle; no image' "$T/out"
+stop_board
+
+# --- a board whose version a terminal must not see (an escape): refused by the decoder -------------
+cat >"$T/evil.py" <<'PY'
+import socket, struct, sys
+def s(b): return bytes([len(b)]) + b
+def frame(typ, tag, payload, flags=1):
+    pad = 1 if (16 + len(payload)) % 64 == 0 else 0
+    return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
+def reply(typ):
+    if typ == 0x01: return struct.pack("<HIH", 3, 1 << 20, 8) + s(b"evil") + s(b"9")
+    if typ == 0x25: return struct.pack("<BBQ", 1, 1, 1796000000)
+    if typ == 0x02: return (s(b"evil") + s(b"9") + s(b"EVIL1") + bytes([1, 1]) + bytes(32) + struct.pack("<Q", 4096)
+                            + s(b"img") + bytes([0]) + s(b"") + s(b"1.2\x1b]0;owned\x07\x1b[2J"))
+    if typ == 0x22: return struct.pack("<BIB", 0, 0, 1) + struct.pack("<BBBBQQQI", 1, 0, 0, 0, 0, 0, 1 << 30, 0) + s(b"S") + s(b"")
+    return None
+l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(4)
+print("READY", flush=True)
+while True:
+    c, _ = l.accept(); buf = b""
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        buf += d
+        while len(buf) >= 16:
+            _, _, typ, _, pad, tag, n = struct.unpack_from("<4sBBBBII", buf, 0)
+            if len(buf) < 16 + n + pad: break
+            buf = buf[16 + n + pad:]
+            out = reply(typ)
+            c.sendall(frame(typ, tag, out) if out is not None else
+                      frame(typ, tag, struct.pack("<HHQ", 3, 0, 0) + s(b"unknown"), 3))
+    c.close()
+PY
+rm -f "$T/ready"; mkfifo "$T/ready"
+python3 "$T/evil.py" "$T/evil.sock" >"$T/ready" &
+EVIL=$!
+read -r line <"$T/ready"
+"$DARTDUP" board --sim "$T/evil.sock" info >"$T/out" 2>&1
+rc=$?
+check "a version with an escape: info refuses the reply (exit $rc)" test "$rc" -ne 0 -a "$rc" -lt 128
+check "info: one line" test "$(wc -l <"$T/out")" -eq 1
+out_has "info: the reply named as refused" "INFO reply: a field is out of range"
+check "info: no escape byte reaches the terminal" bash -c "! grep -q $'\x1b' '$T/out'"
+expect_rc "status still works" 0 "$DARTDUP" board --sim "$T/evil.sock" status
+out_has "status: the refused version is warned about" "the image's version is not shown"
+check "status: no escape byte reaches the terminal" bash -c "! grep -q $'\x1b' '$T/out'"
+check "status: the header without a version" grep -qx 'job 0: idle' "$T/out"
+kill "$EVIL" 2>/dev/null; wait "$EVIL" 2>/dev/null
 exit 0

@@ -90,7 +90,7 @@ expect_rc "load" 0 B load "$T/a.dfi"
 expect_rc "start --wait: the table shows the names" 0 B start --wait
 check "start --wait: the final table names A2 as passed" grep -qE '^2 +A2 +pass' "$T/out"
 expect_rc "status --all on a board with a port map" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
-check "status --all: the ports by name" grep -qE ' ok +job 1 done: A1 pass, A2 pass, A10 pass$' "$T/out"
+check "status --all: the ports by name" grep -qE ' ok +image without a version; job 1 done: A1 pass, A2 pass, A10 pass$' "$T/out"
 expect_rc "status --all --json" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all --json
 out_has "status --all --json: ports with labels" '"ports":[{"port":1,"label":"A1","state":"pass"},{"port":2,"label":"A2","state":"pass"},{"port":3,"label":"A10","state":"pass"}]'
 
@@ -157,7 +157,7 @@ check "status --json without a map: label null" json_labels "$T/out" '[None, Non
 expect_rc "info without a map: no labels line" 0 B info
 check "info without a map: no labels line" bash -c "! grep -q '^labels' '$T/out'"
 expect_rc "status --all without a map: numbers" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
-check "status --all without a map: the ports by number" grep -qE ' ok +job 0 idle: 1 ready, 2 ready, 3 ready$' "$T/out"
+check "status --all without a map: the ports by number" grep -qE ' ok +image without a version; job 0 idle: 1 ready, 2 ready, 3 ready$' "$T/out"
 stop_board
 
 # --- maps the sim board refuses, one line naming the file -------------------------------------

@@ -69,7 +69,8 @@ PORT = {"port": I, "label": (S, Z), "state": ("empty", "ready", "busy", "verifyi
         "result": ("running", "pass", "fail", "incomplete", "written", UNKNOWN),
         "kind": (KINDS, UNKNOWN, Z), "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
 ONE = {
-    "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
+    "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]},
+                     {"image_version": S}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,
                     "labels": ([(S, Z)], Z), "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H],
                     "pending_firmware": (S, Z),

@@ -53,7 +53,13 @@ static void use_reply(const struct dd_link_msg *m)
 		break;
 	case DD_MSG_INFO:
 		FUZZ_ASSERT(m->u.info_r.n_keys <= DD_LINK_MAX_KEYS);
-		sink += strlen(m->u.info_r.image_name) + strlen(m->u.info_r.pending_firmware);
+		/* the image's version (version 3) reaches a terminal and is compared: "" or a version */
+		FUZZ_ASSERT(strlen(m->u.info_r.image_version) <= DD_VERSION_MAX);
+		FUZZ_ASSERT(!m->u.info_r.image_version[0] ||
+			    dd_version_ok(m->u.info_r.image_version, strlen(m->u.info_r.image_version)));
+		FUZZ_ASSERT(m->u.info_r.has_image_version || !m->u.info_r.image_version[0]);
+		sink += strlen(m->u.info_r.image_name) + strlen(m->u.info_r.pending_firmware) +
+			strlen(m->u.info_r.image_version);
 		break;
 	default:
 		sink += strlen(dd_link_type_name(m->type));
