@@ -93,7 +93,7 @@ static void client_session(const uint8_t *data, size_t size)
 	struct dd_err err;
 	char path[64];
 	uint64_t n;
-	int fd;
+	int fd, rc;
 
 	fuzz_pipe_init(&fp, &t, data, size);
 	if (dd_link_client_open(&c, &t, "fuzz", &err))
@@ -101,7 +101,10 @@ static void client_session(const uint8_t *data, size_t size)
 	fd = fuzz_memfd("pkg", 0, pkg, sizeof(pkg), path);
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_INFO;
-	if (dd_link_call(&c, &req, &err) != DD_EIO) {
+	rc = dd_link_call(&c, &req, &err);
+	if (rc == DD_OK)
+		use_reply(&c.reply); /* the image's version `board info` and `board status` show */
+	if (rc != DD_EIO) {
 		if (dd_link_client_load(&c, path, &lo, &res, &err) == DD_OK)
 			FUZZ_ASSERT(res.size == sizeof(pkg) && res.resumed_from <= res.size);
 		for (int type = DD_MSG_START; type <= DD_MSG_LOG; type++) {
