@@ -3,7 +3,7 @@ set -u
 : "${DARTDUP:=$PWD/build/bin/dartdup}"
 : "${DARTDUPD:=$PWD/build/bin/dartdupd}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/dartdup-cli-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'stop_sim_boards; rm -rf "$T"' EXIT # a script with its own EXIT trap calls stop_sim_boards in it
 
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
@@ -17,6 +17,16 @@ expect_rc() {
 }
 # out_has NAME TEXT: the last expect_rc output contains TEXT
 out_has() { if grep -qF -- "$2" "$T/out"; then ok "$1"; else not_ok "$1: output lacks '$2': $(head -c 300 "$T/out")"; fi; }
+# poll_until PID SECONDS CMD...: CMD every 50 ms until it succeeds (0), or PID is gone or SECONDS have
+# passed (1): a bounded poll on what the test waits for, never a sleep standing in for it
+poll_until() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
 # make_image PATH SIZE_BYTES SEED: a deterministic sample image with some zero runs
 make_image() {
 	python3 - "$1" "$2" "$3" <<'PY'
@@ -50,4 +60,36 @@ same_tree() {
 		not_ok "$name: $(head -c 300 "$T/diff" "$T/mcopy.log" | tr '\n' ' ')"
 	fi
 	rm -rf "$out"
+}
+
+# --- simulated boards -----------------------------------------------------------------------------------
+SIM_PID=
+SIM_PIDS=()
+# start_sim_board SOCKET [dartdupd args...]: dartdupd --board sim serving SOCKET in the background, its
+# stdout appended to $T/lights and its stderr to $T/daemon.err, its pid in SIM_PID, stopped at exit if it
+# still runs. Returns once the daemon says READY on --ready-fd (a fifo: the wait is on the daemon, never a
+# sleep, and a daemon that dies closes its end); else 1 and a # line saying why.
+start_sim_board() {
+	local sock=$1 line=
+	shift
+	rm -f "$T/ready" && mkfifo "$T/ready" || return 1
+	"$DARTDUPD" --board sim --socket "$sock" "$@" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
+	SIM_PID=$!
+	SIM_PIDS+=("$SIM_PID")
+	read -r line <"$T/ready"
+	[ "$line" = READY ] && return 0
+	echo "# daemon did not start: $(tail -n 3 "$T/daemon.err" | tr '\n' ' ')"
+	return 1
+}
+# stop_sim_board PID: SIGTERM, then its exit status (0: it stopped cleanly)
+stop_sim_board() { kill "$1" 2>/dev/null; wait "$1"; }
+# stop_sim_boards: every board start_sim_board started that is still a job of this shell (one already
+# waited for is not: its pid may be another process's by now)
+stop_sim_boards() {
+	local p live
+	live=" $(jobs -p | tr '\n' ' ') "
+	for p in "${SIM_PIDS[@]}"; do
+		[[ $live == *" $p "* ]] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	SIM_PIDS=()
 }

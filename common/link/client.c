@@ -309,6 +309,9 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The resume key's first bytes (docs/PROTOCOL.md): part of the protocol, a board keys its partials by it. */
+static const char resume_key_tag[] = "dartdup resume key";
+
 /* HASH_AT_END's resume key: the SHA-256 of the size and the file's last 4 KiB (for a package: its trailer,
  * with the image id, and its signature), so that a board resumes the same package's partial and no other.
  * The board proves the bytes by the SHA-256 in LOAD_END, never by the key. */
@@ -323,7 +326,7 @@ static int resume_key(struct pipe_state *p, uint8_t key[DD_SHA256_LEN], struct d
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)(p->size >> (8 * i));
 	dd_sha256_init(&h);
-	dd_sha256_update(&h, "dartdup resume key", 18);
+	dd_sha256_update(&h, resume_key_tag, sizeof(resume_key_tag) - 1); /* without its NUL */
 	dd_sha256_update(&h, le, sizeof(le));
 	dd_sha256_update(&h, tail, n);
 	dd_sha256_final(&h, key);
@@ -376,6 +379,20 @@ static int load_begin(struct dd_link_client *c, struct pipe_state *p, int kind, 
 	return DD_OK;
 }
 
+/* What a version 3 board from before HASH_AT_END answers the flag: its decoder refuses LOAD_BEGIN whole
+ * (common/link/proto.c then took no flag but ALLOW_DOWNGRADE), a bad-field of value 0 with this message. A
+ * board that knows the flag says nothing of the kind (its store's refusals have their own words), so any
+ * other bad-field is the answer and no reason to send LOAD_BEGIN again. The decoder's words also cover a
+ * kind or size it refuses: the client sends neither (a bad kind would be refused again, then reported). */
+static const char old_board_flag_refusal[] = "link: LOAD_BEGIN: a field is out of range";
+
+static bool old_board_refused_flag(const struct dd_link_client *c)
+{
+	const struct dd_link_error *e = &c->reply.u.error;
+
+	return c->last_error == DD_LERR_FIELD && !e->value && !strcmp(e->msg, old_board_flag_refusal);
+}
+
 int dd_link_client_load(struct dd_link_client *c, const char *path, const struct dd_link_load_opts *opts,
 			struct dd_link_load_result *res, struct dd_err *err)
 {
@@ -398,7 +415,7 @@ int dd_link_client_load(struct dd_link_client *c, const char *path, const struct
 		rc = dd_fail(err, DD_EINPUT, "%s: empty file", path);
 	if (!rc)
 		rc = load_begin(c, &p, opts->kind, opts->flags, sha, err);
-	if (rc && p.hash_at_end && c->last_error == DD_LERR_FIELD) {
+	if (rc && p.hash_at_end && old_board_refused_flag(c)) {
 		/* a version 3 board from before HASH_AT_END: the SHA-256 first, then */
 		c->last_error = 0;
 		rc = package_name(c, &p, sha, false, err);

@@ -8,17 +8,14 @@
 S=$T/board.sock
 PID=
 start_board() { # start_board PORT...
-	local args=() p line=
+	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready" && mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$T/store" --pubkey "$T/depot.pub" "${args[@]}" \
-		--ready-fd 3 3>"$T/ready" >/dev/null 2>>"$T/daemon.err" &
-	PID=$!
-	read -r line <"$T/ready"
-	[ "$line" = READY ]
+	start_sim_board "$S" --store "$T/store" --pubkey "$T/depot.pub" "${args[@]}"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
-stop_board() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=; }
-trap 'stop_board; rm -rf "$T"' EXIT
+stop_board() { [ -n "$PID" ] && stop_sim_board "$PID" 2>/dev/null; PID=; }
 acc() { scripts/board-acceptance --sim "$S" --dartdup "$DARTDUP" --no-button --size 2 "$@"; }
 
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 && "$DARTDUP" keygen -o "$T/foreign" >/dev/null 2>&1 ||

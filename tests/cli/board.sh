@@ -15,24 +15,20 @@ B() { "$DARTDUP" board --sim "$S" "$@"; }
 start_board() {
 	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${BOARD_EXTRA[@]}" \
-		--ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${BOARD_EXTRA[@]}"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
 stop_board() {
 	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID"
-	local rc=$?
+	local rc=0
+	stop_sim_board "$PID" || rc=$?
 	PID=
 	return $rc
 }
 cleanup() {
-	stop_board
+	stop_sim_boards
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	mountpoint -q "$T/smallstore" 2>/dev/null && umount "$T/smallstore"
 	rm -rf "$T"
@@ -258,14 +254,14 @@ check "HASH_AT_END with the right SHA-256 in LOAD_END is stored" \
 expect_rc "info after the HASH_AT_END load" 0 B info --json
 out_has "the HASH_AT_END load stored image C" '"name":"sample C"'
 
-# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then) and takes a
-# LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
+# a version 3 board from before HASH_AT_END refuses the flag (bad-field, a reserved bit then: its decoder's
+# words) and takes a LOAD_END of 4 bytes only: dartdup loads it in the first form (its SHA-256 in LOAD_BEGIN)
 cat >"$T/oldv3.py" <<'PY'
 import hashlib, socket, struct, sys
 def frame(typ, tag, payload, flags=1):
     pad = 1 if (16 + len(payload)) % 64 == 0 else 0
     return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
-def err(code): return struct.pack("<HHQ", code, 0, 0) + bytes([3]) + b"old"
+def err(code, msg=b"old"): return struct.pack("<HHQ", code, 0, 0) + bytes([len(msg)]) + msg
 def serve(conn):
     buf, want, got = b"", None, bytearray()
     while True:
@@ -282,7 +278,7 @@ def serve(conn):
             elif typ == 0x10:
                 kind, flags, _, size = struct.unpack_from("<BBHQ", body, 0)
                 open(sys.argv[2], "a").write("%d\n" % flags)  # before the reply: the PC sees it done
-                if flags & ~1: out, fl = err(5), 3
+                if flags & ~1: out, fl = err(5, b"link: LOAD_BEGIN: a field is out of range"), 3
                 else: want, got, out = body[12:44], bytearray(), struct.pack("<IQI", 5, 0, 65536)
             elif typ == 0x25:
                 out = struct.pack("<BBQ", 1, 1, struct.unpack_from("<Q", body, 0)[0])

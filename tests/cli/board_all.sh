@@ -7,21 +7,17 @@
 . tests/lib.sh
 
 declare -A PID
-cleanup() { for b in "${!PID[@]}"; do kill "${PID[$b]}" 2>/dev/null; wait "${PID[$b]}" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
 # start_board NAME: a simulated board with serial BOARD-NAME and two ports of random old data
 start_board() {
 	local b=$1
 	head -c $((4 << 20)) /dev/urandom >"$T/$b-p1"; head -c $((4 << 20)) /dev/urandom >"$T/$b-p2"
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$T/$b.sock" --store "$T/$b.store" --pubkey "$T/depot.pub" --serial "BOARD-$b" \
-		--port "$T/$b-p1" --port "$T/$b-p2" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID[$b]=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ]
+	start_sim_board "$T/$b.sock" --store "$T/$b.store" --pubkey "$T/depot.pub" --serial "BOARD-$b" \
+		--port "$T/$b-p1" --port "$T/$b-p2"
+	local rc=$?
+	PID[$b]=$SIM_PID
+	return $rc
 }
-stop_board() { kill "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null; unset "PID[$1]"; }
+stop_board() { stop_sim_board "${PID[$1]}" 2>/dev/null; unset "PID[$1]"; }
 BA() { "$DARTDUP" board --all "$@"; }
 wait_all() { local b; for b in "$@"; do "$DARTDUP" board --sim "$T/$b.sock" status --watch >/dev/null 2>&1 || return 1; done; }
 # records FILE BOARD: how many records of BOARD; dupes FILE: (board, seq) pairs seen twice

@@ -14,22 +14,16 @@ V() { "$DARTDUP" audit verify "$@"; }
 
 # start_board [dartdupd sim options...]: ports p1 p2, sticks with a blank serial (cheap sticks)
 start_board() {
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" --port "$T/p1" --port "$T/p2" \
-		--stick-serial "" "$@" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" --port "$T/p1" --port "$T/p2" --stick-serial "" "$@"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
 stop_board() {
 	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID"
+	stop_sim_board "$PID"
 	PID=
 }
-cleanup() { stop_board; rm -rf "$T"; }
-trap cleanup EXIT
 
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 || { not_ok "keygen"; exit 0; }
 make_image "$T/a.img" $((2 * 1024 * 1024 + 4321)) 7

@@ -16,19 +16,17 @@ B() { "$DARTDUP" board --sim "$S" "$@"; }
 
 # start_board PORT3 [dartdupd sim options...]: sticks p1 p2, PORT3 the third port's path, port 3 the master
 start_board() {
-	local p3=$1 line=
+	local p3=$1
 	shift
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" --serial "SIM/M 1" \
-		--port "$T/p1" --port "$T/p2" --port "$p3" "$@" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(tail -n 3 "$T/daemon.err")"; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" --serial "SIM/M 1" --port "$T/p1" --port "$T/p2" \
+		--port "$p3" "$@"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
 stop_board() {
 	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
+	stop_sim_board "$PID" 2>/dev/null
 	PID=
 }
 # crash_at POINT: start with the master in port 3, let the daemon stop itself at the crash point (it says

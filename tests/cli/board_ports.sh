@@ -18,22 +18,14 @@ start_board() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${opts[@]}" \
-		--ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; PID=; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" "${opts[@]}" || return 1
+	PID=$SIM_PID
 }
 stop_board() {
 	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID"
+	stop_sim_board "$PID"
 	PID=
 }
-cleanup() { stop_board; rm -rf "$T"; }
-trap cleanup EXIT
 
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 || { not_ok "keygen"; exit 0; }
 make_image "$T/a.img" $((1024 * 1024 + 4321)) 7

@@ -41,6 +41,7 @@ for l in open(sys.argv[1], "rb"):
 }
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID"
+	stop_sim_boards
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -166,12 +167,9 @@ inert "ISO: inert and one line" 1
 	{ not_ok "keygen and pack for the board"; exit 0; }
 PORT=$T/$'p\e[2J\n\xc2\x9b1'
 : >"$PORT"
-mkfifo "$T/ready"
-"$DARTDUPD" --board sim --socket "$T/b.sock" --store "$T/"$'st\e[31more' --pubkey "$T/depot.pub" \
-	--serial $'SIM\e[2J\nforged\xc2\x9b\xe9X' --port "$PORT" --ready-fd 3 3>"$T/ready" >"$T/lights" 2>"$T/daemon.err" &
-PID=$!
-read -r line <"$T/ready"
-check "board: the sim board serves" test "$line" = READY
+check "board: the sim board serves" start_sim_board "$T/b.sock" --store "$T/"$'st\e[31more' --pubkey "$T/depot.pub" \
+	--serial $'SIM\e[2J\nforged\xc2\x9b\xe9X' --port "$PORT"
+PID=$SIM_PID
 B() { "$D" board --sim "$T/b.sock" "$@"; }
 expect_rc "board info" 0 B info
 out_has "board info: the serial escaped" 'SIM\x1b[2J\x0aforged\xc2\x9b\xe9X'

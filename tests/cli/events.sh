@@ -58,10 +58,7 @@ check "pack --json: exit 0" test $? -eq 0
 evcheck "pack --json as documented" pack "$T/pack.json"
 "$DARTDUP" station "$T/img.dfi" --json >"$T/st.jsonl" 2>"$T/st.err" &
 pid=$!
-deadline=$((SECONDS + 20))
-until grep -q '"event":"start"' "$T/st.jsonl" 2>/dev/null || ! kill -0 $pid 2>/dev/null || [ $SECONDS -ge $deadline ]; do
-	sleep 0.05 # polling for the station's ready line, bounded
-done
+poll_until $pid 20 grep -sq '"event":"start"' "$T/st.jsonl" # its ready line
 kill -TERM $pid 2>/dev/null
 wait $pid
 check "station --json stops on SIGTERM with exit 0" test $? -eq 0

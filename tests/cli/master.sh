@@ -86,14 +86,11 @@ mkdir -p "$T/mnt"
 mt mcopy -s -n x:/DARTDUP "$T/mnt/" >/dev/null 2>&1
 rm -f "$T/mnt/DARTDUP/firmware.dfi" # a bundle for the sim board would restart nothing here; the image is the point
 head -c $((4 << 20)) /dev/urandom >"$T/p1"
-mkfifo "$T/ready"
-"$DARTDUPD" --board sim --socket "$T/s" --store "$T/store" --pubkey "$T/depot.pub" --serial B7 --port "$T/p1" \
-	--port "$T/mnt" --master 2 --ready-fd 3 3>"$T/ready" >"$T/lights" 2>"$T/daemon.err" &
-PID=$!
-read -r line <"$T/ready"
+start_sim_board "$T/s" --store "$T/store" --pubkey "$T/depot.pub" --serial B7 --port "$T/p1" --port "$T/mnt" \
+	--master 2
 check "the board takes the master stick" grep -q "\[2 MASTER-OK\]" "$T/lights"
 check "its image is the stored image" cmp -s "$T/store/image.dfi" "$T/depot-image.dfi"
-kill "$PID"; wait "$PID"
+stop_sim_board "$SIM_PID"
 mt mcopy -n "$T/mnt/DARTDUP/audit-B7.csv" "$T/mnt/DARTDUP/audit-B7.jsonl" x:/DARTDUP/ >/dev/null 2>&1
 expect_rc "the export reads back with mtools (mtype)" 0 mt mtype x:/DARTDUP/audit-B7.csv
 out_has "the CSV's header" "seq,board,time,time_source,port_number"

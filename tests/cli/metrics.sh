@@ -10,10 +10,9 @@ EXPORTER=$(command -v prometheus-node-exporter || true)
 D=$T/textfile
 mkdir -p "$D"
 EPID=
-BPIDS=()
 cleanup() {
 	[ -n "$EPID" ] && kill "$EPID" 2>/dev/null && wait "$EPID" 2>/dev/null
-	for p in "${BPIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	stop_sim_boards
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	rm -rf "$T"
 }
@@ -76,13 +75,7 @@ exec 5<&-
 start_board() {
 	local name=$1 serial=$2 args=() p; shift 2
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$T/$name.sock" --store "$T/$name.store" --pubkey "$T/depot.pub" \
-		--serial "$serial" "${args[@]}" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	BPIDS+=($!)
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ]
+	start_sim_board "$T/$name.sock" --store "$T/$name.store" --pubkey "$T/depot.pub" --serial "$serial" "${args[@]}"
 }
 HAVE_SMALL=0
 mkdir -p "$T/small"

@@ -9,17 +9,14 @@
 
 S=$T/board.sock
 PID=
-start_board() { # start_board [dartdupd options]
-	local line=
-	rm -f "$T/ready" && mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$T/store" --pubkey "$T/depot.pub" --port "$T/stick1" \
-		--port "$T/stick2" "$@" --ready-fd 3 3>"$T/ready" >"$T/lights" 2>"$T/daemon.err" &
-	PID=$!
-	read -r line <"$T/ready"
-	[ "$line" = READY ]
+start_board() { # start_board [dartdupd options]: its lights and log from this start only
+	: >"$T/lights"; : >"$T/daemon.err"
+	start_sim_board "$S" --store "$T/store" --pubkey "$T/depot.pub" --port "$T/stick1" --port "$T/stick2" "$@"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
-stop_board() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=; }
-trap 'stop_board; rm -rf "$T"' EXIT
+stop_board() { [ -n "$PID" ] && stop_sim_board "$PID" 2>/dev/null; PID=; }
 B() { "$DARTDUP" board --sim "$S" "$@"; }
 
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 || { not_ok "keygen"; exit 0; }

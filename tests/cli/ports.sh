@@ -34,15 +34,10 @@ expect_rc "ports learn -o a folder: refused" 2 "$DARTDUP" ports learn -o "$T" --
 # stopped (SIGINT) before any stick: says nothing was learned, writes no file
 "$DARTDUP" ports learn -o "$T/learned.conf" --count 2 >"$T/learn.out" 2>"$T/learn.err" </dev/null &
 pid=$!
-deadline=$((SECONDS + 20))
-until grep -q 'plug a stick into socket A1 (1 of 2)' "$T/learn.out" 2>/dev/null; do
-	if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-		kill "$pid" 2>/dev/null
-		not_ok "ports learn prompts: $(head -c 300 "$T/learn.out" "$T/learn.err")"
-		break
-	fi
-	sleep 0.05
-done
+if ! poll_until "$pid" 20 grep -sq 'plug a stick into socket A1 (1 of 2)' "$T/learn.out"; then
+	kill "$pid" 2>/dev/null
+	not_ok "ports learn prompts: $(head -c 300 "$T/learn.out" "$T/learn.err")"
+fi
 kill -INT "$pid" 2>/dev/null
 wait "$pid"
 rc=$?

@@ -23,18 +23,14 @@ make_image "$T/raw.img" $((3 << 20)) 4
 
 # stop_with SIGNAL [ARGS...]: start a station, wait (bounded) for its ready line, signal it, check it ends
 stop_with() {
-	local sig=$1 args=("${@:2}") pid rc deadline
+	local sig=$1 args=("${@:2}") pid rc
 	"$DARTDUP" station "$T/img" "${args[@]}" >"$T/st.out" 2>"$T/st.err" &
 	pid=$!
-	deadline=$((SECONDS + 20))
-	until grep -qE 'Ctrl-C stops|"event":"start"' "$T/st.out" 2>/dev/null; do
-		if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-			kill "$pid" 2>/dev/null
-			not_ok "station ready ($sig ${args[*]}): $(head -c 300 "$T/st.err")"
-			return 1
-		fi
-		sleep 0.05
-	done
+	if ! poll_until "$pid" 20 grep -sqE 'Ctrl-C stops|"event":"start"' "$T/st.out"; then
+		kill "$pid" 2>/dev/null
+		not_ok "station ready ($sig ${args[*]}): $(head -c 300 "$T/st.err")"
+		return 1
+	fi
 	kill -"$sig" "$pid"
 	wait "$pid"
 	rc=$?
@@ -81,22 +77,20 @@ expect_rc "station: a missing port map" 2 "$DARTDUP" station "$T/img" --port-map
 # --- the screen: colour on a terminal only, never with NO_COLOR; fits a 40x12 terminal ---------------
 # not a terminal (stop_with's runs above): plain lines, no escape codes
 check "station, not a terminal: no escape codes" bash -c "! grep -q $'\\x1b' '$T/st.out'"
+# tty_drawn: the station on the pseudo-terminal drew its view and said its pid
+tty_drawn() { grep -sq 'done 0' "$T/tty.out" && [ -s "$T/tty.pid" ]; }
 # tty_station NAME ENV...: the station on a pseudo-terminal (script(1)) of 40x12, stopped once it drew its view
 tty_station() {
-	local name=$1 pid deadline
+	local name=$1 pid
 	rm -f "$T/tty.out" "$T/tty.pid"
 	env "${@:2}" script -qfc "stty cols 40 rows 12; echo \$\$ >'$T/tty.pid'; exec '$DARTDUP' station '$T/img' --port-map '$T/ports.conf'" \
 		"$T/tty.out" >/dev/null 2>&1 </dev/null &
 	pid=$!
-	deadline=$((SECONDS + 20))
-	until grep -q 'done 0' "$T/tty.out" 2>/dev/null && [ -s "$T/tty.pid" ]; do
-		if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-			kill "$pid" 2>/dev/null
-			not_ok "$name: no view: $(head -c 300 "$T/tty.out" | cat -v)"
-			return 1
-		fi
-		sleep 0.05
-	done
+	if ! poll_until "$pid" 20 tty_drawn; then
+		kill "$pid" 2>/dev/null
+		not_ok "$name: no view: $(head -c 300 "$T/tty.out" | cat -v)"
+		return 1
+	fi
 	kill -INT "$(cat "$T/tty.pid")"
 	wait "$pid"
 }

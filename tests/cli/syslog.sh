@@ -12,9 +12,6 @@ if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
 	ok "# SKIP needs root and unshare -m (a private /dev/log and journal socket)"
 	exit 0
 fi
-BPID=
-cleanup() { [ -n "$BPID" ] && kill "$BPID" 2>/dev/null && wait "$BPID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
 
 # in_ns_dev CMD...: CMD with a private, fresh /dev (the few nodes a run needs), so /dev/log is ours
 cat >"$T/ns_dev.sh" <<'SH'
@@ -101,12 +98,8 @@ out_has "it says why" "--log-to journal: no journal here"
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 &&
 	"$DARTDUP" pack "$T/a.img" -o "$T/a.dfi" --block-size 64K --key "$T/depot.key" >/dev/null 2>&1 || { not_ok "pack"; exit 0; }
 head -c $((3 << 20)) /dev/urandom >"$T/p1"
-mkfifo "$T/ready"
-"$DARTDUPD" --board sim --socket "$T/b.sock" --store "$T/store" --pubkey "$T/depot.pub" --serial SYS-B --port "$T/p1" \
-	--ready-fd 3 3>"$T/ready" >/dev/null 2>>"$T/daemon.err" &
-BPID=$!
-read -r line <"$T/ready"
-check "the board serves" test "$line" = READY
+check "the board serves" start_sim_board "$T/b.sock" --store "$T/store" --pubkey "$T/depot.pub" --serial SYS-B \
+	--port "$T/p1"
 "$DARTDUP" board --sim "$T/b.sock" load "$T/a.dfi" >/dev/null && "$DARTDUP" board --sim "$T/b.sock" start --wait >/dev/null
 export DARTDUP_BOARD_SOCKETS=$T/b.sock
 expect_rc "board --all log --log-to syslog" 0 syslog_run "$DARTDUP" board --all log -o "$T/collected.jsonl" --log-to syslog

@@ -13,16 +13,12 @@ B() { "$DARTDUP" board --sim "$S" "$@"; }
 start_board() {
 	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" --pubkey "$T/second.pub" \
-		"${args[@]}" --ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" --pubkey "$T/second.pub" "${args[@]}"
+	local rc=$?
+	PID=$SIM_PID
+	return $rc
 }
-stop_board() { [ -n "$PID" ] || return 0; kill "$PID" 2>/dev/null; wait "$PID"; PID=; }
-trap 'stop_board; rm -rf "$T"' EXIT
+stop_board() { [ -n "$PID" ] || return 0; stop_sim_board "$PID"; PID=; }
 
 for k in depot second stranger; do "$DARTDUP" keygen -o "$T/$k" >/dev/null 2>&1 || { not_ok "keygen $k"; exit 0; }; done
 pack() { local raw=$1 out=$2; shift 2; "$DARTDUP" pack "$raw" -o "$out" --block-size 64K "$@" >/dev/null 2>&1; }

@@ -214,38 +214,49 @@ static void policy(struct dd_policy *p)
 
 /* --- refusals ------------------------------------------------------------------------------------ */
 
-TEST(job_refused_without_image)
+/* A job refused before any stick was touched: the check's and the start's status, the start's words, and
+ * nothing ran or was heard of a port. */
+struct refusal {
+	const char *name;
+	bool with_image;
+	enum stick stick[MAX_PORTS];
+	void (*setup)(struct rig *g); /* NULL: none */
+	int check_rc, start_rc;
+	const char *msg;
+};
+
+static void refusal_case(const struct refusal *r)
 {
-	static const enum stick s[MAX_PORTS] = { GOOD };
 	struct dd_policy p;
 	struct dd_err err = { 0 };
 	struct rig g;
 
-	rig_open(&g, "noimage", false, s);
 	policy(&p);
-	CHECK_EQ_INT(dd_runner_check(&g.run, &err), DD_EABSENT);
-	CHECK_EQ_INT(dd_runner_start(&g.run, &p, &err), DD_EABSENT);
-	CHECK_STR_CONTAINS(err.msg, "no image stored");
-	CHECK(!g.run.running && !g.heard.joined[0] && !g.heard.done[0]);
+	rig_open(&g, r->name, r->with_image, r->stick);
+	if (r->setup)
+		r->setup(&g);
+	CHECK_EQ_INT(dd_runner_check(&g.run, &err), r->check_rc);
+	CHECK_EQ_INT(dd_runner_start(&g.run, &p, &err), r->start_rc);
+	CHECK_STR_CONTAINS(err.msg, r->msg);
+	CHECK(!g.run.running && !g.heard.joined[0] && !g.heard.done[0] && !g.heard.stray);
 	rig_close(&g);
+}
+
+TEST(job_refused_without_image)
+{
+	refusal_case(&(struct refusal){ "noimage", false, { GOOD }, NULL, DD_EABSENT, DD_EABSENT, "no image stored" });
 }
 
 TEST(job_refused_without_sticks)
 {
-	static const enum stick none[MAX_PORTS] = { NONE }, small[MAX_PORTS] = { NONE, SMALL };
+	static const enum stick small[MAX_PORTS] = { NONE, SMALL };
 	struct dd_policy p;
 	struct dd_err err = { 0 };
 	struct rig g;
 
-	policy(&p);
-	rig_open(&g, "nosticks", true, none);
-	CHECK_EQ_INT(dd_runner_check(&g.run, &err), DD_OK);
-	CHECK_EQ_INT(dd_runner_start(&g.run, &p, &err), DD_EABSENT);
-	CHECK_STR_CONTAINS(err.msg, "no stick in any port");
-	CHECK(!g.run.running && !g.heard.stray);
-	rig_close(&g);
-
+	refusal_case(&(struct refusal){ "nosticks", true, { NONE }, NULL, DD_OK, DD_EABSENT, "no stick in any port" });
 	/* only a stick too small: it fails alone, with its kind, and no job starts */
+	policy(&p);
 	rig_open(&g, "smallonly", true, small);
 	CHECK_EQ_INT(dd_runner_start(&g.run, &p, &err), DD_EABSENT);
 	CHECK_STR_CONTAINS(err.msg, "no usable stick (port 2: stick too small");
@@ -315,21 +326,16 @@ static int full_statvfs(const char *path, struct statvfs *v)
 	return 0;
 }
 
+static void fill_the_log(struct rig *g)
+{
+	g->store.statvfs = full_statvfs;
+	CHECK_EQ_INT(dd_store_log_state(&g->store, NULL), DD_LOG_FULL);
+}
+
 TEST(job_refused_full_audit_log)
 {
-	static const enum stick s[MAX_PORTS] = { GOOD };
-	struct dd_policy p;
-	struct dd_err err = { 0 };
-	struct rig g;
-
-	policy(&p);
-	rig_open(&g, "logfull", true, s);
-	g.store.statvfs = full_statvfs;
-	CHECK_EQ_INT(dd_store_log_state(&g.store, NULL), DD_LOG_FULL);
-	CHECK_EQ_INT(dd_runner_start(&g.run, &p, &err), DD_ENOSPACE);
-	CHECK_STR_CONTAINS(err.msg, "audit log is full");
-	CHECK(!g.run.running && !g.heard.joined[0] && !g.heard.done[0]);
-	rig_close(&g);
+	refusal_case(&(struct refusal){ "logfull", true, { GOOD }, fill_the_log, DD_ENOSPACE, DD_ENOSPACE,
+					"audit log is full" });
 }
 
 /* --- a job ---------------------------------------------------------------------------------------- */

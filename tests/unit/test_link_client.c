@@ -8,7 +8,9 @@
  * waits for replies, or for its timeout where the board sends nothing more. */
 #include "check.h"
 #include "link/client.h"
+#include "hash/sha256.h"
 #include "util/escape.h"
+#include "util/json.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -54,6 +56,9 @@ struct board {
 	uint64_t resume, bad_at;
 	unsigned window, max_inflight, data_frames;
 	bool bad_sent;
+	const char *refuse_first; /* load: the first LOAD_BEGIN answered bad-field with this, NULL never */
+	unsigned load_begins;
+	struct dd_link_msg begin, end; /* load: the LOAD_BEGIN taken and the LOAD_END */
 	pthread_t thread;
 	bool joined;
 };
@@ -119,7 +124,8 @@ static int board_recv(struct board *b, struct dd_link_msg *m)
 	}
 	if (b->n_got < MAX_STEPS) {
 		b->got[b->n_got] = *m;
-		b->got[b->n_got].u.load_data.data = NULL;
+		if (m->type == DD_MSG_LOAD_DATA) /* only there: the union's other members share its bytes */
+			b->got[b->n_got].u.load_data.data = NULL;
 		b->n_got++;
 	}
 	return 1;
@@ -321,31 +327,44 @@ static uint8_t *make_pkg(size_t size, uint64_t seed, char *path)
 	return p;
 }
 
-/* The board's chosen version is what the client goes by: LOAD_BEGIN's flags only to version 3. */
-static void hello_version_case(uint16_t version, uint8_t want_flags)
+/* A load of the file at path (LOAD_BEGIN's flags: flags) into a board of this version that answers LOAD_BEGIN
+ * with an error (code, value, msg): the client's status is want_rc, its error names the file and holds msg,
+ * and the board (joined, returned to look at what it was sent) saw HELLO and one LOAD_BEGIN. */
+static struct board *load_refused(uint16_t version, uint8_t flags, const char *path, int code, uint64_t value,
+				  const char *msg, int want_rc, struct dd_err *err)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE, .flags = DD_LOAD_ALLOW_DOWNGRADE };
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE, .flags = flags };
 	struct dd_link_load_result res;
 	struct board *b = board_new();
 	struct dd_link_transport *t;
 	struct dd_link_client c;
+
+	add_hello(b, version, 8);
+	add_error(b, DD_MSG_LOAD_BEGIN, code, value, msg);
+	board_start(b, &t);
+	CHECK_EQ_INT(dd_link_client_open(&c, t, "dartdup test", err), DD_OK);
+	CHECK_EQ_INT(c.hello.version, version);
+	CHECK_EQ_INT(c.hello.window, 8);
+	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, err), want_rc);
+	CHECK_STR_CONTAINS(err->msg, msg);
+	CHECK_STR_CONTAINS(err->msg, path); /* a refusal of this file names it */
+	dd_link_client_close(&c);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(b->n_got, 2);
+	CHECK_EQ_INT(b->got[1].type, DD_MSG_LOAD_BEGIN);
+	return b;
+}
+
+/* The board's chosen version is what the client goes by: LOAD_BEGIN's flags only to version 3. */
+static void hello_version_case(uint16_t version, uint8_t want_flags)
+{
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(3000, version, path);
+	struct board *b = load_refused(version, DD_LOAD_ALLOW_DOWNGRADE, path, DD_LERR_REFUSED, 0, "not today",
+				       DD_EINPUT, &err);
 
-	add_hello(b, version, 8);
-	add_error(b, DD_MSG_LOAD_BEGIN, DD_LERR_REFUSED, 0, "not today");
-	board_start(b, &t);
-	CHECK_EQ_INT(dd_link_client_open(&c, t, "dartdup test", &err), DD_OK);
-	CHECK_EQ_INT(c.hello.version, version);
-	CHECK_EQ_INT(c.hello.window, 8);
-	CHECK_EQ_INT(dd_link_client_load(&c, path, &lo, &res, &err), DD_EINPUT);
-	CHECK_STR_CONTAINS(err.msg, "not today");
-	CHECK_STR_CONTAINS(err.msg, path); /* a refusal of this file names it */
-	dd_link_client_close(&c);
 	free(pkg);
-	CHECK_BOARD(b);
-	CHECK_EQ_INT(b->n_got, 2);
 	CHECK_EQ_INT(b->got[0].u.hello.min_version, DD_LINK_PROTO_MIN);
 	CHECK_EQ_INT(b->got[0].u.hello.max_version, DD_LINK_PROTO_MAX);
 	CHECK(!strcmp(b->got[0].u.hello.name, "dartdup test"));
@@ -355,6 +374,40 @@ static void hello_version_case(uint16_t version, uint8_t want_flags)
 
 TEST(hello_version_2_board_gets_no_load_flags) { hello_version_case(2, 0); }
 TEST(hello_version_3_board_gets_load_flags) { hello_version_case(3, DD_LOAD_ALLOW_DOWNGRADE | DD_LOAD_HASH_AT_END); }
+
+/* HASH_AT_END's resume key is part of the protocol (docs/PROTOCOL.md): pinned for a file of byte i = 7i + 1,
+ * the expected keys computed apart from dartdup, as SHA-256("dartdup resume key" || size u64 LE || the file's
+ * last min(size, 4096) bytes). */
+static void resume_key_case(size_t size, const char *want_hex)
+{
+	struct board *b;
+	struct dd_err err;
+	char path[PATH_CAP], hex[2 * DD_SHA256_LEN + 1];
+	uint8_t *pkg = malloc(size);
+
+	if (!pkg)
+		abort();
+	for (size_t i = 0; i < size; i++)
+		pkg[i] = (uint8_t)(i * 7 + 1);
+	snprintf(path, PATH_CAP, "%s/key-%zu.dfi", check_tmpdir(), size);
+	if (check_write_file(path, pkg, size))
+		abort();
+	free(pkg);
+	b = load_refused(3, 0, path, DD_LERR_REFUSED, 0, "not today", DD_EINPUT, &err);
+	CHECK_EQ_INT(b->got[1].u.load_begin.flags, DD_LOAD_HASH_AT_END);
+	dd_hex(hex, b->got[1].u.load_begin.sha256, DD_SHA256_LEN);
+	CHECK_STR_CONTAINS(hex, want_hex); /* the same length: equal */
+}
+
+TEST(resume_key_of_a_known_file)
+{
+	resume_key_case(5000, "fb1a2224de7e5b05052434ad62f51239bed3d23029fd48f4fc4f97f5d33a54cf");
+}
+
+TEST(resume_key_of_a_file_under_4_kib)
+{
+	resume_key_case(100, "2e96af296546fa2d41a6984b3ea6e18a0b4470fc96a67528d5938191ce4ff1cf");
+}
 
 TEST(hello_version_outside_the_range_is_refused)
 {
@@ -647,6 +700,22 @@ static int fetch(struct board *b, uint64_t since, struct taken *k, uint64_t *n, 
 	return rc;
 }
 
+/* Fetch from since, the callback stopping at stop_at (0 never): want_rc, an error holding want, and
+ * want_n records handed on (and taken) before it. */
+static void fetch_fails(struct board *b, uint64_t since, unsigned stop_at, int want_rc, const char *want,
+			uint64_t want_n)
+{
+	struct taken k = { .stop_at = stop_at };
+	struct dd_err err;
+	uint64_t n = 99;
+
+	CHECK_EQ_INT(fetch(b, since, &k, &n, &err), want_rc);
+	CHECK_BOARD(b);
+	CHECK_STR_CONTAINS(err.msg, want);
+	CHECK_EQ_U64(n, want_n);
+	CHECK_EQ_INT(k.n, want_n);
+}
+
 TEST(log_fetch_pages_until_an_empty_page)
 {
 	struct board *b = board_new();
@@ -689,17 +758,12 @@ TEST(log_fetch_of_an_empty_log)
 TEST(log_fetch_same_page_again_is_an_error)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 1, 3, 2);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "socket test: LOG went backwards (records from seq 1, asked from 3)");
-	CHECK_EQ_U64(n, 2); /* the first page was handed on, the repeat not */
+	/* the first page was handed on, the repeat not */
+	fetch_fails(b, 1, 0, DD_EIO, "socket test: LOG went backwards (records from seq 1, asked from 3)", 2);
 	CHECK_EQ_INT(b->n_got, 3);
 }
 
@@ -731,19 +795,12 @@ static void bad_page_case(uint64_t since, uint64_t first, uint64_t next, uint16_
 {
 	static uint8_t frame[256];
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_step(b, DD_MSG_LOG, ACT_RAW);
 	last_step(b)->raw = frame;
 	last_step(b)->raw_len = raw_log_reply(frame, 2, first, next, count);
-	CHECK_EQ_INT(fetch(b, since, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "socket test: bad reply: link: LOG reply: a field is out of range");
-	CHECK_EQ_U64(n, 0);
-	CHECK_EQ_INT(k.n, 0);
+	fetch_fails(b, since, 0, DD_EIO, "socket test: bad reply: link: LOG reply: a field is out of range", 0);
 }
 
 /* records, but next stays where it was asked: the same page would be asked for again and again */
@@ -756,66 +813,42 @@ TEST(log_fetch_next_inside_the_page_is_an_error) { bad_page_case(1, 1, 2, 3); }
 TEST(log_fetch_more_records_than_asked_is_an_error)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, DD_LINK_LOG_PAGE + 2, DD_LINK_LOG_PAGE + 1);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "LOG sent 1001 records, 1000 asked");
-	CHECK_EQ_U64(n, 0);
+	fetch_fails(b, 1, 0, DD_EIO, "LOG sent 1001 records, 1000 asked", 0);
 }
 
 TEST(log_fetch_stops_where_the_callback_says)
 {
 	struct board *b = board_new();
-	struct taken k = { .stop_at = 3 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 3, 5, 2);
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EABORT);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "enough");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 3, DD_EABORT, "enough", 2);
 }
 
 TEST(log_fetch_board_error_is_passed_on)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_error(b, DD_MSG_LOG, DD_LERR_IO, 0, "audit.log: read error");
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "board: audit.log: read error (io-error)");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 0, DD_EIO, "board: audit.log: read error (io-error)", 2);
 }
 
 TEST(log_fetch_silent_board_times_out)
 {
 	struct board *b = board_new();
-	struct taken k = { 0 };
-	struct dd_err err;
-	uint64_t n;
 
 	add_hello(b, 3, 8);
 	add_log_page(b, 1, 3, 2);
 	add_log_page(b, 3, 5, 2);
 	last_step(b)->act = ACT_HALF;
 	last_step(b)->raw_len = 40; /* the header and some of the records, then silence */
-	CHECK_EQ_INT(fetch(b, 1, &k, &n, &err), DD_EIO);
-	CHECK_BOARD(b);
-	CHECK_STR_CONTAINS(err.msg, "no reply from the board within 200 ms");
-	CHECK_EQ_U64(n, 2);
+	fetch_fails(b, 1, 0, DD_EIO, "no reply from the board within 200 ms", 2);
 }
 
 /* --- load: the window, a resume, a resync ------------------------------------------------------- */
@@ -920,8 +953,18 @@ static void run_load(struct board *b)
 	rep.u.hello_r.max_payload = DD_LINK_MAX_PAYLOAD;
 	rep.u.hello_r.window = (uint16_t)b->window;
 	board_reply_load(b, &req, &rep);
-	if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_BEGIN || req.u.load_begin.size != b->pkg_size)
-		return board_fail(b, "no LOAD_BEGIN of the package's size");
+	for (;;) {
+		if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_BEGIN || req.u.load_begin.size != b->pkg_size)
+			return board_fail(b, "no LOAD_BEGIN of the package's size");
+		if (b->load_begins++ || !b->refuse_first)
+			break;
+		memset(&rep, 0, sizeof(rep));
+		rep.flags = DD_LINK_F_ERROR;
+		rep.u.error.code = DD_LERR_FIELD;
+		snprintf(rep.u.error.msg, sizeof(rep.u.error.msg), "%s", b->refuse_first);
+		board_reply_load(b, &req, &rep);
+	}
+	b->begin = req;
 	memset(&rep, 0, sizeof(rep));
 	rep.u.load_begin_r.xfer = 5;
 	rep.u.load_begin_r.offset = b->resume;
@@ -932,6 +975,7 @@ static void run_load(struct board *b)
 		return;
 	if (!board_recv(b, &req) || req.type != DD_MSG_LOAD_END || req.u.xfer.xfer != 5)
 		return board_fail(b, "no LOAD_END of transfer 5");
+	b->end = req;
 	memset(&rep, 0, sizeof(rep));
 	rep.u.load_end_r.kind = DD_KIND_IMAGE;
 	rep.u.load_end_r.size = b->pkg_size;
@@ -940,38 +984,55 @@ static void run_load(struct board *b)
 	board_wait_close(b);
 }
 
+/* A board (run_load) for a package of size bytes, with this window and chunk, holding none of it yet. */
+static struct board *load_board(size_t size, unsigned window, uint32_t chunk)
+{
+	struct board *b = board_new();
+
+	b->run = run_load;
+	b->window = window;
+	b->chunk = chunk;
+	b->bad_at = UINT64_MAX;
+	b->pkg_size = size;
+	if (!(b->pkg = calloc(1, size)))
+		abort();
+	return b;
+}
+
+/* Start b and load the file at path into it: the client's status. */
+static int client_load(struct board *b, const char *path, struct dd_link_load_result *res, struct dd_err *err)
+{
+	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
+	struct dd_link_transport *t;
+	struct dd_link_client c;
+	int rc;
+
+	board_start(b, &t);
+	rc = dd_link_client_open(&c, t, "t", err);
+	c.timeout_ms = 5000; /* a client that does not fill the window stalls the board: fail, not hang */
+	if (!rc)
+		rc = dd_link_client_load(&c, path, &lo, res, err);
+	dd_link_client_close(&c);
+	return rc;
+}
+
 /* Load a package of size bytes into a board with this window and chunk, resuming at resume, with the
  * chunk at bad_at lost once (UINT64_MAX: none); the client sends from min_frames to max_frames LOAD_DATA.
  * The board's copy must be the file, and the window full. */
 static void load_case(size_t size, unsigned window, uint32_t chunk, uint64_t resume, uint64_t bad_at,
 		      unsigned min_frames, unsigned max_frames)
 {
-	struct dd_link_load_opts lo = { .kind = DD_KIND_IMAGE };
 	struct dd_link_load_result res;
-	struct board *b = board_new();
-	struct dd_link_transport *t;
-	struct dd_link_client c;
+	struct board *b = load_board(size, window, chunk);
 	struct dd_err err;
 	char path[PATH_CAP];
 	uint8_t *pkg = make_pkg(size, 100 + window, path);
 	int rc;
 
-	b->run = run_load;
-	b->window = window;
-	b->chunk = chunk;
 	b->resume = resume;
 	b->bad_at = bad_at;
-	b->pkg_size = size;
-	b->pkg = calloc(1, size);
-	if (!b->pkg)
-		abort();
 	memcpy(b->pkg, pkg, resume); /* what the board held already */
-	board_start(b, &t);
-	rc = dd_link_client_open(&c, t, "t", &err);
-	c.timeout_ms = 5000; /* a client that does not fill the window stalls the board: fail, not hang */
-	if (!rc)
-		rc = dd_link_client_load(&c, path, &lo, &res, &err);
-	dd_link_client_close(&c);
+	rc = client_load(b, path, &res, &err);
 	CHECK_BOARD(b);
 	CHECK_EQ_INT(rc, DD_OK);
 	CHECK_MEM_EQ(b->pkg, pkg, size);
@@ -994,10 +1055,66 @@ TEST(load_resumes_and_resyncs_after_bad_offset) { load_case(1000, 3, 100, 300, 5
 /* a last chunk shorter than the others */
 TEST(load_odd_size) { load_case(1050, 4, 100, 0, UINT64_MAX, 11, 11); }
 
+/* --- load: a version 3 board from before HASH_AT_END -------------------------------------------- */
+
+/* Its decoder refused the flag (bad-field, value 0, these words): the client sends LOAD_BEGIN again in the
+ * first form, named by the package's SHA-256, and loads; LOAD_END then carries no SHA-256. */
+TEST(load_falls_back_when_an_old_board_refuses_hash_at_end)
+{
+	struct dd_link_load_result res;
+	struct board *b = load_board(1000, 3, 100);
+	struct dd_sha256 h;
+	struct dd_err err;
+	char path[PATH_CAP];
+	uint8_t *pkg = make_pkg(1000, 300, path), sha[DD_SHA256_LEN];
+	int rc;
+
+	b->refuse_first = "link: LOAD_BEGIN: a field is out of range";
+	rc = client_load(b, path, &res, &err);
+	CHECK_BOARD(b);
+	CHECK_EQ_INT(rc, DD_OK);
+	CHECK_EQ_INT(b->load_begins, 2);
+	CHECK_EQ_INT(b->got[1].u.load_begin.flags, DD_LOAD_HASH_AT_END); /* the first asked for it */
+	CHECK_EQ_INT(b->begin.u.load_begin.flags, 0);
+	dd_sha256_init(&h);
+	dd_sha256_update(&h, pkg, 1000);
+	dd_sha256_final(&h, sha);
+	CHECK_MEM_EQ(b->begin.u.load_begin.sha256, sha, DD_SHA256_LEN);
+	CHECK(!b->end.u.xfer.has_sha);
+	CHECK_MEM_EQ(b->pkg, pkg, 1000);
+	CHECK_EQ_U64(res.end.size, 1000);
+	free(pkg);
+}
+
+/* Any other bad-field to LOAD_BEGIN is the board's answer: reported once, LOAD_BEGIN not sent again (the
+ * script ends after it: another request fails the board). */
+static void other_bad_field_case(uint64_t value, const char *msg)
+{
+	struct dd_err err;
+	char path[PATH_CAP];
+	uint8_t *pkg = make_pkg(1000, 301, path);
+
+	free(pkg);
+	load_refused(3, 0, path, DD_LERR_FIELD, value, msg, DD_EINPUT, &err); /* HELLO, one LOAD_BEGIN */
+	CHECK_STR_CONTAINS(err.msg, "(bad-field)");
+}
+
+TEST(load_other_bad_field_is_reported_not_retried)
+{
+	other_bad_field_case(0, "LOAD_BEGIN: size over the store's limit");
+}
+/* the old board's words with a value: not what an old board answers */
+TEST(load_bad_field_with_a_value_is_not_retried)
+{
+	other_bad_field_case(7, "link: LOAD_BEGIN: a field is out of range");
+}
+
 int main(void)
 {
 	RUN(hello_version_2_board_gets_no_load_flags);
 	RUN(hello_version_3_board_gets_load_flags);
+	RUN(resume_key_of_a_known_file);
+	RUN(resume_key_of_a_file_under_4_kib);
 	RUN(hello_version_outside_the_range_is_refused);
 	RUN(hello_refused_by_the_board_says_why);
 	RUN(error_reply_refusal_is_input_error);
@@ -1028,6 +1145,9 @@ int main(void)
 	RUN(load_with_window_one_is_stop_and_wait);
 	RUN(load_resumes_and_resyncs_after_bad_offset);
 	RUN(load_odd_size);
+	RUN(load_falls_back_when_an_old_board_refuses_hash_at_end);
+	RUN(load_other_bad_field_is_reported_not_retried);
+	RUN(load_bad_field_with_a_value_is_not_retried);
 	boards_free();
 	return check_done();
 }
