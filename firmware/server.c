@@ -92,8 +92,9 @@ static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
 		in->image_size = img->info.image_size;
 		snprintf(in->image_name, sizeof(in->image_name), "%s", img->info.name);
 	}
-	/* version 3: the image's version after pending_firmware ("" none); an older peer reads no more */
-	in->has_image_version = d->serving_version >= 3;
+	/* version 4: the image's version after pending_firmware ("" none); an older peer (whose decoder refuses
+	 * bytes after pending_firmware) gets none */
+	in->has_image_version = d->serving_version >= 4;
 	if (img && in->has_image_version && dd_version_ok(img->info.version, strlen(img->info.version)))
 		snprintf(in->image_version, sizeof(in->image_version), "%s", img->info.version);
 	in->n_keys = (uint8_t)d->board->n_pubkeys;

@@ -270,7 +270,7 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 		for (unsigned i = 0; i < in->n_keys && i < DD_LINK_MAX_KEYS; i++)
 			put(w, in->key_id[i], DD_SHA256_LEN);
 		put_str(w, in->pending_firmware);
-		if (in->has_image_version) /* version 3: the board sets it for a version 3 peer only */
+		if (in->has_image_version) /* version 4: the board sets it for a version 4 peer only */
 			put_str(w, in->image_version);
 		break;
 	case DD_MSG_LOAD_BEGIN:
@@ -552,7 +552,7 @@ static void dec_ports(struct rd *r, struct dd_link_ports_reply *p)
 	}
 }
 
-/* INFO's image version (version 3): absent from an older board's reply (nothing after pending_firmware).
+/* INFO's image version (version 4): absent from an older board's reply (nothing after pending_firmware).
  * It reaches a terminal and is compared with a package's: "" or a version (util/version.h), nothing else. */
 static void dec_image_version(struct rd *r, struct dd_link_info_reply *in)
 {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The stored image's version in INFO (protocol version 3, docs/PROTOCOL.md "INFO") on the simulated board:
+# The stored image's version in INFO (protocol version 4, docs/PROTOCOL.md "INFO") on the simulated board:
 # `board info` shows it on the image line and `--json` as "image_version"; a board without an image, or
-# holding an image packed without --version, says none; a version 2 PC (DARTDUP_LINK_MAX_VERSION=2) gets
-# the old reply and works, the version not known (absent from --json); the raw reply to a version 2 and a
-# version 3 peer. Synchronised on the protocol (--ready-fd), never on sleeps.
+# holding an image packed without --version, says none; a version 3 or 2 PC (DARTDUP_LINK_MAX_VERSION) gets
+# the old reply and works, the version not known (absent from --json); the raw reply to version 1-3 and
+# version 4 peers. Synchronised on the protocol (--ready-fd), never on sleeps.
 . tests/lib.sh
 
 S=$T/board.sock
@@ -79,10 +79,14 @@ expect_rc "a version 2 PC: info --json" 0 B2 info --json
 check "a version 2 PC: no image_version key (not known)" json_field "$T/out" image_version MISSING
 out_has "a version 2 PC: the image is still named" '"image":{"name":"sample",'
 check "a version 2 PC: the fields of docs/EVENTS.md" python3 tests/cli/events_check.py board-info "$T/out"
+expect_rc "a version 3 PC (what a dartdup from before version 4 offers): info works" 0 \
+	env DARTDUP_LINK_MAX_VERSION=3 "$DARTDUP" board --sim "$S" info --json
+check "a version 3 PC: no image_version key (the reply a version 3 decoder takes)" json_field "$T/out" image_version MISSING
+out_has "a version 3 PC: the image is still named" '"image":{"name":"sample",'
 expect_rc "a version 1 PC: info works too" 0 env DARTDUP_LINK_MAX_VERSION=1 "$DARTDUP" board --sim "$S" info
 
-# the bytes themselves: INFO to a HELLO-less (version 1) and a version 2 peer ends after pending_firmware;
-# a version 3 peer gets str image_version after it
+# the bytes themselves: INFO to a HELLO-less (version 1), a version 2 and a version 3 peer ends after
+# pending_firmware; a version 4 peer gets str image_version after it
 cat >"$T/info.py" <<'PY'
 import socket, struct, sys
 sys.path.insert(0, "tests/cli")
@@ -102,11 +106,11 @@ def info(hello_max):
     if pos == len(p):
         return "none"
     return p[pos + 1:pos + 1 + p[pos]].decode() + ("" if pos + 1 + p[pos] == len(p) else "+junk")
-print(info(0), info(2), info(3))
+print(info(0), info(2), info(3), info(4))
 PY
 got=$(python3 "$T/info.py" "$S")
-check "INFO: nothing after pending_firmware without HELLO and to version 2, the version to version 3 ($got)" \
-	test "$got" = "none none 1.10"
+check "INFO: nothing after pending_firmware without HELLO and to versions 2 and 3, the version to version 4 ($got)" \
+	test "$got" = "none none none 1.10"
 
 # --- board status and status --all: the version an admin checks after a rollout ------------------
 expect_rc "status" 0 B status

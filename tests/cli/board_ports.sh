@@ -97,8 +97,8 @@ check "a version 2 PC: label null" json_labels "$T/out" '[None, None, None]'
 expect_rc "a version 2 PC: info --json" 0 env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --sim "$S" info --json
 out_has "a version 2 PC: labels null" '"labels":null'
 expect_rc "a version 1 PC: status works too" 0 env DARTDUP_LINK_MAX_VERSION=1 "$DARTDUP" board --sim "$S" status
-expect_rc "DARTDUP_LINK_MAX_VERSION out of range: refused" 2 env DARTDUP_LINK_MAX_VERSION=4 "$DARTDUP" board --sim "$S" status
-out_has "the bad version is named" "DARTDUP_LINK_MAX_VERSION: '4' is not a link protocol version (1..3)"
+expect_rc "DARTDUP_LINK_MAX_VERSION out of range: refused" 2 env DARTDUP_LINK_MAX_VERSION=5 "$DARTDUP" board --sim "$S" status
+out_has "the bad version is named" "DARTDUP_LINK_MAX_VERSION: '5' is not a link protocol version (1..4)"
 check "the refusal is one line" test "$(wc -l <"$T/out")" -eq 1
 expect_rc "DARTDUP_LINK_MAX_VERSION not a number: refused" 2 env DARTDUP_LINK_MAX_VERSION=2x "$DARTDUP" board --sim "$S" status
 

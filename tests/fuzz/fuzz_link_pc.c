@@ -53,7 +53,7 @@ static void use_reply(const struct dd_link_msg *m)
 		break;
 	case DD_MSG_INFO:
 		FUZZ_ASSERT(m->u.info_r.n_keys <= DD_LINK_MAX_KEYS);
-		/* the image's version (version 3) reaches a terminal and is compared: "" or a version */
+		/* the image's version (version 4) reaches a terminal and is compared: "" or a version */
 		FUZZ_ASSERT(strlen(m->u.info_r.image_version) <= DD_VERSION_MAX);
 		FUZZ_ASSERT(!m->u.info_r.image_version[0] ||
 			    dd_version_ok(m->u.info_r.image_version, strlen(m->u.info_r.image_version)));

@@ -131,7 +131,7 @@ static int replies(struct stream *s)
 	m.u.info_r.n_keys = 2;
 	memset(m.u.info_r.key_id, 0x22, sizeof(m.u.info_r.key_id));
 	rc |= emit(s, &m, 2);
-	m.tag++; /* version 3: the same with the image's version after pending_firmware */
+	m.tag++; /* version 4: the same with the image's version after pending_firmware */
 	m.u.info_r.has_image_version = true;
 	strcpy(m.u.info_r.image_version, "1.2.3");
 	rc |= emit(s, &m, 3);

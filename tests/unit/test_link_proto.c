@@ -129,13 +129,13 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	m->u.ports_r.n_ports = 4;
 	strcpy(m->u.ports_r.name[0], "A1"), strcpy(m->u.ports_r.name[1], "usb-0:1.4.2");
 	strcpy(m->u.ports_r.name[3], "hub2_7"); /* port 3: no name */
-	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 3: with the image's version */
+	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 4: with the image's version */
 	strcpy(m->u.info_r.board, "sim");
 	m->u.info_r.has_image = true;
 	m->u.info_r.image_size = 4096;
 	m->u.info_r.has_image_version = true;
 	strcpy(m->u.info_r.image_version, "1.2.3");
-	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 3: no image, so no version */
+	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 4: no image, so no version */
 	m->u.info_r.has_image_version = true;
 	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
 	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
@@ -472,7 +472,7 @@ static size_t info_frame(const char *extra, size_t len)
 
 #define INFO_FRAME(lit) info_frame(lit, sizeof(lit) - 1)
 
-/* INFO's image version (version 3): sent only when the board sets has_image_version (a version 3 peer), so
+/* INFO's image version (version 4): sent only when the board sets has_image_version (a version 4 peer), so
  * a version 2 peer's INFO is byte for byte the old one; a reply without it decodes (an older board); what
  * is there is "" or a version (util/version.h), nothing else. */
 TEST(info_image_version)
@@ -505,7 +505,7 @@ TEST(info_image_version)
 	CHECK(d.u.info_r.has_image_version);
 	CHECK(!strcmp(d.u.info_r.image_version, ""));
 
-	/* by hand: what a version 3 board may send, and what it may not */
+	/* by hand: what a version 4 board may send, and what it may not */
 	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x05" "1.2.3"), &d), 0);
 	CHECK(!strcmp(d.u.info_r.image_version, "1.2.3"));
 	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x1f" "123456789.123456789.123456789.1"), &d), 0); /* 31 bytes */

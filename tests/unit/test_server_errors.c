@@ -257,8 +257,8 @@ static int info_at(struct dd_daemon *d, unsigned max_version, struct dd_link_msg
 	return ask(d, &m, r);
 }
 
-/* Not an error, but the same rule as PORTS and STATUS's fail: INFO's image version (version 3) goes only
- * to a peer whose HELLO chose version 3; an older peer gets the old reply ("" is sent: no image or none). */
+/* Not an error, but the same rule as PORTS and STATUS's fail: INFO's image version (version 4) goes only
+ * to a peer whose HELLO chose version 4; an older peer (a version 3 PC's decoder too) gets the old reply ("" is sent: no image or none). */
 TEST(info_image_version_by_peer_version)
 {
 	struct dd_link_msg r;
@@ -270,7 +270,9 @@ TEST(info_image_version_by_peer_version)
 	CHECK_EQ_INT(info_at(b.d, 2, &r), 0);
 	CHECK(r.u.info_r.has_image && !r.u.info_r.has_image_version);
 	CHECK(!strcmp(r.u.info_r.image_version, ""));
-	CHECK_EQ_INT(info_at(b.d, 3, &r), 0);
+	CHECK_EQ_INT(info_at(b.d, 3, &r), 0); /* a version 3 PC refuses bytes after pending_firmware */
+	CHECK(r.u.info_r.has_image && !r.u.info_r.has_image_version);
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
 	CHECK(r.u.info_r.has_image_version);
 	CHECK(!strcmp(r.u.info_r.image_version, "1.2.3"));
 	CHECK_EQ_INT(info_at(b.d, 2, &r), 0); /* a later HELLO chooses again */
@@ -278,13 +280,13 @@ TEST(info_image_version_by_peer_version)
 	bench_close(&b);
 
 	CHECK_EQ_INT(bench_open_version(&b, true, NULL), 0); /* an image without a version */
-	CHECK_EQ_INT(info_at(b.d, 3, &r), 0);
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
 	CHECK(r.u.info_r.has_image && r.u.info_r.has_image_version);
 	CHECK(!strcmp(r.u.info_r.image_version, ""));
 	bench_close(&b);
 
 	CHECK_EQ_INT(bench_open(&b, false), 0); /* no image */
-	CHECK_EQ_INT(info_at(b.d, 3, &r), 0);
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
 	CHECK(!r.u.info_r.has_image && r.u.info_r.has_image_version);
 	CHECK(!strcmp(r.u.info_r.image_version, ""));
 	bench_close(&b);
