@@ -436,7 +436,7 @@ static void print_line(const struct worker *w, bool json)
 			dd_json_end_obj(&j);
 		}
 		dd_json_end_arr(&j);
-		/* INFO's (version 3): "" no image or none; absent when the board does not say */
+		/* INFO's (version 4): "" no image or none; absent when the board does not say */
 		if (w->image.known)
 			dd_json_str(&j, "image_version", w->image.version);
 	}

@@ -601,7 +601,7 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		for (unsigned i = 0; i < in->n_keys; i++)
 			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
 		dd_json_end_arr(&j);
-		/* version 3: "" when no image or an image without a version; absent when the board does not say
+		/* version 4: "" when no image or an image without a version; absent when the board does not say
 		 * (an older board, or DARTDUP_LINK_MAX_VERSION=2) */
 		if (in->has_image_version)
 			dd_json_str(&j, "image_version", in->image_version);
@@ -771,7 +771,7 @@ static void status_json(const struct dd_link_status_reply *s, const struct dd_li
 		dd_json_end_obj(&j);
 	}
 	dd_json_end_arr(&j);
-	/* INFO's (version 3): "" no image or none; absent when the board does not say */
+	/* INFO's (version 4): "" no image or none; absent when the board does not say */
 	if (image->known)
 		dd_json_str(&j, "image_version", image->version);
 	dd_json_end_obj(&j);
