@@ -12,26 +12,13 @@ PID=
 B() { "$DARTDUP" board --sim "$S" "$@"; }
 B2() { env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --sim "$S" "$@"; }
 
-# start_board PORT...: start the daemon and wait until it serves
+# start_board PORT...: start the daemon (tests/lib.sh start_sim_board) and wait until it serves
 start_board() {
 	local args=() p
 	for p in "$@"; do args+=(--port "$p"); done
-	rm -f "$T/ready"; mkfifo "$T/ready"
-	"$DARTDUPD" --board sim --socket "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" \
-		--ready-fd 3 3>"$T/ready" >>"$T/lights" 2>>"$T/daemon.err" &
-	PID=$!
-	local line=
-	read -r line <"$T/ready"
-	[ "$line" = READY ] || { echo "# daemon did not start: $(cat "$T/daemon.err")"; PID=; return 1; }
+	start_sim_board "$S" --store "$ST" --pubkey "$T/depot.pub" "${args[@]}" && PID=$SIM_PID
 }
-stop_board() {
-	[ -n "$PID" ] || return 0
-	kill "$PID" 2>/dev/null
-	wait "$PID"
-	PID=
-}
-cleanup() { stop_board; rm -rf "$T"; }
-trap cleanup EXIT
+stop_board() { [ -z "$PID" ] || stop_sim_board "$PID"; PID=; }
 
 # json_field FILE KEY WANT: the info object's KEY is WANT (a Python literal; MISSING: the key is absent)
 json_field() {
