@@ -92,6 +92,11 @@ static int on_info(struct dd_daemon *d, struct dd_link_msg *rep)
 		in->image_size = img->info.image_size;
 		snprintf(in->image_name, sizeof(in->image_name), "%s", img->info.name);
 	}
+	/* version 4: the image's version after pending_firmware ("" none); an older peer (whose decoder refuses
+	 * bytes after pending_firmware) gets none */
+	in->has_image_version = d->serving_version >= 4;
+	if (img && in->has_image_version && dd_version_ok(img->info.version, strlen(img->info.version)))
+		snprintf(in->image_version, sizeof(in->image_version), "%s", img->info.version);
 	in->n_keys = (uint8_t)d->board->n_pubkeys;
 	memcpy(in->key_id, d->key_id, sizeof(in->key_id));
 	snprintf(in->pending_firmware, sizeof(in->pending_firmware), "%s", d->store.pending_firmware);

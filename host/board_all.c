@@ -51,6 +51,7 @@ struct worker {
 	char line[600];                      /* what happened, after the serial */
 	char states[DD_LINK_MAX_PORTS][24];  /* status: the ports' states, for the metrics */
 	struct dd_link_ports_reply names;    /* status: the ports' names (PORTS; n_ports 0: none) */
+	struct board_image image;            /* status: which image it holds (INFO) */
 	unsigned n_ports;
 	char *records;                       /* log: the new records, one per line */
 	size_t records_len;
@@ -291,15 +292,21 @@ static int do_status(struct worker *w, struct dd_link_client *c, struct dd_err *
 	struct dd_link_msg req;
 	const struct dd_link_status_reply *s;
 	struct dd_link_name n;
+	char buf[64];
 	size_t at;
 
+	board_image(c, &w->image);
 	board_port_names(c, &w->names); /* before STATUS: the call reuses the reply */
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_STATUS;
 	if (dd_link_call(c, &req, err))
 		return err->code;
 	s = &c->reply.u.status_r;
-	at = (size_t)snprintf(w->line, sizeof(w->line), "job %u %s:", s->job, dd_job_state_name(s->job_state, &n));
+	/* "image 1.2.3; " first (the version an admin checks after a rollout, never cut off by many ports) */
+	at = w->image.known ? (size_t)snprintf(w->line, sizeof(w->line), "%s; ",
+					       board_image_text(&w->image, buf, sizeof(buf))) : 0;
+	at += (size_t)snprintf(w->line + at, sizeof(w->line) - at, "job %u %s:", s->job,
+			       dd_job_state_name(s->job_state, &n));
 	w->n_ports = s->n_ports < DD_LINK_MAX_PORTS ? s->n_ports : DD_LINK_MAX_PORTS;
 	for (unsigned i = 0; i < w->n_ports && at < sizeof(w->line); i++) {
 		const struct dd_link_port_status *p = &s->port[i];
@@ -429,6 +436,9 @@ static void print_line(const struct worker *w, bool json)
 			dd_json_end_obj(&j);
 		}
 		dd_json_end_arr(&j);
+		/* INFO's (version 4): "" no image or none; absent when the board does not say */
+		if (w->image.known)
+			dd_json_str(&j, "image_version", w->image.version);
 	}
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));

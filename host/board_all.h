@@ -35,6 +35,21 @@ int board_open(const char *serial, const char *sim, struct dd_link_client *c, st
  * reply the decoder refuses is warned about on stderr and taken as no names (the ports go by number). */
 void board_port_names(struct dd_link_client *c, struct dd_link_ports_reply *out);
 
+/* Which image a board holds, by its version (INFO's image_version, protocol version 3): what an admin reads
+ * after a rollout in `board status` and `board --all status`. */
+struct board_image {
+	bool known;                            /* false: the board does not say (a version 1-2 board or link) */
+	bool has_image;
+	char version[DD_VERSION_MAX + 1];      /* "" none; else a version (checked by the decoder) */
+};
+
+/* INFO into *out (the call reuses c's reply). A refused INFO is not the view's failure: not known (a reply
+ * the decoder refuses is warned about on stderr, as board_port_names does). */
+void board_image(struct dd_link_client *c, struct board_image *out);
+
+/* "image 1.2.3", "image without a version", "no image"; "" when not known. Into buf, returned. */
+const char *board_image_text(const struct board_image *b, char *buf, size_t len);
+
 /* Port i's label for a view: its name, else "" (the view shows the number). */
 const char *board_port_label(const struct dd_link_ports_reply *names, unsigned i);
 

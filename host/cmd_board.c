@@ -45,8 +45,8 @@ static void board_usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  list                 boards plugged in over USB (serial, USB port)\n"
-		"  info                 board, firmware, ports, stored image, trusted key ids, clock, audit\n"
-		"                       log state and the board's audit public key (PEM)\n"
+		"  info                 board, firmware, ports, stored image and its version, trusted key ids,\n"
+		"                       clock, audit log state and the board's audit public key (PEM)\n"
 		"  load IMAGE.dfi [--allow-downgrade]  send a signed image; the board verifies it all before\n"
 		"                       using it; an interrupted load resumes where it stopped when run again;\n"
 		"                       an older version of the stored image's name is refused unless forced\n"
@@ -57,8 +57,9 @@ static void board_usage(FILE *out)
 		"                       --probe/--sanitize: this job also probes / sanitizes each stick, on\n"
 		"                       top of the board's description file (docs/BOARD.md)\n"
 		"  abort                stop the running job\n"
-		"  status [--watch [--job N]]  per port: state, progress, speed, serial; --watch: until the job\n"
-		"                       ends (--job N: until job N, e.g. one the button starts, has ended)\n"
+		"  status [--watch [--job N]]  the image's version; per port: state, progress, speed, serial;\n"
+		"                       --watch: until the job ends (--job N: until job N, e.g. one the\n"
+		"                       button starts, has ended)\n"
 		"  log [--since N]      the board's audit records (same fields as dartdup write --log)\n"
 		"  selftest             the board checks its gadget port, power, USB ports, sticks' speeds and\n"
 		"                       store (docs/ACCEPTANCE.md); exit 1 when a check failed\n"
@@ -254,6 +255,37 @@ void board_port_names(struct dd_link_client *c, struct dd_link_ports_reply *out)
 	}
 	if (c->last_error != DD_LERR_TYPE) /* unknown-type: a version 3 board older than PORTS */
 		fprintf(stderr, "dartdup: warning: %s; the ports are shown by number\n", e.msg);
+}
+
+void board_image(struct dd_link_client *c, struct board_image *out)
+{
+	struct dd_err e = { 0 };
+	struct dd_link_msg *m;
+
+	memset(out, 0, sizeof(*out));
+	c->last_error = 0;
+	m = request(c, DD_MSG_INFO, &e);
+	if (!m) {
+		if (c->last_error != DD_LERR_TYPE)
+			fprintf(stderr, "dartdup: warning: %s; the image's version is not shown\n", e.msg);
+		return;
+	}
+	out->known = m->u.info_r.has_image_version;
+	out->has_image = m->u.info_r.has_image;
+	snprintf(out->version, sizeof(out->version), "%s", m->u.info_r.image_version);
+}
+
+const char *board_image_text(const struct board_image *b, char *buf, size_t len)
+{
+	if (!b->known)
+		snprintf(buf, len, "%s", "");
+	else if (!b->has_image)
+		snprintf(buf, len, "no image");
+	else if (!b->version[0])
+		snprintf(buf, len, "image without a version");
+	else
+		snprintf(buf, len, "image %s", b->version);
+	return buf;
 }
 
 const char *board_port_label(const struct dd_link_ports_reply *names, unsigned i)
@@ -569,6 +601,10 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		for (unsigned i = 0; i < in->n_keys; i++)
 			dd_json_hex(&j, NULL, in->key_id[i], DD_SHA256_LEN);
 		dd_json_end_arr(&j);
+		/* version 4: "" when no image or an image without a version; absent when the board does not say
+		 * (an older board, or DARTDUP_LINK_MAX_VERSION=2) */
+		if (in->has_image_version)
+			dd_json_str(&j, "image_version", in->image_version);
 		dd_json_str(&j, "pending_firmware", in->pending_firmware[0] ? in->pending_firmware : NULL);
 		dd_json_bool(&j, "ready", !why[0]);
 		dd_json_str(&j, "not_ready", why[0] ? why : NULL);
@@ -589,7 +625,9 @@ static int do_info(struct dd_link_client *c, const struct board_opts *o, struct 
 		printf("state     %s\n", DD_ESC(why));
 	if (in->has_image) {
 		hex16(h, in->image_id);
-		printf("image     %s (%" PRIu64 " MiB, id %s)\n", DD_ESC(in->image_name), in->image_size >> 20, h);
+		printf("image     %s%s%s (%" PRIu64 " MiB, id %s)\n", DD_ESC(in->image_name),
+		       in->has_image_version ? ", version " : "",
+		       in->has_image_version ? DD_ESC(dd_version_show(in->image_version)) : "", in->image_size >> 20, h);
 	} else {
 		printf("image     none\n");
 	}
@@ -699,7 +737,8 @@ static int do_load(struct dd_link_client *c, const struct board_opts *o, int kin
 
 /* --- status ------------------------------------------------------------------------------- */
 
-static void status_json(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names)
+static void status_json(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names,
+			const struct board_image *image)
 {
 	struct dd_link_name n;
 	struct dd_json j;
@@ -732,6 +771,9 @@ static void status_json(const struct dd_link_status_reply *s, const struct dd_li
 		dd_json_end_obj(&j);
 	}
 	dd_json_end_arr(&j);
+	/* INFO's (version 4): "" no image or none; absent when the board does not say */
+	if (image->known)
+		dd_json_str(&j, "image_version", image->version);
 	dd_json_end_obj(&j);
 	puts(dd_json_text(&j));
 	fflush(stdout);
@@ -740,12 +782,16 @@ static void status_json(const struct dd_link_status_reply *s, const struct dd_li
 
 /* The table; returns the number of lines printed (to redraw in place). The label column only when the board
  * names its ports (PORTS), as wide as the widest name: a column per port, aligned. */
-static int status_table(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names)
+static int status_table(const struct dd_link_status_reply *s, const struct dd_link_ports_reply *names,
+			const struct board_image *image)
 {
 	struct dd_link_name n, kn;
 	int lw = label_width(names);
+	char it[64];
 
-	printf("job %u: %s\n", s->job, dd_job_state_name(s->job_state, &n));
+	/* "job 3: done; image 1.2.3": short (a version is at most 31 bytes), and escaped as every board string */
+	printf("job %u: %s%s%s\n", s->job, dd_job_state_name(s->job_state, &n), image->known ? "; " : "",
+	       DD_ESC(board_image_text(image, it, sizeof(it))));
 	printf("%-5s ", "port");
 	if (lw)
 		printf("%-*s ", lw, "label");
@@ -782,8 +828,10 @@ static int watch(struct dd_link_client *c, const struct board_opts *o, uint32_t 
 {
 	bool tty = isatty(STDOUT_FILENO) && !o->json;
 	struct dd_link_ports_reply names;
+	struct board_image image;
 	int lines = 0;
 
+	board_image(c, &image); /* once, as the names: no load while a job runs */
 	board_port_names(c, &names); /* once: a board's sockets keep their names */
 	for (;;) {
 		struct dd_link_msg *m = request(c, DD_MSG_STATUS, err);
@@ -795,11 +843,11 @@ static int watch(struct dd_link_client *c, const struct board_opts *o, uint32_t 
 		running = last->job_state == DD_JOB_RUNNING || (job && last->job < job);
 		if (o->json) {
 			if (!until_done || !o->wait || !running)
-				status_json(last, &names);
+				status_json(last, &names, &image);
 		} else if (tty || !running || !until_done) {
 			if (tty && lines)
 				printf("\033[%dA\033[J", lines);
-			lines = status_table(last, &names);
+			lines = status_table(last, &names, &image);
 		}
 		if (!until_done || !running)
 			return DD_OK;

@@ -270,6 +270,8 @@ static void enc_reply(struct wr *w, const struct dd_link_msg *m)
 		for (unsigned i = 0; i < in->n_keys && i < DD_LINK_MAX_KEYS; i++)
 			put(w, in->key_id[i], DD_SHA256_LEN);
 		put_str(w, in->pending_firmware);
+		if (in->has_image_version) /* version 4: the board sets it for a version 4 peer only */
+			put_str(w, in->image_version);
 		break;
 	case DD_MSG_LOAD_BEGIN:
 		put_u32(w, m->u.load_begin_r.xfer);
@@ -550,6 +552,25 @@ static void dec_ports(struct rd *r, struct dd_link_ports_reply *p)
 	}
 }
 
+/* INFO's image version (version 4): absent from an older board's reply (nothing after pending_firmware).
+ * It reaches a terminal and is compared with a package's: "" or a version (util/version.h), nothing else. */
+static void dec_image_version(struct rd *r, struct dd_link_info_reply *in)
+{
+	char s[DD_LINK_STR_MAX + 1];
+
+	if (r->short_ || r->bad || r->pos >= r->len)
+		return;
+	in->has_image_version = true;
+	get_str(r, s);
+	if (r->short_ || r->bad)
+		return;
+	if (strlen(s) >= sizeof(in->image_version) || (s[0] && !dd_version_ok(s, strlen(s)))) {
+		r->bad = true;
+		return;
+	}
+	memcpy(in->image_version, s, strlen(s) + 1);
+}
+
 static void dec_reply(struct rd *r, struct dd_link_msg *m)
 {
 	struct dd_link_info_reply *in = &m->u.info_r;
@@ -583,6 +604,7 @@ static void dec_reply(struct rd *r, struct dd_link_msg *m)
 		for (unsigned i = 0; i < in->n_keys; i++)
 			get_bytes(r, in->key_id[i], DD_SHA256_LEN);
 		get_str(r, in->pending_firmware);
+		dec_image_version(r, in);
 		break;
 	case DD_MSG_LOAD_BEGIN:
 		m->u.load_begin_r.xfer = get_u32(r);

@@ -19,13 +19,16 @@
 
 #include "hash/sha256.h"
 #include "util/err.h"
+#include "util/version.h"
 
 #define DD_LINK_MAGIC "DDLK"
 #define DD_LINK_HDR_LEN 16
 #define DD_LINK_FRAME_VERSION 1      /* header layout; the magic..length fields never move */
 #define DD_LINK_PROTO_MIN 1          /* message set versions this code speaks */
-#define DD_LINK_PROTO_MAX 3          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's
-                                        failure kind, REVOKE, LOAD_BEGIN's flags, PORTS */
+#define DD_LINK_PROTO_MAX 4          /* 2: TIME, AUDIT, START with batch/operator; 3: START's flags, a port's
+                                        failure kind, REVOKE, LOAD_BEGIN's flags, PORTS;
+                                        4: INFO's image version (a field after the end of a
+                                        version 3 reply, which a version 3 PC refuses) */
 #define DD_LINK_MAX_PAYLOAD (1u << 20) /* 1 MiB: the largest payload either side accepts */
 #define DD_LINK_MAX_CHUNK (DD_LINK_MAX_PAYLOAD - 16) /* load data bytes in one LOAD_DATA */
 /* Where a LOAD_DATA frame's data start: a sender that reads them to buf + this is not copied again */
@@ -185,6 +188,11 @@ struct dd_link_info_reply {
 	uint8_t n_keys;
 	uint8_t key_id[DD_LINK_MAX_KEYS][DD_SHA256_LEN]; /* key id (SHA-256 of the DER public key) */
 	char pending_firmware[DD_LINK_STR_MAX + 1]; /* bundle stored by `update`, "" if none */
+	/* version 4: the stored image's version (docs/FORMAT.md "Version"), "" when no image or none. Sent
+	 * only when has_image_version (the board: to a peer whose HELLO chose version 4); a reply without it
+	 * (an older board) decodes with has_image_version false. Checked by the decoder: "" or a version. */
+	bool has_image_version;
+	char image_version[DD_VERSION_MAX + 1];
 };
 
 /* LOAD_BEGIN flags (version 3; a version 2 board refuses any as a reserved byte: bad-field). */

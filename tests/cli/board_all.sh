@@ -26,7 +26,8 @@ dupes() { python3 -c 'import json,sys,collections; c=collections.Counter((r["boa
 
 "$DARTDUP" keygen -o "$T/depot" >/dev/null 2>&1 || { not_ok "keygen"; exit 0; }
 make_image "$T/a.img" $((2 * 1024 * 1024 + 555)) 31
-"$DARTDUP" pack "$T/a.img" -o "$T/a.dfi" --block-size 64K --key "$T/depot.key" --name "fleet sample" >/dev/null 2>&1 ||
+"$DARTDUP" pack "$T/a.img" -o "$T/a.dfi" --block-size 64K --key "$T/depot.key" --name "fleet sample" \
+	--version 2.0.1 >/dev/null 2>&1 ||
 	{ not_ok "pack"; exit 0; }
 for b in C A B; do check "board $b starts" start_board $b; done
 export DARTDUP_BOARD_SOCKETS=$T/C.sock:$T/A.sock:$T/B.sock
@@ -40,10 +41,16 @@ expect_rc "start --all" 0 BA start --batch WO-7
 check "start --all: a job on each board's two ports" test "$(grep -c ' ok   job 1 started on 2 port(s)$' "$T/out")" -eq 3
 check "every board's job ends" wait_all A B C
 expect_rc "status --all" 0 BA status
-check "status --all: both ports passed on every board" test "$(grep -c " ok   job 1 done: 1 pass, 2 pass$" "$T/out")" -eq 3 || { cat "$T/out"; false; }
+check "status --all: the image's version, then both ports passed, on every board" \
+	test "$(grep -c " ok   image 2.0.1; job 1 done: 1 pass, 2 pass$" "$T/out")" -eq 3 || { cat "$T/out"; false; }
 expect_rc "status --all --json" 0 BA status --json
 check "status --all --json: one object per board" \
 	python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; sys.exit(not (len(l)==3 and all(o["ok"] and o["up"] and o["schema"]==1 for o in l)))' "$T/out"
+check "status --all --json: each board's image_version" \
+	python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; sys.exit(not all(o["image_version"] == "2.0.1" for o in l))' "$T/out"
+expect_rc "status --all from a version 2 PC" 0 env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --all status
+check "status --all from a version 2 PC: the lines as before, no version" \
+	test "$(grep -c " ok   job 1 done: 1 pass, 2 pass$" "$T/out")" -eq 3
 
 # --- log: collected once ----------------------------------------------------------------------
 expect_rc "log --all -o FILE --since-file STATE" 0 BA log -o "$T/all.jsonl" --since-file "$T/state"

@@ -82,7 +82,7 @@ expect_rc "load" 0 B load "$T/a.dfi"
 expect_rc "start --wait: the table shows the names" 0 B start --wait
 check "start --wait: the final table names A2 as passed" grep -qE '^2 +A2 +pass' "$T/out"
 expect_rc "status --all on a board with a port map" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
-check "status --all: the ports by name" grep -qE ' ok +job 1 done: A1 pass, A2 pass, A10 pass$' "$T/out"
+check "status --all: the ports by name" grep -qE ' ok +image without a version; job 1 done: A1 pass, A2 pass, A10 pass$' "$T/out"
 expect_rc "status --all --json" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all --json
 out_has "status --all --json: ports with labels" '"ports":[{"port":1,"label":"A1","state":"pass"},{"port":2,"label":"A2","state":"pass"},{"port":3,"label":"A10","state":"pass"}]'
 
@@ -97,8 +97,8 @@ check "a version 2 PC: label null" json_labels "$T/out" '[None, None, None]'
 expect_rc "a version 2 PC: info --json" 0 env DARTDUP_LINK_MAX_VERSION=2 "$DARTDUP" board --sim "$S" info --json
 out_has "a version 2 PC: labels null" '"labels":null'
 expect_rc "a version 1 PC: status works too" 0 env DARTDUP_LINK_MAX_VERSION=1 "$DARTDUP" board --sim "$S" status
-expect_rc "DARTDUP_LINK_MAX_VERSION out of range: refused" 2 env DARTDUP_LINK_MAX_VERSION=4 "$DARTDUP" board --sim "$S" status
-out_has "the bad version is named" "DARTDUP_LINK_MAX_VERSION: '4' is not a link protocol version (1..3)"
+expect_rc "DARTDUP_LINK_MAX_VERSION out of range: refused" 2 env DARTDUP_LINK_MAX_VERSION=5 "$DARTDUP" board --sim "$S" status
+out_has "the bad version is named" "DARTDUP_LINK_MAX_VERSION: '5' is not a link protocol version (1..4)"
 check "the refusal is one line" test "$(wc -l <"$T/out")" -eq 1
 expect_rc "DARTDUP_LINK_MAX_VERSION not a number: refused" 2 env DARTDUP_LINK_MAX_VERSION=2x "$DARTDUP" board --sim "$S" status
 
@@ -149,7 +149,7 @@ check "status --json without a map: label null" json_labels "$T/out" '[None, Non
 expect_rc "info without a map: no labels line" 0 B info
 check "info without a map: no labels line" bash -c "! grep -q '^labels' '$T/out'"
 expect_rc "status --all without a map: numbers" 0 env DARTDUP_BOARD_SOCKETS="$S" "$DARTDUP" board status --all
-check "status --all without a map: the ports by number" grep -qE ' ok +job 0 idle: 1 ready, 2 ready, 3 ready$' "$T/out"
+check "status --all without a map: the ports by number" grep -qE ' ok +image without a version; job 0 idle: 1 ready, 2 ready, 3 ready$' "$T/out"
 stop_board
 
 # --- maps the sim board refuses, one line naming the file -------------------------------------

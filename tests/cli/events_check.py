@@ -69,7 +69,8 @@ PORT = {"port": I, "label": (S, Z), "state": ("empty", "ready", "busy", "verifyi
         "result": ("running", "pass", "fail", "incomplete", "written", UNKNOWN),
         "kind": (KINDS, UNKNOWN, Z), "done": I, "total": I, "rate": I, "capacity": I, "serial": (S, Z), "error": (S, Z)}
 ONE = {
-    "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]}, {}),
+    "board-status": ({"schema": I, "job": I, "state": ("idle", "running", "done", UNKNOWN), "ports": [PORT]},
+                     {"image_version": S}),
     "board-info": ({"schema": I, "board": S, "serial": S, "firmware": S, "ports": I,
                     "labels": ([(S, Z)], Z), "image": ({"name": S, "id": H, "size": I}, Z), "keys": [H],
                     "pending_firmware": (S, Z),
@@ -78,7 +79,8 @@ ONE = {
                     "audit": {"state": ("ok", "warning", "full", UNKNOWN), "records": I, "first_seq": I,
                               "next_seq": I, "read_up_to": I, "bytes": I, "room": I, "head": H,
                               "key_id": (H, Z), "key_pem": S},
-                    "revocation": ({"serial": I, "keys": I, "images": I, "id": H}, Z)}),
+                    "revocation": ({"serial": I, "keys": I, "images": I, "id": H}, Z),
+                    "image_version": S}),
     "board-selftest": ({"schema": I, "check": S, "result": ("pass", "warn", "fail"), "detail": S}, {}),
     "inspect": ({"schema": I, "package": S, "package_size": I, "format_version": I, "name": S, "version": (S, Z),
                  "image_id": H,

@@ -53,7 +53,13 @@ static void use_reply(const struct dd_link_msg *m)
 		break;
 	case DD_MSG_INFO:
 		FUZZ_ASSERT(m->u.info_r.n_keys <= DD_LINK_MAX_KEYS);
-		sink += strlen(m->u.info_r.image_name) + strlen(m->u.info_r.pending_firmware);
+		/* the image's version (version 4) reaches a terminal and is compared: "" or a version */
+		FUZZ_ASSERT(strlen(m->u.info_r.image_version) <= DD_VERSION_MAX);
+		FUZZ_ASSERT(!m->u.info_r.image_version[0] ||
+			    dd_version_ok(m->u.info_r.image_version, strlen(m->u.info_r.image_version)));
+		FUZZ_ASSERT(m->u.info_r.has_image_version || !m->u.info_r.image_version[0]);
+		sink += strlen(m->u.info_r.image_name) + strlen(m->u.info_r.pending_firmware) +
+			strlen(m->u.info_r.image_version);
 		break;
 	default:
 		sink += strlen(dd_link_type_name(m->type));
@@ -87,7 +93,7 @@ static void client_session(const uint8_t *data, size_t size)
 	struct dd_err err;
 	char path[64];
 	uint64_t n;
-	int fd;
+	int fd, rc;
 
 	fuzz_pipe_init(&fp, &t, data, size);
 	if (dd_link_client_open(&c, &t, "fuzz", &err))
@@ -95,7 +101,10 @@ static void client_session(const uint8_t *data, size_t size)
 	fd = fuzz_memfd("pkg", 0, pkg, sizeof(pkg), path);
 	memset(&req, 0, sizeof(req));
 	req.type = DD_MSG_INFO;
-	if (dd_link_call(&c, &req, &err) != DD_EIO) {
+	rc = dd_link_call(&c, &req, &err);
+	if (rc == DD_OK)
+		use_reply(&c.reply); /* the image's version `board info` and `board status` show */
+	if (rc != DD_EIO) {
 		if (dd_link_client_load(&c, path, &lo, &res, &err) == DD_OK)
 			FUZZ_ASSERT(res.size == sizeof(pkg) && res.resumed_from <= res.size);
 		for (int type = DD_MSG_START; type <= DD_MSG_LOG; type++) {

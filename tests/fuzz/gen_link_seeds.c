@@ -131,6 +131,10 @@ static int replies(struct stream *s)
 	m.u.info_r.n_keys = 2;
 	memset(m.u.info_r.key_id, 0x22, sizeof(m.u.info_r.key_id));
 	rc |= emit(s, &m, 2);
+	m.tag++; /* version 4: the same with the image's version after pending_firmware */
+	m.u.info_r.has_image_version = true;
+	strcpy(m.u.info_r.image_version, "1.2.3");
+	rc |= emit(s, &m, 3);
 	memset(&m.u, 0, sizeof(m.u));
 	m.type = DD_MSG_LOAD_BEGIN;
 	m.tag++;

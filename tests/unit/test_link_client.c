@@ -419,7 +419,7 @@ TEST(hello_version_outside_the_range_is_refused)
 	add_hello(b, DD_LINK_PROTO_MAX + 1, 8);
 	board_start(b, &t);
 	CHECK_EQ_INT(dd_link_client_open(&c, t, "dartdup test", &err), DD_EINPUT);
-	CHECK_STR_CONTAINS(err.msg, "board chose protocol version 4");
+	CHECK_STR_CONTAINS(err.msg, "board chose protocol version 5");
 	CHECK(!c.t); /* open closed the transport: the board sees the end */
 	CHECK_BOARD(b);
 }

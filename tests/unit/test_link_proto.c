@@ -129,6 +129,14 @@ static size_t samples(struct dd_link_msg *out, size_t cap)
 	m->u.ports_r.n_ports = 4;
 	strcpy(m->u.ports_r.name[0], "A1"), strcpy(m->u.ports_r.name[1], "usb-0:1.4.2");
 	strcpy(m->u.ports_r.name[3], "hub2_7"); /* port 3: no name */
+	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 4: with the image's version */
+	strcpy(m->u.info_r.board, "sim");
+	m->u.info_r.has_image = true;
+	m->u.info_r.image_size = 4096;
+	m->u.info_r.has_image_version = true;
+	strcpy(m->u.info_r.image_version, "1.2.3");
+	ADD(DD_MSG_INFO, DD_LINK_F_REPLY); /* version 4: no image, so no version */
+	m->u.info_r.has_image_version = true;
 	ADD(DD_MSG_START, DD_LINK_F_REPLY | DD_LINK_F_ERROR);
 	m->u.error.code = DD_LERR_NO_IMAGE, m->u.error.value = 9;
 	strcpy(m->u.error.msg, "no image stored");
@@ -357,6 +365,9 @@ TEST(short_payloads_refused)
 				continue; /* an empty START is version 1's: no batch, no operator */
 			if (s[i].type == DD_MSG_START && !dd_link_is_reply(&s[i]) && s[i].u.start.flags && cut == 1)
 				continue; /* without its flags: version 2's START */
+			if (s[i].type == DD_MSG_INFO && dd_link_is_reply(&s[i]) && s[i].u.info_r.has_image_version &&
+			    cut == 1 + strlen(s[i].u.info_r.image_version))
+				continue; /* without the image's version: a version 1-2 board's INFO */
 			if (code != DD_LERR_LENGTH && code != DD_LERR_FIELD)
 				CHECK_FAIL_("%s%s cut by %u: code %d", dd_link_type_name(s[i].type),
 					    dd_link_is_reply(&s[i]) ? " reply" : "", cut, code);
@@ -445,6 +456,77 @@ static size_t ports_frame(unsigned n_ports, const char *const *names, unsigned n
 		at += (uint32_t)len;
 	}
 	return reframe(frame, at - DD_LINK_HDR_LEN);
+}
+
+/* An INFO reply of a version 2 board (nothing after pending_firmware) followed by the bytes of extra (len
+ * bytes: the image version's str as a board might send it); returns the frame's length. */
+static size_t info_frame(const char *extra, size_t len)
+{
+	struct dd_link_msg m = { .type = DD_MSG_INFO, .flags = DD_LINK_F_REPLY };
+	size_t at = encode(&m) - frame[7];
+
+	CHECK(at > DD_LINK_HDR_LEN);
+	memcpy(frame + at, extra, len);
+	return reframe(frame, (uint32_t)(at + len - DD_LINK_HDR_LEN));
+}
+
+#define INFO_FRAME(lit) info_frame(lit, sizeof(lit) - 1)
+
+/* INFO's image version (version 4): sent only when the board sets has_image_version (a version 4 peer), so
+ * a version 2 peer's INFO is byte for byte the old one; a reply without it decodes (an older board); what
+ * is there is "" or a version (util/version.h), nothing else. */
+TEST(info_image_version)
+{
+	static struct dd_link_msg m, d;
+	size_t v2, v2_end, len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = DD_MSG_INFO, m.flags = DD_LINK_F_REPLY;
+	m.u.info_r.has_image = true;
+	strcpy(m.u.info_r.image_name, "DaRT");
+	strcpy(m.u.info_r.image_version, "1.2.3"); /* not sent: has_image_version is false */
+	v2 = encode(&m);
+	v2_end = v2 - frame[7]; /* without the pad */
+	/* 3 empty strs, n_ports, has_image, id, size, "DaRT", n_keys, "": the old layout */
+	CHECK_EQ_U64(v2_end, DD_LINK_HDR_LEN + 3 + 1 + 1 + DD_SHA256_LEN + 8 + 5 + 1 + 1);
+	CHECK_EQ_INT(decode_frame(frame, v2, &d), 0);
+	CHECK(!d.u.info_r.has_image_version);
+	CHECK(!strcmp(d.u.info_r.image_version, ""));
+	CHECK(!strcmp(d.u.info_r.image_name, "DaRT"));
+
+	m.u.info_r.has_image_version = true;
+	len = encode(&m);
+	CHECK_EQ_U64(len - frame[7], v2_end + 1 + 5); /* the old reply, then str "1.2.3" */
+	CHECK_EQ_INT(decode_frame(frame, len, &d), 0);
+	CHECK(d.u.info_r.has_image_version);
+	CHECK(!strcmp(d.u.info_r.image_version, "1.2.3"));
+	m.u.info_r.image_version[0] = '\0'; /* a board without an image, or an image without a version */
+	CHECK_EQ_INT(decode_frame(frame, encode(&m), &d), 0);
+	CHECK(d.u.info_r.has_image_version);
+	CHECK(!strcmp(d.u.info_r.image_version, ""));
+
+	/* by hand: what a version 4 board may send, and what it may not */
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x05" "1.2.3"), &d), 0);
+	CHECK(!strcmp(d.u.info_r.image_version, "1.2.3"));
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x1f" "123456789.123456789.123456789.1"), &d), 0); /* 31 bytes */
+	CHECK_EQ_U64(strlen(d.u.info_r.image_version), DD_VERSION_MAX);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x20" "123456789.123456789.123456789.12"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x06" "1.2.3\x1b"), &d), DD_LERR_FIELD); /* an escape */
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x0a" "1.2\x1b[31m.3"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x04" "beta"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x04" "1..2"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x04" "01.2"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x06" "1.2.3\n"), &d), DD_LERR_FIELD);
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x03" "1\0" "2"), &d), DD_LERR_FIELD); /* a NUL inside */
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x09" "1.2.3"), &d), DD_LERR_LENGTH); /* cut */
+	CHECK_EQ_INT(decode_frame(frame, INFO_FRAME("\x05" "1.2.3" "x"), &d), DD_LERR_LENGTH); /* a byte left over */
+
+	/* the board's encoder refuses to send what the PC refuses */
+	m.u.info_r.has_image_version = true;
+	strcpy(m.u.info_r.image_version, "1.2.3\x1b");
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) != DD_OK);
+	strcpy(m.u.info_r.image_version, "v1");
+	CHECK(dd_link_encode(&m, frame, sizeof(frame), &len, NULL) != DD_OK);
 }
 
 /* PORTS: the names round-trip; what a board must never put on a technician's terminal is refused by the
@@ -919,6 +1001,7 @@ int main(void)
 	RUN(long_payloads_refused);
 	RUN(wrong_version_type_flags_magic);
 	RUN(fields_out_of_range_refused);
+	RUN(info_image_version);
 	RUN(port_names);
 	RUN(engine_values_map_onto_wire_values);
 	RUN(failure_kinds_map_onto_wire_values);

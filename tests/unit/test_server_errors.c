@@ -35,10 +35,12 @@ static int make_key(void)
 	return 0;
 }
 
-/* A signed package of len random bytes, written as the board's stored image in store/. */
-static int stored_image(const char *store, size_t len)
+/* A signed package of len random bytes (version: its version, NULL none), written as the board's stored
+ * image in store/. */
+static int stored_image(const char *store, size_t len, const char *version)
 {
-	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = "errors" };
+	struct dfi_pack_opts o = { .block_size = 4096, .threads = 1, .created = 1, .name = "errors",
+				   .version = version };
 	char out[600];
 	uint8_t *img = malloc(len);
 	int rc;
@@ -59,8 +61,8 @@ struct bench {
 	char port[600];
 };
 
-/* A sim board with one port (no stick in it yet); with_image: a stored image. */
-static int bench_open(struct bench *b, bool with_image)
+/* A sim board with one port (no stick in it yet); with_image: a stored image, of that version (NULL none). */
+static int bench_open_version(struct bench *b, bool with_image, const char *version)
 {
 	static char store[600], key[600], port[600], sock[600];
 	static char *argv[] = { "sim", "--socket", sock, "--store", store, "--pubkey", key, "--port", port,
@@ -74,7 +76,7 @@ static int bench_open(struct bench *b, bool with_image)
 	snprintf(port, sizeof(port), "%s%u", tmp("stick"), benches);
 	snprintf(sock, sizeof(sock), "%s%u", tmp("sock"), benches);
 	snprintf(b->port, sizeof(b->port), "%s", port);
-	if (make_key() || (with_image ? stored_image(store, 1 << 20) : mkdir(store, 0755)))
+	if (make_key() || (with_image ? stored_image(store, 1 << 20, version) : mkdir(store, 0755)))
 		return -1;
 	if (dd_board_find("sim")->open(11, argv, &b->board, &err))
 		return -1;
@@ -82,6 +84,11 @@ static int bench_open(struct bench *b, bool with_image)
 	if (!b->d || dd_daemon_init(b->d, b->board, &err))
 		return -1;
 	return !b->d->store.image == !with_image ? 0 : -1;
+}
+
+static int bench_open(struct bench *b, bool with_image)
+{
+	return bench_open_version(b, with_image, NULL);
 }
 
 static void bench_close(struct bench *b)
@@ -235,9 +242,60 @@ TEST(errors_of_start)
 	bench_close(&b);
 }
 
+/* INFO (d, after a HELLO offering up to max_version; 0: no HELLO, version 1) decoded into *r. */
+static int info_at(struct dd_daemon *d, unsigned max_version, struct dd_link_msg *r)
+{
+	struct dd_link_msg m;
+
+	if (max_version) {
+		m = msg(DD_MSG_HELLO);
+		m.u.hello.min_version = 1, m.u.hello.max_version = (uint16_t)max_version;
+		if (ask(d, &m, r) || r->u.hello_r.version != max_version)
+			return -1;
+	}
+	m = msg(DD_MSG_INFO);
+	return ask(d, &m, r);
+}
+
+/* Not an error, but the same rule as PORTS and STATUS's fail: INFO's image version (version 4) goes only
+ * to a peer whose HELLO chose version 4; an older peer (a version 3 PC's decoder too) gets the old reply ("" is sent: no image or none). */
+TEST(info_image_version_by_peer_version)
+{
+	struct dd_link_msg r;
+	struct bench b;
+
+	CHECK_EQ_INT(bench_open_version(&b, true, "1.2.3"), 0);
+	CHECK_EQ_INT(info_at(b.d, 0, &r), 0); /* no HELLO: version 1 */
+	CHECK(r.u.info_r.has_image && !r.u.info_r.has_image_version);
+	CHECK_EQ_INT(info_at(b.d, 2, &r), 0);
+	CHECK(r.u.info_r.has_image && !r.u.info_r.has_image_version);
+	CHECK(!strcmp(r.u.info_r.image_version, ""));
+	CHECK_EQ_INT(info_at(b.d, 3, &r), 0); /* a version 3 PC refuses bytes after pending_firmware */
+	CHECK(r.u.info_r.has_image && !r.u.info_r.has_image_version);
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
+	CHECK(r.u.info_r.has_image_version);
+	CHECK(!strcmp(r.u.info_r.image_version, "1.2.3"));
+	CHECK_EQ_INT(info_at(b.d, 2, &r), 0); /* a later HELLO chooses again */
+	CHECK(!r.u.info_r.has_image_version);
+	bench_close(&b);
+
+	CHECK_EQ_INT(bench_open_version(&b, true, NULL), 0); /* an image without a version */
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
+	CHECK(r.u.info_r.has_image && r.u.info_r.has_image_version);
+	CHECK(!strcmp(r.u.info_r.image_version, ""));
+	bench_close(&b);
+
+	CHECK_EQ_INT(bench_open(&b, false), 0); /* no image */
+	CHECK_EQ_INT(info_at(b.d, 4, &r), 0);
+	CHECK(!r.u.info_r.has_image && r.u.info_r.has_image_version);
+	CHECK(!strcmp(r.u.info_r.image_version, ""));
+	bench_close(&b);
+}
+
 int main(void)
 {
 	RUN(errors_of_loads_and_hello);
 	RUN(errors_of_start);
+	RUN(info_image_version_by_peer_version);
 	return check_done();
 }
