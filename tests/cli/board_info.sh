@@ -134,34 +134,17 @@ stop_board
 
 # --- a board whose version a terminal must not see (an escape): refused by the decoder -------------
 cat >"$T/evil.py" <<'PY'
-import socket, struct, sys
-def s(b): return bytes([len(b)]) + b
-def frame(typ, tag, payload, flags=1):
-    pad = 1 if (16 + len(payload)) % 64 == 0 else 0
-    return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
-def reply(typ):
-    if typ == 0x01: return struct.pack("<HIH", 3, 1 << 20, 8) + s(b"evil") + s(b"9")
+import struct, sys
+sys.path.insert(0, "tests/cli")
+from linkframe import s_, serve_board
+def answer(typ):
+    if typ == 0x01: return struct.pack("<HIH", 4, 1 << 20, 8) + s_(b"evil") + s_(b"9")
     if typ == 0x25: return struct.pack("<BBQ", 1, 1, 1796000000)
-    if typ == 0x02: return (s(b"evil") + s(b"9") + s(b"EVIL1") + bytes([1, 1]) + bytes(32) + struct.pack("<Q", 4096)
-                            + s(b"img") + bytes([0]) + s(b"") + s(b"1.2\x1b]0;owned\x07\x1b[2J"))
-    if typ == 0x22: return struct.pack("<BIB", 0, 0, 1) + struct.pack("<BBBBQQQI", 1, 0, 0, 0, 0, 0, 1 << 30, 0) + s(b"S") + s(b"")
+    if typ == 0x02: return (s_(b"evil") + s_(b"9") + s_(b"EVIL1") + bytes([1, 1]) + bytes(32) + struct.pack("<Q", 4096)
+                            + s_(b"img") + bytes([0]) + s_(b"") + s_(b"1.2\x1b]0;owned\x07\x1b[2J"))
+    if typ == 0x22: return struct.pack("<BIB", 0, 0, 1) + struct.pack("<BBBBQQQI", 1, 0, 0, 0, 0, 0, 1 << 30, 0) + s_(b"S") + s_(b"")
     return None
-l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(4)
-print("READY", flush=True)
-while True:
-    c, _ = l.accept(); buf = b""
-    while True:
-        d = c.recv(65536)
-        if not d: break
-        buf += d
-        while len(buf) >= 16:
-            _, _, typ, _, pad, tag, n = struct.unpack_from("<4sBBBBII", buf, 0)
-            if len(buf) < 16 + n + pad: break
-            buf = buf[16 + n + pad:]
-            out = reply(typ)
-            c.sendall(frame(typ, tag, out) if out is not None else
-                      frame(typ, tag, struct.pack("<HHQ", 3, 0, 0) + s(b"unknown"), 3))
-    c.close()
+serve_board(sys.argv[1], answer)
 PY
 rm -f "$T/ready"; mkfifo "$T/ready"
 python3 "$T/evil.py" "$T/evil.sock" >"$T/ready" &

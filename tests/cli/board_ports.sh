@@ -165,33 +165,16 @@ check "no socket left behind by a refused start" test ! -e "$S"
 
 # --- a board whose names a terminal must not see: refused by the decoder, one warning line, numbers --
 cat >"$T/evil.py" <<'PY'
-import os, socket, struct, sys
-def s(b): return bytes([len(b)]) + b
-def frame(typ, tag, payload, flags=1):
-    pad = 1 if (16 + len(payload)) % 64 == 0 else 0
-    return b"DDLK" + struct.pack("<BBBBII", 1, typ, flags, pad, tag, len(payload)) + payload + b"\0" * pad
-def reply(typ):
-    if typ == 0x01: return struct.pack("<HIH", 3, 1 << 20, 8) + s(b"evil") + s(b"9")
+import struct, sys
+sys.path.insert(0, "tests/cli")
+from linkframe import s_, serve_board
+def answer(typ):
+    if typ == 0x01: return struct.pack("<HIH", 3, 1 << 20, 8) + s_(b"evil") + s_(b"9")
     if typ == 0x25: return struct.pack("<BBQ", 1, 1, 1796000000)
-    if typ == 0x22: return struct.pack("<BIB", 0, 0, 2) + (struct.pack("<BBBBQQQI", 1, 0, 0, 0, 0, 0, 1 << 30, 0) + s(b"S") + s(b"")) * 2
-    if typ == 0x28: return bytes([2]) + s(b"A1") + s(b"\x1b]0;owned\x07\x1b[2J")
+    if typ == 0x22: return struct.pack("<BIB", 0, 0, 2) + (struct.pack("<BBBBQQQI", 1, 0, 0, 0, 0, 0, 1 << 30, 0) + s_(b"S") + s_(b"")) * 2
+    if typ == 0x28: return bytes([2]) + s_(b"A1") + s_(b"\x1b]0;owned\x07\x1b[2J")
     return None
-l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(4)
-print("READY", flush=True)
-while True:
-    c, _ = l.accept(); buf = b""
-    while True:
-        d = c.recv(65536)
-        if not d: break
-        buf += d
-        while len(buf) >= 16:
-            _, _, typ, _, pad, tag, n = struct.unpack_from("<4sBBBBII", buf, 0)
-            if len(buf) < 16 + n + pad: break
-            buf = buf[16 + n + pad:]
-            out = reply(typ)
-            c.sendall(frame(typ, tag, out) if out is not None else
-                      frame(typ, tag, struct.pack("<HHQ", 3, 0, 0) + s(b"unknown"), 3))
-    c.close()
+serve_board(sys.argv[1], answer)
 PY
 rm -f "$T/ready"; mkfifo "$T/ready"
 python3 "$T/evil.py" "$T/evil.sock" >"$T/ready" &
