@@ -35,7 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RX_SLOTS 8
+/* 2 MiB queued: the link keeps moving (~60 ms at USB 2's ~35 MB/s) while the daemon stores, hashes and
+ * decodes a whole 1 MiB LOAD_DATA (~20 ms on a Pi 4 by docs/PERFORMANCE.md's estimate); with 8 (512 KiB,
+ * ~15 ms) the PC's writes would wait on every chunk */
+#define RX_SLOTS 32
 #define RX_LEN (64 * 1024)
 #define TX_SLOTS 8
 #define TX_LEN (64 * 1024)
