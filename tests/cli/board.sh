@@ -327,14 +327,11 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null;
 	out_has "the table names the kind before the error" 'too_small: '
 	# the kind travels only to a PC whose HELLO chose version 3: an older PC reads the byte as reserved (0)
 	cat >"$T/kind.py" <<'PY'
-import socket, struct, sys
+import struct, sys
 sys.path.insert(0, "tests/cli")
-from linkframe import frame, reply
+from linkframe import ask
 def fails(hello_max):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
-    if hello_max:
-        s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0")); reply(s)
-    s.sendall(frame(0x22, b"")); _, p = reply(s)
+    _, p = ask(sys.argv[1], hello_max, 0x22)
     n, pos, out = p[5], 6, []
     for _ in range(n):
         out.append(p[pos + 3]); pos += 4 + 8 * 3 + 4

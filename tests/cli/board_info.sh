@@ -75,14 +75,11 @@ expect_rc "a version 1 PC: info works too" 0 env DARTDUP_LINK_MAX_VERSION=1 "$DA
 # the bytes themselves: INFO to a HELLO-less (version 1), a version 2 and a version 3 peer ends after
 # pending_firmware; a version 4 peer gets str image_version after it
 cat >"$T/info.py" <<'PY'
-import socket, struct, sys
+import struct, sys
 sys.path.insert(0, "tests/cli")
-from linkframe import frame, reply
+from linkframe import ask
 def info(hello_max):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
-    if hello_max:
-        s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0")); reply(s)
-    s.sendall(frame(0x02, b"")); flags, p = reply(s)
+    flags, p = ask(sys.argv[1], hello_max, 0x02)
     pos = 0
     for _ in range(3):                       # board, firmware, serial
         pos += 1 + p[pos]

@@ -105,14 +105,11 @@ expect_rc "DARTDUP_LINK_MAX_VERSION not a number: refused" 2 env DARTDUP_LINK_MA
 # the bytes themselves: PORTS to a version 2 (and a HELLO-less, version 1) peer is unknown-type, as from a
 # version 2 board; to a version 3 peer the names
 cat >"$T/ports.py" <<'PY'
-import socket, struct, sys
+import struct, sys
 sys.path.insert(0, "tests/cli")
-from linkframe import frame, reply
+from linkframe import ask
 def ports(hello_max):
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)
-    if hello_max:
-        s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0")); reply(s)
-    s.sendall(frame(0x28, b"")); flags, p = reply(s)
+    flags, p = ask(sys.argv[1], hello_max, 0x28)
     if flags & 2:
         return "error%d" % struct.unpack_from("<H", p)[0]
     n, pos, out = p[0], 1, []

@@ -2,7 +2,9 @@
 
 frame(typ, payload, tag=1): one request frame (version 1 framing; a frame that would end on a whole 64-byte
 packet gets one pad byte). reply(s): the next frame from socket s, as (flags, payload); a peer that closes
-mid-frame ends the test script. s_(b): a link string. serve_board(path, answer): a fake board on the Unix
+mid-frame ends the test script. ask(path, hello_max, typ): one request of type typ on a new connection to
+the board at path, after a HELLO offering versions 1..hello_max (none when 0: a version 1 peer), as
+(flags, payload). s_(b): a link string. serve_board(path, answer): a fake board on the Unix
 socket path, one peer at a time: answer(typ) gives a reply's payload, or None for unknown-type; it prints
 READY once it listens."""
 import socket
@@ -27,6 +29,19 @@ def reply(s):
     h = read(16)
     ln, pad = struct.unpack("<I", h[12:16])[0], h[7]
     return h[6], read(ln + pad)[:ln]
+
+
+def ask(path, hello_max, typ, payload=b""):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.settimeout(20)
+    if hello_max:
+        s.sendall(frame(0x01, struct.pack("<HH", 1, hello_max) + b"\0"))
+        reply(s)
+    s.sendall(frame(typ, payload))
+    got = reply(s)
+    s.close()
+    return got
 
 
 def s_(b):
